@@ -1,0 +1,5 @@
+"""``python -m searchidx``: the same as the ``searchidx`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,281 @@
+"""The command line: a thin click layer over the library; every command speaks ``--format json``.
+
+Exit codes: 0 success; 1 no hits, article not found, or files skipped; 2 a usage error,
+an unusable index or a query that cannot be run, always as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from .errors import SearchIdxError
+from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, PROGRESS_MIN_FILES
+
+_TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+class Failure(click.ClickException):
+    """An error shown as one line, ``searchidx: error: …``, with exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # noqa: ARG002 (click's signature)
+        click.echo(f"searchidx: error: {self.format_message()}", err=True)
+
+
+@contextmanager
+def _reported_errors() -> Iterator[None]:
+    try:
+        yield
+    except SearchIdxError as error:
+        raise Failure(str(error)) from None
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        raise Failure(f"{error.strerror or error}{':' if where else ''}{where}") from None
+
+
+def _index_option(function: Callable) -> Callable:
+    return click.option(
+        "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+        help="Index folder [default: $SEARCHIDX_INDEX, else a per-user data folder].",
+    )(function)
+
+
+def _format_option(function: Callable) -> Callable:
+    return click.option("--format", "output_format", type=click.Choice(["text", "json"]),
+                        default="text", show_default=True, help="Output format.")(function)
+
+
+def _wait_option(function: Callable) -> Callable:
+    return click.option("--wait", type=click.FloatRange(0), default=LOCK_WAIT_SECONDS,
+                        show_default=True, metavar="SECONDS",
+                        help="How long to wait for another process writing the index.")(function)
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _use_color() -> bool | None:
+    """No colour if NO_COLOR is set; otherwise click's default (colour only on a terminal)."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def _terminal_safe(text: str) -> str:
+    """Article text with control characters and escape sequences removed."""
+    return _TERMINAL_UNSAFE.sub("", text)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="searchidx")
+def cli() -> None:
+    """Full-text search for a news archive, with complete Vietnamese diacritic folding.
+
+    `Vu` finds `Vũ`, and `Vũ` finds `Vu`. Try:  searchidx search "Nguyễn Minh Vũ"
+    """
+
+
+# --- opening the index ---------------------------------------------------------------------
+
+def _open_for_reading(index_dir: Path | None):
+    from .index import IndexStore, default_location
+    from .library import SearchIndex
+
+    if index_dir is None:
+        location, per_user_default = default_location()
+        if per_user_default and not IndexStore(location).exists():
+            click.echo(f"searchidx: building the default index from the bundled seed articles "
+                       f"in {location}", err=True)
+    return SearchIndex.open(index_dir)
+
+
+def _open_for_writing(index_dir: Path | None):
+    from .index import default_location
+    from .library import SearchIndex
+
+    return SearchIndex.open(index_dir or default_location()[0], create=True)
+
+
+# --- search --------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", "-n", type=click.IntRange(1, MAX_LIMIT), default=DEFAULT_LIMIT,
+              show_default=True, help="How many hits to show.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Only articles dated on or after this day.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Only articles dated on or before this day.")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance",
+              show_default=True, help="Best match first, or newest first.")
+@_format_option
+@_index_option
+def search(query: str, limit: int, since: dt.datetime | None, until: dt.datetime | None,
+           sort: str, output_format: str, index_dir: Path | None) -> None:
+    """Search the archive. Every word must match; accents are optional.
+
+    Exit status: 0 with hits, 1 with none, 2 on an error.
+    """
+    with _reported_errors(), _open_for_reading(index_dir) as idx:
+        results = idx.search(query, limit=limit, since=since.date() if since else None,
+                             until=until.date() if until else None, sort=sort)  # type: ignore[arg-type]
+    if results.notice:
+        click.echo(f"searchidx: {results.notice}", err=True)
+    if output_format == "json":
+        _echo_json(results.to_dict())
+    else:
+        _print_results(results)
+    sys.exit(0 if results.hits else 1)
+
+
+def _print_results(results) -> None:
+    color = _use_color()
+    shown = f"{len(results)} shown" if len(results) < results.total else ""
+    noun = "result" if results.total == 1 else "results"
+    click.echo(f"{results.total} {noun} for “{results.query}”"
+               f"{' (' + shown + ')' if shown else ''}", color=color)
+    for rank, hit in enumerate(results, start=1):
+        click.echo("", color=color)
+        click.echo(f"{rank:>2}. " + click.style(_terminal_safe(hit.title), bold=True), color=color)
+        facts = [hit.date.isoformat() if hit.date else "undated", hit.place, hit.source,
+                 f"score {hit.score:.2f}"]
+        click.echo("    " + click.style(" · ".join(f for f in facts if f), dim=True), color=color)
+        click.echo("    " + click.style(hit.path, fg="cyan"), color=color)
+        click.echo("    " + _styled_snippet(hit), color=color)
+
+
+def _styled_snippet(hit) -> str:
+    parts, position = [], 0
+    for start, end in hit.highlights:
+        parts.append(_terminal_safe(hit.snippet[position:start]))
+        parts.append(click.style(_terminal_safe(hit.snippet[start:end]), fg="yellow", bold=True))
+        position = end
+    parts.append(_terminal_safe(hit.snippet[position:]))
+    return "".join(parts)
+
+
+# --- index and rebuild ------------------------------------------------------------------------
+
+@cli.command("index")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_format_option
+@_index_option
+@_wait_option
+def index_command(paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
+                  wait: float) -> None:
+    """Add new and changed articles from PATHS (files or folders) and drop deleted ones.
+
+    Exit status: 0 if every file was indexed, 1 if some were skipped, 2 on an error.
+    """
+    with _reported_errors(), _open_for_writing(index_dir) as idx, _progress() as progress:
+        report = idx.index(paths, progress=progress, wait=wait)
+    _finish_report(report, idx.location, output_format)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_format_option
+@_index_option
+@_wait_option
+def rebuild(paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
+            wait: float) -> None:
+    """Build a fresh index from PATHS and swap it in atomically.
+
+    Searches running meanwhile see the old index or the new one, never a half-built one.
+    """
+    with _reported_errors(), _open_for_writing(index_dir) as idx, _progress() as progress:
+        report = idx.rebuild(paths, progress=progress, wait=wait)
+    _finish_report(report, idx.location, output_format)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int], None]]:
+    """A progress callback that shows a bar on a terminal once there is a lot to do."""
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None and total >= PROGRESS_MIN_FILES and sys.stderr.isatty():
+            bar = click.progressbar(length=total, label="Indexing", file=sys.stderr)
+            bar.__enter__()
+        if bar is not None:
+            bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _finish_report(report, location: Path, output_format: str) -> None:
+    for warning in report.warnings:
+        click.echo(f"searchidx: warning: {warning}", err=True)
+    for skipped in report.skipped:
+        click.echo(f"searchidx: skipped {skipped.path}: {skipped.reason}", err=True)
+    if output_format == "json":
+        _echo_json(report.to_dict())
+    else:
+        click.echo(f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+                   f"{report.unchanged} unchanged, {len(report.skipped)} skipped ({location})")
+    sys.exit(1 if report.skipped else 0)
+
+
+# --- show and stats ----------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("article_id", metavar="ID")
+@_format_option
+@_index_option
+def show(article_id: str, output_format: str, index_dir: Path | None) -> None:
+    """Print one article: title, date, place, source, path and text."""
+    with _reported_errors(), _open_for_reading(index_dir) as idx:
+        article = idx.article(article_id)
+    if article is None:
+        click.echo(f"searchidx: no article with id {article_id!r} in {idx.location}", err=True)
+        sys.exit(1)
+    if output_format == "json":
+        _echo_json(article.to_dict())
+        return
+    click.echo(click.style(_terminal_safe(article.title), bold=True), color=_use_color())
+    for label, value in (("Date", article.date), ("Place", article.place),
+                         ("Source", article.source), ("Path", article.path), ("URL", article.url)):
+        if value:
+            click.echo(f"{label + ':':<8}{_terminal_safe(str(value))}")
+    click.echo()
+    click.echo(_terminal_safe(article.body))
+
+
+@cli.command()
+@_format_option
+@_index_option
+def stats(output_format: str, index_dir: Path | None) -> None:
+    """Print where the index is, how many articles it holds, its size and last update."""
+    with _reported_errors(), _open_for_reading(index_dir) as idx:
+        info = idx.stats()
+    if output_format == "json":
+        _echo_json(info.to_dict())
+        return
+    click.echo(f"Index:    {info.location}\nArticles: {info.articles}\n"
+               f"Size:     {info.size_bytes / 1024:.1f} KiB\nUpdated:  {info.updated.isoformat()}")
+
+
+def main() -> None:
+    """Entry point of the ``searchidx`` command; never ends in a traceback."""
+    try:
+        cli(prog_name="searchidx")
+    except Exception as error:  # noqa: BLE001 (the last line of defence for the user)
+        if os.environ.get("SEARCHIDX_DEBUG"):
+            raise
+        click.echo(f"searchidx: internal error: {type(error).__name__}: {error} "
+                   f"(set SEARCHIDX_DEBUG=1 to see where)", err=True)
+        sys.exit(2)

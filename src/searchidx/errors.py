@@ -1,0 +1,21 @@
+"""The errors the library raises on purpose; each message is one line meant for a person."""
+
+
+class SearchIdxError(Exception):
+    """Base class of every error searchidx raises on purpose."""
+
+
+class IndexNotFound(SearchIdxError):
+    """There is no index at the location given."""
+
+
+class IndexUnusable(SearchIdxError):
+    """An index is there but cannot be read (damaged, or made by an incompatible version)."""
+
+
+class IndexLocked(SearchIdxError):
+    """Another process is writing the index and did not finish in time."""
+
+
+class QueryError(SearchIdxError):
+    """A search that cannot be run at all, such as an empty query."""

@@ -1,0 +1,487 @@
+"""The index: its schema, where it lives, and how it is built, updated and rebuilt.
+
+On disk an index is a folder holding Whoosh indexes in generations::
+
+    DIR/CURRENT          names the live generation ("gen-000002")
+    DIR/gen-000002/      a complete Whoosh index
+    DIR/write.lock       held by the one process writing
+
+``index`` updates the live generation in place (Whoosh commits atomically). ``rebuild``
+writes a new generation beside it and swaps ``CURRENT`` with an atomic rename, so a
+search sees the old index or the new one, never a half-built one. The generation before
+the live one is kept, so a reader that was opening it when the swap came still succeeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .documents import Article, FileContent, SourceFile, UnreadableFile, find_files, read_file
+from .errors import IndexLocked, IndexNotFound, IndexUnusable
+from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST, WRITER_MEMORY_MB
+
+__all__ = ["IndexReport", "IndexStats", "IndexStore", "Progress", "Skipped", "build_schema",
+           "default_location", "ensure_index", "rebuild", "update"]
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(files_done, files_total)`` while files are read."""
+
+_GENERATION_PREFIX = "gen-"
+
+
+# --- reports ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file (or a line of one) that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class IndexReport:
+    """What an ``index`` or ``rebuild`` run did, counted in articles."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form: ``{"added", "updated", "removed", "unchanged", "skipped": [...]}``."""
+        report = asdict(self)
+        del report["warnings"]
+        return report
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """Where an index is and what it holds."""
+
+    location: str
+    articles: int
+    size_bytes: int
+    updated: dt.datetime
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form: ``{"index", "articles", "size_bytes", "updated"}``."""
+        return {"index": self.location, "articles": self.articles,
+                "size_bytes": self.size_bytes, "updated": self.updated.isoformat()}
+
+
+# --- schema and location -----------------------------------------------------------------
+
+def build_schema():
+    """The Whoosh schema. Stored text is the original NFC text, so snippets keep accents."""
+    from whoosh.columns import NumericColumn
+    from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+
+    from .analysis import name_analyzer, prose_analyzer
+
+    prose, names = prose_analyzer(), name_analyzer()
+    return Schema(
+        id=ID(unique=True, stored=True, sortable=True),
+        path=ID(stored=True, sortable=True),
+        title=TEXT(analyzer=prose, stored=True, chars=True, field_boost=TITLE_BOOST),
+        body=TEXT(analyzer=prose, stored=True, chars=True),
+        # Undated articles sort as the oldest (Whoosh's default would make them the newest).
+        date=DATETIME(stored=True, sortable=NumericColumn("Q", default=0)),
+        place=TEXT(analyzer=names, stored=True, field_boost=PLACE_BOOST),
+        source=TEXT(analyzer=names, stored=True),
+        url=STORED(),
+        hash=ID(stored=True, sortable=True),
+        stamp=ID(stored=True, sortable=True),
+    )
+
+
+def default_location() -> tuple[Path, bool]:
+    """The index folder to use when none is given, and whether it is the per-user default.
+
+    ``SEARCHIDX_INDEX`` wins; otherwise the per-user data folder (``platformdirs``).
+    """
+    configured = os.environ.get("SEARCHIDX_INDEX")
+    if configured:
+        return Path(configured).expanduser(), False
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("searchidx", appauthor=False)) / "index", True
+
+
+# --- the folder of generations ------------------------------------------------------------------
+
+class IndexStore:
+    """An index folder: its generations, the pointer to the live one, and the writer lock."""
+
+    def __init__(self, location: Path) -> None:
+        self.location = location
+        self._pointer = location / "CURRENT"
+
+    def exists(self) -> bool:
+        """Whether the folder holds a usable index."""
+        return self._pointer.is_file()
+
+    def live_generation(self) -> Path:
+        """The folder of the live Whoosh index."""
+        try:
+            name = self._pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise IndexNotFound(f"no index at {self.location}") from None
+        except OSError as error:
+            raise IndexUnusable(f"cannot read the index at {self.location}: {error}") from None
+        if not name.startswith(_GENERATION_PREFIX) or "/" in name or "\\" in name:
+            raise IndexUnusable(f"the index at {self.location} is damaged "
+                                f"(CURRENT names {name!r}); run `searchidx rebuild`")
+        return self.location / name
+
+    def open(self):
+        """Open the live Whoosh index, retrying once if a rebuild swapped it meanwhile."""
+        from whoosh import index as whoosh_index
+
+        for attempt in range(3):
+            generation = self.live_generation()
+            try:
+                return whoosh_index.open_dir(str(generation))
+            except (FileNotFoundError, whoosh_index.EmptyIndexError):
+                if attempt == 2:
+                    break
+                time.sleep(0.05)
+            except Exception as error:  # Whoosh raises many kinds on damaged files
+                raise IndexUnusable(f"cannot open the index at {self.location}: {error}") from None
+        raise IndexUnusable(f"the index at {self.location} is damaged; run `searchidx rebuild`")
+
+    def create_generation(self):
+        """Make a new, empty generation folder and return ``(path, whoosh_index)``."""
+        from whoosh import index as whoosh_index
+
+        self.location.mkdir(parents=True, exist_ok=True)
+        numbers = [int(p.name[len(_GENERATION_PREFIX):]) for p in self._generations()]
+        folder = self.location / f"{_GENERATION_PREFIX}{max(numbers, default=0) + 1:06d}"
+        folder.mkdir()
+        return folder, whoosh_index.create_in(str(folder), build_schema())
+
+    def publish(self, generation: Path) -> None:
+        """Make ``generation`` the live one (an atomic rename), then drop the older ones."""
+        previous = self.live_generation() if self.exists() else None
+        temporary = self._pointer.with_name("CURRENT.tmp")
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(generation.name + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self._pointer)
+        keep = {generation, previous}
+        for folder in self._generations():
+            if folder not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def discard(self, generation: Path) -> None:
+        """Remove a generation that was never published."""
+        shutil.rmtree(generation, ignore_errors=True)
+
+    def _generations(self) -> list[Path]:
+        if not self.location.is_dir():
+            return []
+        return [p for p in self.location.iterdir() if p.is_dir()
+                and p.name.startswith(_GENERATION_PREFIX)
+                and p.name[len(_GENERATION_PREFIX):].isdigit()]
+
+    @contextlib.contextmanager
+    def writing(self, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+        """Hold the writer lock; raise :class:`IndexLocked` after ``wait`` seconds.
+
+        The lock is an OS file lock, so the kernel drops it when its process dies:
+        a killed writer never leaves a stale lock behind.
+        """
+        self.location.mkdir(parents=True, exist_ok=True)
+        lock_path = self.location / "write.lock"
+        with open(lock_path, "a+b") as handle:
+            deadline = time.monotonic() + wait
+            while not _try_lock(handle):
+                if time.monotonic() >= deadline:
+                    raise IndexLocked(f"the index at {self.location} is being written by "
+                                      f"another process (lock {lock_path}); try again later")
+                time.sleep(0.1)
+            try:
+                yield
+            finally:
+                _unlock(handle)
+
+    def stats(self, articles: int) -> IndexStats:
+        """Size and last update of the live generation."""
+        files = [p for p in self.live_generation().iterdir() if p.is_file()]
+        size = sum(p.stat().st_size for p in files)
+        newest = max((p.stat().st_mtime for p in files), default=time.time())
+        updated = dt.datetime.fromtimestamp(newest, tz=dt.timezone.utc).replace(microsecond=0)
+        return IndexStats(str(self.location), articles, size, updated)
+
+
+def _try_lock(handle) -> bool:
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _unlock(handle) -> None:
+    if os.name == "nt":
+        import msvcrt
+
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+# --- what is indexed now ---------------------------------------------------------------------
+
+@dataclass
+class _IndexedFile:
+    stamp: str
+    hashes: dict[str, str] = field(default_factory=dict)  # article id -> content hash
+
+
+def _indexed_files(reader) -> dict[str, _IndexedFile]:
+    """Path -> what is indexed from it, read from columns (no stored text is loaded)."""
+    if reader.doc_count_all() == 0:
+        return {}  # an empty reader has no columns
+    columns = {name: reader.column_reader(name) for name in ("id", "path", "hash", "stamp")}
+    files: dict[str, _IndexedFile] = {}
+    for docnum in reader.all_doc_ids():
+        entry = files.setdefault(columns["path"][docnum], _IndexedFile(columns["stamp"][docnum]))
+        entry.hashes[columns["id"][docnum]] = columns["hash"][docnum]
+    return files
+
+
+def _file_stamp(path: Path) -> str:
+    status = path.stat()
+    return f"{status.st_size}:{status.st_mtime_ns}"
+
+
+def _document(article: Article, stamp: str) -> dict[str, object]:
+    date = dt.datetime.combine(article.date, dt.time()) if article.date else None
+    document = {"id": article.id, "path": article.path, "title": article.title,
+                "body": article.body, "date": date, "place": article.place,
+                "source": article.source, "url": article.url,
+                "hash": article.content_hash, "stamp": stamp}
+    return {name: value for name, value in document.items() if value is not None}
+
+
+# --- indexing -----------------------------------------------------------------------------
+
+class _Indexer:
+    """One pass over the files given: reads what changed and writes it through a writer.
+
+    In place, unchanged files are passed over by size and mtime, and only articles under
+    the paths given can be removed. Into a fresh index (a rebuild, given a searcher on the
+    old one as ``previous``) every file is read and every article added; the counts still
+    compare with the old index.
+    """
+
+    def __init__(self, writer, indexed: dict[str, _IndexedFile], previous=None) -> None:
+        self.writer = writer
+        self.indexed = indexed
+        self.previous = previous  # a searcher on the old index, when building a fresh one
+        self.fresh = previous is not None or not indexed
+        self.writes = 0
+        self.report = IndexReport()
+        self.seen_paths: set[str] = set()
+        self.id_owner = {i: path for path, entry in indexed.items() for i in entry.hashes}
+        self.kept_ids: set[str] = set()
+
+    def run(self, roots: Sequence[Path], progress: Progress | None) -> IndexReport:
+        sources = list(self._sources(roots))
+        for done, source in enumerate(sources, start=1):
+            self._index_file(source)
+            if progress:
+                progress(done, len(sources))
+        self._remove_gone(roots)
+        self.report.warnings = list(dict.fromkeys(self.report.warnings))
+        return self.report
+
+    def _sources(self, roots: Sequence[Path]) -> Iterator[SourceFile]:
+        for root in roots:
+            if not root.exists():
+                if not _is_under_any_indexed(self.indexed, root):
+                    self._skip(str(root), "no such file or folder")
+                continue
+            yield from find_files(root)
+
+    def _index_file(self, source: SourceFile) -> None:
+        path = str(source.path)
+        self.seen_paths.add(path)
+        known = self.indexed.get(path)
+        try:
+            stamp = _file_stamp(source.path)
+            if known and not self.fresh and known.stamp == stamp:
+                self.report.unchanged += len(known.hashes)
+                self.kept_ids.update(known.hashes)
+                return
+            content = read_file(source)
+        except (UnreadableFile, OSError) as error:
+            self._skip(path, getattr(error, "strerror", None) or str(error))
+            if known:  # a file gone bad keeps the articles it had
+                self._keep_old(path, known)
+            return
+        self._write_articles(path, content, stamp, known)
+
+    def _write_articles(self, path: str, content: FileContent, stamp: str,
+                        known: _IndexedFile | None) -> None:
+        self.report.warnings.extend(content.warnings)
+        for problem in content.problems:
+            self._skip(path, problem)
+        old_hashes = known.hashes if known else {}
+        for article in content.articles:
+            owner = self.id_owner.get(article.id)
+            if article.id in self.kept_ids or (owner not in (None, path) and Path(owner).exists()):
+                self._skip(path, f"duplicate id {article.id!r} (already indexed from {owner})")
+                continue
+            self._write(article, stamp, self._previous_hash(article.id, owner))
+        for gone in set(old_hashes) - self.kept_ids:
+            self._delete(gone)
+
+    def _previous_hash(self, article_id: str, owner: str | None) -> str | None:
+        return self.indexed[owner].hashes[article_id] if owner else None
+
+    def _write(self, article: Article, stamp: str, previous_hash: str | None) -> None:
+        self.kept_ids.add(article.id)
+        self.id_owner[article.id] = article.path
+        if previous_hash is None:
+            self.report.added += 1
+        elif previous_hash == article.content_hash:
+            self.report.unchanged += 1
+        else:
+            self.report.updated += 1
+        document = _document(article, stamp)
+        self.writes += 1
+        if self.fresh:
+            self.writer.add_document(**document)
+        else:
+            self.writer.update_document(**document)
+
+    def _keep_old(self, path: str, known: _IndexedFile) -> None:
+        """Keep a file's indexed articles; a fresh index copies them from the old one."""
+        self.kept_ids.update(known.hashes)
+        self.report.unchanged += len(known.hashes)
+        if self.previous is not None:
+            for article_id in known.hashes:
+                self.writer.add_document(**self.previous.document(id=article_id))
+
+    def _remove_gone(self, roots: Sequence[Path]) -> None:
+        """Remove the articles of files that are gone (under the paths given, unless fresh)."""
+        for path, entry in self.indexed.items():
+            if path in self.seen_paths or not (self.fresh or _is_under_any(path, roots)):
+                continue
+            for article_id in set(entry.hashes) - self.kept_ids:
+                self._delete(article_id)
+
+    def _delete(self, article_id: str) -> None:
+        self.report.removed += 1
+        self.kept_ids.discard(article_id)
+        if not self.fresh:
+            self.writes += 1
+            self.writer.delete_by_term("id", article_id)
+
+    def _skip(self, path: str, reason: str) -> None:
+        self.report.skipped.append(Skipped(path, reason))
+
+
+def _is_under_any_indexed(indexed: dict[str, _IndexedFile], root: Path) -> bool:
+    return any(_is_under(path, root) for path in indexed)
+
+
+def _is_under(path: str, root: Path) -> bool:
+    root_text = str(root)
+    return path == root_text or path.startswith(root_text.rstrip(os.sep) + os.sep)
+
+
+def _is_under_any(path: str, roots: Sequence[Path]) -> bool:
+    """Whether ``path`` is one of ``roots`` or inside one of them."""
+    return any(_is_under(path, root) for root in roots)
+
+
+def absolute_roots(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The paths given, made absolute (symbolic links are kept as named)."""
+    return [Path(os.path.abspath(os.fspath(p))) for p in paths]
+
+
+def update(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
+           progress: Progress | None = None, wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+    """Add new files, update changed ones, remove the articles of files gone from ``paths``."""
+    roots = absolute_roots(paths)
+    with store.writing(wait):
+        if not store.exists():
+            folder, _ = store.create_generation()
+            store.publish(folder)
+        whoosh_index = store.open()
+        with whoosh_index.reader() as reader:
+            indexed = _indexed_files(reader)
+        writer = whoosh_index.writer(limitmb=WRITER_MEMORY_MB)
+        indexer = _Indexer(writer, indexed)
+        try:
+            report = indexer.run(roots, progress)
+        except BaseException:
+            writer.cancel()
+            raise
+        if indexer.writes:
+            writer.commit(merge=True)
+        else:
+            writer.cancel()
+        whoosh_index.close()
+        return report
+
+
+def rebuild(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
+            progress: Progress | None = None, wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+    """Build a fresh index from ``paths`` beside the live one and swap it in atomically."""
+    with store.writing(wait):
+        return _rebuild_locked(store, absolute_roots(paths), progress)
+
+
+def _rebuild_locked(store: IndexStore, roots: list[Path], progress: Progress | None) -> IndexReport:
+    indexed: dict[str, _IndexedFile] = {}
+    old_searcher = None
+    if store.exists():
+        old_searcher = store.open().searcher()
+        indexed = _indexed_files(old_searcher.reader())
+    folder, whoosh_index = store.create_generation()
+    try:
+        writer = whoosh_index.writer(limitmb=WRITER_MEMORY_MB)
+        report = _Indexer(writer, indexed, previous=old_searcher).run(roots, progress)
+        writer.commit(optimize=True)
+        whoosh_index.close()
+    except BaseException:
+        store.discard(folder)
+        raise
+    finally:
+        if old_searcher is not None:
+            old_searcher.close()
+    store.publish(folder)
+    return report
+
+
+def ensure_index(store: IndexStore, seed_paths: Sequence[Path]) -> IndexReport | None:
+    """Build the index from ``seed_paths`` if the store holds none yet."""
+    if store.exists():
+        return None
+    with store.writing():
+        if store.exists():  # another process built it while we waited
+            return None
+        return _rebuild_locked(store, absolute_roots(seed_paths), None)

@@ -1,0 +1,153 @@
+"""The library API: :class:`SearchIndex` opens an index, fills it and searches it.
+
+::
+
+    from searchidx import SearchIndex
+    with SearchIndex.open("my-index", create=True) as idx:
+        report = idx.index(["articles/"])
+        for hit in idx.search("Vu", limit=10):
+            print(hit.title, hit.date, hit.score, hit.snippet)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from . import index as _index
+from .documents import Article
+from .errors import IndexNotFound
+from .index import IndexReport, IndexStats, IndexStore, Progress
+from .search import SearchResults, Sort, run_search
+from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS
+
+__all__ = ["SearchIndex", "bundled_seeds"]
+
+PathLike = str | os.PathLike[str]
+
+
+def bundled_seeds() -> Path:
+    """The folder of seed articles shipped inside the package (the default corpus)."""
+    spec = importlib.util.find_spec("searchidx.seeds")
+    if spec is None or not spec.submodule_search_locations:
+        raise IndexNotFound("the bundled seed articles are missing from this installation")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+class SearchIndex:
+    """A searchable index of news articles, kept in a folder on disk.
+
+    Open one with :meth:`open`; use it as a context manager or call :meth:`close`.
+    One open ``SearchIndex`` keeps its searcher between searches and notices when
+    another process has updated or rebuilt the index.
+    """
+
+    def __init__(self, store: IndexStore) -> None:
+        self._store = store
+        self._whoosh_index = None
+        self._searcher = None
+        self._generation: Path | None = None
+
+    @classmethod
+    def open(cls, location: PathLike | None = None, *, create: bool = False) -> SearchIndex:
+        """Open the index at ``location``.
+
+        With no location: ``$SEARCHIDX_INDEX``, else a per-user data folder, which is
+        built from the bundled seed articles the first time. With ``create=True`` an
+        empty index is made where there is none; otherwise a missing index raises
+        :class:`~searchidx.errors.IndexNotFound`.
+        """
+        if location is None:
+            path, per_user_default = _index.default_location()
+            store = IndexStore(path)
+            if per_user_default:
+                _index.ensure_index(store, [bundled_seeds()])
+        else:
+            store = IndexStore(Path(location).expanduser())
+        if not store.exists():
+            if not create:
+                raise IndexNotFound(f"no index at {store.location} (create one with "
+                                    f"`searchidx index PATH --index {store.location}`)")
+            _index.update(store, [])
+        return cls(store)
+
+    @property
+    def location(self) -> Path:
+        """The folder that holds the index."""
+        return self._store.location
+
+    def index(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
+              wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+        """Add new articles, update changed ones and remove those whose files are gone.
+
+        ``paths`` are files or folders (read recursively). Unchanged files are passed
+        over by size and modification time. Files that cannot be read are listed in
+        ``report.skipped`` and the others are indexed all the same.
+        """
+        return _index.update(self._store, paths, progress, wait)
+
+    def rebuild(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
+                wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+        """Build a fresh index from ``paths`` and swap it in atomically.
+
+        Searches running meanwhile see the old index or the new one, never a mix.
+        """
+        return _index.rebuild(self._store, paths, progress, wait)
+
+    def search(self, query: str, *, limit: int = DEFAULT_LIMIT, since: dt.date | None = None,
+               until: dt.date | None = None, sort: Sort = "relevance") -> SearchResults:
+        """Search the index; every word must match, in the title or the body.
+
+        ``since``/``until`` keep articles dated within those days (inclusive);
+        ``sort="date"`` puts the newest first. Raises
+        :class:`~searchidx.errors.QueryError` for an empty query or bad arguments.
+        """
+        return run_search(self._current_searcher(), query, limit, since, until, sort)
+
+    def article(self, article_id: str) -> Article | None:
+        """The article with this id, or None."""
+        stored = self._current_searcher().document(id=article_id)
+        if stored is None:
+            return None
+        date = stored.get("date")
+        return Article(id=stored["id"], path=stored.get("path", ""), title=stored["title"],
+                       body=stored["body"], date=date.date() if date else None,
+                       place=stored.get("place"), source=stored.get("source"),
+                       url=stored.get("url"))
+
+    def stats(self) -> IndexStats:
+        """Where the index is, how many articles it holds, its size and last update."""
+        return self._store.stats(self._current_searcher().doc_count())
+
+    def close(self) -> None:
+        """Release the open searcher and index."""
+        if self._searcher is not None:
+            self._searcher.close()
+        if self._whoosh_index is not None:
+            self._whoosh_index.close()
+        self._searcher = self._whoosh_index = self._generation = None
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def _current_searcher(self):
+        """The open searcher, reopened after a rebuild and refreshed after an update."""
+        generation = self._store.live_generation()
+        if self._searcher is None or generation != self._generation:
+            self.close()
+            from .search import scoring
+
+            self._whoosh_index = self._store.open()
+            self._searcher = self._whoosh_index.searcher(weighting=scoring())
+            self._generation = generation
+        else:
+            self._searcher = self._searcher.refresh()
+        return self._searcher

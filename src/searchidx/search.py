@@ -1,0 +1,338 @@
+"""Searching: reading queries, ranking with BM25F, and cutting highlighted snippets.
+
+Every word of a query must match, in the title or the body. A title word weighs
+``TITLE_BOOST`` body words. Snippets are cut from the stored original text using the
+character offsets kept in the index, so accents survive and nothing is re-analysed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal, overload
+
+from .analysis import normalize, tokenize
+from .errors import QueryError
+from .settings import (BM25_B, BM25_K1, MAX_LIMIT, SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS,
+                       SNIPPET_LEAD_CHARS, SNIPPET_SEPARATOR, SNIPPET_SURROUND_CHARS)
+
+__all__ = ["Hit", "SearchResults", "Sort", "run_search"]
+
+Sort = Literal["relevance", "date"]
+SEARCH_FIELDS = ("title", "body")
+QUERY_FIELDS = frozenset({"title", "body", "place", "source", "date", "id"})
+Span = tuple[int, int]
+
+
+# --- results ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching article, with a snippet of its original text around the matches."""
+
+    id: str
+    path: str
+    title: str
+    date: dt.date | None
+    score: float
+    snippet: str
+    highlights: tuple[Span, ...] = ()
+    """``(start, end)`` offsets of the matched words within :attr:`snippet`."""
+    place: str | None = None
+    source: str | None = None
+    url: str | None = None
+
+    @cached_property
+    def snippet_html(self) -> str:
+        """The snippet as HTML: escaped text whose only tags are ``<mark>`` around matches."""
+        import bleach
+
+        parts, position = [], 0
+        for start, end in self.highlights:
+            parts.append(html.escape(self.snippet[position:start]))
+            parts.append(f"<mark>{html.escape(self.snippet[start:end])}</mark>")
+            position = end
+        parts.append(html.escape(self.snippet[position:]))
+        return bleach.clean("".join(parts), tags={"mark"}, attributes={}, strip=True)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form of a hit (a public contract: fields are added, never renamed)."""
+        return {"id": self.id, "path": self.path, "title": self.title,
+                "date": self.date.isoformat() if self.date else None,
+                "score": round(self.score, 4), "snippet": self.snippet,
+                "snippet_html": self.snippet_html, "place": self.place,
+                "source": self.source, "url": self.url}
+
+
+@dataclass(frozen=True)
+class SearchResults(Sequence[Hit]):
+    """The hits of one search, best first, with the total number of matching articles."""
+
+    query: str
+    total: int
+    hits: tuple[Hit, ...] = ()
+    notice: str | None = None
+    """Set when the query was read differently from how it was written, and why."""
+
+    @overload
+    def __getitem__(self, index: int) -> Hit: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Hit]: ...
+
+    def __getitem__(self, index):
+        return self.hits[index]
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form: ``{"query", "total", "hits": [...], "notice"}``."""
+        return {"query": self.query, "total": self.total,
+                "hits": [hit.to_dict() for hit in self.hits], "notice": self.notice}
+
+
+# --- queries ------------------------------------------------------------------------------
+
+_FIELD_PREFIX = re.compile(r'(?:^|[\s(])(\w+):(?=(\S?))')
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+
+
+def syntax_problem(query: str) -> str | None:
+    """Why ``query`` is not well-formed query syntax, or None if it is."""
+    outside_quotes = re.sub(r'"[^"]*"', " ", query)
+    if query.count('"') % 2:
+        return "unbalanced quote"
+    depth = 0
+    for char in outside_quotes:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth:
+        return "unbalanced parenthesis"
+    for match in _FIELD_PREFIX.finditer(outside_quotes):
+        name, following = match[1], match[2]
+        if name not in QUERY_FIELDS:
+            return f"unknown field {name!r}"
+        if not following or following in "()":
+            return f"nothing after {name}:"
+    words = outside_quotes.replace("(", " ( ").replace(")", " ) ").split()
+    for before, word, after in zip(["("] + words, words, words[1:] + [")"]):
+        if word in _OPERATORS - {"NOT"} and (before in _OPERATORS | {"("} or after in _OPERATORS | {")"}):
+            return f"{word} needs a word on each side"
+        if word == "NOT" and after in _OPERATORS | {")"}:
+            return "NOT needs a word after it"
+    return None
+
+
+def _parser(schema):
+    from whoosh import qparser
+    from whoosh.qparser import plugins
+
+    parser = qparser.MultifieldParser(list(SEARCH_FIELDS), schema, group=qparser.AndGroup)
+    # Apostrophes are part of names ("People's"), not quotes; "*:*" must not list everything.
+    parser.remove_plugin_class(plugins.SingleQuotePlugin)
+    parser.remove_plugin_class(plugins.EveryPlugin)
+    return parser
+
+
+def build_query(schema, text: str):
+    """Parse ``text`` into a Whoosh query; malformed syntax falls back to its plain words.
+
+    Returns ``(query, notice)``; the notice says how a malformed query was read.
+    """
+    from whoosh.query import NullQuery
+
+    parser = _parser(schema)
+    problem = syntax_problem(text)
+    if problem is None:
+        query = parser.parse(text)
+        if query is not NullQuery:
+            return query, None
+        problem = "nothing to search for"
+    words = tokenize(text)
+    notice = (f"could not read the query {text!r} ({problem}); searching for the words: "
+              f"{' '.join(words) or '(none)'}")
+    return (parser.parse(" ".join(words)) if words else NullQuery), notice
+
+
+# --- searching ---------------------------------------------------------------------------------
+
+@dataclass
+class _Request:
+    query: str
+    limit: int
+    since: dt.date | None
+    until: dt.date | None
+    sort: Sort
+
+    def validate(self) -> None:
+        if not self.query.strip():
+            raise QueryError("empty query: give at least one word to search for")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, not {self.limit}")
+        if self.since and self.until and self.since > self.until:
+            raise QueryError(f"--since {self.since} is after --until {self.until}")
+        if self.sort not in ("relevance", "date"):
+            raise QueryError(f"sort must be 'relevance' or 'date', not {self.sort!r}")
+
+
+def run_search(searcher, query: str, limit: int, since: dt.date | None = None,
+               until: dt.date | None = None, sort: Sort = "relevance") -> SearchResults:
+    """Run one search on an open Whoosh searcher."""
+    request = _Request(normalize(query).strip(), limit, since, until, sort)
+    request.validate()
+    whoosh_query, notice = build_query(searcher.schema, request.query)
+    results = searcher.search(whoosh_query, limit=request.limit, terms=True,
+                              filter=_date_filter(since, until), **_ordering(sort))
+    highlighter = _highlighter()
+    scores = _relevance_scores(searcher, whoosh_query, results)
+    hits = tuple(_hit(result, scores[result.docnum], highlighter) for result in results)
+    return SearchResults(query=request.query, total=len(results), hits=hits, notice=notice)
+
+
+def scoring():
+    """The ranking function: BM25F, with field boosts from the schema."""
+    from whoosh import scoring as whoosh_scoring
+
+    return whoosh_scoring.BM25F(B=BM25_B, K1=BM25_K1)
+
+
+def _date_filter(since: dt.date | None, until: dt.date | None):
+    if not since and not until:
+        return None
+    from whoosh.query import DateRange
+
+    start = dt.datetime.combine(since, dt.time.min) if since else None
+    end = dt.datetime.combine(until, dt.time.max) if until else None
+    return DateRange("date", start, end)
+
+
+def _ordering(sort: Sort) -> dict[str, object]:
+    if sort == "relevance":
+        return {}
+    from whoosh import sorting
+
+    return {"sortedby": sorting.MultiFacet([sorting.FieldFacet("date", reverse=True),
+                                            sorting.ScoreFacet()])}
+
+
+def _relevance_scores(searcher, whoosh_query, results) -> dict[int, float]:
+    """BM25F score of each hit; results sorted by date carry a sort key instead."""
+    if not results.scored_length() or not isinstance(results[0].score, tuple):
+        return {result.docnum: float(result.score or 0.0) for result in results}
+    docnums = {result.docnum for result in results}
+    ranked = searcher.search(whoosh_query, filter=docnums, limit=len(docnums))
+    return {result.docnum: float(result.score) for result in ranked}
+
+
+def _hit(result, score: float, highlighter) -> Hit:
+    stored = result.fields()
+    body = stored.get("body", "")
+    fragments = highlighter.highlight_hit(result, "body", top=SNIPPET_FRAGMENTS) if body else []
+    snippet, spans = _join_fragments(body, fragments) if fragments else (_lead(body), ())
+    date = stored.get("date")
+    return Hit(id=stored["id"], path=stored.get("path", ""), title=stored.get("title", ""),
+               date=date.date() if date else None, score=score,
+               snippet=snippet, highlights=spans, place=stored.get("place"),
+               source=stored.get("source"), url=stored.get("url"))
+
+
+# --- snippets ----------------------------------------------------------------------------------
+
+@dataclass
+class _Fragment:
+    """A stretch of the original text and the matched words in it, as offsets."""
+
+    start: int
+    end: int
+    matches: list[Span] = field(default_factory=list)
+
+
+def _highlighter():
+    from whoosh import highlight
+
+    class FragmentCollector(highlight.Formatter):
+        """Hands back the fragments as offsets instead of formatting them."""
+
+        def format(self, fragments, replace=False):  # noqa: ARG002 (Whoosh's signature)
+            return [_Fragment(f.startchar, f.endchar,
+                              [(t.startchar, t.endchar) for t in f.matches]) for f in fragments]
+
+    fragmenter = highlight.PinpointFragmenter(maxchars=SNIPPET_FRAGMENT_CHARS,
+                                              surround=SNIPPET_SURROUND_CHARS)
+    return highlight.Highlighter(fragmenter=fragmenter, formatter=FragmentCollector(),
+                                 order=highlight.FIRST)
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _snap_to_words(text: str, fragment: _Fragment) -> _Fragment:
+    """Move a fragment's ends inwards to whole words, never past a match."""
+    start, end = fragment.start, fragment.end
+    first, last = fragment.matches[0][0], fragment.matches[-1][1]
+    if start > 0 and not text[start - 1].isspace():
+        space = _SPACE.search(text, start, first)
+        start = space.end() if space else first
+    if end < len(text) and not text[end].isspace():
+        spaces = list(_SPACE.finditer(text, last, end))
+        end = spaces[-1].start() if spaces else last
+    return _Fragment(start, end, fragment.matches)
+
+
+def _merge_overlapping(fragments: list[_Fragment]) -> list[_Fragment]:
+    """Fragments in text order, those that overlap or touch joined into one."""
+    merged: list[_Fragment] = []
+    for fragment in sorted(fragments, key=lambda f: f.start):
+        if merged and fragment.start <= merged[-1].end + 1:
+            last = merged[-1]
+            merged[-1] = _Fragment(last.start, max(last.end, fragment.end),
+                                   sorted(set(last.matches) | set(fragment.matches)))
+        else:
+            merged.append(fragment)
+    return merged
+
+
+def _join_fragments(text: str, fragments: list[_Fragment]) -> tuple[str, tuple[Span, ...]]:
+    """One snippet string from the fragments, with the matches' offsets within it."""
+    pieces: list[str] = []
+    spans: list[Span] = []
+    length = 0
+
+    def add(piece: str, matched: bool = False) -> None:
+        nonlocal length
+        if matched:
+            spans.append((length, length + len(piece)))
+        pieces.append(piece)
+        length += len(piece)
+
+    snapped = [_snap_to_words(text, f) for f in fragments if f.matches]
+    merged = _merge_overlapping(snapped)
+    for number, fragment in enumerate(merged):
+        add(SNIPPET_SEPARATOR if number else ("…" if fragment.start > 0 else ""))
+        position = fragment.start
+        for match_start, match_end in fragment.matches:
+            if match_start < position:
+                continue
+            add(_SPACE.sub(" ", text[position:match_start]))
+            add(text[match_start:match_end], matched=True)
+            position = match_end
+        add(_SPACE.sub(" ", text[position:fragment.end]).rstrip())
+    if merged and merged[-1].end < len(text.rstrip()):
+        add("…")
+    return "".join(pieces), tuple(spans)
+
+
+def _lead(text: str) -> str:
+    """The opening of ``text``, cut at a word, for hits with no match in the body."""
+    flat = _SPACE.sub(" ", text).strip()
+    if len(flat) <= SNIPPET_LEAD_CHARS:
+        return flat
+    return flat[:SNIPPET_LEAD_CHARS].rsplit(" ", 1)[0] + "…"

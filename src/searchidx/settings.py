@@ -1,0 +1,31 @@
+"""Every tunable in one place: ranking boosts, snippet sizes, limits."""
+
+# Ranking (BM25F): a word in the title counts this many times a word in the body.
+TITLE_BOOST = 2.5
+PLACE_BOOST = 1.0
+BM25_B = 0.75
+BM25_K1 = 1.2
+
+# Snippets: up to this many fragments, each about this many characters of context.
+SNIPPET_FRAGMENTS = 3
+SNIPPET_FRAGMENT_CHARS = 160
+SNIPPET_SURROUND_CHARS = 60
+SNIPPET_SEPARATOR = " … "
+# When no word matched in the body (a title-only match), the snippet is the article's lead.
+SNIPPET_LEAD_CHARS = 220
+
+# Search results.
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 10_000
+
+# Analysis: English stemming applies to words longer than this (see EnglishStemFilter).
+STEM_MIN_LENGTH = 3
+
+# Reading articles.
+TITLE_MAX_CHARS = 100
+MAX_FILE_BYTES = 50 * 2**20
+
+# Writing the index.
+WRITER_MEMORY_MB = 256
+LOCK_WAIT_SECONDS = 5.0
+PROGRESS_MIN_FILES = 200
