@@ -110,6 +110,9 @@ def read_file(source: SourceFile) -> FileContent:
 # --- bytes to text -------------------------------------------------------------------
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Control characters other than ESC (which terminal captures are full of) mark binary data.
+_BINARY_CHARS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
+_BINARY_SHARE = 0.1
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -138,7 +141,8 @@ def _decode(data: bytes, path: Path, warnings: list[str]) -> str:
             text = data.decode("cp1252", errors="replace")
             warnings.append(f"{path}: not valid UTF-8; read as Windows-1252")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if len(_CONTROL_CHARS.findall(text[:8192])) > 0.05 * min(len(text), 8192):
+    head = text[:8192]
+    if len(_BINARY_CHARS.findall(head)) > _BINARY_SHARE * len(head):
         raise UnreadableFile("binary file, not text")
     text = normalize(_CONTROL_CHARS.sub("", text))
     if not text.strip():

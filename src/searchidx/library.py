@@ -12,17 +12,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 from . import index as _index
+from .analysis import normalize
 from .documents import Article
 from .errors import IndexNotFound
 from .index import IndexReport, IndexStats, IndexStore, Progress
-from .search import SearchResults, Sort, run_search
+from .search import SearchResults, Sort, Span, build_query, run_search
 from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS
 
 __all__ = ["SearchIndex", "bundled_seeds"]
@@ -31,11 +31,13 @@ PathLike = str | os.PathLike[str]
 
 
 def bundled_seeds() -> Path:
-    """The folder of seed articles shipped inside the package (the default corpus)."""
-    spec = importlib.util.find_spec("searchidx.seeds")
-    if spec is None or not spec.submodule_search_locations:
-        raise IndexNotFound("the bundled seed articles are missing from this installation")
-    return Path(list(spec.submodule_search_locations)[0])
+    """The folder of seed articles shipped with searchidx (the default corpus)."""
+    package = Path(__file__).resolve().parent
+    # Inside the package once installed from a wheel; the checkout's seeds/ when editable.
+    for candidate in (package / "seeds", package.parents[1] / "seeds"):
+        if candidate.is_dir():
+            return candidate
+    raise IndexNotFound("the bundled seed articles are missing from this installation")
 
 
 class SearchIndex:
@@ -118,6 +120,27 @@ class SearchIndex:
                        body=stored["body"], date=date.date() if date else None,
                        place=stored.get("place"), source=stored.get("source"),
                        url=stored.get("url"))
+
+    def matches(self, article_id: str, query: str) -> tuple[Span, ...]:
+        """Where ``query`` matches in an article's body, for marking the words on display.
+
+        Returns the ``(start, end)`` offsets in :attr:`Article.body` of every matched word,
+        in text order. The query is read as :meth:`search` reads it, so these are the words
+        a search marks in its snippets. Empty when the article does not exist, the query
+        does not match it, or the query is blank.
+        """
+        searcher = self._current_searcher()
+        docnum = searcher.document_number(id=article_id)
+        text = normalize(query).strip()
+        if docnum is None or not text:
+            return ()
+        whoosh_query, _notice = build_query(searcher.schema, text)
+        for hit in searcher.search(whoosh_query, filter={docnum}, limit=1, terms=True):
+            terms = {term.decode("utf-8") for field, term in hit.matched_terms() if field == "body"}
+            tokens = searcher.schema["body"].analyzer(hit["body"], chars=True)
+            return tuple((token.startchar, token.endchar) for token in tokens
+                         if token.text in terms)
+        return ()
 
     def stats(self) -> IndexStats:
         """Where the index is, how many articles it holds, its size and last update."""

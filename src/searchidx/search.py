@@ -53,10 +53,10 @@ class Hit:
 
         parts, position = [], 0
         for start, end in self.highlights:
-            parts.append(html.escape(self.snippet[position:start]))
-            parts.append(f"<mark>{html.escape(self.snippet[start:end])}</mark>")
+            parts.append(html.escape(self.snippet[position:start], quote=False))
+            parts.append(f"<mark>{html.escape(self.snippet[start:end], quote=False)}</mark>")
             position = end
-        parts.append(html.escape(self.snippet[position:]))
+        parts.append(html.escape(self.snippet[position:], quote=False))
         return bleach.clean("".join(parts), tags={"mark"}, attributes={}, strip=True)
 
     def to_dict(self) -> dict[str, object]:
@@ -106,7 +106,7 @@ _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 
 def syntax_problem(query: str) -> str | None:
     """Why ``query`` is not well-formed query syntax, or None if it is."""
-    outside_quotes = re.sub(r'"[^"]*"', " ", query)
+    outside_quotes = re.sub(r'"[^"]*"', " phrase ", query)
     if query.count('"') % 2:
         return "unbalanced quote"
     depth = 0
@@ -156,10 +156,16 @@ def build_query(schema, text: str):
         if query is not NullQuery:
             return query, None
         problem = "nothing to search for"
-    words = tokenize(text)
+    words = _plain_words(text)
     notice = (f"could not read the query {text!r} ({problem}); searching for the words: "
               f"{' '.join(words) or '(none)'}")
     return (parser.parse(" ".join(words)) if words else NullQuery), notice
+
+
+def _plain_words(text: str) -> list[str]:
+    """The words of a malformed query, without its operators (unless nothing else is left)."""
+    words = [word for word in text.split() if word.strip("()") not in _OPERATORS]
+    return tokenize(" ".join(words)) or tokenize(text)
 
 
 # --- searching ---------------------------------------------------------------------------------
@@ -284,6 +290,8 @@ def _snap_to_words(text: str, fragment: _Fragment) -> _Fragment:
     if end < len(text) and not text[end].isspace():
         spaces = list(_SPACE.finditer(text, last, end))
         end = spaces[-1].start() if spaces else last
+    while start < first and text[start].isspace():
+        start += 1
     return _Fragment(start, end, fragment.matches)
 
 

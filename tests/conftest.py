@@ -1,0 +1,99 @@
+"""Shared fixtures: real seed files, real Whoosh indexes in temporary folders."""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from searchidx import SearchIndex, bundled_seeds
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SHARED_SEEDS = SHARED / "seeds"
+SEED_IDS = {
+    "000": "000_a552e453a3fa40fb",
+    "001": "001_e1d5feda7fea809b",
+    "002": "002_aecd282c698b8fde",
+    "003": "003_1144a55e3dc39279",
+    "004": "004_8262931bf64026ae",
+}
+
+NFD_ARTICLE = unicodedata.normalize("NFD", (
+    "Nguyễn Văn An visits Đà Nẵng\n\n"
+    "ĐÀ NẴNG — Nguyễn Văn An, a trade official, toured the port of Đà Nẵng on Tuesday "
+    "and met fishermen about the new harbour rules. — VNS\n"))
+
+HOSTILE_HTML = """<!doctype html>
+<html><head><title>Site | Hostile page</title>
+<style>.secretstyle { color: red }</style>
+<script>var secretscript = "stolen";</script></head>
+<body><nav>Home | World | secretnav</nav>
+<h1>Harbour talks &amp; trade</h1>
+<p>Officials discussed harbour fees. <img src="x" onerror="secretonerror()">
+<a href="javascript:secretjs()">read more</a> The tag &lt;b&gt; is shown as text.</p>
+<script>document.write("secretwrite")</script>
+</body></html>
+"""
+
+
+def seed_source() -> Path:
+    """The reference seeds beside the project when present, else the bundled copy."""
+    return SHARED_SEEDS if SHARED_SEEDS.is_dir() else bundled_seeds()
+
+
+@pytest.fixture
+def seed_dir(tmp_path: Path) -> Path:
+    """A private, writable copy of the five seed articles."""
+    target = tmp_path / "articles"
+    shutil.copytree(seed_source(), target)
+    for path in target.iterdir():
+        path.chmod(0o644)
+    return target
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def seeded(seed_dir: Path, index_dir: Path):
+    """An index of the seeds that a test may change."""
+    with SearchIndex.open(index_dir, create=True) as idx:
+        idx.index([seed_dir])
+        yield idx
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeds plus test articles (NFD text, Đà Nẵng, a hostile HTML page)."""
+    folder = tmp_path_factory.mktemp("corpus") / "articles"
+    shutil.copytree(seed_source(), folder)
+    (folder / "nfd_danang.txt").write_text(NFD_ARTICLE, encoding="utf-8")
+    (folder / "hostile.html").write_text(HOSTILE_HTML, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def corpus_index(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A read-only index of :func:`corpus`, shared by the search tests."""
+    location = tmp_path_factory.mktemp("corpus-index") / "index"
+    with SearchIndex.open(location, create=True) as idx:
+        report = idx.index([corpus])
+    assert report.added == 7 and not report.skipped
+    return location
+
+
+@pytest.fixture
+def searcher(corpus_index: Path):
+    with SearchIndex.open(corpus_index) as idx:
+        yield idx
+
+
+def ids(results) -> list[str]:
+    """The seed numbers ("001") or ids of a result list, in rank order."""
+    short = {full: number for number, full in SEED_IDS.items()}
+    return [short.get(hit.id, hit.id) for hit in results]

@@ -1,0 +1,107 @@
+"""Analysis: NFC, case folding, complete Vietnamese diacritic folding, stemming."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import SHARED
+from searchidx import fold, normalize
+from searchidx.analysis import name_analyzer, prose_analyzer
+
+SYLLABLES = SHARED / "data" / "vi_syllables" / "syllables.txt"
+
+
+def words(analyzer, text: str) -> list[str]:
+    return [token.text for token in analyzer(text)]
+
+
+def test_fold_removes_every_vietnamese_mark_and_the_stroke_of_d():
+    assert fold("Nguyễn Đà Nẵng") == "nguyen da nang"
+
+
+@pytest.mark.parametrize("accented, plain", [
+    ("Vũ", "vu"), ("VŨ", "vu"), ("Tô Lâm", "to lam"), ("Bùi Thanh Sơn", "bui thanh son"),
+    ("Hà Nội", "ha noi"), ("HÀ NỘI", "ha noi"), ("Việt Nam", "viet nam"), ("đ", "d"),
+    ("Đ", "d"), ("Ưng Ước Ơn", "ung uoc on"), ("ỹỷỵỳý", "yyyyy"),
+])
+def test_fold_maps_vietnamese_spellings_to_plain_letters(accented, plain):
+    assert fold(accented) == plain
+
+
+@pytest.mark.parametrize("letter, plain", [
+    ("ø", "o"), ("Ø", "o"), ("ł", "l"), ("Ł", "l"), ("æ", "ae"), ("Œ", "oe"), ("ß", "ss"),
+    ("þ", "th"), ("ı", "i"), ("İ", "i"), ("ð", "d"), ("ħ", "h"), ("ŧ", "t"), ("ﬁ", "fi"),
+])
+def test_fold_maps_latin_letters_that_unicode_does_not_decompose(letter, plain):
+    assert fold(letter) == plain
+
+
+def test_fold_treats_curly_and_straight_apostrophes_alike():
+    assert fold("Workers’ Party") == fold("Workers' Party") == "workers' party"
+
+
+def test_fold_gives_the_same_result_for_nfd_and_nfc_text():
+    text = "Nguyễn Phú Trọng, Đà Nẵng"
+    assert fold(unicodedata.normalize("NFD", text)) == fold(text)
+
+
+@pytest.mark.skipif(not SYLLABLES.is_file(), reason="../shared/data/vi_syllables is missing")
+def test_every_vietnamese_syllable_in_every_case_and_form_folds_to_ascii_letters():
+    syllables = SYLLABLES.read_text(encoding="utf-8").split()
+    assert len(syllables) > 6000
+    failures = []
+    for syllable in syllables:
+        for cased in (syllable.lower(), syllable.upper(), syllable.title()):
+            for form in ("NFC", "NFD"):
+                folded = fold(unicodedata.normalize(form, cased))
+                if not (folded.isascii() and folded.isalpha() and folded.islower()):
+                    failures.append((form, cased, folded))
+    assert failures == []
+
+
+@given(st.text())
+def test_fold_is_idempotent_and_leaves_no_combining_marks(text):
+    folded = fold(text)
+    assert fold(folded) == folded
+    assert not any(unicodedata.combining(char) for char in folded)
+
+
+@given(st.text())
+def test_fold_does_not_depend_on_the_normalization_form(text):
+    assert fold(unicodedata.normalize("NFD", text)) == fold(unicodedata.normalize("NFC", text))
+
+
+def test_normalize_composes_nfd_text():
+    assert normalize(unicodedata.normalize("NFD", "Nguyễn")) == "Nguyễn"
+
+
+def test_analyzer_keeps_nfd_words_whole():
+    assert words(name_analyzer(), unicodedata.normalize("NFD", "Nguyễn Văn")) == ["nguyen", "van"]
+
+
+def test_analyzer_offsets_point_into_the_nfc_text():
+    text = "Bộ trưởng Bùi Thanh Sơn"
+    tokens = [(t.startchar, t.endchar) for t in name_analyzer()(text, chars=True)]
+    assert [text[start:end] for start, end in tokens] == ["Bộ", "trưởng", "Bùi", "Thanh", "Sơn"]
+
+
+def test_prose_analyzer_stems_english_so_relations_meets_relation():
+    analyzer = prose_analyzer()
+    assert words(analyzer, "relations") == words(analyzer, "relation")
+
+
+def test_short_words_are_not_stemmed_so_ha_never_meets_has():
+    analyzer = prose_analyzer()
+    assert words(analyzer, "Hà") != words(analyzer, "has")
+
+
+def test_stopwords_are_kept_because_folded_vietnamese_collides_with_them():
+    assert words(prose_analyzer(), "thế Tô US the") == ["the", "to", "us", "the"]
+
+
+def test_hyphenated_names_split_into_their_parts():
+    assert words(name_analyzer(), "Kim Jong-un") == ["kim", "jong", "un"]

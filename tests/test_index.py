@@ -1,0 +1,151 @@
+"""Indexing: adding, updating, removing, skipping, rebuilding, and the writer lock."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from conftest import SEED_IDS, ids
+from searchidx import IndexLocked, IndexNotFound, SearchIndex
+from searchidx.index import IndexStore
+
+
+def test_indexing_the_seeds_adds_five_articles(seed_dir, index_dir):
+    with SearchIndex.open(index_dir, create=True) as idx:
+        report = idx.index([seed_dir])
+    assert (report.added, report.updated, report.removed, report.unchanged) == (5, 0, 0, 0)
+    assert report.skipped == []
+
+
+def test_indexing_again_finds_all_five_unchanged(seeded, seed_dir):
+    report = seeded.index([seed_dir])
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 5)
+
+
+def test_a_touched_but_unchanged_file_counts_as_unchanged(seeded, seed_dir):
+    path = seed_dir / f"{SEED_IDS['000']}.txt"
+    path.write_bytes(path.read_bytes())
+    report = seeded.index([seed_dir])
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 5)
+
+
+def test_editing_one_file_and_deleting_another_updates_one_and_removes_one(seeded, seed_dir):
+    edited = seed_dir / f"{SEED_IDS['004']}.txt"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n\nA zanzibarian footnote.",
+                      encoding="utf-8")
+    (seed_dir / f"{SEED_IDS['003']}.txt").unlink()
+    report = seeded.index([seed_dir])
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 1, 1, 3)
+    assert ids(seeded.search("zanzibarian")) == ["004"]
+    assert seeded.search("Pyongyang").total == 0
+    assert seeded.article(SEED_IDS["003"]) is None
+
+
+def test_articles_outside_the_paths_given_are_left_alone(seeded, seed_dir, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "extra.txt").write_text("Seoul hosts a quiet meeting.", encoding="utf-8")
+    report = seeded.index([other])
+    assert (report.added, report.removed) == (1, 0)
+    assert seeded.stats().articles == 6
+
+
+def test_unreadable_files_are_skipped_with_a_reason_and_the_rest_indexed(seed_dir, index_dir):
+    (seed_dir / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    (seed_dir / "empty.txt").write_bytes(b"")
+    missing = seed_dir / "missing.txt"
+    with SearchIndex.open(index_dir, create=True) as idx:
+        report = idx.index([seed_dir, missing])
+        assert idx.stats().articles == 5
+    reasons = {s.path.rsplit("/", 1)[-1]: s.reason for s in report.skipped}
+    assert reasons == {"binary.txt": "binary file, not text", "empty.txt": "empty file",
+                       "missing.txt": "no such file or folder"}
+    assert report.added == 5
+
+
+def test_a_file_that_goes_bad_keeps_the_articles_it_had(seeded, seed_dir):
+    (seed_dir / f"{SEED_IDS['001']}.txt").write_bytes(b"")
+    report = seeded.index([seed_dir])
+    assert [s.reason for s in report.skipped] == ["empty file"]
+    assert report.removed == 0 and SEED_IDS["001"] in [h.id for h in seeded.search("Vũ")]
+
+
+def test_of_two_files_with_one_id_the_first_by_name_is_kept_and_the_other_skipped(
+        seed_dir, index_dir):
+    first = seed_dir / f"{SEED_IDS['000']}.md"
+    first.write_text("# Duplicate\n\nOther text.", encoding="utf-8")
+    with SearchIndex.open(index_dir, create=True) as idx:
+        report = idx.index([seed_dir])
+    assert report.added == 5
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        (str(first.with_suffix(".txt")), f"duplicate id '{SEED_IDS['000']}' (already indexed "
+                                        f"from {first})")]
+
+
+def test_jsonl_articles_use_their_own_ids_and_bad_lines_are_skipped(index_dir, tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text('{"id": "k-1", "title": "Seoul talks", "body": "Talks in Seoul."}\n'
+                    '{"id": "k-2"\n', encoding="utf-8")
+    with SearchIndex.open(index_dir, create=True) as idx:
+        report = idx.index([feed])
+        assert [hit.id for hit in idx.search("Seoul")] == ["k-1"]
+    assert report.added == 1
+    assert [s.reason for s in report.skipped] == [
+        "line 2: not valid JSON (Expecting ',' delimiter)"]
+
+
+def test_rebuild_reports_against_the_old_index_and_replaces_it(seeded, seed_dir):
+    (seed_dir / f"{SEED_IDS['002']}.txt").unlink()
+    report = seeded.rebuild([seed_dir])
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 1, 4)
+    assert seeded.stats().articles == 4
+
+
+def test_rebuild_swaps_generations_and_keeps_only_the_previous_one(seeded, seed_dir, index_dir):
+    for _ in range(3):
+        seeded.rebuild([seed_dir])
+    generations = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
+    assert len(generations) == 2
+    assert (index_dir / "CURRENT").read_text().strip() == generations[-1]
+
+
+def test_searches_during_rebuilds_never_fail_or_come_back_empty(seeded, seed_dir, index_dir):
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def search_in_a_loop() -> None:
+        with SearchIndex.open(index_dir) as reader:
+            while not stop.is_set():
+                try:
+                    if reader.search("Vũ").total != 3:
+                        failures.append("wrong total")
+                except Exception as error:  # noqa: BLE001 (collecting any failure)
+                    failures.append(repr(error))
+
+    threads = [threading.Thread(target=search_in_a_loop) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for _ in range(4):
+        seeded.rebuild([seed_dir])
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_a_second_writer_waits_then_gives_up_naming_the_index_and_lock(seeded, seed_dir, index_dir):
+    with IndexStore(index_dir).writing():
+        with pytest.raises(IndexLocked, match=f"{index_dir}.*write.lock"):
+            seeded.index([seed_dir], wait=0.3)
+
+
+def test_opening_a_missing_index_without_create_is_an_error(index_dir):
+    with pytest.raises(IndexNotFound, match=f"no index at {index_dir}"):
+        SearchIndex.open(index_dir)
+
+
+def test_stats_count_articles_and_bytes(seeded, index_dir):
+    stats = seeded.stats()
+    assert (stats.location, stats.articles) == (str(index_dir), 5)
+    assert stats.size_bytes > 10_000 and stats.updated.tzinfo is not None

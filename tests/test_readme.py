@@ -1,0 +1,39 @@
+"""The README's promises: its library example runs as written, and CI runs its test command."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shutil
+
+from conftest import REPO, seed_source
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def code_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+
+
+def test_the_readme_library_example_runs_as_written(tmp_path, monkeypatch):
+    example = next(block for block in code_blocks("python") if "SearchIndex.open" in block)
+    shutil.copytree(seed_source(), tmp_path / "articles")
+    monkeypatch.chdir(tmp_path)
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(compile(example, "README.md", "exec"), {})  # noqa: S102 (our own README)
+    lines = output.getvalue().splitlines()
+    assert any("Nguyễn Minh Vũ" in line or "Vu" in line for line in lines[:-1])
+    assert lines[-1] == "nguyen da nang"
+
+
+def test_the_readme_starts_with_the_install_and_test_commands():
+    install, test = code_blocks("sh")[:2]
+    assert "pip install ." in install and "searchidx search" in install
+    assert "pip install '.[test]'" in test and "pytest" in test
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    test_command = code_blocks("sh")[1].strip()
+    assert test_command in (REPO / ".ci" / "run").read_text(encoding="utf-8")

@@ -1,0 +1,153 @@
+"""Searching: folding both ways, ranking, filters, snippets, and queries gone wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+import pytest
+
+from conftest import SEED_IDS, ids
+from searchidx import QueryError
+
+VU = {"000", "001", "004"}
+
+
+@pytest.mark.parametrize("query", ["Vu", "vu", "Vũ", "VŨ", unicodedata.normalize("NFD", "Vũ")])
+def test_vu_in_any_spelling_finds_exactly_the_three_articles_about_vu(searcher, query):
+    assert set(ids(searcher.search(query))) == VU
+
+
+@pytest.mark.parametrize("query", ["Nguyễn Minh Vũ", "nguyen minh vu"])
+def test_the_full_name_ranks_the_three_vu_articles_first(searcher, query):
+    assert set(ids(searcher.search(query))[:3]) == VU
+
+
+def test_the_snippet_shows_the_original_accents_with_the_match_marked(searcher):
+    hit = next(h for h in searcher.search("Vu") if h.id == SEED_IDS["001"])
+    assert "Vũ" in hit.snippet
+    assert "<mark>Vũ</mark>" in hit.snippet_html
+    assert {hit.snippet[start:end] for start, end in hit.highlights} == {"Vũ"}
+
+
+@pytest.mark.parametrize("query", ["Ha Noi", "Hà Nội", "HÀ NỘI"])
+def test_ha_noi_in_any_spelling_finds_the_three_articles_that_write_it(searcher, query):
+    assert set(ids(searcher.search(query))) == {"001", "002", "004"}
+
+
+@pytest.mark.parametrize("query", ["Nguyen Van An", "Nguyễn Văn An"])
+def test_an_article_stored_in_nfd_is_found_and_shown_in_nfc(searcher, query):
+    hits = searcher.search(query)
+    assert ids(hits) == ["nfd_danang"]
+    assert "Nguyễn Văn An" in hits[0].snippet
+    assert unicodedata.is_normalized("NFC", hits[0].snippet)
+
+
+def test_an_article_about_da_nang_is_found_by_the_plain_spelling(searcher):
+    assert ids(searcher.search("Da Nang")) == ["nfd_danang"]
+
+
+def test_words_only_in_the_navigation_line_do_not_find_the_article(searcher):
+    assert searcher.search("Liberation").total == 0
+    assert searcher.search("decentrialized").total == 0
+
+
+def test_all_words_must_match(searcher):
+    assert ids(searcher.search("Pyongyang Trump")) == ["003"]
+    assert searcher.search("Pyongyang Zanzibar").total == 0
+
+
+def test_english_stemming_lets_relations_find_relation(searcher):
+    assert searcher.search("relationship").total == searcher.search("relationships").total > 0
+
+
+def test_a_title_match_outranks_a_body_match(searcher):
+    assert ids(searcher.search("Pyongyang"))[0] == "003"
+
+
+def test_since_keeps_articles_dated_on_or_after_the_day(searcher):
+    assert ids(searcher.search("DPRK", since=dt.date(2025, 1, 1))) == ["001"]
+
+
+def test_until_keeps_articles_dated_on_or_before_the_day(searcher):
+    assert ids(searcher.search("DPRK", until=dt.date(2024, 3, 25))) == ["002"]
+
+
+def test_sorting_by_date_puts_the_newest_first_and_undated_last(searcher):
+    hits = searcher.search("Korea", sort="date", limit=20)
+    dates = [hit.date for hit in hits]
+    dated = [d for d in dates if d]
+    assert dated == sorted(dated, reverse=True)
+    assert dates[-1] is None and dates.index(None) == len(dated)
+    assert all(hit.score > 0 for hit in hits)
+
+
+def test_limit_caps_the_hits_but_not_the_total(searcher):
+    results = searcher.search("Korea", limit=2)
+    assert len(results) == 2 and results.total >= 5
+
+
+def test_hits_carry_title_date_place_source_and_path(searcher):
+    hit = searcher.search("Pyongyang")[0]
+    assert hit.title == "Hanoi advances dialogue-based peace on Korean Peninsula: FM says in Pyongyang"
+    assert hit.date == dt.date(2019, 2, 14)
+    assert hit.path.endswith(f"{SEED_IDS['003']}.txt")
+    assert isinstance(hit.score, float) and hit.score > 0
+
+
+def test_a_snippet_has_at_most_three_fragments_and_whole_words(searcher):
+    for hit in searcher.search("DPRK"):
+        assert hit.snippet.count(" … ") <= 2
+        assert len(hit.snippet) < 600
+
+
+def test_a_title_only_match_shows_the_lead_of_the_article(searcher):
+    hit = searcher.search("advances")[0]
+    assert hit.snippet.startswith("Hanoi is willing to contribute")
+
+
+def test_hostile_html_text_is_not_searchable(searcher):
+    for word in ("secretscript", "secretstyle", "secretnav", "secretonerror", "secretjs",
+                 "javascript", "onerror"):
+        assert searcher.search(word).total == 0, word
+
+
+def test_snippet_html_has_no_tag_but_mark_and_keeps_escaped_markup_escaped(searcher):
+    hit = searcher.search("tag shown")[0]
+    assert "&lt;b&gt;" in hit.snippet_html
+    assert set(re.findall(r"</?(\w+)", hit.snippet_html)) == {"mark"}
+
+
+@pytest.mark.parametrize("query, words", [
+    ('"unclosed', "unclosed"), ("AND (", "and"), ("title:", "title"),
+    ("nosuchfield:Pyongyang", "nosuchfield pyongyang"), ("Pyongyang OR", "pyongyang"),
+])
+def test_malformed_queries_are_searched_as_plain_words_with_a_notice(searcher, query, words):
+    results = searcher.search(query)
+    assert results.notice is not None and results.notice.endswith(f"searching for the words: {words}")
+
+
+def test_well_formed_query_syntax_gets_no_notice(searcher):
+    results = searcher.search('"Korean Peninsula" AND title:Hanoi')
+    assert results.notice is None and ids(results) == ["003"]
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_an_empty_query_is_an_error(searcher, query):
+    with pytest.raises(QueryError, match="empty query"):
+        searcher.search(query)
+
+
+def test_since_after_until_is_an_error(searcher):
+    with pytest.raises(QueryError, match="is after"):
+        searcher.search("Korea", since=dt.date(2025, 1, 1), until=dt.date(2024, 1, 1))
+
+
+def test_results_serialize_to_the_json_contract(searcher):
+    data = searcher.search("Vu").to_dict()
+    assert set(data) >= {"query", "total", "hits"}
+    assert data["query"] == "Vu" and data["total"] == 3
+    for hit in data["hits"]:
+        assert set(hit) >= {"id", "path", "title", "date", "score", "snippet", "snippet_html"}
+        assert hit["date"] is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", hit["date"])
