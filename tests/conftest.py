@@ -26,6 +26,18 @@ NFD_ARTICLE = unicodedata.normalize("NFD", (
     "ĐÀ NẴNG — Nguyễn Văn An, a trade official, toured the port of Đà Nẵng on Tuesday "
     "and met fishermen about the new harbour rules. — VNS\n"))
 
+FARM_SON = """ date 2024-06-01 Farmer's son wins science prize
+
+A farmer's son from Iowa won a national science prize on Monday. The son, aged 15, built a
+weather station in the barn. His father said the son had always loved science.
+"""
+
+JOINED_PLACES = """ date 2023-05-10 Danang and Haiphong ports expand
+
+Container traffic grew at the ports of Danang and Haiphong, while Saigon's river terminals
+moved inland. Officials in Hanoi welcomed the figures.
+"""
+
 HOSTILE_HTML = """<!doctype html>
 <html><head><title>Site | Hostile page</title>
 <style>.secretstyle { color: red }</style>
@@ -69,11 +81,13 @@ def seeded(seed_dir: Path, index_dir: Path):
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The seeds plus test articles (NFD text, Đà Nẵng, a hostile HTML page)."""
+    """The seeds plus test articles: NFD text about Đà Nẵng, a hostile HTML page, an
+    English article about a farmer's son, and one that writes places joined (Danang)."""
     folder = tmp_path_factory.mktemp("corpus") / "articles"
     shutil.copytree(seed_source(), folder)
-    (folder / "nfd_danang.txt").write_text(NFD_ARTICLE, encoding="utf-8")
-    (folder / "hostile.html").write_text(HOSTILE_HTML, encoding="utf-8")
+    for name, text in (("nfd_danang.txt", NFD_ARTICLE), ("hostile.html", HOSTILE_HTML),
+                       ("farm_son.txt", FARM_SON), ("joined_places.txt", JOINED_PLACES)):
+        (folder / name).write_text(text, encoding="utf-8")
     return folder
 
 
@@ -83,7 +97,7 @@ def corpus_index(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     location = tmp_path_factory.mktemp("corpus-index") / "index"
     with SearchIndex.open(location, create=True) as idx:
         report = idx.index([corpus])
-    assert report.added == 7 and not report.skipped
+    assert report.added == 9 and not report.skipped
     return location
 
 

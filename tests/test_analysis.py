@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from conftest import SHARED
 from searchidx import fold, normalize
-from searchidx.analysis import name_analyzer, prose_analyzer
+from searchidx.analysis import exact_analyzer, name_analyzer, prose_analyzer
 
 SYLLABLES = SHARED / "data" / "vi_syllables" / "syllables.txt"
 
 
-def words(analyzer, text: str) -> list[str]:
-    return [token.text for token in analyzer(text)]
+def words(analyzer, text: str, mode: str = "query") -> list[str]:
+    return [token.text for token in analyzer(text, mode=mode)]
 
 
 def test_fold_removes_every_vietnamese_mark_and_the_stroke_of_d():
@@ -85,7 +85,7 @@ def test_analyzer_keeps_nfd_words_whole():
 
 def test_analyzer_offsets_point_into_the_nfc_text():
     text = "Bộ trưởng Bùi Thanh Sơn"
-    tokens = [(t.startchar, t.endchar) for t in name_analyzer()(text, chars=True)]
+    tokens = [(t.startchar, t.endchar) for t in name_analyzer()(text, chars=True, mode="query")]
     assert [text[start:end] for start, end in tokens] == ["Bộ", "trưởng", "Bùi", "Thanh", "Sơn"]
 
 
@@ -105,3 +105,29 @@ def test_stopwords_are_kept_because_folded_vietnamese_collides_with_them():
 
 def test_hyphenated_names_split_into_their_parts():
     assert words(name_analyzer(), "Kim Jong-un") == ["kim", "jong", "un"]
+
+
+def test_indexing_also_joins_capitalized_words_written_apart():
+    assert words(name_analyzer(), "in Hà Nội and Viet Nam", mode="index") == [
+        "in", "ha", "noi", "hanoi", "and", "viet", "nam", "vietnam"]
+
+
+def test_indexing_joins_a_capitalized_word_to_its_hyphenated_part():
+    assert words(name_analyzer(), "Kim Jong-un", mode="index") == [
+        "kim", "jong", "kimjong", "un", "jongun"]
+
+
+def test_indexing_never_joins_an_ordinary_lowercase_pair():
+    assert words(name_analyzer(), "the co-chaired talks ended", mode="index") == [
+        "the", "co", "chaired", "talks", "ended"]
+
+
+def test_a_joined_name_spans_both_words_and_takes_the_first_position():
+    tokens = [(t.text, t.pos, t.startchar, t.endchar)
+              for t in name_analyzer()("HÀ NỘI —", positions=True, chars=True, mode="index")]
+    assert tokens == [("ha", 0, 0, 2), ("noi", 1, 3, 6), ("hanoi", 0, 0, 6)]
+
+
+def test_the_exact_analyzer_keeps_accented_words_with_their_marks_and_acronyms():
+    assert words(exact_analyzer(), "Bùi Thanh SƠN, his son, the UN and Kim Jong-un") == [
+        "bùi", "sơn", "UN"]

@@ -187,3 +187,43 @@ def test_python_dash_m_runs_the_same_command(cli_index):
         [sys.executable, "-m", "searchidx", "search", "zanzibarian", "--index", str(cli_index)],
         capture_output=True, text=True, timeout=60)
     assert completed.returncode == 1 and "0 results" in completed.stdout
+
+
+def test_similar_prints_related_articles_as_search_json(cli_index):
+    result, data = run_json("similar", SEED_IDS["002"], "--index", cli_index)
+    assert result.exit_code == 0 and data["query"] == SEED_IDS["002"]
+    assert data["hits"] and SEED_IDS["002"] not in [hit["id"] for hit in data["hits"]]
+
+
+def test_similar_to_an_unknown_id_exits_1_with_one_line(cli_index):
+    result = run("similar", "nope", "--index", cli_index)
+    assert result.exit_code == 1 and result.stderr == "searchidx: no article with id 'nope'\n"
+
+
+def test_no_aliases_searches_only_the_words_typed(cli_index):
+    _, expanded = run_json("search", "DPRK", "--index", cli_index)
+    _, plain = run_json("search", "DPRK", "--no-aliases", "--index", cli_index)
+    assert SEED_IDS["003"] in [h["id"] for h in expanded["hits"]]
+    assert SEED_IDS["003"] not in [h["id"] for h in plain["hits"]]
+
+
+def test_an_aliases_file_adds_groups(cli_index, tmp_path):
+    extra = tmp_path / "aliases.txt"
+    extra.write_text("zanzibarian, Pyongyang\n", encoding="utf-8")
+    result, data = run_json("search", "zanzibarian", "--aliases", extra, "--index", cli_index)
+    assert result.exit_code == 0 and data["hits"][0]["id"] == SEED_IDS["003"]
+
+
+def test_a_malformed_aliases_file_is_a_one_line_error(cli_index, tmp_path):
+    extra = tmp_path / "aliases.txt"
+    extra.write_text("lonely\n", encoding="utf-8")
+    result = run("search", "Vu", "--aliases", extra, "--index", cli_index)
+    assert result.exit_code == 2
+    assert result.stderr == (f"searchidx: error: {extra}, line 1: an alias group needs at least "
+                             "two terms separated by commas\n")
+
+
+def test_a_correction_is_announced_and_carried_in_json(cli_index):
+    result, data = run_json("search", "Nguyn Minh Vu", "--index", cli_index)
+    assert result.exit_code == 0 and data["suggestion"] == "nguyen minh vu"
+    assert "Showing results for “nguyen minh vu”" in result.stderr

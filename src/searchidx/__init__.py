@@ -11,13 +11,14 @@ The library API::
 
 from .analysis import fold, normalize
 from .documents import Article
-from .errors import IndexLocked, IndexNotFound, IndexUnusable, QueryError, SearchIdxError
+from .errors import (ArticleNotFound, IndexLocked, IndexNotFound, IndexUnusable, QueryError,
+                     SearchIdxError)
 from .index import IndexReport, IndexStats, Skipped
 from .library import SearchIndex, bundled_seeds
 from .search import Hit, SearchResults
 
 __all__ = [
-    "Article", "Hit", "IndexLocked", "IndexNotFound", "IndexReport", "IndexStats",
+    "Article", "ArticleNotFound", "Hit", "IndexLocked", "IndexNotFound", "IndexReport", "IndexStats",
     "IndexUnusable", "QueryError", "SearchIdxError", "SearchIndex", "SearchResults", "Skipped",
     "bundled_seeds", "fold", "normalize",
 ]

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import click
 
-from .errors import SearchIdxError
-from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, PROGRESS_MIN_FILES
+from .errors import ArticleNotFound, SearchIdxError
+from .settings import (DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, PROGRESS_MIN_FILES,
+                       WEB_HOST, WEB_PORT)
 
 _TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -36,6 +37,9 @@ class Failure(click.ClickException):
 def _reported_errors() -> Iterator[None]:
     try:
         yield
+    except ArticleNotFound as error:
+        click.echo(f"searchidx: {error}", err=True)
+        sys.exit(1)
     except SearchIdxError as error:
         raise Failure(str(error)) from None
     except OSError as error:
@@ -86,7 +90,7 @@ def cli() -> None:
 
 # --- opening the index ---------------------------------------------------------------------
 
-def _open_for_reading(index_dir: Path | None):
+def _open_for_reading(index_dir: Path | None, aliases_file: Path | None = None):
     from .index import IndexStore, default_location
     from .library import SearchIndex
 
@@ -95,7 +99,7 @@ def _open_for_reading(index_dir: Path | None):
         if per_user_default and not IndexStore(location).exists():
             click.echo(f"searchidx: building the default index from the bundled seed articles "
                        f"in {location}", err=True)
-    return SearchIndex.open(index_dir)
+    return SearchIndex.open(index_dir, aliases_file=aliases_file)
 
 
 def _open_for_writing(index_dir: Path | None):
@@ -117,17 +121,28 @@ def _open_for_writing(index_dir: Path | None):
               help="Only articles dated on or before this day.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance",
               show_default=True, help="Best match first, or newest first.")
+@click.option("--aliases", "aliases_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A file of extra alias groups [default: $SEARCHIDX_ALIASES].")
+@click.option("--no-aliases", is_flag=True, help="Search the words as typed, without aliases.")
 @_format_option
 @_index_option
 def search(query: str, limit: int, since: dt.datetime | None, until: dt.datetime | None,
-           sort: str, output_format: str, index_dir: Path | None) -> None:
+           sort: str, aliases_file: Path | None, no_aliases: bool, output_format: str,
+           index_dir: Path | None) -> None:
     """Search the archive. Every word must match; accents are optional.
+
+    A query that starts with "-" goes after "--":  searchidx search -- "-Hanoi Korea"
 
     Exit status: 0 with hits, 1 with none, 2 on an error.
     """
-    with _reported_errors(), _open_for_reading(index_dir) as idx:
+    with _reported_errors(), _open_for_reading(index_dir, aliases_file) as idx:
         results = idx.search(query, limit=limit, since=since.date() if since else None,
-                             until=until.date() if until else None, sort=sort)  # type: ignore[arg-type]
+                             until=until.date() if until else None, sort=sort,  # type: ignore[arg-type]
+                             expand_aliases=not no_aliases)
+    _finish_results(results, output_format)
+
+
+def _finish_results(results, output_format: str) -> None:
     if results.notice:
         click.echo(f"searchidx: {results.notice}", err=True)
     if output_format == "json":
@@ -135,6 +150,22 @@ def search(query: str, limit: int, since: dt.datetime | None, until: dt.datetime
     else:
         _print_results(results)
     sys.exit(0 if results.hits else 1)
+
+
+@cli.command()
+@click.argument("article_id", metavar="ID")
+@click.option("--limit", "-n", type=click.IntRange(1, MAX_LIMIT), default=DEFAULT_LIMIT,
+              show_default=True, help="How many related articles to show.")
+@_format_option
+@_index_option
+def similar(article_id: str, limit: int, output_format: str, index_dir: Path | None) -> None:
+    """Articles related to the article ID (never the article itself).
+
+    Exit status: 0 with related articles, 1 with none or an unknown ID, 2 on an error.
+    """
+    with _reported_errors(), _open_for_reading(index_dir) as idx:
+        results = idx.similar(article_id, limit=limit)
+    _finish_results(results, output_format)
 
 
 def _print_results(results) -> None:
@@ -240,9 +271,8 @@ def show(article_id: str, output_format: str, index_dir: Path | None) -> None:
     """Print one article: title, date, place, source, path and text."""
     with _reported_errors(), _open_for_reading(index_dir) as idx:
         article = idx.article(article_id)
-    if article is None:
-        click.echo(f"searchidx: no article with id {article_id!r} in {idx.location}", err=True)
-        sys.exit(1)
+        if article is None:
+            raise ArticleNotFound(f"no article with id {article_id!r} in {idx.location}")
     if output_format == "json":
         _echo_json(article.to_dict())
         return
@@ -267,6 +297,26 @@ def stats(output_format: str, index_dir: Path | None) -> None:
         return
     click.echo(f"Index:    {info.location}\nArticles: {info.articles}\n"
                f"Size:     {info.size_bytes / 1024:.1f} KiB\nUpdated:  {info.updated.isoformat()}")
+
+
+# --- serve ---------------------------------------------------------------------------------------
+
+@cli.command()
+@_index_option
+@click.option("--host", default=WEB_HOST, show_default=True,
+              help="Address to listen on; 0.0.0.0 opens the page to other machines.")
+@click.option("--port", type=click.IntRange(0, 65535), default=WEB_PORT, show_default=True,
+              help="Port to listen on (0: any free port).")
+def serve(index_dir: Path | None, host: str, port: int) -> None:
+    """Serve the search page and its JSON API in the browser, until Ctrl+C."""
+    from . import web  # the web stack is imported by this command alone
+
+    if not web.is_loopback(host):
+        click.echo(f"searchidx: warning: listening on {host}, so anyone who can reach this "
+                   f"machine can read the archive (there is no login)", err=True)
+    with _reported_errors(), _open_for_reading(index_dir) as idx:
+        web.serve(idx, host, port, ready=lambda url: click.echo(
+            f"searchidx: serving {idx.location} at {url} (Ctrl+C to stop)", err=True))
 
 
 def main() -> None:

@@ -19,3 +19,7 @@ class IndexLocked(SearchIdxError):
 
 class QueryError(SearchIdxError):
     """A search that cannot be run at all, such as an empty query."""
+
+
+class ArticleNotFound(SearchIdxError):
+    """No article has the id given."""

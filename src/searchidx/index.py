@@ -86,14 +86,18 @@ def build_schema():
     from whoosh.columns import NumericColumn
     from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 
-    from .analysis import name_analyzer, prose_analyzer
+    from .analysis import exact_analyzer, name_analyzer, prose_analyzer
 
     prose, names = prose_analyzer(), name_analyzer()
     return Schema(
         id=ID(unique=True, stored=True, sortable=True),
         path=ID(stored=True, sortable=True),
-        title=TEXT(analyzer=prose, stored=True, chars=True, field_boost=TITLE_BOOST),
-        body=TEXT(analyzer=prose, stored=True, chars=True),
+        title=TEXT(analyzer=prose, stored=True, chars=True, field_boost=TITLE_BOOST,
+                   spelling=True),
+        body=TEXT(analyzer=prose, stored=True, chars=True, spelling=True),
+        # The words of title and body whose exact form matters (accented words, acronyms):
+        # to rank exact spellings first, and to tell "UN" from "Jong-un". Not stored.
+        exact=TEXT(analyzer=exact_analyzer(), phrase=False),
         # Undated articles sort as the oldest (Whoosh's default would make them the newest).
         date=DATETIME(stored=True, sortable=NumericColumn("Q", default=0)),
         place=TEXT(analyzer=names, stored=True, field_boost=PLACE_BOOST),
@@ -278,7 +282,8 @@ def _file_stamp(path: Path) -> str:
 def _document(article: Article, stamp: str) -> dict[str, object]:
     date = dt.datetime.combine(article.date, dt.time()) if article.date else None
     document = {"id": article.id, "path": article.path, "title": article.title,
-                "body": article.body, "date": date, "place": article.place,
+                "body": article.body, "exact": f"{article.title}\n{article.body}",
+                "date": date, "place": article.place,
                 "source": article.source, "url": article.url,
                 "hash": article.content_hash, "stamp": stamp}
     return {name: value for name, value in document.items() if value is not None}

@@ -18,11 +18,12 @@ from pathlib import Path
 from types import TracebackType
 
 from . import index as _index
-from .analysis import normalize
+from .aliases import Aliases, load_aliases
 from .documents import Article
 from .errors import IndexNotFound
 from .index import IndexReport, IndexStats, IndexStore, Progress
-from .search import SearchResults, Sort, Span, build_query, run_search
+from .query import QueryBuilder
+from .search import SearchResults, Sort, Span, match_spans, run_search, run_similar
 from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS
 
 __all__ = ["SearchIndex", "bundled_seeds"]
@@ -48,20 +49,24 @@ class SearchIndex:
     another process has updated or rebuilt the index.
     """
 
-    def __init__(self, store: IndexStore) -> None:
+    def __init__(self, store: IndexStore, aliases_file: PathLike | None = None) -> None:
         self._store = store
+        self._aliases_file = aliases_file
+        self._aliases: Aliases | None = None
         self._whoosh_index = None
         self._searcher = None
         self._generation: Path | None = None
 
     @classmethod
-    def open(cls, location: PathLike | None = None, *, create: bool = False) -> SearchIndex:
+    def open(cls, location: PathLike | None = None, *, create: bool = False,
+             aliases_file: PathLike | None = None) -> SearchIndex:
         """Open the index at ``location``.
 
         With no location: ``$SEARCHIDX_INDEX``, else a per-user data folder, which is
         built from the bundled seed articles the first time. With ``create=True`` an
         empty index is made where there is none; otherwise a missing index raises
-        :class:`~searchidx.errors.IndexNotFound`.
+        :class:`~searchidx.errors.IndexNotFound`. Searches expand the shipped aliases
+        plus those of ``aliases_file`` (default: ``$SEARCHIDX_ALIASES``, if set).
         """
         if location is None:
             path, per_user_default = _index.default_location()
@@ -75,7 +80,7 @@ class SearchIndex:
                 raise IndexNotFound(f"no index at {store.location} (create one with "
                                     f"`searchidx index PATH --index {store.location}`)")
             _index.update(store, [])
-        return cls(store)
+        return cls(store, aliases_file)
 
     @property
     def location(self) -> Path:
@@ -101,14 +106,27 @@ class SearchIndex:
         return _index.rebuild(self._store, paths, progress, wait)
 
     def search(self, query: str, *, limit: int = DEFAULT_LIMIT, since: dt.date | None = None,
-               until: dt.date | None = None, sort: Sort = "relevance") -> SearchResults:
+               until: dt.date | None = None, sort: Sort = "relevance",
+               expand_aliases: bool = True) -> SearchResults:
         """Search the index; every word must match, in the title or the body.
 
         ``since``/``until`` keep articles dated within those days (inclusive);
-        ``sort="date"`` puts the newest first. Raises
-        :class:`~searchidx.errors.QueryError` for an empty query or bad arguments.
+        ``sort="date"`` puts the newest first; ``expand_aliases=False`` searches the
+        words as typed, without their aliases. If nothing matches, a spelling correction
+        (``results.suggestion``) or any-word matching is tried, and ``results.notice``
+        says so. Raises :class:`~searchidx.errors.QueryError` for an empty query or bad
+        arguments.
         """
-        return run_search(self._current_searcher(), query, limit, since, until, sort)
+        searcher = self._current_searcher()
+        return run_search(searcher, self._query_builder(searcher, expand_aliases), query,
+                          limit, since, until, sort)
+
+    def similar(self, article_id: str, *, limit: int = DEFAULT_LIMIT) -> SearchResults:
+        """Articles related to the one with this id (never the article itself).
+
+        Raises :class:`~searchidx.errors.ArticleNotFound` for an unknown id.
+        """
+        return run_similar(self._current_searcher(), article_id, limit)
 
     def article(self, article_id: str) -> Article | None:
         """The article with this id, or None."""
@@ -130,17 +148,7 @@ class SearchIndex:
         does not match it, or the query is blank.
         """
         searcher = self._current_searcher()
-        docnum = searcher.document_number(id=article_id)
-        text = normalize(query).strip()
-        if docnum is None or not text:
-            return ()
-        whoosh_query, _notice = build_query(searcher.schema, text)
-        for hit in searcher.search(whoosh_query, filter={docnum}, limit=1, terms=True):
-            terms = {term.decode("utf-8") for field, term in hit.matched_terms() if field == "body"}
-            tokens = searcher.schema["body"].analyzer(hit["body"], chars=True)
-            return tuple((token.startchar, token.endchar) for token in tokens
-                         if token.text in terms)
-        return ()
+        return match_spans(searcher, self._query_builder(searcher, True), article_id, query)
 
     def stats(self) -> IndexStats:
         """Where the index is, how many articles it holds, its size and last update."""
@@ -160,6 +168,11 @@ class SearchIndex:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+    def _query_builder(self, searcher, expand_aliases: bool) -> QueryBuilder:
+        if expand_aliases and self._aliases is None:
+            self._aliases = load_aliases(self._aliases_file)
+        return QueryBuilder(searcher.schema, self._aliases if expand_aliases else None)
 
     def _current_searcher(self):
         """The open searcher, reopened after a rebuild and refreshed after an update."""

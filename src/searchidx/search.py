@@ -1,8 +1,10 @@
-"""Searching: reading queries, ranking with BM25F, and cutting highlighted snippets.
+"""Searching: running queries, ranking with BM25F, second chances, and snippets.
 
-Every word of a query must match, in the title or the body. A title word weighs
-``TITLE_BOOST`` body words. Snippets are cut from the stored original text using the
-character offsets kept in the index, so accents survive and nothing is re-analysed.
+Every word of a query must match, in the title or the body (see ``query.py`` for the
+query language). A title word weighs ``TITLE_BOOST`` body words. When nothing matches, a
+spelling correction and then any-word matching are tried. Snippets are cut from the
+stored original text using the character offsets kept in the index, so accents survive
+and nothing is re-analysed.
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, overload
 
-from .analysis import normalize, tokenize
-from .errors import QueryError
-from .settings import (BM25_B, BM25_K1, MAX_LIMIT, SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS,
+from .analysis import normalize
+from .errors import ArticleNotFound, QueryError
+from .query import SEARCH_FIELDS, QueryBuilder, plain_words
+from .settings import (BM25_B, BM25_K1, CORRECTION_SHORT_WORD, MAX_LIMIT,
+                       SIMILAR_KEY_TERMS, SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS,
                        SNIPPET_LEAD_CHARS, SNIPPET_SEPARATOR, SNIPPET_SURROUND_CHARS)
 
-__all__ = ["Hit", "SearchResults", "Sort", "run_search"]
+__all__ = ["Hit", "SearchResults", "Sort", "match_spans", "run_search", "run_similar"]
 
 Sort = Literal["relevance", "date"]
-SEARCH_FIELDS = ("title", "body")
-QUERY_FIELDS = frozenset({"title", "body", "place", "source", "date", "id"})
 Span = tuple[int, int]
 
 
@@ -77,6 +79,8 @@ class SearchResults(Sequence[Hit]):
     hits: tuple[Hit, ...] = ()
     notice: str | None = None
     """Set when the query was read differently from how it was written, and why."""
+    suggestion: str | None = None
+    """The spelling-corrected query whose results these are, when the query found nothing."""
 
     @overload
     def __getitem__(self, index: int) -> Hit: ...
@@ -93,79 +97,10 @@ class SearchResults(Sequence[Hit]):
         return iter(self.hits)
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON form: ``{"query", "total", "hits": [...], "notice"}``."""
+        """The JSON form: ``{"query", "total", "hits": [...], "suggestion", "notice"}``."""
         return {"query": self.query, "total": self.total,
-                "hits": [hit.to_dict() for hit in self.hits], "notice": self.notice}
-
-
-# --- queries ------------------------------------------------------------------------------
-
-_FIELD_PREFIX = re.compile(r'(?:^|[\s(])(\w+):(?=(\S?))')
-_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
-
-
-def syntax_problem(query: str) -> str | None:
-    """Why ``query`` is not well-formed query syntax, or None if it is."""
-    outside_quotes = re.sub(r'"[^"]*"', " phrase ", query)
-    if query.count('"') % 2:
-        return "unbalanced quote"
-    depth = 0
-    for char in outside_quotes:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            break
-    if depth:
-        return "unbalanced parenthesis"
-    for match in _FIELD_PREFIX.finditer(outside_quotes):
-        name, following = match[1], match[2]
-        if name not in QUERY_FIELDS:
-            return f"unknown field {name!r}"
-        if not following or following in "()":
-            return f"nothing after {name}:"
-    words = outside_quotes.replace("(", " ( ").replace(")", " ) ").split()
-    for before, word, after in zip(["("] + words, words, words[1:] + [")"]):
-        if word in _OPERATORS - {"NOT"} and (before in _OPERATORS | {"("} or after in _OPERATORS | {")"}):
-            return f"{word} needs a word on each side"
-        if word == "NOT" and after in _OPERATORS | {")"}:
-            return "NOT needs a word after it"
-    return None
-
-
-def _parser(schema):
-    from whoosh import qparser
-    from whoosh.qparser import plugins
-
-    parser = qparser.MultifieldParser(list(SEARCH_FIELDS), schema, group=qparser.AndGroup)
-    # Apostrophes are part of names ("People's"), not quotes; "*:*" must not list everything.
-    parser.remove_plugin_class(plugins.SingleQuotePlugin)
-    parser.remove_plugin_class(plugins.EveryPlugin)
-    return parser
-
-
-def build_query(schema, text: str):
-    """Parse ``text`` into a Whoosh query; malformed syntax falls back to its plain words.
-
-    Returns ``(query, notice)``; the notice says how a malformed query was read.
-    """
-    from whoosh.query import NullQuery
-
-    parser = _parser(schema)
-    problem = syntax_problem(text)
-    if problem is None:
-        query = parser.parse(text)
-        if query is not NullQuery:
-            return query, None
-        problem = "nothing to search for"
-    words = _plain_words(text)
-    notice = (f"could not read the query {text!r} ({problem}); searching for the words: "
-              f"{' '.join(words) or '(none)'}")
-    return (parser.parse(" ".join(words)) if words else NullQuery), notice
-
-
-def _plain_words(text: str) -> list[str]:
-    """The words of a malformed query, without its operators (unless nothing else is left)."""
-    words = [word for word in text.split() if word.strip("()") not in _OPERATORS]
-    return tokenize(" ".join(words)) or tokenize(text)
+                "hits": [hit.to_dict() for hit in self.hits],
+                "suggestion": self.suggestion, "notice": self.notice}
 
 
 # --- searching ---------------------------------------------------------------------------------
@@ -189,18 +124,124 @@ class _Request:
             raise QueryError(f"sort must be 'relevance' or 'date', not {self.sort!r}")
 
 
-def run_search(searcher, query: str, limit: int, since: dt.date | None = None,
-               until: dt.date | None = None, sort: Sort = "relevance") -> SearchResults:
-    """Run one search on an open Whoosh searcher."""
+@dataclass(frozen=True)
+class _Outcome:
+    """The Whoosh results of one attempt, the query that gave them, and what to tell."""
+
+    results: object
+    query: object
+    notice: str | None = None
+    suggestion: str | None = None
+
+
+def run_search(searcher, builder: QueryBuilder, query: str, limit: int,
+               since: dt.date | None = None, until: dt.date | None = None,
+               sort: Sort = "relevance") -> SearchResults:
+    """Run one search on an open Whoosh searcher.
+
+    When no article has every word, a spelling correction from the index's own words is
+    tried, then any-word matching (most matching words first); the notice says which.
+    """
     request = _Request(normalize(query).strip(), limit, since, until, sort)
     request.validate()
-    whoosh_query, notice = build_query(searcher.schema, request.query)
-    results = searcher.search(whoosh_query, limit=request.limit, terms=True,
-                              filter=_date_filter(since, until), **_ordering(sort))
+    parsed = builder.parse(request.query)
+    outcome = _Outcome(_execute(searcher, request, parsed.query), parsed.query, parsed.notice)
+    if outcome.results.is_empty():
+        outcome = _second_chance(searcher, builder, request, parsed.notice) or outcome
+    return SearchResults(query=request.query, total=len(outcome.results),
+                         hits=_hits(searcher, outcome.query, outcome.results),
+                         notice=outcome.notice, suggestion=outcome.suggestion)
+
+
+def _execute(searcher, request: _Request, whoosh_query):
+    return searcher.search(whoosh_query, limit=request.limit, terms=True,
+                           filter=_date_filter(request.since, request.until),
+                           **_ordering(request.sort))
+
+
+def _second_chance(searcher, builder: QueryBuilder, request: _Request,
+                   first_notice: str | None) -> _Outcome | None:
+    """A spelling correction, else any-word matching, for a query that found nothing."""
+    corrected = _spelling_correction(searcher, request.query)
+    if corrected:
+        parsed = builder.parse(corrected)
+        results = _execute(searcher, request, parsed.query)
+        if not results.is_empty():
+            notice = f"Showing results for “{corrected}”: nothing matched “{request.query}”"
+            return _Outcome(results, parsed.query, _joined(first_notice, notice), corrected)
+    if len(plain_words(request.query)) > 1:
+        parsed = builder.parse(request.query, any_word=True)
+        results = _execute(searcher, request, parsed.query)
+        if not results.is_empty():
+            notice = "No article has all the words; showing articles that have some of them"
+            return _Outcome(results, parsed.query, _joined(first_notice, notice))
+    return None
+
+
+def _joined(*notices: str | None) -> str:
+    return "; ".join(notice for notice in notices if notice)
+
+
+def _spelling_correction(searcher, text: str) -> str | None:
+    """The query's words with those the index does not know replaced by the nearest known
+    word (edit distance 1 for short words, 2 for longer), or None if nothing changed."""
+    corrector = searcher.corrector("body")
+    words, changed = [], False
+    for word in plain_words(text):
+        if not _is_known(searcher, word):
+            maxdist = 1 if len(word) <= CORRECTION_SHORT_WORD else 2
+            suggestions = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
+            if suggestions:
+                word, changed = suggestions[0], True
+        words.append(word)
+    return " ".join(words) if changed else None
+
+
+def _is_known(searcher, word: str) -> bool:
+    schema = searcher.schema
+    return any(searcher.doc_frequency(field, term) for field in SEARCH_FIELDS
+               for term in schema[field].process_text(word, mode="query"))
+
+
+def run_similar(searcher, article_id: str, limit: int) -> SearchResults:
+    """Articles that share the most telling words of an article's body, never the article."""
+    from whoosh.query import Or, Term
+
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    docnum = searcher.document_number(id=article_id)
+    if docnum is None:
+        raise ArticleNotFound(f"no article with id {article_id!r}")
+    key_terms = searcher.key_terms([docnum], "body", numterms=SIMILAR_KEY_TERMS)
+    query = Or([Term("body", term, boost=weight) for term, weight in key_terms])
+    results = searcher.search(query, limit=limit, mask={docnum}, terms=True)
+    return SearchResults(query=article_id, total=len(results),
+                         hits=_hits(searcher, query, results))
+
+
+def match_spans(searcher, builder: QueryBuilder, article_id: str, query: str) -> tuple[Span, ...]:
+    """The ``(start, end)`` offsets in an article's body of the words ``query`` matches,
+    in text order; empty for an unknown id, a blank query or no match."""
+    docnum = searcher.document_number(id=article_id)
+    text = normalize(query).strip()
+    if docnum is None or not text:
+        return ()
+    parsed = builder.parse(text)
+    for hit in searcher.search(parsed.query, filter={docnum}, limit=1, terms=True):
+        terms = {_text(term) for field, term in hit.matched_terms() if field == "body"}
+        tokens = searcher.schema["body"].analyzer(hit["body"], chars=True)
+        return tuple((t.startchar, t.endchar) for t in tokens if t.text in terms)
+    return ()
+
+
+def _text(term: bytes | str) -> str:
+    return term.decode("utf-8") if isinstance(term, bytes) else term
+
+
+def _hits(searcher, whoosh_query, results) -> tuple[Hit, ...]:
     highlighter = _highlighter()
     scores = _relevance_scores(searcher, whoosh_query, results)
-    hits = tuple(_hit(result, scores[result.docnum], highlighter) for result in results)
-    return SearchResults(query=request.query, total=len(results), hits=hits, notice=notice)
+    return tuple(_hit(result, scores[result.docnum], highlighter) for result in results)
 
 
 def scoring():

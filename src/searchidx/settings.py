@@ -6,6 +6,16 @@ PLACE_BOOST = 1.0
 BM25_B = 0.75
 BM25_K1 = 1.2
 
+# Query expansion: an article that spells a query's accented words exactly gets this bonus
+# (a query without diacritics treats every spelling alike).
+EXACT_SPELLING_BOOST = 1.5
+# Any-word matching (when no article has all the words): bonus per extra matching word.
+ANY_WORD_COORDINATION = 0.9
+# Spelling correction: words up to this long are corrected within one edit, longer in two.
+CORRECTION_SHORT_WORD = 4
+# More like this: how many telling words of an article to look for in the others.
+SIMILAR_KEY_TERMS = 12
+
 # Snippets: up to this many fragments, each about this many characters of context.
 SNIPPET_FRAGMENTS = 3
 SNIPPET_FRAGMENT_CHARS = 160
@@ -29,3 +39,10 @@ MAX_FILE_BYTES = 50 * 2**20
 WRITER_MEMORY_MB = 256
 LOCK_WAIT_SECONDS = 5.0
 PROGRESS_MIN_FILES = 200
+
+# The web page (`searchidx serve`): where it listens, how many hits a page shows, and how
+# many requests it works on at once (searches take turns at the index; see web.py).
+WEB_HOST = "127.0.0.1"
+WEB_PORT = 8080
+WEB_PAGE_SIZE = 10
+WEB_THREADS = 4

@@ -1,0 +1,253 @@
+"""The query language: turning what a reader types into a Whoosh query.
+
+Plain words must all match, in the title or the body. Also understood: ``"exact
+phrase"``, ``AND``/``OR``/``NOT``, ``-word``, ``field:value`` (title, body, place, source,
+date, id), ``date:2024-03..2024-12``, ``prefix*`` and ``word~`` (fuzzy). The analysis
+rules (folding, stemming) apply inside all of them. On top of Whoosh's parser:
+
+- **aliases**: a run of query words that is a term of an alias group finds every term of
+  the group ("DPRK" finds "North Korea"); a term of several words matches as a phrase;
+- **joined names**: each pair of adjacent query words also matches the two written as
+  one word ("Ha Noi" finds "Hanoi", "Kim Jongun" finds "Kim Jong-un"); the index side
+  joins names written apart, so "Hanoi" finds "Hà Nội";
+- **accents**: words typed with diacritics add a bonus for articles that spell them
+  exactly so, so "Sơn" ranks "Bùi Thanh Sơn" above an English "son"; a query without
+  diacritics treats every spelling alike.
+
+Malformed syntax falls back to the plain words, with a notice that says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from whoosh import qparser
+from whoosh.qparser import plugins, syntax
+from whoosh.query import AndMaybe, AndNot, NullQuery, Or, Phrase, Term
+
+from .aliases import Aliases, AliasMatch
+from .analysis import is_acronym, tokenize
+from .settings import ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST
+
+__all__ = ["ParsedQuery", "QueryBuilder", "syntax_problem"]
+
+SEARCH_FIELDS = ("title", "body")
+QUERY_FIELDS = frozenset({"title", "body", "place", "source", "date", "id"})
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+_FIELD_PREFIX = re.compile(r'(?:^|[\s(+-])(\w+):(?=(\S?))')
+_HYPHEN = "-"
+_PARTIAL_DATE = r"\d{4}(?:-\d{1,2}){0,2}"
+_DATE_RANGE = re.compile(rf"\bdate:({_PARTIAL_DATE})?\.\.({_PARTIAL_DATE})?(?=\s|\)|$)")
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A Whoosh query, and how the text was read when it was not read as written."""
+
+    query: object
+    notice: str | None = None
+
+
+def syntax_problem(text: str) -> str | None:
+    """Why ``text`` is not well-formed query syntax, or None if it is."""
+    if text.count('"') % 2:
+        return "unbalanced quote"
+    outside_quotes = re.sub(r'"[^"]*"', "phrase", text)
+    depth = 0
+    for char in outside_quotes:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth:
+        return "unbalanced parenthesis"
+    for match in _FIELD_PREFIX.finditer(outside_quotes):
+        name, following = match[1], match[2]
+        if name not in QUERY_FIELDS:
+            return f"unknown field {name!r}"
+        if not following or following in "()":
+            return f"nothing after {name}:"
+    words = outside_quotes.replace("(", " ( ").replace(")", " ) ").split()
+    for before, word, after in zip(["("] + words, words, words[1:] + [")"]):
+        if word in _OPERATORS - {"NOT"} and (before in _OPERATORS | {"("}
+                                             or after in _OPERATORS | {")"}):
+            return f"{word} needs a word on each side"
+        if word == "NOT" and after in _OPERATORS | {")"}:
+            return "NOT needs a word after it"
+    return None
+
+
+class QueryBuilder:
+    """Builds Whoosh queries for one schema and one set of aliases (None: no aliases)."""
+
+    def __init__(self, schema, aliases: Aliases | None) -> None:
+        self.schema = schema
+        self.aliases = aliases
+
+    def parse(self, text: str, *, any_word: bool = False) -> ParsedQuery:
+        """Parse ``text``; ``any_word=True`` lets articles match some of the words."""
+        text = _DATE_RANGE.sub(_date_range_syntax, text)
+        parser = self._parser(any_word)
+        problem = syntax_problem(text)
+        if problem is None:
+            query = parser.parse(text)
+            if query is not NullQuery:
+                return ParsedQuery(self._with_exact_spelling_bonus(query, text))
+            problem = "nothing to search for"
+        words = plain_words(text)
+        notice = (f"could not read the query {text!r} ({problem}); searching for the words: "
+                  f"{' '.join(words) or '(none)'}")
+        query = parser.parse(" ".join(words)) if words else NullQuery
+        return ParsedQuery(self._with_exact_spelling_bonus(query, text), notice)
+
+    def _parser(self, any_word: bool):
+        group = qparser.OrGroup.factory(ANY_WORD_COORDINATION) if any_word else qparser.AndGroup
+        parser = qparser.MultifieldParser(list(SEARCH_FIELDS), self.schema, group=group)
+        # Apostrophes are part of names ("People's"), not quotes; "*:*" must not list everything.
+        parser.remove_plugin_class(plugins.SingleQuotePlugin)
+        parser.remove_plugin_class(plugins.EveryPlugin)
+        # "-word" excludes only at the start of a word: "Jong-un" is a name, not "Jong -un".
+        parser.add_plugin(plugins.PlusMinusPlugin(plusexpr=r"(?:(?<=[\s(])|^)\+(?=\S)",
+                                                  minusexpr=r"(?:(?<=[\s(])|^)-(?=\S)"))
+        parser.add_plugin(plugins.FuzzyTermPlugin())
+        parser.add_plugin(_NamesAndAliasesPlugin(self))
+        return parser
+
+    def _with_exact_spelling_bonus(self, query, text: str):
+        """Add a bonus for the query's accented words and acronyms spelled exactly so."""
+        exact = dict.fromkeys(t.text for t in self.schema["exact"].analyzer(text, mode="query"))
+        if query is NullQuery or not exact:
+            return query
+        bonus = Or([Term("exact", word) for word in exact], boost=EXACT_SPELLING_BOOST)
+        return AndMaybe(query, bonus)
+
+    # --- building blocks for the plugin -----------------------------------------------
+
+    def any_field(self, text: str):
+        """``text`` in the title or the body: a term, or a phrase if it has several words;
+        an acronym ("UN") only as written in capitals."""
+        if is_acronym(text):
+            return Term("exact", text)
+        words = list(self.schema["body"].process_text(text, mode="query"))
+        if len(words) == 1:
+            return Or([Term(field, words[0]) for field in SEARCH_FIELDS])
+        return Or([Phrase(field, words) for field in SEARCH_FIELDS])
+
+    def alias_query(self, match: AliasMatch):
+        """Any term of the matched alias group, each kept apart from longer terms of other
+        groups that contain it ("Republic of Korea" is not "…People's Republic of Korea")."""
+        assert self.aliases is not None
+        alternatives = []
+        for form in match.forms:
+            query = self.any_field(form)
+            longer = self.aliases.longer_forms_containing(form)
+            if longer:
+                query = AndNot(query, Or([self.any_field(other) for other in longer]))
+            alternatives.append(query)
+        return Or(alternatives)
+
+
+def plain_words(text: str) -> list[str]:
+    """The folded words of a query, without its operators (unless nothing else is left)."""
+    words = [word for word in text.split() if word.strip("()") not in _OPERATORS]
+    return tokenize(" ".join(words)) or tokenize(text)
+
+
+def _date_range_syntax(match: re.Match[str]) -> str:
+    """``date:2024-03..2024-12`` in Whoosh's range syntax, ``date:[2024-03 TO 2024-12]``."""
+    start, end = match[1] or "", match[2] or ""
+    return f"date:[{start} TO {end}]".replace("[ TO", "[TO")
+
+
+# --- the parser plugin ------------------------------------------------------------------------
+
+class _BuiltQuery(syntax.SyntaxNode):
+    """A syntax node that carries a query built here (Whoosh's own nodes build theirs)."""
+
+    def __init__(self, query) -> None:
+        self.built = query
+        self.startchar = self.endchar = None
+
+    def r(self) -> str:
+        return repr(self.built)
+
+    def query(self, parser):  # noqa: ARG002 (Whoosh's signature)
+        return self.built
+
+
+class _NamesAndAliasesPlugin(plugins.Plugin):
+    """Rewrites runs of plain query words: alias terms become their whole group, and each
+    word may also match joined to its neighbour. Runs after field names are assigned
+    (priority 100) and before words are spread over title and body (110)."""
+
+    def __init__(self, builder: QueryBuilder) -> None:
+        self.builder = builder
+
+    def filters(self, parser):  # noqa: ARG002 (Whoosh's plugin interface)
+        return [(self.rewrite, 105)]
+
+    def rewrite(self, parser, group):
+        for index, node in enumerate(group.nodes):
+            if isinstance(node, syntax.GroupNode):
+                group.nodes[index] = self.rewrite(parser, node)
+        for start, end in reversed(_plain_runs(group.nodes)):
+            words = [n for n in group.nodes[start:end] if not n.is_ws()]
+            group.nodes[start:end] = self._expand(words)
+        return group
+
+    def _expand(self, words: list) -> list:
+        """The nodes that replace a run of plain word nodes."""
+        aliases = self.builder.aliases
+        matches = aliases.find([w.text for w in words]) if aliases else []
+        nodes, position = [], 0
+        for match in [*matches, None]:
+            stop = match.start if match else len(words)
+            nodes.extend(self._joinable(words[position:stop]))
+            if match:
+                nodes.append(_BuiltQuery(self.builder.alias_query(match)))
+                position = match.end
+        return nodes
+
+    def _joinable(self, words: Sequence) -> list:
+        """Each word, or the word joined with the one before or after it ("Ha Noi" →
+        "HaNoi"), or without its hyphens ("Jong-un" → "Jongun")."""
+        nodes = []
+        for index, word in enumerate(words):
+            forms = [words[i].text + words[i + 1].text for i in (index - 1, index)
+                     if 0 <= i < len(words) - 1]
+            if _HYPHEN in word.text:
+                forms.append(word.text.replace(_HYPHEN, ""))
+            if forms:
+                joined = [_BuiltQuery(self.builder.any_field(form)) for form in forms]
+                word = syntax.OrGroup([word, *joined])
+            nodes.append(word)
+        return nodes
+
+
+def _plain_runs(nodes: list) -> list[tuple[int, int]]:
+    """``(start, end)`` of each run of plain words (no field, no operator, not negated)."""
+    runs: list[tuple[int, int]] = []
+    start = last_word = None
+    previous = None
+    for index, node in enumerate(nodes):
+        if node.is_ws():
+            continue
+        plain = (type(node) is syntax.WordNode and node.fieldname is None
+                 and not _negates(previous))
+        if plain:
+            start = index if start is None else start
+            last_word = index
+        elif start is not None:
+            runs.append((start, last_word + 1))
+            start = None
+        previous = node
+    if start is not None:
+        runs.append((start, last_word + 1))
+    return runs
+
+
+def _negates(node) -> bool:
+    """Whether ``node`` applies to the word after it (NOT, -, +)."""
+    return isinstance(node, syntax.PrefixOperator) or (
+        isinstance(node, syntax.MarkerNode) and not node.is_ws())
