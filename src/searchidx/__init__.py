@@ -14,11 +14,12 @@ from .documents import Article
 from .errors import (ArticleNotFound, IndexLocked, IndexNotFound, IndexUnusable, QueryError,
                      SearchIdxError)
 from .index import IndexReport, IndexStats, Skipped
+from .integrity import CheckReport, Problem
 from .library import SearchIndex, bundled_seeds
 from .search import Hit, SearchResults
 
 __all__ = [
-    "Article", "ArticleNotFound", "Hit", "IndexLocked", "IndexNotFound", "IndexReport", "IndexStats",
-    "IndexUnusable", "QueryError", "SearchIdxError", "SearchIndex", "SearchResults", "Skipped",
+    "Article", "ArticleNotFound", "CheckReport", "Hit", "IndexLocked", "IndexNotFound", "IndexReport", "IndexStats",
+    "IndexUnusable", "Problem", "QueryError", "SearchIdxError", "SearchIndex", "SearchResults", "Skipped",
     "bundled_seeds", "fold", "normalize",
 ]

@@ -37,6 +37,10 @@ class Failure(click.ClickException):
 def _reported_errors() -> Iterator[None]:
     try:
         yield
+    except KeyboardInterrupt:
+        click.echo("searchidx: interrupted; the index keeps what it had before this command",
+                   err=True)
+        sys.exit(130)
     except ArticleNotFound as error:
         click.echo(f"searchidx: {error}", err=True)
         sys.exit(1)
@@ -297,6 +301,39 @@ def stats(output_format: str, index_dir: Path | None) -> None:
         return
     click.echo(f"Index:    {info.location}\nArticles: {info.articles}\n"
                f"Size:     {info.size_bytes / 1024:.1f} KiB\nUpdated:  {info.updated.isoformat()}")
+
+
+@cli.command()
+@click.option("--repair", is_flag=True, help="Re-index the articles whose files differ.")
+@_format_option
+@_index_option
+@_wait_option
+def check(repair: bool, output_format: str, index_dir: Path | None, wait: float) -> None:
+    """Check the index against the files it came from: missing, changed, unreadable,
+    duplicated. Exit status: 0 if all is well (after --repair: if all was fixed), 1 if not.
+    """
+    with _reported_errors(), _open_for_reading(index_dir) as idx:
+        report = idx.check(repair=repair, wait=wait)
+    if output_format == "json":
+        _echo_json(report.to_dict())
+    else:
+        _print_check(report)
+    sys.exit(1 if report.problems else 0)
+
+
+def _print_check(report) -> None:
+    if report.repaired:
+        done = report.repaired
+        click.echo(f"Repaired: {done.added} added, {done.updated} updated, {done.removed} "
+                   f"removed, {done.unchanged} unchanged, {len(done.skipped)} skipped")
+    click.echo(f"Index: {report.location} ({report.articles} articles)")
+    for problem in report.problems:
+        click.echo(f"{problem.problem:<16} {_terminal_safe(problem.id)}  "
+                   f"{_terminal_safe(problem.path)}")
+    if not report.problems:
+        click.echo("No problems.")
+    elif not report.repaired:
+        click.echo(f"{len(report.problems)} problem(s); `searchidx check --repair` re-indexes them.")
 
 
 # --- serve ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ brought to NFC before anything else looks at it.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from .analysis import normalize
-from .settings import MAX_FILE_BYTES, TITLE_MAX_CHARS
+from .settings import MAX_ARTICLE_CHARS, MAX_FILE_BYTES, TITLE_MAX_CHARS
 
 __all__ = ["Article", "FileContent", "SourceFile", "UnreadableFile", "find_files", "read_file"]
 
@@ -102,9 +103,18 @@ def read_file(source: SourceFile) -> FileContent:
         return _read_jsonl(source.path)
     content = FileContent()
     text = _decode(_read_bytes(source.path), source.path, content.warnings)
+    text = _capped(text, f"{source.path}", content.warnings)
     parse = _parse_html if suffix in HTML_SUFFIXES else _parse_text
     content.articles.append(parse(text, source.article_id, str(source.path)))
     return content
+
+
+def _capped(text: str, where: str, warnings: list[str]) -> str:
+    """At most ``MAX_ARTICLE_CHARS`` of one article's text, so memory stays bounded."""
+    if len(text) <= MAX_ARTICLE_CHARS:
+        return text
+    warnings.append(f"{where}: only the first {MAX_ARTICLE_CHARS:,} characters are indexed")
+    return text[:MAX_ARTICLE_CHARS]
 
 
 # --- bytes to text -------------------------------------------------------------------
@@ -116,16 +126,29 @@ _BINARY_SHARE = 0.1
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; FileNotFoundError passes through (the indexer tells a vanished
+    file from a broken link), every other failure becomes :class:`UnreadableFile`."""
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        if size >= MAX_FILE_BYTES:
             raise UnreadableFile(f"too large ({size / 2**20:.0f} MiB; the limit is "
                                  f"{MAX_FILE_BYTES / 2**20:.0f} MiB)")
         return path.read_bytes()
     except IsADirectoryError:
         raise UnreadableFile("is a folder") from None
+    except FileNotFoundError:
+        raise
     except OSError as error:
-        raise UnreadableFile(error.strerror or str(error)) from None
+        raise UnreadableFile(os_error_reason(error)) from None
+
+
+def os_error_reason(error: OSError) -> str:
+    """A few words for why a file could not be read."""
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if error.errno == errno.EACCES:
+        return "permission denied"
+    return (error.strerror or str(error)).lower()
 
 
 def _decode(data: bytes, path: Path, warnings: list[str]) -> str:
@@ -431,15 +454,20 @@ def _read_jsonl(path: Path) -> FileContent:
     content = FileContent()
     try:
         handle = path.open("rb")
+    except FileNotFoundError:
+        raise
     except OSError as error:
-        raise UnreadableFile(error.strerror or str(error)) from None
+        raise UnreadableFile(os_error_reason(error)) from None
     with handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
             try:
+                if len(raw) >= MAX_FILE_BYTES:
+                    raise UnreadableFile(f"too large ({len(raw) / 2**20:.0f} MiB)")
                 line = _decode(raw, path, content.warnings)
-                content.articles.append(_article_from_json(json.loads(line), str(path)))
+                record = json.loads(line)
+                content.articles.append(_article_from_json(record, str(path), content.warnings))
             except (UnreadableFile, ValueError) as error:
                 content.problems.append(f"line {number}: {_json_problem(error)}")
     if not content.articles:
@@ -453,7 +481,7 @@ def _json_problem(error: Exception) -> str:
     return str(error)
 
 
-def _article_from_json(record: object, path: str) -> Article:
+def _article_from_json(record: object, path: str, warnings: list[str]) -> Article:
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
     article_id = record.get("id")
@@ -464,6 +492,7 @@ def _article_from_json(record: object, path: str) -> Article:
         raise ValueError(f"article {article_id}: no \"body\" text")
     strings = {key: normalize(str(record[key])).strip() for key in
                ("title", "place", "source", "url", "date") if record.get(key)}
+    body = _capped(body, f"{path}, article {article_id}", warnings)
     body = _join_paragraphs(normalize(_CONTROL_CHARS.sub("", body)).split("\n"))
     date_text = strings.get("date", "")
     return Article(

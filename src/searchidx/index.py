@@ -23,12 +23,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .documents import Article, FileContent, SourceFile, UnreadableFile, find_files, read_file
+from .documents import (Article, FileContent, SourceFile, UnreadableFile, find_files,
+                        os_error_reason, read_file)
 from .errors import IndexLocked, IndexNotFound, IndexUnusable
 from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST, WRITER_MEMORY_MB
 
 __all__ = ["IndexReport", "IndexStats", "IndexStore", "Progress", "Skipped", "build_schema",
-           "default_location", "ensure_index", "rebuild", "update"]
+           "default_location", "ensure_index", "indexed_files", "rebuild", "reindex_files",
+           "update"]
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(files_done, files_total)`` while files are read."""
@@ -257,24 +259,26 @@ def _unlock(handle) -> None:
 # --- what is indexed now ---------------------------------------------------------------------
 
 @dataclass
-class _IndexedFile:
+class IndexedFile:
+    """What the index holds from one file: its stamp (size:mtime) and its articles."""
+
     stamp: str
     hashes: dict[str, str] = field(default_factory=dict)  # article id -> content hash
 
 
-def _indexed_files(reader) -> dict[str, _IndexedFile]:
+def indexed_files(reader) -> dict[str, IndexedFile]:
     """Path -> what is indexed from it, read from columns (no stored text is loaded)."""
     if reader.doc_count_all() == 0:
         return {}  # an empty reader has no columns
     columns = {name: reader.column_reader(name) for name in ("id", "path", "hash", "stamp")}
-    files: dict[str, _IndexedFile] = {}
+    files: dict[str, IndexedFile] = {}
     for docnum in reader.all_doc_ids():
-        entry = files.setdefault(columns["path"][docnum], _IndexedFile(columns["stamp"][docnum]))
+        entry = files.setdefault(columns["path"][docnum], IndexedFile(columns["stamp"][docnum]))
         entry.hashes[columns["id"][docnum]] = columns["hash"][docnum]
     return files
 
 
-def _file_stamp(path: Path) -> str:
+def file_stamp(path: Path) -> str:
     status = path.stat()
     return f"{status.st_size}:{status.st_mtime_ns}"
 
@@ -300,19 +304,23 @@ class _Indexer:
     compare with the old index.
     """
 
-    def __init__(self, writer, indexed: dict[str, _IndexedFile], previous=None) -> None:
+    def __init__(self, writer, indexed: dict[str, IndexedFile], previous=None) -> None:
         self.writer = writer
         self.indexed = indexed
         self.previous = previous  # a searcher on the old index, when building a fresh one
         self.fresh = previous is not None or not indexed
+        self.force = False  # read every file, whatever its size and mtime
         self.writes = 0
         self.report = IndexReport()
         self.seen_paths: set[str] = set()
         self.id_owner = {i: path for path, entry in indexed.items() for i in entry.hashes}
         self.kept_ids: set[str] = set()
 
-    def run(self, roots: Sequence[Path], progress: Progress | None) -> IndexReport:
-        sources = list(self._sources(roots))
+    def run(self, roots: Sequence[Path], progress: Progress | None,
+            sources: Sequence[SourceFile] | None = None) -> IndexReport:
+        """Index ``sources`` (by default, every file under ``roots``), then remove the
+        articles of files under ``roots`` that are gone."""
+        sources = list(self._sources(roots)) if sources is None else sources
         for done, source in enumerate(sources, start=1):
             self._index_file(source)
             if progress:
@@ -334,21 +342,31 @@ class _Indexer:
         self.seen_paths.add(path)
         known = self.indexed.get(path)
         try:
-            stamp = _file_stamp(source.path)
-            if known and not self.fresh and known.stamp == stamp:
+            stamp = file_stamp(source.path)
+            if known and not (self.fresh or self.force) and known.stamp == stamp:
                 self.report.unchanged += len(known.hashes)
                 self.kept_ids.update(known.hashes)
                 return
             content = read_file(source)
-        except (UnreadableFile, OSError) as error:
-            self._skip(path, getattr(error, "strerror", None) or str(error))
-            if known:  # a file gone bad keeps the articles it had
-                self._keep_old(path, known)
-            return
-        self._write_articles(path, content, stamp, known)
+        except FileNotFoundError:
+            if not source.path.is_symlink():  # vanished meanwhile: gone, like a deleted file
+                self.seen_paths.discard(path)
+                return
+            self._not_read(path, known, "broken symbolic link")
+        except UnreadableFile as error:
+            self._not_read(path, known, str(error))
+        except OSError as error:
+            self._not_read(path, known, os_error_reason(error))
+        else:
+            self._write_articles(path, content, stamp, known)
+
+    def _not_read(self, path: str, known: IndexedFile | None, reason: str) -> None:
+        self._skip(path, reason)
+        if known:  # a file gone bad keeps the articles it had
+            self._keep_old(path, known)
 
     def _write_articles(self, path: str, content: FileContent, stamp: str,
-                        known: _IndexedFile | None) -> None:
+                        known: IndexedFile | None) -> None:
         self.report.warnings.extend(content.warnings)
         for problem in content.problems:
             self._skip(path, problem)
@@ -381,7 +399,7 @@ class _Indexer:
         else:
             self.writer.update_document(**document)
 
-    def _keep_old(self, path: str, known: _IndexedFile) -> None:
+    def _keep_old(self, path: str, known: IndexedFile) -> None:
         """Keep a file's indexed articles; a fresh index copies them from the old one."""
         self.kept_ids.update(known.hashes)
         self.report.unchanged += len(known.hashes)
@@ -408,7 +426,7 @@ class _Indexer:
         self.report.skipped.append(Skipped(path, reason))
 
 
-def _is_under_any_indexed(indexed: dict[str, _IndexedFile], root: Path) -> bool:
+def _is_under_any_indexed(indexed: dict[str, IndexedFile], root: Path) -> bool:
     return any(_is_under(path, root) for path in indexed)
 
 
@@ -431,17 +449,37 @@ def update(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
            progress: Progress | None = None, wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
     """Add new files, update changed ones, remove the articles of files gone from ``paths``."""
     roots = absolute_roots(paths)
+    return _in_place(store, wait, lambda indexer: indexer.run(roots, progress))
+
+
+def reindex_files(store: IndexStore, files: dict[str, str],
+                  wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+    """Read these files again whatever their size and mtime, each keeping its article id
+    (``{path: id}``); the articles of those that are gone are removed."""
+    roots = [Path(path) for path in files]
+    sources = [SourceFile(root, files[str(root)]) for root in roots
+               if root.exists() or root.is_symlink()]
+
+    def run(indexer: _Indexer) -> IndexReport:
+        indexer.force = True
+        return indexer.run(roots, None, sources)
+
+    return _in_place(store, wait, run)
+
+
+def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexReport]) -> IndexReport:
+    """Run an indexer on the live index under the writer lock; one commit, or none."""
     with store.writing(wait):
         if not store.exists():
             folder, _ = store.create_generation()
             store.publish(folder)
         whoosh_index = store.open()
         with whoosh_index.reader() as reader:
-            indexed = _indexed_files(reader)
+            indexed = indexed_files(reader)
         writer = whoosh_index.writer(limitmb=WRITER_MEMORY_MB)
         indexer = _Indexer(writer, indexed)
         try:
-            report = indexer.run(roots, progress)
+            report = run(indexer)
         except BaseException:
             writer.cancel()
             raise
@@ -461,11 +499,11 @@ def rebuild(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
 
 
 def _rebuild_locked(store: IndexStore, roots: list[Path], progress: Progress | None) -> IndexReport:
-    indexed: dict[str, _IndexedFile] = {}
+    indexed: dict[str, IndexedFile] = {}
     old_searcher = None
     if store.exists():
         old_searcher = store.open().searcher()
-        indexed = _indexed_files(old_searcher.reader())
+        indexed = indexed_files(old_searcher.reader())
     folder, whoosh_index = store.create_generation()
     try:
         writer = whoosh_index.writer(limitmb=WRITER_MEMORY_MB)

@@ -22,6 +22,7 @@ from .aliases import Aliases, load_aliases
 from .documents import Article
 from .errors import IndexNotFound
 from .index import IndexReport, IndexStats, IndexStore, Progress
+from .integrity import CheckReport
 from .query import QueryBuilder
 from .search import SearchResults, Sort, Span, match_spans, run_search, run_similar
 from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS
@@ -149,6 +150,14 @@ class SearchIndex:
         """
         searcher = self._current_searcher()
         return match_spans(searcher, self._query_builder(searcher, True), article_id, query)
+
+    def check(self, *, repair: bool = False, wait: float = LOCK_WAIT_SECONDS) -> CheckReport:
+        """Compare every article with the file it came from (gone, changed, unreadable,
+        duplicated); with ``repair=True``, re-index what differs and check again."""
+        from . import integrity
+
+        report = integrity.check(self._store)
+        return integrity.repair(self._store, report, wait) if repair else report
 
     def stats(self) -> IndexStats:
         """Where the index is, how many articles it holds, its size and last update."""

@@ -29,7 +29,8 @@ from whoosh.query import AndMaybe, AndNot, NullQuery, Or, Phrase, Term
 
 from .aliases import Aliases, AliasMatch
 from .analysis import is_acronym, tokenize
-from .settings import ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST
+from .settings import (ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST, MAX_FUZZY_EDITS,
+                       MAX_QUERY_CHARS, MIN_WILDCARD_PREFIX)
 
 __all__ = ["ParsedQuery", "QueryBuilder", "syntax_problem"]
 
@@ -38,6 +39,9 @@ QUERY_FIELDS = frozenset({"title", "body", "place", "source", "date", "id"})
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 _FIELD_PREFIX = re.compile(r'(?:^|[\s(+-])(\w+):(?=(\S?))')
 _HYPHEN = "-"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_WILDCARD = re.compile(r"[*?]")
+_FUZZY = re.compile(r"~(\d*)(?:/\d*)?\)*$")
 _PARTIAL_DATE = r"\d{4}(?:-\d{1,2}){0,2}"
 _DATE_RANGE = re.compile(rf"\bdate:({_PARTIAL_DATE})?\.\.({_PARTIAL_DATE})?(?=\s|\)|$)")
 
@@ -68,6 +72,10 @@ def syntax_problem(text: str) -> str | None:
             return f"unknown field {name!r}"
         if not following or following in "()":
             return f"nothing after {name}:"
+    for word in outside_quotes.split():
+        problem = _wildcard_or_fuzzy_problem(word)
+        if problem:
+            return problem
     words = outside_quotes.replace("(", " ( ").replace(")", " ) ").split()
     for before, word, after in zip(["("] + words, words, words[1:] + [")"]):
         if word in _OPERATORS - {"NOT"} and (before in _OPERATORS | {"("}
@@ -75,6 +83,18 @@ def syntax_problem(text: str) -> str | None:
             return f"{word} needs a word on each side"
         if word == "NOT" and after in _OPERATORS | {")"}:
             return "NOT needs a word after it"
+    return None
+
+
+def _wildcard_or_fuzzy_problem(word: str) -> str | None:
+    """Wildcards and fuzziness that would expand to a large part of the vocabulary."""
+    term = word.split(":", 1)[-1].lstrip("(+-")
+    wildcard = _WILDCARD.search(term)
+    if wildcard and len(re.sub(r"\W", "", term[:wildcard.start()])) < MIN_WILDCARD_PREFIX:
+        return f"a wildcard needs at least {MIN_WILDCARD_PREFIX} letters before it"
+    fuzzy = _FUZZY.search(term)
+    if fuzzy and int(fuzzy[1] or 1) > MAX_FUZZY_EDITS:
+        return f"fuzzy matching allows at most ~{MAX_FUZZY_EDITS} edits"
     return None
 
 
@@ -87,19 +107,25 @@ class QueryBuilder:
 
     def parse(self, text: str, *, any_word: bool = False) -> ParsedQuery:
         """Parse ``text``; ``any_word=True`` lets articles match some of the words."""
+        text, shortened = _bounded(text)
         text = _DATE_RANGE.sub(_date_range_syntax, text)
         parser = self._parser(any_word)
         problem = syntax_problem(text)
         if problem is None:
-            query = parser.parse(text)
-            if query is not NullQuery:
-                return ParsedQuery(self._with_exact_spelling_bonus(query, text))
-            problem = "nothing to search for"
+            query, problem = _parse_or_why_not(parser, text)
+            if query is not None:
+                return ParsedQuery(self._with_exact_spelling_bonus(query, text), shortened)
+        return self.plain(text, problem, any_word=any_word, shortened=shortened)
+
+    def plain(self, text: str, problem: str, *, any_word: bool = False,
+              shortened: str | None = None) -> ParsedQuery:
+        """The plain words of a query that could not be read as written, and why."""
         words = plain_words(text)
         notice = (f"could not read the query {text!r} ({problem}); searching for the words: "
                   f"{' '.join(words) or '(none)'}")
-        query = parser.parse(" ".join(words)) if words else NullQuery
-        return ParsedQuery(self._with_exact_spelling_bonus(query, text), notice)
+        query = self._parser(any_word).parse(" ".join(words)) if words else NullQuery
+        return ParsedQuery(self._with_exact_spelling_bonus(query, text),
+                           "; ".join(filter(None, (shortened, notice))))
 
     def _parser(self, any_word: bool):
         group = qparser.OrGroup.factory(ANY_WORD_COORDINATION) if any_word else qparser.AndGroup
@@ -148,6 +174,25 @@ class QueryBuilder:
         return Or(alternatives)
 
 
+def _bounded(text: str) -> tuple[str, str | None]:
+    """The query without control characters, cut at a word if it is too long to be a
+    query (with a notice saying so)."""
+    text = _CONTROL.sub(" ", text).strip()
+    if len(text) <= MAX_QUERY_CHARS:
+        return text, None
+    cut = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0] or text[:MAX_QUERY_CHARS]
+    return cut, f"the query was cut to its first {len(cut)} characters"
+
+
+def _parse_or_why_not(parser, text: str):
+    """``(query, None)``, or ``(None, problem)`` if Whoosh cannot make sense of ``text``."""
+    try:
+        query = parser.parse(text)
+    except Exception as error:  # noqa: BLE001 (Whoosh raises bare Exceptions for bad dates)
+        return None, str(error) or type(error).__name__
+    return (query, None) if query is not NullQuery else (None, "nothing to search for")
+
+
 def plain_words(text: str) -> list[str]:
     """The folded words of a query, without its operators (unless nothing else is left)."""
     words = [word for word in text.split() if word.strip("()") not in _OPERATORS]
@@ -155,9 +200,12 @@ def plain_words(text: str) -> list[str]:
 
 
 def _date_range_syntax(match: re.Match[str]) -> str:
-    """``date:2024-03..2024-12`` in Whoosh's range syntax, ``date:[2024-03 TO 2024-12]``."""
-    start, end = match[1] or "", match[2] or ""
-    return f"date:[{start} TO {end}]".replace("[ TO", "[TO")
+    """``date:2024-03..2024-12`` in Whoosh's range syntax, ``date:[2024-03 TO 2024-12]``;
+    either end may be left open (``date:2024..``)."""
+    start, end = match[1], match[2]
+    if not (start or end):
+        return match[0]
+    return f"date:[{start + ' ' if start else ''}TO{' ' + end if end else ''}]"
 
 
 # --- the parser plugin ------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from typing import Literal, overload
 from .analysis import normalize
 from .errors import ArticleNotFound, QueryError
 from .query import SEARCH_FIELDS, QueryBuilder, plain_words
-from .settings import (BM25_B, BM25_K1, CORRECTION_SHORT_WORD, MAX_LIMIT,
-                       SIMILAR_KEY_TERMS, SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS,
+from .settings import (BM25_B, BM25_K1, CORRECTION_LONGEST_WORD, CORRECTION_SHORT_WORD,
+                       MAX_LIMIT, SIMILAR_KEY_TERMS, SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS,
                        SNIPPET_LEAD_CHARS, SNIPPET_SEPARATOR, SNIPPET_SURROUND_CHARS)
 
 __all__ = ["Hit", "SearchResults", "Sort", "match_spans", "run_search", "run_similar"]
@@ -144,13 +144,22 @@ def run_search(searcher, builder: QueryBuilder, query: str, limit: int,
     """
     request = _Request(normalize(query).strip(), limit, since, until, sort)
     request.validate()
-    parsed = builder.parse(request.query)
-    outcome = _Outcome(_execute(searcher, request, parsed.query), parsed.query, parsed.notice)
+    outcome = _attempt(searcher, builder, request, builder.parse(request.query))
     if outcome.results.is_empty():
-        outcome = _second_chance(searcher, builder, request, parsed.notice) or outcome
+        outcome = _second_chance(searcher, builder, request, outcome.notice) or outcome
     return SearchResults(query=request.query, total=len(outcome.results),
                          hits=_hits(searcher, outcome.query, outcome.results),
                          notice=outcome.notice, suggestion=outcome.suggestion)
+
+
+def _attempt(searcher, builder: QueryBuilder, request: _Request, parsed,
+             any_word: bool = False) -> _Outcome:
+    """Run a parsed query; if Whoosh fails on it, run the query's plain words instead."""
+    try:
+        return _Outcome(_execute(searcher, request, parsed.query), parsed.query, parsed.notice)
+    except Exception:  # noqa: BLE001 (Whoosh can fail deep inside on odd syntax)
+        plain = builder.plain(request.query, "not valid query syntax", any_word=any_word)
+        return _Outcome(_execute(searcher, request, plain.query), plain.query, plain.notice)
 
 
 def _execute(searcher, request: _Request, whoosh_query):
@@ -164,17 +173,17 @@ def _second_chance(searcher, builder: QueryBuilder, request: _Request,
     """A spelling correction, else any-word matching, for a query that found nothing."""
     corrected = _spelling_correction(searcher, request.query)
     if corrected:
-        parsed = builder.parse(corrected)
-        results = _execute(searcher, request, parsed.query)
-        if not results.is_empty():
+        outcome = _attempt(searcher, builder, request, builder.parse(corrected))
+        if not outcome.results.is_empty():
             notice = f"Showing results for “{corrected}”: nothing matched “{request.query}”"
-            return _Outcome(results, parsed.query, _joined(first_notice, notice), corrected)
+            return _Outcome(outcome.results, outcome.query, _joined(first_notice, notice),
+                            corrected)
     if len(plain_words(request.query)) > 1:
-        parsed = builder.parse(request.query, any_word=True)
-        results = _execute(searcher, request, parsed.query)
-        if not results.is_empty():
+        any_word = builder.parse(request.query, any_word=True)
+        outcome = _attempt(searcher, builder, request, any_word, any_word=True)
+        if not outcome.results.is_empty():
             notice = "No article has all the words; showing articles that have some of them"
-            return _Outcome(results, parsed.query, _joined(first_notice, notice))
+            return _Outcome(outcome.results, outcome.query, _joined(first_notice, notice))
     return None
 
 
@@ -188,7 +197,7 @@ def _spelling_correction(searcher, text: str) -> str | None:
     corrector = searcher.corrector("body")
     words, changed = [], False
     for word in plain_words(text):
-        if not _is_known(searcher, word):
+        if len(word) <= CORRECTION_LONGEST_WORD and not _is_known(searcher, word):
             maxdist = 1 if len(word) <= CORRECTION_SHORT_WORD else 2
             suggestions = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
             if suggestions:

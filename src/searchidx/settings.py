@@ -11,8 +11,14 @@ BM25_K1 = 1.2
 EXACT_SPELLING_BOOST = 1.5
 # Any-word matching (when no article has all the words): bonus per extra matching word.
 ANY_WORD_COORDINATION = 0.9
+# Query bounds: longer queries are cut; wildcards and fuzziness that would expand to most
+# of the vocabulary are read as plain words instead.
+MAX_QUERY_CHARS = 1000
+MIN_WILDCARD_PREFIX = 2
+MAX_FUZZY_EDITS = 2
 # Spelling correction: words up to this long are corrected within one edit, longer in two.
 CORRECTION_SHORT_WORD = 4
+CORRECTION_LONGEST_WORD = 30
 # More like this: how many telling words of an article to look for in the others.
 SIMILAR_KEY_TERMS = 12
 
@@ -33,7 +39,10 @@ STEM_MIN_LENGTH = 3
 
 # Reading articles.
 TITLE_MAX_CHARS = 100
+# Files (and JSONL lines) of this size or more are skipped; one article contributes at
+# most this many characters, so memory stays bounded on huge inputs.
 MAX_FILE_BYTES = 50 * 2**20
+MAX_ARTICLE_CHARS = 2_000_000
 
 # Writing the index.
 WRITER_MEMORY_MB = 256

@@ -1,0 +1,98 @@
+"""Checking an index against the files it came from, and repairing what differs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .documents import SourceFile, UnreadableFile, os_error_reason, read_file
+from .index import IndexedFile, IndexReport, IndexStore, file_stamp, indexed_files, reindex_files
+from .settings import LOCK_WAIT_SECONDS
+
+__all__ = ["CheckReport", "Problem", "check", "repair"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An article whose index entry no longer matches its file."""
+
+    id: str
+    path: str
+    problem: str
+    """``missing`` (the file is gone), ``changed`` (the file says something else now),
+    ``not in the file`` (a JSONL line is gone), ``not indexed`` (a new JSONL line),
+    ``duplicate id`` or ``unreadable: <reason>``."""
+
+
+@dataclass
+class CheckReport:
+    """The outcome of ``check``: how many articles, and what is wrong with which."""
+
+    location: str
+    articles: int
+    problems: list[Problem] = field(default_factory=list)
+    repaired: IndexReport | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form: ``{"index", "articles", "problems": [...], "repaired"}``."""
+        return {"index": self.location, "articles": self.articles,
+                "problems": [asdict(problem) for problem in self.problems],
+                "repaired": self.repaired.to_dict() if self.repaired else None}
+
+
+def check(store: IndexStore) -> CheckReport:
+    """Compare every indexed article with its file: gone, changed, unreadable, duplicated."""
+    whoosh_index = store.open()
+    with whoosh_index.reader() as reader:
+        files = indexed_files(reader)
+        articles = reader.doc_count()
+        duplicates = _duplicate_ids(reader)
+    whoosh_index.close()
+    report = CheckReport(str(store.location), articles)
+    for path, entry in sorted(files.items()):
+        report.problems.extend(_file_problems(path, entry))
+    report.problems.extend(Problem(article_id, path, "duplicate id")
+                           for article_id, path in duplicates)
+    return report
+
+
+def repair(store: IndexStore, report: CheckReport,
+           wait: float = LOCK_WAIT_SECONDS) -> CheckReport:
+    """Re-index the files behind ``report``'s problems (removing the articles of files
+    that are gone), then check again; the new report carries what the repair did."""
+    files = {problem.path: problem.id for problem in report.problems}
+    repaired = reindex_files(store, files, wait) if files else IndexReport()
+    after = check(store)
+    after.repaired = repaired
+    return after
+
+
+def _file_problems(path: str, entry: IndexedFile) -> list[Problem]:
+    source = Path(path)
+    if not source.exists():
+        return [Problem(article_id, path, "missing") for article_id in entry.hashes]
+    try:
+        if file_stamp(source) == entry.stamp:
+            return []
+        articles = read_file(SourceFile(source, next(iter(entry.hashes)))).articles
+    except UnreadableFile as error:
+        return [Problem(article_id, path, f"unreadable: {error}") for article_id in entry.hashes]
+    except OSError as error:
+        return [Problem(article_id, path, f"unreadable: {os_error_reason(error)}")
+                for article_id in entry.hashes]
+    now = {article.id: article.content_hash for article in articles}
+    problems = [Problem(i, path, "changed") for i, digest in entry.hashes.items()
+                if i in now and now[i] != digest]
+    problems += [Problem(i, path, "not in the file") for i in entry.hashes if i not in now]
+    problems += [Problem(i, path, "not indexed") for i in now if i not in entry.hashes]
+    return problems
+
+
+def _duplicate_ids(reader) -> list[tuple[str, str]]:
+    """``(id, path)`` of each id that more than one live article has."""
+    if reader.doc_count_all() == 0:
+        return []
+    ids, paths = reader.column_reader("id"), reader.column_reader("path")
+    counts = Counter(ids[docnum] for docnum in reader.all_doc_ids())
+    return sorted({(ids[d], paths[d]) for d in reader.all_doc_ids() if counts[ids[d]] > 1})
