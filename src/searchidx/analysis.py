@@ -94,6 +94,7 @@ class NewsTokenizer(Tokenizer):
                  start_char: int = 0, tokenize: bool = True, mode: str = "", **kwargs):
         value = normalize(value)
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        token.whole = not tokenize  # a wildcard or prefix term: no stemming
         if not tokenize:
             yield _set(token, value, start_pos, start_char, start_char + len(value), keeporiginal)
             return
@@ -176,7 +177,9 @@ class EnglishStemFilter(Filter):
 
     def __call__(self, tokens):  # type: ignore[override]
         for token in tokens:
-            if len(token.text) > STEM_MIN_LENGTH:
+            # A term the query parser did not tokenize is a prefix or wildcard ("Nguy*"):
+            # stemming it would change the prefix ("nguy" → "ngui").
+            if len(token.text) > STEM_MIN_LENGTH and not getattr(token, "whole", False):
                 token.text = _stem(token.text)
             yield token
 

@@ -186,13 +186,17 @@ class SearchIndex:
     def _current_searcher(self):
         """The open searcher, reopened after a rebuild and refreshed after an update."""
         generation = self._store.live_generation()
-        if self._searcher is None or generation != self._generation:
+        stale = self._searcher is None or generation != self._generation
+        if not stale and not self._searcher.up_to_date():
+            # Whoosh cannot refresh a searcher over an empty index: reopen that one.
+            stale = self._searcher.doc_count_all() == 0
+            if not stale:
+                self._searcher = self._searcher.refresh()
+        if stale:
             self.close()
             from .search import scoring
 
             self._whoosh_index = self._store.open()
             self._searcher = self._whoosh_index.searcher(weighting=scoring())
             self._generation = generation
-        else:
-            self._searcher = self._searcher.refresh()
         return self._searcher

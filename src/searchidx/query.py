@@ -25,14 +25,14 @@ from dataclasses import dataclass
 
 from whoosh import qparser
 from whoosh.qparser import plugins, syntax
-from whoosh.query import AndMaybe, AndNot, NullQuery, Or, Phrase, Term
+from whoosh.query import AndMaybe, AndNot, FuzzyTerm, NullQuery, Or, Phrase, Term
 
 from .aliases import Aliases, AliasMatch
 from .analysis import is_acronym, tokenize
 from .settings import (ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST, MAX_FUZZY_EDITS,
                        MAX_QUERY_CHARS, MIN_WILDCARD_PREFIX)
 
-__all__ = ["ParsedQuery", "QueryBuilder", "syntax_problem"]
+__all__ = ["ParsedQuery", "QueryBuilder", "bounded", "plain_words", "syntax_problem"]
 
 SEARCH_FIELDS = ("title", "body")
 QUERY_FIELDS = frozenset({"title", "body", "place", "source", "date", "id"})
@@ -107,7 +107,7 @@ class QueryBuilder:
 
     def parse(self, text: str, *, any_word: bool = False) -> ParsedQuery:
         """Parse ``text``; ``any_word=True`` lets articles match some of the words."""
-        text, shortened = _bounded(text)
+        text, shortened = bounded(text)
         text = _DATE_RANGE.sub(_date_range_syntax, text)
         parser = self._parser(any_word)
         problem = syntax_problem(text)
@@ -174,7 +174,7 @@ class QueryBuilder:
         return Or(alternatives)
 
 
-def _bounded(text: str) -> tuple[str, str | None]:
+def bounded(text: str) -> tuple[str, str | None]:
     """The query without control characters, cut at a word if it is too long to be a
     query (with a notice saying so)."""
     text = _CONTROL.sub(" ", text).strip()
@@ -210,6 +210,18 @@ def _date_range_syntax(match: re.Match[str]) -> str:
 
 # --- the parser plugin ------------------------------------------------------------------------
 
+class _StemmedFuzzyTerm(FuzzyTerm):
+    """A fuzzy term on a stemmed field. Whoosh looks for words within the edit distance
+    among the unstemmed words it keeps for spelling, but the field holds stemmed terms:
+    each candidate is stemmed before it is looked up ("ministers~" finds "minist")."""
+
+    def _btexts(self, ixreader):
+        field = ixreader.schema[self.fieldname]
+        words = ixreader.terms_within(self.fieldname, self.text, self.maxdist,
+                                      prefix=self.prefixlength)
+        return sorted({term for word in words for term in field.process_text(word, mode="query")})
+
+
 class _BuiltQuery(syntax.SyntaxNode):
     """A syntax node that carries a query built here (Whoosh's own nodes build theirs)."""
 
@@ -239,6 +251,8 @@ class _NamesAndAliasesPlugin(plugins.Plugin):
         for index, node in enumerate(group.nodes):
             if isinstance(node, syntax.GroupNode):
                 group.nodes[index] = self.rewrite(parser, node)
+            elif isinstance(node, plugins.FuzzyTermPlugin.FuzzyTermNode):
+                node.qclass = _StemmedFuzzyTerm
         for start, end in reversed(_plain_runs(group.nodes)):
             words = [n for n in group.nodes[start:end] if not n.is_ws()]
             group.nodes[start:end] = self._expand(words)

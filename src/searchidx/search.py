@@ -19,12 +19,14 @@ from typing import Literal, overload
 
 from .analysis import normalize
 from .errors import ArticleNotFound, QueryError
-from .query import SEARCH_FIELDS, QueryBuilder, plain_words
-from .settings import (BM25_B, BM25_K1, CORRECTION_LONGEST_WORD, CORRECTION_SHORT_WORD,
-                       MAX_LIMIT, SIMILAR_KEY_TERMS, SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS,
-                       SNIPPET_LEAD_CHARS, SNIPPET_SEPARATOR, SNIPPET_SURROUND_CHARS)
+from .query import SEARCH_FIELDS, QueryBuilder, bounded, plain_words
+from .settings import (BM25_B, BM25_K1, CORRECTION_LONGEST_WORD, CORRECTION_MAX_WORDS,
+                       CORRECTION_SHORT_WORD, MAX_LIMIT, SIMILAR_KEY_TERMS,
+                       SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS, SNIPPET_LEAD_CHARS,
+                       SNIPPET_SEPARATOR, SNIPPET_SURROUND_CHARS)
 
-__all__ = ["Hit", "SearchResults", "Sort", "match_spans", "run_search", "run_similar"]
+__all__ = ["Hit", "SearchResults", "Sort", "mark_html", "match_spans", "run_search",
+           "run_similar"]
 
 Sort = Literal["relevance", "date"]
 Span = tuple[int, int]
@@ -53,13 +55,8 @@ class Hit:
         """The snippet as HTML: escaped text whose only tags are ``<mark>`` around matches."""
         import bleach
 
-        parts, position = [], 0
-        for start, end in self.highlights:
-            parts.append(html.escape(self.snippet[position:start], quote=False))
-            parts.append(f"<mark>{html.escape(self.snippet[start:end], quote=False)}</mark>")
-            position = end
-        parts.append(html.escape(self.snippet[position:], quote=False))
-        return bleach.clean("".join(parts), tags={"mark"}, attributes={}, strip=True)
+        return bleach.clean(mark_html(self.snippet, self.highlights), tags={"mark"},
+                            attributes={}, strip=True)
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form of a hit (a public contract: fields are added, never renamed)."""
@@ -68,6 +65,17 @@ class Hit:
                 "score": round(self.score, 4), "snippet": self.snippet,
                 "snippet_html": self.snippet_html, "place": self.place,
                 "source": self.source, "url": self.url}
+
+
+def mark_html(text: str, spans: Sequence[Span]) -> str:
+    """``text`` escaped for HTML, with ``<mark>`` around each ``(start, end)`` span."""
+    parts, position = [], 0
+    for start, end in spans:
+        parts.append(html.escape(text[position:start], quote=False))
+        parts.append(f"<mark>{html.escape(text[start:end], quote=False)}</mark>")
+        position = end
+    parts.append(html.escape(text[position:], quote=False))
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,11 @@ class _Request:
     since: dt.date | None
     until: dt.date | None
     sort: Sort
+
+    @property
+    def text(self) -> str:
+        """The query within the length a query may have."""
+        return bounded(self.query)[0]
 
     def validate(self) -> None:
         if not self.query.strip():
@@ -158,7 +171,7 @@ def _attempt(searcher, builder: QueryBuilder, request: _Request, parsed,
     try:
         return _Outcome(_execute(searcher, request, parsed.query), parsed.query, parsed.notice)
     except Exception:  # noqa: BLE001 (Whoosh can fail deep inside on odd syntax)
-        plain = builder.plain(request.query, "not valid query syntax", any_word=any_word)
+        plain = builder.plain(request.text, "not valid query syntax", any_word=any_word)
         return _Outcome(_execute(searcher, request, plain.query), plain.query, plain.notice)
 
 
@@ -171,15 +184,15 @@ def _execute(searcher, request: _Request, whoosh_query):
 def _second_chance(searcher, builder: QueryBuilder, request: _Request,
                    first_notice: str | None) -> _Outcome | None:
     """A spelling correction, else any-word matching, for a query that found nothing."""
-    corrected = _spelling_correction(searcher, request.query)
+    corrected = _spelling_correction(searcher, request.text)
     if corrected:
         outcome = _attempt(searcher, builder, request, builder.parse(corrected))
         if not outcome.results.is_empty():
             notice = f"Showing results for “{corrected}”: nothing matched “{request.query}”"
             return _Outcome(outcome.results, outcome.query, _joined(first_notice, notice),
                             corrected)
-    if len(plain_words(request.query)) > 1:
-        any_word = builder.parse(request.query, any_word=True)
+    if len(plain_words(request.text)) > 1:
+        any_word = builder.parse(request.text, any_word=True)
         outcome = _attempt(searcher, builder, request, any_word, any_word=True)
         if not outcome.results.is_empty():
             notice = "No article has all the words; showing articles that have some of them"
@@ -194,8 +207,10 @@ def _joined(*notices: str | None) -> str:
 def _spelling_correction(searcher, text: str) -> str | None:
     """The query's words with those the index does not know replaced by the nearest known
     word (edit distance 1 for short words, 2 for longer), or None if nothing changed."""
-    corrector = searcher.corrector("body")
     words, changed = [], False
+    if len(plain_words(text)) > CORRECTION_MAX_WORDS:
+        return None
+    corrector = searcher.corrector("body")
     for word in plain_words(text):
         if len(word) <= CORRECTION_LONGEST_WORD and not _is_known(searcher, word):
             maxdist = 1 if len(word) <= CORRECTION_SHORT_WORD else 2
@@ -235,7 +250,8 @@ def match_spans(searcher, builder: QueryBuilder, article_id: str, query: str) ->
     text = normalize(query).strip()
     if docnum is None or not text:
         return ()
-    parsed = builder.parse(text)
+    # Any word: an article shown by any-word matching has some words to mark, not all.
+    parsed = builder.parse(text, any_word=True)
     for hit in searcher.search(parsed.query, filter={docnum}, limit=1, terms=True):
         terms = {_text(term) for field, term in hit.matched_terms() if field == "body"}
         tokens = searcher.schema["body"].analyzer(hit["body"], chars=True)

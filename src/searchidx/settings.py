@@ -13,12 +13,13 @@ EXACT_SPELLING_BOOST = 1.5
 ANY_WORD_COORDINATION = 0.9
 # Query bounds: longer queries are cut; wildcards and fuzziness that would expand to most
 # of the vocabulary are read as plain words instead.
-MAX_QUERY_CHARS = 1000
+MAX_QUERY_CHARS = 500
 MIN_WILDCARD_PREFIX = 2
 MAX_FUZZY_EDITS = 2
 # Spelling correction: words up to this long are corrected within one edit, longer in two.
 CORRECTION_SHORT_WORD = 4
 CORRECTION_LONGEST_WORD = 30
+CORRECTION_MAX_WORDS = 8
 # More like this: how many telling words of an article to look for in the others.
 SIMILAR_KEY_TERMS = 12
 

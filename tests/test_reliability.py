@@ -1,0 +1,373 @@
+"""Reliability: crashes, readers during writes, competing writers, bad files, hostile
+queries and content, and the integrity check."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import SEED_IDS
+from searchidx import IndexLocked, QueryError, SearchIndex, normalize
+from searchidx.cli import cli
+from searchidx.index import IndexStore
+
+WORDS = ("hanoi seoul trade talks minister delegation port harbour rice coffee summit "
+         "visit ministry cooperation fishing").split()
+
+
+def generate_articles(folder: Path, count: int, seed: int = 7) -> Path:
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(count):
+        text = " ".join(rng.choice(WORDS) for _ in range(120))
+        (folder / f"a{number:04d}.txt").write_text(f"Article {number}\n\nharbour {text}.",
+                                                  encoding="utf-8")
+    return folder
+
+
+def searchidx(*args: object, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "searchidx", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def article_count(index_dir: Path) -> int:
+    with SearchIndex.open(index_dir) as idx:
+        assert idx.search("harbour", limit=1).total == idx.stats().articles
+        return idx.stats().articles
+
+
+# --- crash safety ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["index", "rebuild"])
+def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path, command):
+    articles = generate_articles(tmp_path / "articles", 2000)
+    index_dir = tmp_path / "index"
+    SearchIndex.open(index_dir, create=True).close()
+    rng = random.Random(2024)
+    for delay in sorted(rng.uniform(0.3, 4.0) for _ in range(3)):
+        process = searchidx(command, articles, "--index", index_dir)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert article_count(index_dir) in range(0, 2001)
+    finished = searchidx("index", articles, "--index", index_dir)
+    assert finished.wait() == 0, finished.stderr.read()
+    assert article_count(index_dir) == 2000
+
+
+def test_ctrl_c_stops_with_a_message_and_keeps_the_index(tmp_path):
+    articles = generate_articles(tmp_path / "articles", 2000)
+    index_dir = tmp_path / "index"
+    with SearchIndex.open(index_dir, create=True) as idx:
+        idx.index([articles / "a0000.txt"])
+    process = searchidx("index", articles, "--index", index_dir)
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1].startswith("searchidx: interrupted")
+    assert article_count(index_dir) in (1, 2000)
+
+
+# --- readers and writers -------------------------------------------------------------------
+
+READER = """
+import sys, time
+from pathlib import Path
+from searchidx import SearchIndex
+index_dir, stop = sys.argv[1], Path(sys.argv[2])
+errors = empty = searches = 0
+with SearchIndex.open(index_dir) as idx:
+    while not stop.exists():
+        try:
+            if idx.search("Vũ").total != 3:
+                empty += 1
+        except Exception as error:
+            errors += 1
+            print(repr(error), file=sys.stderr)
+        searches += 1
+print(errors, empty, searches)
+"""
+
+
+def test_eight_searching_processes_see_no_error_and_no_empty_result_during_rebuilds(
+        seed_dir, index_dir, tmp_path):
+    generate_articles(seed_dir / "more", 300)
+    with SearchIndex.open(index_dir, create=True) as idx:
+        idx.index([seed_dir])
+        stop = tmp_path / "stop"
+        readers = [subprocess.Popen([sys.executable, "-c", READER, str(index_dir), str(stop)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for _ in range(8)]
+        time.sleep(1.0)
+        for _ in range(3):
+            idx.rebuild([seed_dir])
+        stop.touch()
+    outcomes = [reader.communicate(timeout=60) for reader in readers]
+    counts = [tuple(map(int, out.split())) for out, _ in outcomes]
+    assert [(errors, empty) for errors, empty, _ in counts] == [(0, 0)] * 8, outcomes
+    assert all(searches > 0 for _, _, searches in counts)
+
+
+def test_a_second_writer_waits_for_the_first_and_both_finish(tmp_path):
+    articles = generate_articles(tmp_path / "articles", 1000)
+    index_dir = tmp_path / "index"
+    SearchIndex.open(index_dir, create=True).close()
+    first = searchidx("index", articles, "--index", index_dir, "--format", "json")
+    time.sleep(0.3)
+    second = searchidx("index", articles, "--index", index_dir, "--format", "json", "--wait", "120")
+    reports = [json.loads(p.communicate(timeout=120)[0]) for p in (first, second)]
+    assert sorted(r["added"] for r in reports) == [0, 1000]
+    assert article_count(index_dir) == 1000
+
+
+def test_a_writer_that_cannot_get_the_lock_exits_2_naming_the_index_and_lock(seeded, seed_dir,
+                                                                              index_dir):
+    with IndexStore(index_dir).writing():
+        result = CliRunner().invoke(cli, ["index", str(seed_dir), "--index", str(index_dir),
+                                          "--wait", "0.2"])
+    assert result.exit_code == 2
+    assert result.stderr == (f"searchidx: error: the index at {index_dir} is being written by "
+                             f"another process (lock {index_dir / 'write.lock'}); "
+                             f"try again later\n")
+
+
+def test_the_lock_of_a_killed_writer_does_not_block_the_next(seed_dir, index_dir, tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom pathlib import Path\nfrom searchidx.index import IndexStore\n"
+        "with IndexStore(Path(sys.argv[1])).writing():\n"
+        "    print('locked', flush=True)\n    time.sleep(60)\n"), str(index_dir)],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    holder.kill()
+    holder.wait()
+    with SearchIndex.open(index_dir, create=True) as idx:
+        assert idx.index([seed_dir], wait=1.0).added == 5
+
+
+# --- bad files -----------------------------------------------------------------------------------
+
+def index_folder(folder: Path, index_dir: Path, **kwargs):
+    with SearchIndex.open(index_dir, create=True) as idx:
+        report = idx.index([folder], **kwargs)
+        return report, idx.stats().articles
+
+
+def skipped(report) -> dict[str, str]:
+    return {Path(s.path).name: s.reason for s in report.skipped}
+
+
+def test_binary_empty_and_huge_files_are_skipped_and_the_rest_indexed(seed_dir, index_dir):
+    (seed_dir / "binary.txt").write_bytes(bytes(range(256)) * 64)
+    (seed_dir / "empty.txt").write_bytes(b"")
+    with open(seed_dir / "huge.txt", "wb") as huge:
+        huge.truncate(50 * 2**20)
+    report, articles = index_folder(seed_dir, index_dir)
+    assert skipped(report) == {"binary.txt": "binary file, not text", "empty.txt": "empty file",
+                               "huge.txt": "too large (50 MiB; the limit is 50 MiB)"}
+    assert articles == 5
+
+
+def test_invalid_utf8_is_read_as_windows_1252_with_a_warning(seed_dir, index_dir):
+    (seed_dir / "legacy.txt").write_bytes("Café au lait in Hanoi.".encode("cp1252"))
+    report, articles = index_folder(seed_dir, index_dir)
+    assert report.warnings == [f"{seed_dir / 'legacy.txt'}: not valid UTF-8; read as Windows-1252"]
+    assert articles == 6
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_an_unreadable_file_is_skipped(seed_dir, index_dir):
+    locked = seed_dir / "locked.txt"
+    locked.write_text("secret", encoding="utf-8")
+    locked.chmod(0)
+    report, articles = index_folder(seed_dir, index_dir)
+    assert skipped(report) == {"locked.txt": "permission denied"} and articles == 5
+
+
+def test_broken_symlinks_and_symlink_loops_are_skipped_with_their_reason(seed_dir, index_dir):
+    (seed_dir / "broken.txt").symlink_to(seed_dir / "nowhere.txt")
+    (seed_dir / "loop.txt").symlink_to(seed_dir / "loop.txt")
+    report, articles = index_folder(seed_dir, index_dir)
+    assert skipped(report) == {"broken.txt": "broken symbolic link", "loop.txt": "symbolic link loop"}
+    assert articles == 5
+
+
+def test_a_file_that_vanishes_during_indexing_is_simply_not_there(seed_dir, index_dir):
+    victim = seed_dir / f"{SEED_IDS['004']}.txt"
+
+    def delete_the_last_file(done: int, total: int) -> None:
+        if done == 1:
+            victim.unlink()
+
+    report, articles = index_folder(seed_dir, index_dir, progress=delete_the_last_file)
+    assert report.skipped == [] and (report.added, articles) == (4, 4)
+
+
+def test_bad_json_lines_are_skipped_by_number_and_good_lines_indexed(tmp_path, index_dir):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join([
+        json.dumps({"id": "a", "body": "Seoul talks resumed."}),
+        "{broken",
+        json.dumps(["not", "an", "object"]),
+        json.dumps({"id": "b", "title": "No body"}),
+        json.dumps({"id": "c", "body": "Hanoi port expands."}),
+    ]), encoding="utf-8")
+    report, articles = index_folder(feed, index_dir)
+    assert [s.reason for s in report.skipped] == [
+        "line 2: not valid JSON (Expecting property name enclosed in double quotes)",
+        "line 3: not a JSON object", 'line 4: article b: no "body" text']
+    assert articles == 2
+
+
+def test_html_that_is_not_well_formed_is_still_indexed(tmp_path, index_dir):
+    page = tmp_path / "broken.html"
+    page.write_text("<html><body><h1>Port talks<p>Officials met <b>in <i>Haiphong</div>",
+                    encoding="utf-8")
+    report, articles = index_folder(page, index_dir)
+    assert report.skipped == [] and articles == 1
+
+
+# --- hostile queries --------------------------------------------------------------------------
+
+HOSTILE_QUERIES = ['"unclosed', "(((", ")", "AND", "OR OR", "NOT", "title:", "nosuch:field",
+                   "*", "a*", "?", "*:*", "x~9", "x~2/9", "date:[x TO y]", "date:..", "\x00",
+                   "\x1b[2J", "\u0301", "😀", "مرحبا بالعالم", "Vũ" * 5000, "word " * 2000,
+                   "[", "{", "^", "~", "-", "+", "\\", "'", "''", "date:2024-13-45"]
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+def test_a_hostile_query_never_raises_and_never_hangs(searcher, query):
+    started = time.monotonic()
+    results = searcher.search(query)
+    assert results.total >= 0 and time.monotonic() - started < 5
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=200))
+def test_generated_queries_raise_nothing_but_query_errors(searcher, query):
+    try:
+        results = searcher.search(query)
+    except QueryError:
+        assert not normalize(query).strip()  # only the empty query is an error
+        return
+    json.dumps(results.to_dict())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(min_size=1, max_size=80).filter(lambda q: not q.startswith("-")))
+def test_generated_queries_give_the_cli_exit_0_1_or_2_and_well_formed_json(corpus_index, query):
+    result = CliRunner().invoke(cli, ["search", query, "--index", str(corpus_index),
+                                      "--format", "json"])
+    assert result.exit_code in (0, 1, 2), result.output
+    if result.exit_code != 2:
+        assert set(json.loads(result.stdout)) >= {"query", "total", "hits"}
+
+
+# --- hostile content ---------------------------------------------------------------------------
+
+XSS_VECTORS = [
+    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>",
+    "<a href=\"javascript:alert(1)\">x</a>", "\"><script>alert(1)</script>",
+    "'><img src=x onerror=alert(1)>", "<iframe src=javascript:alert(1)>",
+    "<body onload=alert(1)>", "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    "<scr<script>ipt>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "<mark onclick=alert(1)>x</mark>", "</mark><script>alert(1)</script><mark>",
+    "<details open ontoggle=alert(1)>", "<input autofocus onfocus=alert(1)>",
+    "<a href=\"&#106;avascript:alert(1)\">x</a>", "<div style=\"background:url(javascript:alert(1))\">",
+    "<object data=javascript:alert(1)>", "<embed src=javascript:alert(1)>",
+    "<!--<img src=x onerror=alert(1)>-->", "<base href=javascript:alert(1)//>",
+    "<form action=javascript:alert(1)><button>x</button></form>", "\u003cscript\u003e",
+]
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+
+
+def test_snippet_html_keeps_only_bare_mark_tags_whatever_the_article_says(tmp_path, index_dir):
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    for number, vector in enumerate(XSS_VECTORS):
+        (folder / f"x{number:02d}.txt").write_text(
+            f"Harbour news {vector} harbour talks {vector} end of harbour story.", encoding="utf-8")
+    with SearchIndex.open(index_dir, create=True) as idx:
+        idx.index([folder])
+        hits = idx.search("harbour", limit=100)
+    assert len(hits) == len(XSS_VECTORS)
+    for hit in hits:
+        tags = _Tags()
+        tags.feed(hit.snippet_html)
+        assert {tag for tag, _ in tags.tags} == {"mark"}, hit.snippet_html
+        assert all(attrs == [] for _, attrs in tags.tags), hit.snippet_html
+
+
+def test_terminal_output_strips_escape_sequences_from_article_text(tmp_path, index_dir):
+    folder = tmp_path / "escapes"
+    folder.mkdir()
+    (folder / "evil.txt").write_text("Harbour \x1b]0;pwned\x07 title\n\nHarbour \x1b[2J\x1b[31m text.",
+                                     encoding="utf-8")
+    with SearchIndex.open(index_dir, create=True) as idx:
+        idx.index([folder])
+    result = CliRunner().invoke(cli, ["search", "harbour", "--index", str(index_dir)])
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+
+
+# --- the integrity check --------------------------------------------------------------------
+
+def test_check_finds_missing_changed_and_unreadable_files(seeded, seed_dir):
+    (seed_dir / f"{SEED_IDS['000']}.txt").unlink()
+    changed = seed_dir / f"{SEED_IDS['001']}.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + " More.", encoding="utf-8")
+    (seed_dir / f"{SEED_IDS['002']}.txt").write_bytes(b"")
+    problems = {(p.id, p.problem) for p in seeded.check().problems}
+    assert problems == {(SEED_IDS["000"], "missing"), (SEED_IDS["001"], "changed"),
+                        (SEED_IDS["002"], "unreadable: empty file")}
+
+
+def test_check_on_a_sound_index_finds_nothing(seeded):
+    report = seeded.check()
+    assert report.problems == [] and report.articles == 5
+
+
+def test_repair_reindexes_what_differs_and_leaves_no_problem(seeded, seed_dir):
+    (seed_dir / f"{SEED_IDS['000']}.txt").unlink()
+    changed = seed_dir / f"{SEED_IDS['001']}.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + " Zanzibarian.", encoding="utf-8")
+    report = seeded.check(repair=True)
+    assert report.problems == [] and report.articles == 4
+    assert (report.repaired.updated, report.repaired.removed) == (1, 1)
+    assert seeded.search("zanzibarian").total == 1
+
+
+def test_check_cli_exits_1_on_problems_and_0_once_repaired(seeded, seed_dir, index_dir):
+    (seed_dir / f"{SEED_IDS['003']}.txt").unlink()
+    runner = CliRunner()
+    found = runner.invoke(cli, ["check", "--index", str(index_dir), "--format", "json"])
+    assert found.exit_code == 1
+    assert json.loads(found.stdout)["problems"] == [
+        {"id": SEED_IDS["003"], "path": str(seed_dir / f"{SEED_IDS['003']}.txt"),
+         "problem": "missing"}]
+    fixed = runner.invoke(cli, ["check", "--repair", "--index", str(index_dir)])
+    assert fixed.exit_code == 0 and "No problems." in fixed.stdout
+
+
+def test_locked_index_error_names_the_lock(seeded, seed_dir, index_dir):
+    with IndexStore(index_dir).writing(), pytest.raises(IndexLocked, match="write.lock"):
+        seeded.rebuild([seed_dir], wait=0.1)
