@@ -254,7 +254,13 @@ def test_a_hostile_query_never_raises_and_never_hangs(searcher, query):
     assert results.total >= 0 and time.monotonic() - started < 5
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# The normal suite runs a bounded number of examples; a longer run sets SEARCHIDX_FUZZ_EXAMPLES.
+EXAMPLES = int(os.environ.get("SEARCHIDX_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
 @given(st.text(max_size=200))
 def test_generated_queries_raise_nothing_but_query_errors(searcher, query):
     try:
@@ -265,7 +271,7 @@ def test_generated_queries_raise_nothing_but_query_errors(searcher, query):
     json.dumps(results.to_dict())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(parent=FUZZ, max_examples=max(EXAMPLES // 4, 1))
 @given(st.text(min_size=1, max_size=80).filter(lambda q: not q.startswith("-")))
 def test_generated_queries_give_the_cli_exit_0_1_or_2_and_well_formed_json(corpus_index, query):
     result = CliRunner().invoke(cli, ["search", query, "--index", str(corpus_index),
