@@ -189,46 +189,49 @@ def _print_results(results) -> None:
 
 
 def _styled_snippet(hit) -> str:
-    parts, position = [], 0
-    for start, end in hit.highlights:
-        parts.append(_terminal_safe(hit.snippet[position:start]))
-        parts.append(click.style(_terminal_safe(hit.snippet[start:end]), fg="yellow", bold=True))
-        position = end
-    parts.append(_terminal_safe(hit.snippet[position:]))
-    return "".join(parts)
+    from .search import marked
+
+    return marked(hit.snippet, hit.highlights, _terminal_safe,
+                  lambda match: click.style(_terminal_safe(match), fg="yellow", bold=True))
 
 
 # --- index and rebuild ------------------------------------------------------------------------
 
+def _writing_command(function: Callable) -> Callable:
+    """The arguments and options that ``index`` and ``rebuild`` share."""
+    for decorate in (_wait_option, _index_option, _format_option,
+                     click.argument("paths", nargs=-1, required=True,
+                                    type=click.Path(path_type=Path))):
+        function = decorate(function)
+    return function
+
+
 @cli.command("index")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@_format_option
-@_index_option
-@_wait_option
+@_writing_command
 def index_command(paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
                   wait: float) -> None:
     """Add new and changed articles from PATHS (files or folders) and drop deleted ones.
 
     Exit status: 0 if every file was indexed, 1 if some were skipped, 2 on an error.
     """
-    with _reported_errors(), _open_for_writing(index_dir) as idx, _progress() as progress:
-        report = idx.index(paths, progress=progress, wait=wait)
-    _finish_report(report, idx.location, output_format)
+    _write("index", paths, output_format, index_dir, wait)
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@_format_option
-@_index_option
-@_wait_option
+@_writing_command
 def rebuild(paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
             wait: float) -> None:
     """Build a fresh index from PATHS and swap it in atomically.
 
     Searches running meanwhile see the old index or the new one, never a half-built one.
     """
+    _write("rebuild", paths, output_format, index_dir, wait)
+
+
+def _write(method: str, paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
+           wait: float) -> None:
     with _reported_errors(), _open_for_writing(index_dir) as idx, _progress() as progress:
-        report = idx.rebuild(paths, progress=progress, wait=wait)
+        report = getattr(idx, method)(paths, progress=progress, wait=wait)
     _finish_report(report, idx.location, output_format)
 
 
@@ -345,7 +348,7 @@ def _print_check(report) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=WEB_PORT, show_default=True,
               help="Port to listen on (0: any free port).")
 def serve(index_dir: Path | None, host: str, port: int) -> None:
-    """Serve the search page and its JSON API in the browser, until Ctrl+C."""
+    """Serve the web search page and its JSON API, until Ctrl+C."""
     from . import web  # the web stack is imported by this command alone
 
     if not web.is_loopback(host):

@@ -10,9 +10,10 @@ and nothing is re-analysed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, overload
@@ -25,7 +26,7 @@ from .settings import (BM25_B, BM25_K1, CORRECTION_LONGEST_WORD, CORRECTION_MAX_
                        SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS, SNIPPET_LEAD_CHARS,
                        SNIPPET_SEPARATOR, SNIPPET_SURROUND_CHARS)
 
-__all__ = ["Hit", "SearchResults", "Sort", "mark_html", "match_spans", "run_search",
+__all__ = ["Hit", "SearchResults", "Sort", "mark_html", "marked", "match_spans", "run_search",
            "run_similar"]
 
 Sort = Literal["relevance", "date"]
@@ -67,15 +68,22 @@ class Hit:
                 "source": self.source, "url": self.url}
 
 
-def mark_html(text: str, spans: Sequence[Span]) -> str:
-    """``text`` escaped for HTML, with ``<mark>`` around each ``(start, end)`` span."""
+def marked(text: str, spans: Sequence[Span], plain: Callable[[str], str],
+           match: Callable[[str], str]) -> str:
+    """``text`` with each ``(start, end)`` span passed through ``match`` and the rest
+    through ``plain``: the one way matches are marked, in HTML and on a terminal."""
     parts, position = [], 0
     for start, end in spans:
-        parts.append(html.escape(text[position:start], quote=False))
-        parts.append(f"<mark>{html.escape(text[start:end], quote=False)}</mark>")
+        parts += [plain(text[position:start]), match(text[start:end])]
         position = end
-    parts.append(html.escape(text[position:], quote=False))
+    parts.append(plain(text[position:]))
     return "".join(parts)
+
+
+def mark_html(text: str, spans: Sequence[Span]) -> str:
+    """``text`` escaped for HTML, with ``<mark>`` around each ``(start, end)`` span."""
+    escape = functools.partial(html.escape, quote=False)
+    return marked(text, spans, escape, lambda match: f"<mark>{escape(match)}</mark>")
 
 
 @dataclass(frozen=True)
