@@ -50,20 +50,41 @@ def article_count(index_dir: Path) -> int:
 
 # --- crash safety ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("command", ["index", "rebuild"])
-def test_sigkill_at_random_moments_never_breaks_the_index(tmp_path, command):
+def kill_after(delay: float, *args: object) -> None:
+    process = searchidx(*args)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def index_to_the_end(articles: Path, index_dir: Path) -> None:
+    finished = searchidx("index", articles, "--index", index_dir)
+    assert finished.wait() == 0, finished.stderr.read()
+
+
+KILL_DELAYS = sorted(random.Random(2024).uniform(0.3, 4.0) for _ in range(3))
+
+
+def test_sigkill_while_indexing_leaves_an_index_that_opens_and_the_next_run_completes(tmp_path):
+    articles = generate_articles(tmp_path / "articles", 2000)
+    for attempt, delay in enumerate(KILL_DELAYS):
+        index_dir = tmp_path / f"index-{attempt}"
+        SearchIndex.open(index_dir, create=True).close()
+        kill_after(delay, "index", articles, "--index", index_dir)
+        assert article_count(index_dir) in range(0, 2001)
+        index_to_the_end(articles, index_dir)
+        assert article_count(index_dir) == 2000
+
+
+def test_sigkill_while_rebuilding_leaves_the_whole_old_index(tmp_path):
     articles = generate_articles(tmp_path / "articles", 2000)
     index_dir = tmp_path / "index"
     SearchIndex.open(index_dir, create=True).close()
-    rng = random.Random(2024)
-    for delay in sorted(rng.uniform(0.3, 4.0) for _ in range(3)):
-        process = searchidx(command, articles, "--index", index_dir)
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        assert article_count(index_dir) in range(0, 2001)
-    finished = searchidx("index", articles, "--index", index_dir)
-    assert finished.wait() == 0, finished.stderr.read()
+    index_to_the_end(articles, index_dir)
+    for delay in KILL_DELAYS:
+        kill_after(delay, "rebuild", articles, "--index", index_dir)
+        assert article_count(index_dir) == 2000
+    index_to_the_end(articles, index_dir)
     assert article_count(index_dir) == 2000
 
 
