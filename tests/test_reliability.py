@@ -86,6 +86,8 @@ def test_sigkill_while_rebuilding_leaves_the_whole_old_index(tmp_path):
         assert article_count(index_dir) == 2000
     index_to_the_end(articles, index_dir)
     assert article_count(index_dir) == 2000
+    generations = [p.name for p in index_dir.iterdir() if p.name.startswith("gen-")]
+    assert generations == [(index_dir / "CURRENT").read_text().strip()]
 
 
 def test_ctrl_c_stops_with_a_message_and_keeps_the_index(tmp_path):

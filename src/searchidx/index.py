@@ -193,6 +193,15 @@ class IndexStore:
         """Remove a generation that was never published."""
         shutil.rmtree(generation, ignore_errors=True)
 
+    def _discard_unpublished(self) -> None:
+        """Remove generations newer than the live one: a rebuild that was killed left them."""
+        if not self.exists():
+            return
+        live = self.live_generation().name
+        for folder in self._generations():
+            if folder.name > live:
+                self.discard(folder)
+
     def _generations(self) -> list[Path]:
         if not self.location.is_dir():
             return []
@@ -217,6 +226,7 @@ class IndexStore:
                                       f"another process (lock {lock_path}); try again later")
                 time.sleep(0.1)
             try:
+                self._discard_unpublished()
                 yield
             finally:
                 _unlock(handle)
