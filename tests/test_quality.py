@@ -152,3 +152,12 @@ def test_similar_articles_share_its_subject(searcher):
 def test_similar_to_an_unknown_id_is_an_error(searcher):
     with pytest.raises(ArticleNotFound, match="no article with id 'nope'"):
         searcher.similar("nope")
+
+
+def test_a_pasted_headline_in_capitals_reads_not_as_a_word(searcher):
+    # As an operator, NOT would exclude the article, which says "won".
+    assert ids(searcher.search("SCIENCE PRIZE NOT WON BY FARMER'S SON"))[0] == "farm_son"
+
+
+def test_a_short_query_in_capitals_keeps_its_operators(searcher):
+    assert ids(searcher.search("Korea NOT HANOI")) == ["000"]

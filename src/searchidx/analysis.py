@@ -89,6 +89,9 @@ class NewsTokenizer(Tokenizer):
     parser offers each adjacent pair of query words joined as an alternative instead.
     """
 
+    def __init__(self, join: bool = True) -> None:
+        self.join = join
+
     def __call__(self, value: str, positions: bool = False, chars: bool = False,  # type: ignore[override]
                  keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
                  start_char: int = 0, tokenize: bool = True, mode: str = "", **kwargs):
@@ -98,7 +101,7 @@ class NewsTokenizer(Tokenizer):
         if not tokenize:
             yield _set(token, value, start_pos, start_char, start_char + len(value), keeporiginal)
             return
-        join = mode != "query"
+        join = self.join and mode != "query"
         previous: tuple[str, int, int] | None = None  # text, start, position
         for position, match in enumerate(TOKEN_PATTERN.finditer(value), start=start_pos):
             text, start, end = match.group(), match.start(), match.end()
@@ -201,7 +204,7 @@ def prose_analyzer():
 
 def exact_analyzer():
     """Analyzer for the exact field: accented words lower-cased with their marks, acronyms."""
-    return NewsTokenizer() | ExactFormsFilter()
+    return NewsTokenizer(join=False) | ExactFormsFilter()
 
 
 def tokenize(text: str) -> list[str]:

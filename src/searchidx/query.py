@@ -29,8 +29,8 @@ from whoosh.query import AndMaybe, AndNot, FuzzyTerm, NullQuery, Or, Phrase, Ter
 
 from .aliases import Aliases, AliasMatch
 from .analysis import is_acronym, tokenize
-from .settings import (ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST, MAX_FUZZY_EDITS,
-                       MAX_QUERY_CHARS, MIN_WILDCARD_PREFIX)
+from .settings import (ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST, HEADLINE_MIN_WORDS,
+                       MAX_FUZZY_EDITS, MAX_QUERY_CHARS, MIN_WILDCARD_PREFIX)
 
 __all__ = ["ParsedQuery", "QueryBuilder", "bounded", "plain_words", "syntax_problem"]
 
@@ -39,6 +39,7 @@ QUERY_FIELDS = frozenset({"title", "body", "place", "source", "date", "id"})
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 _FIELD_PREFIX = re.compile(r'(?:^|[\s(+-])(\w+):(?=(\S?))')
 _HYPHEN = "-"
+_OPERATOR_WORD = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _WILDCARD = re.compile(r"[*?]")
 _FUZZY = re.compile(r"~(\d*)(?:/\d*)?\)*$")
@@ -108,7 +109,7 @@ class QueryBuilder:
     def parse(self, text: str, *, any_word: bool = False) -> ParsedQuery:
         """Parse ``text``; ``any_word=True`` lets articles match some of the words."""
         text, shortened = bounded(text)
-        text = _DATE_RANGE.sub(_date_range_syntax, text)
+        text = _DATE_RANGE.sub(_date_range_syntax, _headline_operators_as_words(text))
         parser = self._parser(any_word)
         problem = syntax_problem(text)
         if problem is None:
@@ -145,7 +146,7 @@ class QueryBuilder:
         exact = dict.fromkeys(t.text for t in self.schema["exact"].analyzer(text, mode="query"))
         if query is NullQuery or not exact:
             return query
-        bonus = Or([Term("exact", word) for word in exact], boost=EXACT_SPELLING_BOOST)
+        bonus = Or([Term("exact", word, boost=EXACT_SPELLING_BOOST) for word in exact])
         return AndMaybe(query, bonus)
 
     # --- building blocks for the plugin -----------------------------------------------
@@ -191,6 +192,16 @@ def _parse_or_why_not(parser, text: str):
     except Exception as error:  # noqa: BLE001 (Whoosh raises bare Exceptions for bad dates)
         return None, str(error) or type(error).__name__
     return (query, None) if query is not NullQuery else (None, "nothing to search for")
+
+
+def _headline_operators_as_words(text: str) -> str:
+    """In a long query written all in capitals (a pasted headline, "BANK OF ENGLAND DOES
+    NOT INTERVENE"), AND/OR/NOT are words, not operators."""
+    letters = [char for char in text if char.isalpha()]
+    shouted = bool(letters) and all(char.isupper() for char in letters)
+    if not shouted or len(text.split()) < HEADLINE_MIN_WORDS:
+        return text
+    return _OPERATOR_WORD.sub(lambda match: match[0].lower(), text)
 
 
 def plain_words(text: str) -> list[str]:

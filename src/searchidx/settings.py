@@ -16,6 +16,9 @@ ANY_WORD_COORDINATION = 0.9
 MAX_QUERY_CHARS = 500
 MIN_WILDCARD_PREFIX = 2
 MAX_FUZZY_EDITS = 2
+# A query of at least this many words written all in capitals is a pasted headline: its
+# AND/OR/NOT are words, not operators.
+HEADLINE_MIN_WORDS = 5
 # Spelling correction: words up to this long are corrected within one edit, longer in two.
 CORRECTION_SHORT_WORD = 4
 CORRECTION_LONGEST_WORD = 30
