@@ -7,7 +7,6 @@ an unusable index or a query that cannot be run, always as one line on stderr.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import sys
@@ -70,6 +69,8 @@ def _wait_option(function: Callable) -> Callable:
 
 
 def _echo_json(data: object) -> None:
+    import json  # only --format json needs it: kept out of start-up
+
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 

@@ -3,25 +3,27 @@
 Formats: ``.txt`` and ``.md`` (plain news text), ``.html``/``.htm``, and ``.jsonl`` (one
 article a line). Every text is decoded (UTF-8, else Windows-1252 with a warning) and
 brought to NFC before anything else looks at it.
+
+Modules only some files need (``json``, ``hashlib``, ``html.parser``) are imported where
+they are used: every command imports this module, and start-up time counts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import errno
-import hashlib
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
+from typing import BinaryIO
 
 from .analysis import normalize
 from .settings import MAX_ARTICLE_CHARS, MAX_FILE_BYTES, TITLE_MAX_CHARS
 
-__all__ = ["Article", "FileContent", "SourceFile", "UnreadableFile", "find_files", "read_file"]
+__all__ = ["Article", "FileContent", "SourceFile", "UnreadableFile", "find_files", "read_file",
+           "stream_file"]
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -49,6 +51,8 @@ class Article:
     @property
     def content_hash(self) -> str:
         """A digest of everything that is indexed, to tell changed articles from unchanged."""
+        import hashlib
+
         fields = (self.title, self.body, str(self.date or ""), self.place or "",
                   self.source or "", self.url or "")
         return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()[:32]
@@ -70,11 +74,19 @@ class SourceFile:
 
 @dataclass
 class FileContent:
-    """What one file gave: its articles, and notes on what was odd or left out."""
+    """What one file gave: its articles, and notes on what was odd or left out.
 
-    articles: list[Article] = field(default_factory=list)
+    From :func:`stream_file` the articles may be an iterator that reads the file as it
+    goes; the notes are complete once it is exhausted.
+    """
+
+    articles: list[Article] | Iterator[Article] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+    def unreadable_reason(self) -> str:
+        """Why the file is unreadable, when it gave no article at all."""
+        return "; ".join(self.problems[:3]) or "empty file"
 
 
 def find_files(root: Path) -> Iterator[SourceFile]:
@@ -96,11 +108,22 @@ def find_files(root: Path) -> Iterator[SourceFile]:
 
 def read_file(source: SourceFile) -> FileContent:
     """Read and parse one file into articles; raise :class:`UnreadableFile` if it has none."""
+    content = stream_file(source)
+    content.articles = list(content.articles)
+    if not content.articles:
+        raise UnreadableFile(content.unreadable_reason())
+    return content
+
+
+def stream_file(source: SourceFile) -> FileContent:
+    """Like :func:`read_file`, but a JSON-lines file's articles are read and parsed as they
+    are iterated, so memory does not grow with the file. Errors opening the file are
+    raised here; a file that turns out to hold no article gives an empty iterator."""
     suffix = source.path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported file type {suffix or '(none)'!r}")
     if suffix in JSONL_SUFFIXES:
-        return _read_jsonl(source.path)
+        return _stream_jsonl(source.path)
     content = FileContent()
     text = _decode(_read_bytes(source.path), source.path, content.warnings)
     text = _capped(text, f"{source.path}", content.warnings)
@@ -370,18 +393,33 @@ _DATE_META = {"date", "pubdate", "publishdate", "article:published_time", "dc.da
               "og:published_time", "datepublished"}
 
 
-class _HTMLText(HTMLParser):
+class _HTMLText:
     """Collects the visible text of a page; script, style and navigation never become text,
-    and attribute values are read only for the date and URL metadata."""
+    and attribute values are read only for the date and URL metadata.
+
+    It handles the events of an :class:`html.parser.HTMLParser` (a parser it holds
+    rather than a subclass, so that ``html.parser`` is imported only for HTML files).
+    """
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+        from html.parser import HTMLParser
+
+        self._parser = HTMLParser(convert_charrefs=True)
+        self._parser.handle_starttag = self.handle_starttag  # type: ignore[method-assign]
+        self._parser.handle_endtag = self.handle_endtag  # type: ignore[method-assign]
+        self._parser.handle_data = self.handle_data  # type: ignore[method-assign]
         self.parts: list[str] = []
         self.title_parts: list[str] = []
         self.h1_parts: list[str] = []
         self.metadata: dict[str, str] = {}
         self._skip_depth = 0
         self._open: list[str] = []
+
+    def feed(self, html: str) -> None:
+        self._parser.feed(html)
+
+    def close(self) -> None:
+        self._parser.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
@@ -449,33 +487,45 @@ def _parse_html(html: str, article_id: str, path: str) -> Article:
 
 # --- JSON lines -----------------------------------------------------------------------------
 
-def _read_jsonl(path: Path) -> FileContent:
-    """One article per line; a bad line is noted in ``problems`` and the others are kept."""
-    content = FileContent()
+def _stream_jsonl(path: Path) -> FileContent:
+    """A JSON-lines file, opened now and read line by line as its articles are iterated."""
     try:
         handle = path.open("rb")
     except FileNotFoundError:
         raise
     except OSError as error:
         raise UnreadableFile(os_error_reason(error)) from None
+    content = FileContent()
+    content.articles = _jsonl_articles(handle, path, content)
+    return content
+
+
+def _jsonl_articles(handle: BinaryIO, path: Path, content: FileContent) -> Iterator[Article]:
+    """One article per line; a bad line is noted in ``problems`` and the others are kept."""
     with handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
             try:
-                if len(raw) >= MAX_FILE_BYTES:
-                    raise UnreadableFile(f"too large ({len(raw) / 2**20:.0f} MiB)")
-                line = _decode(raw, path, content.warnings)
-                record = json.loads(line)
-                content.articles.append(_article_from_json(record, str(path), content.warnings))
+                article = _article_from_line(raw, path, content.warnings)
             except (UnreadableFile, ValueError) as error:
                 content.problems.append(f"line {number}: {_json_problem(error)}")
-    if not content.articles:
-        raise UnreadableFile("; ".join(content.problems[:3]) or "empty file")
-    return content
+                continue
+            yield article
+
+
+def _article_from_line(raw: bytes, path: Path, warnings: list[str]) -> Article:
+    import json
+
+    if len(raw) >= MAX_FILE_BYTES:
+        raise UnreadableFile(f"too large ({len(raw) / 2**20:.0f} MiB)")
+    record = json.loads(_decode(raw, path, warnings))
+    return _article_from_json(record, str(path), warnings)
 
 
 def _json_problem(error: Exception) -> str:
+    import json
+
     if isinstance(error, json.JSONDecodeError):
         return f"not valid JSON ({error.msg})"
     return str(error)

@@ -17,14 +17,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from whoosh.fields import TEXT
+
 from .documents import (Article, FileContent, SourceFile, UnreadableFile, find_files,
-                        os_error_reason, read_file)
+                        os_error_reason, stream_file)
 from .errors import IndexLocked, IndexNotFound, IndexUnusable
 from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST, WRITER_MEMORY_MB
 
@@ -83,6 +84,28 @@ class IndexStats:
 
 # --- schema and location -----------------------------------------------------------------
 
+class SpelledText(TEXT):
+    """A TEXT field that writes each word for spelling suggestions once per writer.
+
+    Whoosh adds the unstemmed words of every article to the field's spelling word list,
+    one posting per article and word: as many postings again as the field itself holds,
+    only to record which words exist (all that corrections and fuzzy terms read). A
+    writer gets its own copy of the schema, so each word is written once per writer.
+    Index files name this class: keep its name and module.
+    """
+
+    def spellable_words(self, value: str) -> Iterator[str]:
+        written = self.__dict__.setdefault("_written_words", set())
+        words = set(super().spellable_words(value)) - written
+        written.update(words)
+        return iter(sorted(words))
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state.pop("_written_words", None)  # the words of one writer, never saved
+        return state
+
+
 def build_schema():
     """The Whoosh schema. Stored text is the original NFC text, so snippets keep accents."""
     from whoosh.columns import NumericColumn
@@ -94,9 +117,9 @@ def build_schema():
     return Schema(
         id=ID(unique=True, stored=True, sortable=True),
         path=ID(stored=True, sortable=True),
-        title=TEXT(analyzer=prose, stored=True, chars=True, field_boost=TITLE_BOOST,
-                   spelling=True),
-        body=TEXT(analyzer=prose, stored=True, chars=True, spelling=True),
+        title=SpelledText(analyzer=prose, stored=True, chars=True, field_boost=TITLE_BOOST,
+                          spelling=True),
+        body=SpelledText(analyzer=prose, stored=True, chars=True, spelling=True),
         # The words of title and body whose exact form matters (accented words, acronyms):
         # to rank exact spellings first, and to tell "UN" from "Jong-un". Not stored.
         exact=TEXT(analyzer=exact_analyzer(), phrase=False),
@@ -156,7 +179,7 @@ class IndexStore:
         for attempt in range(3):
             generation = self.live_generation()
             try:
-                return whoosh_index.open_dir(str(generation))
+                return _storage(generation).open_index()
             except (FileNotFoundError, whoosh_index.EmptyIndexError):
                 if attempt == 2:
                     break
@@ -167,13 +190,11 @@ class IndexStore:
 
     def create_generation(self):
         """Make a new, empty generation folder and return ``(path, whoosh_index)``."""
-        from whoosh import index as whoosh_index
-
         self.location.mkdir(parents=True, exist_ok=True)
         numbers = [int(p.name[len(_GENERATION_PREFIX):]) for p in self._generations()]
         folder = self.location / f"{_GENERATION_PREFIX}{max(numbers, default=0) + 1:06d}"
         folder.mkdir()
-        return folder, whoosh_index.create_in(str(folder), build_schema())
+        return folder, _storage(folder).create_index(build_schema())
 
     def publish(self, generation: Path) -> None:
         """Make ``generation`` the live one (an atomic rename), then drop the older ones."""
@@ -187,10 +208,12 @@ class IndexStore:
         keep = {generation, previous}
         for folder in self._generations():
             if folder not in keep:
-                shutil.rmtree(folder, ignore_errors=True)
+                self.discard(folder)
 
     def discard(self, generation: Path) -> None:
-        """Remove a generation that was never published."""
+        """Remove a generation folder (one never published, or one no longer needed)."""
+        import shutil  # only writers remove folders: kept out of start-up
+
         shutil.rmtree(generation, ignore_errors=True)
 
     def _discard_unpublished(self) -> None:
@@ -240,6 +263,18 @@ class IndexStore:
         return IndexStats(str(self.location), articles, size, updated)
 
 
+def _storage(folder: Path):
+    """Whoosh's storage for a generation folder, reading files without ``mmap``.
+
+    Whoosh copies each memory-mapped file it opens into a buffer of its own, so opening
+    an index read the whole index into memory: time and memory that grew with the
+    archive, for every search command and every writer. Plain reads open at once.
+    """
+    from whoosh.filedb.filestore import FileStorage
+
+    return FileStorage(str(folder), supports_mmap=False)
+
+
 def _try_lock(handle) -> bool:
     try:
         if os.name == "nt":
@@ -270,21 +305,38 @@ def _unlock(handle) -> None:
 
 @dataclass
 class IndexedFile:
-    """What the index holds from one file: its stamp (size:mtime) and its articles."""
+    """What the index holds from one file: its stamp (size:mtime) and its articles.
+
+    Each article records the file's stamp and the number of the run that wrote it. A run
+    that reads a changed file rewrites only the articles that changed (and at least one),
+    so the stamp written by the latest run is the file's: the index matched the whole
+    file then. ``run`` is that run's number. A file that failed part-way through its
+    latest run has articles of that run with different stamps: its stamp is unknown.
+    """
 
     stamp: str
     hashes: dict[str, str] = field(default_factory=dict)  # article id -> content hash
+    run: int = 0
 
 
 def indexed_files(reader) -> dict[str, IndexedFile]:
     """Path -> what is indexed from it, read from columns (no stored text is loaded)."""
     if reader.doc_count_all() == 0:
         return {}  # an empty reader has no columns
-    columns = {name: reader.column_reader(name) for name in ("id", "path", "hash", "stamp")}
+    live = set(reader.all_doc_ids()) if reader.has_deletions() else None
+    # Each column read whole, front to back: twice as fast as by document number.
+    rows = zip(*[list(reader.column_reader(name)) for name in ("id", "path", "hash", "stamp")])
     files: dict[str, IndexedFile] = {}
-    for docnum in reader.all_doc_ids():
-        entry = files.setdefault(columns["path"][docnum], IndexedFile(columns["stamp"][docnum]))
-        entry.hashes[columns["id"][docnum]] = columns["hash"][docnum]
+    for docnum, (article_id, path, digest, recorded) in enumerate(rows):
+        if live is not None and docnum not in live:
+            continue
+        stamp, run = _split_stamp(recorded)
+        entry = files.setdefault(path, IndexedFile(stamp, run=run))
+        if run > entry.run:
+            entry.stamp, entry.run = stamp, run
+        elif run == entry.run and stamp != entry.stamp:
+            entry.stamp = _UNKNOWN_STAMP
+        entry.hashes[article_id] = digest
     return files
 
 
@@ -293,17 +345,43 @@ def file_stamp(path: Path) -> str:
     return f"{status.st_size}:{status.st_mtime_ns}"
 
 
-def _document(article: Article, stamp: str) -> dict[str, object]:
+_RUN_SEPARATOR = "/"
+_UNKNOWN_STAMP = ""  # never the stamp of a file
+
+
+def _recorded_stamp(stamp: str, run: int) -> str:
+    """What an article records of its file: ``size:mtime/run``."""
+    return f"{stamp}{_RUN_SEPARATOR}{run}"
+
+
+def _split_stamp(recorded: str) -> tuple[str, int]:
+    """A recorded ``size:mtime/run`` as ``(stamp, run)``; older indexes have no run (0)."""
+    stamp, _, run = recorded.partition(_RUN_SEPARATOR)
+    return stamp, int(run or 0)
+
+
+def _document(article: Article, recorded_stamp: str) -> dict[str, object]:
     date = dt.datetime.combine(article.date, dt.time()) if article.date else None
     document = {"id": article.id, "path": article.path, "title": article.title,
                 "body": article.body, "exact": f"{article.title}\n{article.body}",
                 "date": date, "place": article.place,
                 "source": article.source, "url": article.url,
-                "hash": article.content_hash, "stamp": stamp}
+                "hash": article.content_hash, "stamp": recorded_stamp}
     return {name: value for name, value in document.items() if value is not None}
 
 
 # --- indexing -----------------------------------------------------------------------------
+
+@dataclass
+class _FileWrites:
+    """One file's articles as the indexer goes through them."""
+
+    read: bool = False
+    duplicates: list[str] = field(default_factory=list)  # why each was skipped
+    last: tuple[Article, str | None] | None = None  # the latest changed one and its old hash,
+    # held back until the file is read to the end (its stamp tells whether it was)
+    unchanged: Article | None = None  # the first unchanged one
+
 
 class _Indexer:
     """One pass over the files given: reads what changed and writes it through a writer.
@@ -319,6 +397,7 @@ class _Indexer:
         self.indexed = indexed
         self.previous = previous  # a searcher on the old index, when building a fresh one
         self.fresh = previous is not None or not indexed
+        self.run_number = 1 + max((entry.run for entry in indexed.values()), default=0)
         self.force = False  # read every file, whatever its size and mtime
         self.writes = 0
         self.report = IndexReport()
@@ -357,7 +436,7 @@ class _Indexer:
                 self.report.unchanged += len(known.hashes)
                 self.kept_ids.update(known.hashes)
                 return
-            content = read_file(source)
+            self._write_articles(path, stream_file(source), stamp, known)
         except FileNotFoundError:
             if not source.path.is_symlink():  # vanished meanwhile: gone, like a deleted file
                 self.seen_paths.discard(path)
@@ -367,8 +446,6 @@ class _Indexer:
             self._not_read(path, known, str(error))
         except OSError as error:
             self._not_read(path, known, os_error_reason(error))
-        else:
-            self._write_articles(path, content, stamp, known)
 
     def _not_read(self, path: str, known: IndexedFile | None, reason: str) -> None:
         self._skip(path, reason)
@@ -377,23 +454,63 @@ class _Indexer:
 
     def _write_articles(self, path: str, content: FileContent, stamp: str,
                         known: IndexedFile | None) -> None:
-        self.report.warnings.extend(content.warnings)
-        for problem in content.problems:
-            self._skip(path, problem)
+        """Write the file's new and changed articles as they are read, then remove those
+        gone from it. Unchanged articles are not rewritten, except one when nothing else
+        was, so that the index records the file's new stamp (see :class:`IndexedFile`)."""
         old_hashes = known.hashes if known else {}
-        for article in content.articles:
-            owner = self.id_owner.get(article.id)
-            if article.id in self.kept_ids or (owner not in (None, path) and Path(owner).exists()):
-                self._skip(path, f"duplicate id {article.id!r} (already indexed from {owner})")
-                continue
-            self._write(article, stamp, self._previous_hash(article.id, owner))
+        writes = _FileWrites()
+        try:
+            for article in content.articles:
+                self._take(path, article, old_hashes, writes, stamp)
+        except OSError:  # failed part-way: the articles not read yet keep what they had
+            self._finish_file(writes, _UNKNOWN_STAMP)
+            raise
+        if not writes.read:
+            raise UnreadableFile(content.unreadable_reason())
+        self.report.warnings.extend(content.warnings)
+        for reason in [*content.problems, *writes.duplicates]:
+            self._skip(path, reason)
+        self._finish_file(writes, stamp)
         for gone in set(old_hashes) - self.kept_ids:
             self._delete(gone)
+
+    def _take(self, path: str, article: Article, old_hashes: dict[str, str],
+              writes: _FileWrites, stamp: str) -> None:
+        """One article read from a file: skipped, written, held back or kept."""
+        writes.read = True
+        owner = self.id_owner.get(article.id)
+        if article.id in self.kept_ids or (owner not in (None, path) and Path(owner).exists()):
+            writes.duplicates.append(f"duplicate id {article.id!r} (already indexed from {owner})")
+        elif self.fresh or old_hashes.get(article.id) != article.content_hash:
+            if writes.last:
+                self._write(*writes.last, stamp)
+            writes.last = (article, self._previous_hash(article.id, owner))
+            self.kept_ids.add(article.id)
+        elif writes.unchanged is None:
+            writes.unchanged = article
+            self.kept_ids.add(article.id)
+        else:
+            self._keep(article.id)
+
+    def _finish_file(self, writes: _FileWrites, stamp: str) -> None:
+        """Write the article held back with ``stamp``; if none changed, rewrite the first
+        unchanged one, so that the index records ``stamp`` for the file."""
+        if writes.last:
+            self._write(*writes.last, stamp)
+            if writes.unchanged:
+                self._keep(writes.unchanged.id)
+        elif writes.unchanged:
+            self._write(writes.unchanged, writes.unchanged.content_hash, stamp)
+
+    def _keep(self, article_id: str) -> None:
+        """An article already indexed as it is now."""
+        self.kept_ids.add(article_id)
+        self.report.unchanged += 1
 
     def _previous_hash(self, article_id: str, owner: str | None) -> str | None:
         return self.indexed[owner].hashes[article_id] if owner else None
 
-    def _write(self, article: Article, stamp: str, previous_hash: str | None) -> None:
+    def _write(self, article: Article, previous_hash: str | None, stamp: str) -> None:
         self.kept_ids.add(article.id)
         self.id_owner[article.id] = article.path
         if previous_hash is None:
@@ -402,7 +519,7 @@ class _Indexer:
             self.report.unchanged += 1
         else:
             self.report.updated += 1
-        document = _document(article, stamp)
+        document = _document(article, _recorded_stamp(stamp, self.run_number))
         self.writes += 1
         if self.fresh:
             self.writer.add_document(**document)
@@ -410,11 +527,13 @@ class _Indexer:
             self.writer.update_document(**document)
 
     def _keep_old(self, path: str, known: IndexedFile) -> None:
-        """Keep a file's indexed articles; a fresh index copies them from the old one."""
-        self.kept_ids.update(known.hashes)
-        self.report.unchanged += len(known.hashes)
+        """Keep a file's indexed articles (those this run has not already written, if the
+        file failed part-way); a fresh index copies them from the old one."""
+        remaining = [article_id for article_id in known.hashes if article_id not in self.kept_ids]
+        self.kept_ids.update(remaining)
+        self.report.unchanged += len(remaining)
         if self.previous is not None:
-            for article_id in known.hashes:
+            for article_id in remaining:
                 self.writer.add_document(**self.previous.document(id=article_id))
 
     def _remove_gone(self, roots: Sequence[Path]) -> None:

@@ -184,15 +184,15 @@ class SearchIndex:
         return QueryBuilder(searcher.schema, self._aliases if expand_aliases else None)
 
     def _current_searcher(self):
-        """The open searcher, reopened after a rebuild and refreshed after an update."""
+        """The open searcher, reopened after a rebuild or an update.
+
+        (Whoosh's ``refresh()`` would keep the readers of the segments still there with the
+        deletions they had when opened: articles an update replaced or removed would
+        still be found.)
+        """
         generation = self._store.live_generation()
         stale = self._searcher is None or generation != self._generation
-        if not stale and not self._searcher.up_to_date():
-            # Whoosh cannot refresh a searcher over an empty index: reopen that one.
-            stale = self._searcher.doc_count_all() == 0
-            if not stale:
-                self._searcher = self._searcher.refresh()
-        if stale:
+        if stale or not self._searcher.up_to_date():
             self.close()
             from .search import scoring
 

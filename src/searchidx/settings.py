@@ -48,8 +48,10 @@ TITLE_MAX_CHARS = 100
 MAX_FILE_BYTES = 50 * 2**20
 MAX_ARTICLE_CHARS = 2_000_000
 
-# Writing the index.
-WRITER_MEMORY_MB = 256
+# Writing the index. Whoosh's estimate of the postings it keeps in memory before it
+# sorts a run out to disk; a writer's process peaks at about 1.7 times this. Measured on
+# Reuters-21578: 256 MB built 3% faster than 128 MB but peaked at 365 MB against 218 MB.
+WRITER_MEMORY_MB = 128
 LOCK_WAIT_SECONDS = 5.0
 PROGRESS_MIN_FILES = 200
 

@@ -1,0 +1,60 @@
+"""A smoke test of scripts/bench.py on a tiny generated corpus: it runs and reports.
+
+No timings are checked here; the benchmark itself is run by hand (see README, Performance).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
+WORDS = ("harbour trade talks minister delegation rice coffee summit fishing ministry port "
+         "exports shipping tariffs growth inflation budget").split()
+NAMES = ("Haiphong Nakamura Olivares Brennan Thorsen Okafor Lindqvist Moreau Castell Varga "
+         "Petrakis Halloran").split()
+
+
+def tiny_corpus(path: Path, count: int = 50) -> Path:
+    """``count`` articles of random words; each name occurs in a few of them."""
+    rng = random.Random(3)
+    lines = []
+    for number in range(count):
+        words = " ".join(rng.choice(WORDS) for _ in range(90))
+        name = NAMES[number % len(NAMES)]
+        body = f"The talks, officials said, went on. {words}, said {name} on {words}."
+        lines.append(json.dumps({"id": f"n{number}", "title": f"Talks {number}", "text": body}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_benchmark_runs_on_a_tiny_corpus_and_reports_every_figure(tmp_path):
+    corpus, figures = tiny_corpus(tmp_path / "docs.jsonl"), tmp_path / "bench.json"
+    finished = subprocess.run(
+        [sys.executable, str(BENCH), "--corpus", str(corpus), "--systems", "searchidx,fts5,whoosh",
+         "--queries", "8", "--rounds", "1", "--cli-runs", "1", "--json", str(figures)],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert finished.returncode == 0, finished.stderr
+    assert "query+snippets p95 (ms)" in finished.stdout and "targets:" in finished.stdout
+    run = json.loads(figures.read_text(encoding="utf-8"))
+    assert set(run["systems"]) == {"searchidx", "fts5", "whoosh"}
+    for system in run["systems"].values():
+        assert system["documents"] == 50 and system["queries_with_hits"] > 0
+        assert {"build_s", "peak_rss_mb", "add_1pct_s", "update_1pct_s", "snippets", "plain"} <= set(system)
+    assert run["systems"]["searchidx"]["reindex_unchanged_s"] > 0
+    assert {"searchidx", "fts5", "import floor"} <= set(run["cold_ms"])
+
+
+def test_the_benchmark_skips_with_a_message_when_the_shared_corpus_is_missing(
+        tmp_path, monkeypatch, capsys):
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench", bench)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(bench, "DEFAULT_CORPUS", tmp_path / "missing" / "docs.jsonl")
+    assert bench.main([]) == 0
+    assert "skipped" in capsys.readouterr().err
