@@ -161,3 +161,8 @@ def test_a_pasted_headline_in_capitals_reads_not_as_a_word(searcher):
 
 def test_a_short_query_in_capitals_keeps_its_operators(searcher):
     assert ids(searcher.search("Korea NOT HANOI")) == ["000"]
+
+
+def test_articles_that_spell_the_accented_query_so_rank_above_all_folded_matches(searcher):
+    ranked = ids(searcher.search("Nguyễn Minh Vũ"))
+    assert ranked[:3] and ranked.index("000") > max(ranked.index("001"), ranked.index("004"))

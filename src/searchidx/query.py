@@ -53,6 +53,9 @@ class ParsedQuery:
 
     query: object
     notice: str | None = None
+    exact: object | None = None
+    """The query's accented words and acronyms as spelled: articles that match it rank
+    above those that match only once folded. None when the query has none."""
 
 
 def syntax_problem(text: str) -> str | None:
@@ -115,7 +118,7 @@ class QueryBuilder:
         if problem is None:
             query, problem = _parse_or_why_not(parser, text)
             if query is not None:
-                return ParsedQuery(self._with_exact_spelling_bonus(query, text), shortened)
+                return self._finished(query, text, shortened)
         return self.plain(text, problem, any_word=any_word, shortened=shortened)
 
     def plain(self, text: str, problem: str, *, any_word: bool = False,
@@ -125,8 +128,7 @@ class QueryBuilder:
         notice = (f"could not read the query {text!r} ({problem}); searching for the words: "
                   f"{' '.join(words) or '(none)'}")
         query = self._parser(any_word).parse(" ".join(words)) if words else NullQuery
-        return ParsedQuery(self._with_exact_spelling_bonus(query, text),
-                           "; ".join(filter(None, (shortened, notice))))
+        return self._finished(query, text, "; ".join(filter(None, (shortened, notice))))
 
     def _parser(self, any_word: bool):
         group = qparser.OrGroup.factory(ANY_WORD_COORDINATION) if any_word else qparser.AndGroup
@@ -141,13 +143,14 @@ class QueryBuilder:
         parser.add_plugin(_NamesAndAliasesPlugin(self))
         return parser
 
-    def _with_exact_spelling_bonus(self, query, text: str):
-        """Add a bonus for the query's accented words and acronyms spelled exactly so."""
-        exact = dict.fromkeys(t.text for t in self.schema["exact"].analyzer(text, mode="query"))
-        if query is NullQuery or not exact:
-            return query
-        bonus = Or([Term("exact", word, boost=EXACT_SPELLING_BOOST) for word in exact])
-        return AndMaybe(query, bonus)
+    def _finished(self, query, text: str, notice: str | None) -> ParsedQuery:
+        """The query with a bonus for the exact spellings of its accented words and
+        acronyms, which also rank first (see :attr:`ParsedQuery.exact`)."""
+        words = dict.fromkeys(t.text for t in self.schema["exact"].analyzer(text, mode="query"))
+        if query is NullQuery or not words:
+            return ParsedQuery(query, notice)
+        exact = Or([Term("exact", word, boost=EXACT_SPELLING_BOOST) for word in words])
+        return ParsedQuery(AndMaybe(query, exact), notice, exact)
 
     # --- building blocks for the plugin -----------------------------------------------
 

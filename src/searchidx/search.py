@@ -20,7 +20,7 @@ from typing import Literal, overload
 
 from .analysis import normalize
 from .errors import ArticleNotFound, QueryError
-from .query import SEARCH_FIELDS, QueryBuilder, bounded, plain_words
+from .query import SEARCH_FIELDS, ParsedQuery, QueryBuilder, bounded, plain_words
 from .settings import (BM25_B, BM25_K1, CORRECTION_LONGEST_WORD, CORRECTION_MAX_WORDS,
                        CORRECTION_SHORT_WORD, MAX_LIMIT, SIMILAR_KEY_TERMS,
                        SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS, SNIPPET_LEAD_CHARS,
@@ -177,16 +177,16 @@ def _attempt(searcher, builder: QueryBuilder, request: _Request, parsed,
              any_word: bool = False) -> _Outcome:
     """Run a parsed query; if Whoosh fails on it, run the query's plain words instead."""
     try:
-        return _Outcome(_execute(searcher, request, parsed.query), parsed.query, parsed.notice)
+        return _Outcome(_execute(searcher, request, parsed), parsed.query, parsed.notice)
     except Exception:  # noqa: BLE001 (Whoosh can fail deep inside on odd syntax)
         plain = builder.plain(request.text, "not valid query syntax", any_word=any_word)
-        return _Outcome(_execute(searcher, request, plain.query), plain.query, plain.notice)
+        return _Outcome(_execute(searcher, request, plain), plain.query, plain.notice)
 
 
-def _execute(searcher, request: _Request, whoosh_query):
-    return searcher.search(whoosh_query, limit=request.limit, terms=True,
+def _execute(searcher, request: _Request, parsed: ParsedQuery):
+    return searcher.search(parsed.query, limit=request.limit, terms=True,
                            filter=_date_filter(request.since, request.until),
-                           **_ordering(request.sort))
+                           **_ordering(request.sort, parsed.exact))
 
 
 def _second_chance(searcher, builder: QueryBuilder, request: _Request,
@@ -294,13 +294,18 @@ def _date_filter(since: dt.date | None, until: dt.date | None):
     return DateRange("date", start, end)
 
 
-def _ordering(sort: Sort) -> dict[str, object]:
-    if sort == "relevance":
-        return {}
+def _ordering(sort: Sort, exact) -> dict[str, object]:
+    """Newest first; or by relevance, where articles with the query's exact spellings
+    come before those that match only once folded."""
     from whoosh import sorting
 
-    return {"sortedby": sorting.MultiFacet([sorting.FieldFacet("date", reverse=True),
-                                            sorting.ScoreFacet()])}
+    if sort == "date":
+        first = sorting.FieldFacet("date", reverse=True)
+    elif exact is not None:
+        first = sorting.QueryFacet({"exact": exact}, other="folded")
+    else:
+        return {}
+    return {"sortedby": sorting.MultiFacet([first, sorting.ScoreFacet()])}
 
 
 def _relevance_scores(searcher, whoosh_query, results) -> dict[int, float]:
