@@ -95,7 +95,9 @@ def test_ctrl_c_stops_with_a_message_and_keeps_the_index(tmp_path):
     index_dir = tmp_path / "index"
     with SearchIndex.open(index_dir, create=True) as idx:
         idx.index([articles / "a0000.txt"])
-    process = searchidx("index", articles, "--index", index_dir)
+    # A shell starts background jobs with SIGINT ignored; the child must have it back.
+    process = searchidx("index", articles, "--index", index_dir,
+                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(1.5)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
