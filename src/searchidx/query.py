@@ -39,7 +39,7 @@ QUERY_FIELDS = frozenset({"title", "body", "place", "source", "date", "id"})
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 _FIELD_PREFIX = re.compile(r'(?:^|[\s(+-])(\w+):(?=(\S?))')
 _HYPHEN = "-"
-_OPERATOR_WORD = re.compile(r"\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b")
+_OPERATOR_WORD = re.compile(rf"\b(?:{'|'.join(_OPERATORS)})\b")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _WILDCARD = re.compile(r"[*?]")
 _FUZZY = re.compile(r"~(\d*)(?:/\d*)?\)*$")
