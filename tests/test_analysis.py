@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,8 +12,10 @@ from hypothesis import strategies as st
 from conftest import SHARED
 from searchidx import fold, normalize
 from searchidx.analysis import exact_analyzer, name_analyzer, prose_analyzer
+from searchidx.index import build_schema
 
 SYLLABLES = SHARED / "data" / "vi_syllables" / "syllables.txt"
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
 def words(analyzer, text: str, mode: str = "query") -> list[str]:
@@ -131,3 +134,49 @@ def test_a_joined_name_spans_both_words_and_takes_the_first_position():
 def test_the_exact_analyzer_keeps_accented_words_with_their_marks_and_acronyms():
     assert words(exact_analyzer(), "Bùi Thanh SƠN, his son, the UN and Kim Jong-un") == [
         "bùi", "sơn", "UN"]
+
+
+def test_indexing_does_not_join_a_pair_led_by_a_function_word():
+    assert words(name_analyzer(), "The Bank met In Seoul", mode="index") == [
+        "the", "bank", "met", "in", "seoul"]
+
+
+def test_indexing_does_not_join_words_longer_than_a_name_syllable():
+    assert words(name_analyzer(), "Deutsche Bundesbank", mode="index") == [
+        "deutsche", "bundesbank"]
+
+
+def test_a_headline_in_capitals_is_neither_joined_nor_read_as_acronyms():
+    assert words(name_analyzer(), "BAHIA COCOA REVIEW", mode="index") == [
+        "bahia", "cocoa", "review"]
+    assert words(exact_analyzer(), "BAHIA COCOA REVIEW by the UN", mode="index") == ["UN"]
+
+
+def test_a_dateline_in_capitals_is_still_joined():
+    assert "hanoi" in words(name_analyzer(), "HÀ NỘI — Officials", mode="index")
+
+
+INDEXED_TEXTS = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
+
+
+def index_entries(field, text: str, fast: bool) -> list:
+    from whoosh.fields import TEXT
+
+    entries = field.index(text) if fast else TEXT.index(field, text)
+    return sorted(entries)
+
+
+@pytest.mark.parametrize("field_name", ["title", "body", "exact"])
+@pytest.mark.parametrize("text", INDEXED_TEXTS + [unicodedata.normalize("NFD", INDEXED_TEXTS[0])])
+def test_one_pass_indexing_makes_exactly_the_analyzers_terms(field_name, text):
+    field = build_schema()[field_name]
+    assert index_entries(field, text, fast=True) == index_entries(field, text, fast=False)
+
+
+@given(st.lists(st.sampled_from(["Hà", "Nội", "HÀ", "NỘI", "UN", "un", "The", "Jong", "-",
+                                  "—", "’s", " ", " ", "\n", ".", "Đà", "x1", "Ma\u0301"]),
+                max_size=30).map("".join))
+def test_one_pass_indexing_matches_the_analyzers_on_any_text(text):
+    schema = build_schema()
+    for name in ("title", "body", "exact"):
+        assert index_entries(schema[name], text, True) == index_entries(schema[name], text, False)

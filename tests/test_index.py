@@ -8,6 +8,7 @@ import pytest
 
 from conftest import SEED_IDS, ids
 from searchidx import IndexLocked, IndexNotFound, SearchIndex
+from searchidx import settings
 from searchidx.index import IndexStore
 
 
@@ -149,3 +150,16 @@ def test_stats_count_articles_and_bytes(seeded, index_dir):
     stats = seeded.stats()
     assert (stats.location, stats.articles) == (str(index_dir), 5)
     assert stats.size_bytes > 10_000 and stats.updated.tzinfo is not None
+
+
+def test_a_large_fresh_build_runs_in_worker_processes_and_finds_the_same(
+        corpus, corpus_index, tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "PARALLEL_MIN_BYTES", 0)
+    with SearchIndex.open(tmp_path / "parallel", create=True) as idx:
+        assert idx.index([corpus]).added == 9
+        parallel = {query: ids(idx.search(query)) for query in QUERIES}
+    with SearchIndex.open(corpus_index) as idx:
+        assert parallel == {query: ids(idx.search(query)) for query in QUERIES}
+
+
+QUERIES = ["Vu", "Nguyễn Minh Vũ", "Hanoi", "Kim Jong-un", "DPRK", "Sơn", "son"]

@@ -86,8 +86,34 @@ def test_sigkill_while_rebuilding_leaves_the_whole_old_index(tmp_path):
         assert article_count(index_dir) == 2000
     index_to_the_end(articles, index_dir)
     assert article_count(index_dir) == 2000
-    generations = [p.name for p in index_dir.iterdir() if p.name.startswith("gen-")]
-    assert generations == [(index_dir / "CURRENT").read_text().strip()]
+    generations = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
+    live = (index_dir / "CURRENT").read_text().strip()
+    assert generations[-1] == live and len(generations) <= 2  # the live one and the one before
+
+
+def processes_naming(path: Path) -> list[int]:
+    """Process ids whose command line names ``path``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(path) in (entry / "cmdline").read_text(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to list processes")
+def test_sigkill_during_a_parallel_rebuild_leaves_no_worker_and_frees_the_lock(tmp_path):
+    articles = generate_articles(tmp_path / "articles", 2600)  # over PARALLEL_MIN_BYTES
+    index_dir = tmp_path / "index"
+    index_to_the_end(articles, index_dir)
+    kill_after(1.5, "rebuild", articles, "--index", index_dir)
+    time.sleep(2.0)  # workers notice within ORPHAN_CHECK_SECONDS
+    assert processes_naming(index_dir) == []
+    again = searchidx("rebuild", articles, "--index", index_dir, "--wait", "0")
+    assert again.wait() == 0, again.stderr.read()
+    assert article_count(index_dir) == 2600
 
 
 def test_ctrl_c_stops_with_a_message_and_keeps_the_index(tmp_path):

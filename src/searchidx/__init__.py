@@ -9,17 +9,47 @@ The library API::
             print(hit.title, hit.date, hit.score, hit.snippet)
 """
 
-from .analysis import fold, normalize
-from .documents import Article
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from .errors import (ArticleNotFound, IndexLocked, IndexNotFound, IndexUnusable, QueryError,
                      SearchIdxError)
-from .index import IndexReport, IndexStats, Skipped
-from .integrity import CheckReport, Problem
-from .library import SearchIndex, bundled_seeds
-from .search import Hit, SearchResults
+
+if TYPE_CHECKING:
+    from .analysis import fold, normalize
+    from .documents import Article
+    from .index import IndexReport, IndexStats, Skipped
+    from .integrity import CheckReport, Problem
+    from .library import SearchIndex, bundled_seeds
+    from .search import Hit, SearchResults
 
 __all__ = [
     "Article", "ArticleNotFound", "CheckReport", "Hit", "IndexLocked", "IndexNotFound", "IndexReport", "IndexStats",
     "IndexUnusable", "Problem", "QueryError", "SearchIdxError", "SearchIndex", "SearchResults", "Skipped",
     "bundled_seeds", "fold", "normalize",
 ]
+
+# The rest of the API is imported on first use, so that the `searchidx` command (which
+# imports this package first) loads only the modules its subcommand needs.
+_LAZY = {
+    "fold": "analysis", "normalize": "analysis", "Article": "documents",
+    "IndexReport": "index", "IndexStats": "index", "Skipped": "index",
+    "CheckReport": "integrity", "Problem": "integrity",
+    "SearchIndex": "library", "bundled_seeds": "library",
+    "Hit": "search", "SearchResults": "search",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

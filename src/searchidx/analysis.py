@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 
 from whoosh.analysis import Filter, Token, Tokenizer
@@ -24,8 +25,8 @@ from whoosh.lang.porter import stem
 
 from .settings import STEM_MIN_LENGTH
 
-__all__ = ["exact_analyzer", "fold", "is_acronym", "name_analyzer", "normalize",
-           "prose_analyzer", "tokenize"]
+__all__ = ["exact_analyzer", "exact_terms", "fold", "is_acronym", "name_analyzer", "normalize",
+           "prose_analyzer", "prose_terms", "spelling_words", "tokenize", "words"]
 
 # Latin letters whose marks are part of the letter itself, so NFKD leaves them alone.
 _UNDECOMPOSED = {
@@ -85,8 +86,10 @@ class NewsTokenizer(Tokenizer):
     text. Two capitalized words with one space between them ("Hà Nội", "Viet Nam") and a
     capitalized word hyphenated to another ("Jong-un") are also indexed as one word, at
     the first word's position, so "Hanoi" finds "Hà Nội" and "Jongun" finds "Jong-un". An
-    ordinary lowercase pair stays two words. Queries are not joined here: the query
-    parser offers each adjacent pair of query words joined as an alternative instead.
+    ordinary lowercase pair stays two words, and so does a pair led by an English
+    function word ("The Bank"), one with a word longer than a name syllable ("Morgan
+    Stanley") or one inside a headline set in capitals ("BAHIA COCOA REVIEW"). Queries are not joined here: the query parser offers
+    each adjacent pair of query words joined as an alternative instead.
     """
 
     def __init__(self, join: bool = True) -> None:
@@ -98,24 +101,85 @@ class NewsTokenizer(Tokenizer):
         value = normalize(value)
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         token.whole = not tokenize  # a wildcard or prefix term: no stemming
+        token.headline = False
         if not tokenize:
             yield _set(token, value, start_pos, start_char, start_char + len(value), keeporiginal)
             return
-        join = self.join and mode != "query"
-        previous: tuple[str, int, int] | None = None  # text, start, position
-        for position, match in enumerate(TOKEN_PATTERN.finditer(value), start=start_pos):
-            text, start, end = match.group(), match.start(), match.end()
-            yield _set(token, text, position, start_char + start, start_char + end, keeporiginal)
-            if join and previous and _joins(previous[0], value[previous[1] + len(previous[0]):start], text):
-                yield _set(token, previous[0] + text, previous[2], start_char + previous[1],
-                           start_char + end, keeporiginal)
-            previous = (text, start, position)
+        for text, position, start, end, kind in words(value, self.join and mode != "query"):
+            token.headline = kind is HEADLINE
+            yield _set(token, text, position + start_pos, start + start_char, end + start_char,
+                       keeporiginal)
+
+
+# The kinds of word ``words`` yields.
+WORD, HEADLINE, JOINED = "word", "headline", "joined"
+
+# A pair led by one of these is not a name, even capitalized at a sentence's start.
+FUNCTION_WORDS = frozenset("""
+    a about after against all also an and any are as at be because been before but by
+    can could did does during each for from had has have he her his how i if in into is
+    it its may might more most must no nor not of on once only or our she should since so
+    some such than that the their them then there these they this those through to under
+    until was we were what when where which while who why will with would you your
+""".split())
+# Vietnamese and Korean name syllables are at most this long ("Nguyễn", "nghiêng"); a
+# longer capitalized pair ("Morgan Stanley") is joined by nothing a reader would type.
+NAME_SYLLABLE_MAX = 7
+
+
+def words(value: str, join: bool) -> Iterator[tuple[str, int, int, int, str]]:
+    """``(text, position, start, end, kind)`` for each word of NFC ``value``; with
+    ``join``, also each pair of words that form one name, at its first word's position.
+
+    ``kind`` is ``WORD``, ``HEADLINE`` (a word in a run of capitals, which is no sign of
+    an acronym) or ``JOINED``. Every analyzer, and the indexing fast paths, tokenize here.
+    """
+    headline = _headline_starts(value)
+    previous = None
+    for position, match in enumerate(TOKEN_PATTERN.finditer(value)):
+        text, start, end = match.group(), match.start(), match.end()
+        yield text, position, start, end, HEADLINE if start in headline else WORD
+        if join and previous is not None:
+            first, first_start = previous
+            if (_joins(first, value[first_start + len(first):start], text)
+                    and not (start in headline and first_start in headline)):
+                yield first + text, position - 1, first_start, end, JOINED
+        previous = (text, start)
+
+
+# A run of at least three words in capitals, one space apart: a headline, not a name.
+# Its pattern takes ~10 ms to compile, so it is compiled only for a text that passes a
+# cheap test: three words without ASCII lower case, one space apart (few queries do).
+_MAYBE_HEADLINE = re.compile(rf"(?<![\w{_MARKS}])[^\sa-z]+[ \u00a0][^\sa-z]+[ \u00a0][^\sa-z]+"
+                             rf"(?![\w{_MARKS}])")
+
+
+@lru_cache(maxsize=None)
+def _headline_run() -> re.Pattern[str]:
+    upper = "".join(char for char in map(chr, range(0x2500)) if char.isupper())
+    capitals_word = rf"[{upper}\d{_MARKS}]*[{upper}][{upper}\d{_MARKS}]*"
+    return re.compile(rf"(?<![\w{_MARKS}]){capitals_word}(?:[ \u00a0]{capitals_word}){{2,}}"
+                      rf"(?![\w{_MARKS}])")
+
+
+def _headline_starts(value: str) -> set[int] | frozenset[int]:
+    """Where the words of headline runs ("BAHIA COCOA REVIEW") start in ``value``."""
+    if not _MAYBE_HEADLINE.search(value):
+        return _NO_STARTS
+    starts: set[int] = set()
+    for run in _headline_run().finditer(value):
+        starts.update(m.start() for m in TOKEN_PATTERN.finditer(value, run.start(), run.end()))
+    return starts or _NO_STARTS
+
+
+_NO_STARTS: frozenset[int] = frozenset()
 
 
 def _joins(first: str, gap: str, second: str) -> bool:
     """Whether two adjacent words form one name: "Hà Nội", "HÀ NỘI", "Jong-un"."""
     if gap in _SPACES:
-        return first[0].isupper() and second[0].isupper()
+        return (first[0].isupper() and second[0].isupper() and len(first) <= NAME_SYLLABLE_MAX
+                and len(second) <= NAME_SYLLABLE_MAX and first.lower() not in FUNCTION_WORDS)
     return gap in _HYPHENS and first[0].isupper()
 
 
@@ -148,7 +212,8 @@ class FoldFilter(Filter):
 
 class ExactFormsFilter(Filter):
     """Keeps the words whose exact form tells more than their folded form: words with
-    diacritics (lower-cased: "sơn") and acronyms (as written: "UN", "DPRK").
+    diacritics (lower-cased: "sơn") and acronyms (as written: "UN", "DPRK"; not the
+    words of a headline set in capitals).
 
     They make the exact field: a query written with diacritics ranks the articles that
     spell its words exactly so above those that match only once folded, and an acronym
@@ -157,7 +222,7 @@ class ExactFormsFilter(Filter):
 
     def __call__(self, tokens):  # type: ignore[override]
         for token in tokens:
-            if is_acronym(token.text):
+            if is_acronym(token.text) and not token.headline:
                 yield token
             elif not token.text.isascii():
                 token.text = token.text.lower()
@@ -190,6 +255,78 @@ class EnglishStemFilter(Filter):
 @lru_cache(maxsize=100_000)
 def _stem(word: str) -> str:
     return stem(word)
+
+
+# --- indexing in one pass --------------------------------------------------------------------
+
+Occurrence = tuple[int, int, int]
+"""Where a term occurs: ``(position, start, end)``, the offsets into the NFC text."""
+
+_PROSE_FORMS: dict[str, tuple[str, str]] = {}  # word as written -> (folded, prose term)
+_PROSE_FORMS_MAX = 500_000
+
+
+def prose_terms(value: str) -> tuple[dict[str, list[Occurrence]], set[str]]:
+    """What ``prose_analyzer()`` indexes for ``value``, each term with its occurrences,
+    and the plain folded words of ``value`` (for spelling suggestions).
+
+    The same terms as the analyzer's, made in one pass without Token objects, and each
+    distinct word folded and stemmed once per process: indexing spends most of its time
+    here. Joined names are terms but not spelling words.
+    """
+    terms: dict[str, list[Occurrence]] = {}
+    plain: set[str] = set()
+    forms = _PROSE_FORMS
+    for text, position, start, end, kind in words(normalize(value), join=True):
+        folded, term = forms.get(text) or _prose_form(text)
+        if kind is not JOINED:
+            plain.add(folded)
+        occurrences = terms.get(term)
+        if occurrences is None:
+            terms[term] = [(position, start, end)]
+        else:
+            occurrences.append((position, start, end))
+    return terms, plain
+
+
+def _prose_form(text: str) -> tuple[str, str]:
+    if len(_PROSE_FORMS) >= _PROSE_FORMS_MAX:
+        _PROSE_FORMS.clear()
+    folded = fold(text)
+    form = folded, _stem(folded) if len(folded) > STEM_MIN_LENGTH else folded
+    _PROSE_FORMS[text] = form
+    return form
+
+
+def spelling_words(value: str) -> set[str]:
+    """The plain folded words of ``value``: what spelling suggestions choose from."""
+    return {fold(text) for text, *_ in words(normalize(value), join=False)}
+
+
+def exact_terms(value: str) -> dict[str, int]:
+    """What ``exact_analyzer()`` indexes for ``value``, each term with its frequency.
+
+    Most words are neither accented nor acronyms: a regular expression finds the
+    candidates, so that only they are looked at one by one.
+    """
+    value = normalize(value)
+    headline = _headline_starts(value)
+    counts: dict[str, int] = {}
+    for match in _EXACT_CANDIDATE.finditer(value):
+        text = match.group()
+        if text.isascii():
+            if match.start() in headline:
+                continue
+        else:
+            text = text.lower()
+        counts[text] = counts.get(text, 0) + 1
+    return counts
+
+
+# Whole words that are acronyms (ASCII capitals only) or hold a letter or mark beyond ASCII.
+_EXACT_CANDIDATE = re.compile(
+    rf"(?<![\w{_MARKS}])(?:[A-Z]{{2,}}|(?=[\w{_MARKS}]*(?:[^\W\x00-\x7f]|[{_MARKS}]))\w[\w{_MARKS}]*)"
+    rf"(?![\w{_MARKS}])")
 
 
 def name_analyzer():

@@ -21,13 +21,18 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from whoosh.fields import TEXT
+from whoosh.fields import ID, TEXT
+from whoosh.system import pack_uint
 
-from .documents import (Article, FileContent, SourceFile, UnreadableFile, find_files,
-                        os_error_reason, stream_file)
+from . import settings
+from .analysis import exact_terms, prose_terms, spelling_words
 from .errors import IndexLocked, IndexNotFound, IndexUnusable
 from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST, WRITER_MEMORY_MB
+
+if TYPE_CHECKING:
+    from .documents import Article, FileContent, SourceFile
 
 __all__ = ["IndexReport", "IndexStats", "IndexStore", "Progress", "Skipped", "build_schema",
            "default_location", "ensure_index", "indexed_files", "rebuild", "reindex_files",
@@ -85,51 +90,86 @@ class IndexStats:
 # --- schema and location -----------------------------------------------------------------
 
 class SpelledText(TEXT):
-    """A TEXT field that writes each word for spelling suggestions once per writer.
+    """A prose field (title, body) indexed in one pass, its spelling words written once.
 
-    Whoosh adds the unstemmed words of every article to the field's spelling word list,
-    one posting per article and word: as many postings again as the field itself holds,
-    only to record which words exist (all that corrections and fuzzy terms read). A
-    writer gets its own copy of the schema, so each word is written once per writer.
-    Index files name this class: keep its name and module.
+    Whoosh runs the analyzer's chain of filters once per token, then again for the
+    spelling words; :func:`~searchidx.analysis.prose_terms` makes the same terms in one
+    pass, folding and stemming each distinct word once. And Whoosh adds the words of
+    every article to the field's spelling list, one posting per article and word, only
+    to record which words exist: a writer gets its own copy of the schema, so here each
+    word is written once per writer. Index files name this class: keep its name and module.
     """
 
+    def index(self, value, **kwargs):
+        if kwargs or not isinstance(value, str):
+            yield from super().index(value, **kwargs)
+            return
+        terms, plain = prose_terms(value)
+        if self.spelling:
+            self.__dict__["_last_words"] = (value, plain)
+        encode, boost = self.format.encode, self.format.field_boost
+        for term, occurrences in terms.items():
+            yield term.encode("utf-8"), len(occurrences), boost * len(occurrences), encode(occurrences)
+
     def spellable_words(self, value: str) -> Iterator[str]:
+        last_value, plain = self.__dict__.pop("_last_words", (None, None))
+        words = plain if last_value is value else spelling_words(value)
         written = self.__dict__.setdefault("_written_words", set())
-        words = set(super().spellable_words(value)) - written
+        words = words - written
         written.update(words)
         return iter(sorted(words))
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
         state.pop("_written_words", None)  # the words of one writer, never saved
+        state.pop("_last_words", None)
         return state
+
+
+class ExactText(TEXT):
+    """The exact-forms field, indexed in one pass like :class:`SpelledText`."""
+
+    def index(self, value, **kwargs):
+        if kwargs or not isinstance(value, str):
+            yield from super().index(value, **kwargs)
+            return
+        boost = self.format.field_boost
+        for term, frequency in exact_terms(value).items():
+            yield term.encode("utf-8"), frequency, boost * frequency, pack_uint(frequency)
+
+
+class Recorded(ID):
+    """A value the indexer keeps for each article (stored, in a column) but never
+    searches: it makes no index terms. Index files name this class: keep its name."""
+
+    indexed = False
 
 
 def build_schema():
     """The Whoosh schema. Stored text is the original NFC text, so snippets keep accents."""
     from whoosh.columns import NumericColumn
-    from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+    from whoosh.fields import DATETIME, STORED, Schema
 
     from .analysis import exact_analyzer, name_analyzer, prose_analyzer
 
     prose, names = prose_analyzer(), name_analyzer()
     return Schema(
         id=ID(unique=True, stored=True, sortable=True),
-        path=ID(stored=True, sortable=True),
-        title=SpelledText(analyzer=prose, stored=True, chars=True, field_boost=TITLE_BOOST,
-                          spelling=True),
+        path=Recorded(stored=True, sortable=True),
+        # No spelling list of its own: corrections come from the body's words, and the
+        # title's would double the terms written for a fifth more words.
+        title=SpelledText(analyzer=prose, stored=True, chars=True, field_boost=TITLE_BOOST),
         body=SpelledText(analyzer=prose, stored=True, chars=True, spelling=True),
         # The words of title and body whose exact form matters (accented words, acronyms):
         # to rank exact spellings first, and to tell "UN" from "Jong-un". Not stored.
-        exact=TEXT(analyzer=exact_analyzer(), phrase=False),
+        exact=ExactText(analyzer=exact_analyzer(), phrase=False),
         # Undated articles sort as the oldest (Whoosh's default would make them the newest).
         date=DATETIME(stored=True, sortable=NumericColumn("Q", default=0)),
         place=TEXT(analyzer=names, stored=True, field_boost=PLACE_BOOST),
         source=TEXT(analyzer=names, stored=True),
         url=STORED(),
-        hash=ID(stored=True, sortable=True),
-        stamp=ID(stored=True, sortable=True),
+        hash=Recorded(stored=True, sortable=True),
+        stamp=Recorded(stored=True, sortable=True),
     )
 
 
@@ -154,6 +194,7 @@ class IndexStore:
     def __init__(self, location: Path) -> None:
         self.location = location
         self._pointer = location / "CURRENT"
+        self.lock_fd: int | None = None  # the open lock file's descriptor, while writing
 
     def exists(self) -> bool:
         """Whether the folder holds a usable index."""
@@ -242,6 +283,7 @@ class IndexStore:
         self.location.mkdir(parents=True, exist_ok=True)
         lock_path = self.location / "write.lock"
         with open(lock_path, "a+b") as handle:
+            self.lock_fd = handle.fileno()
             deadline = time.monotonic() + wait
             while not _try_lock(handle):
                 if time.monotonic() >= deadline:
@@ -252,6 +294,7 @@ class IndexStore:
                 self._discard_unpublished()
                 yield
             finally:
+                self.lock_fd = None
                 _unlock(handle)
 
     def stats(self, articles: int) -> IndexStats:
@@ -419,6 +462,8 @@ class _Indexer:
         return self.report
 
     def _sources(self, roots: Sequence[Path]) -> Iterator[SourceFile]:
+        from .documents import find_files  # reading files: only writers need it
+
         for root in roots:
             if not root.exists():
                 if not _is_under_any_indexed(self.indexed, root):
@@ -427,6 +472,8 @@ class _Indexer:
             yield from find_files(root)
 
     def _index_file(self, source: SourceFile) -> None:
+        from .documents import UnreadableFile, os_error_reason, stream_file
+
         path = str(source.path)
         self.seen_paths.add(path)
         known = self.indexed.get(path)
@@ -466,6 +513,8 @@ class _Indexer:
             self._finish_file(writes, _UNKNOWN_STAMP)
             raise
         if not writes.read:
+            from .documents import UnreadableFile
+
             raise UnreadableFile(content.unreadable_reason())
         self.report.warnings.extend(content.warnings)
         for reason in [*content.problems, *writes.duplicates]:
@@ -578,13 +627,16 @@ def update(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
            progress: Progress | None = None, wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
     """Add new files, update changed ones, remove the articles of files gone from ``paths``."""
     roots = absolute_roots(paths)
-    return _in_place(store, wait, lambda indexer: indexer.run(roots, progress))
+    return _in_place(store, wait, lambda indexer: indexer.run(roots, progress),
+                     lambda: _input_bytes(roots))
 
 
 def reindex_files(store: IndexStore, files: dict[str, str],
                   wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
     """Read these files again whatever their size and mtime, each keeping its article id
     (``{path: id}``); the articles of those that are gone are removed."""
+    from .documents import SourceFile
+
     roots = [Path(path) for path in files]
     sources = [SourceFile(root, files[str(root)]) for root in roots
                if root.exists() or root.is_symlink()]
@@ -593,16 +645,21 @@ def reindex_files(store: IndexStore, files: dict[str, str],
         indexer.force = True
         return indexer.run(roots, None, sources)
 
-    return _in_place(store, wait, run)
+    return _in_place(store, wait, run, lambda: _input_bytes(roots))
 
 
-def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexReport]) -> IndexReport:
-    """Run an indexer on the live index under the writer lock; one commit, or none."""
+InputBytes = Callable[[], int]
+"""How many bytes of files an indexing run will read, asked only for a fresh build."""
+
+
+def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexReport],
+              input_bytes: InputBytes) -> IndexReport:
+    """Run an indexer on the live index under the writer lock; one commit, or none.
+    An empty index is built afresh instead (see :func:`_build_fresh`)."""
     with store.writing(wait):
-        if not store.exists():
-            folder, _ = store.create_generation()
-            store.publish(folder)
-        whoosh_index = store.open()
+        whoosh_index = store.open() if store.exists() else None
+        if whoosh_index is None or whoosh_index.doc_count_all() == 0:
+            return _build_fresh(store, run, input_bytes)
         with whoosh_index.reader() as reader:
             indexed = indexed_files(reader)
         writer = whoosh_index.writer(limitmb=WRITER_MEMORY_MB)
@@ -628,6 +685,14 @@ def rebuild(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
 
 
 def _rebuild_locked(store: IndexStore, roots: list[Path], progress: Progress | None) -> IndexReport:
+    return _build_fresh(store, lambda indexer: indexer.run(roots, progress),
+                        lambda: _input_bytes(roots))
+
+
+def _build_fresh(store: IndexStore, run: Callable[[_Indexer], IndexReport],
+                 input_bytes: InputBytes) -> IndexReport:
+    """Write a new generation with ``run`` (the old one's articles are compared, and kept
+    where a file fails) and swap it in once complete."""
     indexed: dict[str, IndexedFile] = {}
     old_searcher = None
     if store.exists():
@@ -635,8 +700,13 @@ def _rebuild_locked(store: IndexStore, roots: list[Path], progress: Progress | N
         indexed = indexed_files(old_searcher.reader())
     folder, whoosh_index = store.create_generation()
     try:
-        writer = whoosh_index.writer(limitmb=WRITER_MEMORY_MB)
-        report = _Indexer(writer, indexed, previous=old_searcher).run(roots, progress)
+        writer = _fresh_writer(store, whoosh_index, input_bytes())
+        indexer = _Indexer(writer, indexed, previous=old_searcher)
+        try:
+            report = run(indexer)
+        except BaseException:
+            writer.cancel()
+            raise
         writer.commit(optimize=True)
         whoosh_index.close()
     except BaseException:
@@ -647,6 +717,36 @@ def _rebuild_locked(store: IndexStore, roots: list[Path], progress: Progress | N
             old_searcher.close()
     store.publish(folder)
     return report
+
+
+def _fresh_writer(store: IndexStore, whoosh_index, input_bytes: int):
+    """One writer; several worker processes for a large build where there are cores."""
+    processes = min(settings.WRITER_PROCESSES, _usable_cpus())
+    if processes > 1 and input_bytes >= settings.PARALLEL_MIN_BYTES:
+        from .parallel import ParallelWriter
+
+        return ParallelWriter(whoosh_index, processes, store.lock_fd,
+                              limitmb=WRITER_MEMORY_MB // processes)
+    return whoosh_index.writer(limitmb=WRITER_MEMORY_MB)
+
+
+def _usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _input_bytes(roots: Sequence[Path]) -> int:
+    """The size of the files under ``roots`` (a directory walk; no file is read)."""
+    from .documents import find_files
+
+    total = 0
+    for root in roots:
+        with contextlib.suppress(OSError):
+            for source in find_files(root) if root.exists() else ():
+                with contextlib.suppress(OSError):
+                    total += source.path.stat().st_size
+    return total
 
 
 def ensure_index(store: IndexStore, seed_paths: Sequence[Path]) -> IndexReport | None:

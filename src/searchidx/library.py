@@ -16,16 +16,22 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from . import index as _index
-from .aliases import Aliases, load_aliases
-from .documents import Article
 from .errors import IndexNotFound
-from .index import IndexReport, IndexStats, IndexStore, Progress
-from .integrity import CheckReport
-from .query import QueryBuilder
-from .search import SearchResults, Sort, Span, match_spans, run_search, run_similar
+from .index import IndexStore
 from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS
+
+# The modules for searching (they load Whoosh's query parser), checking and articles are
+# imported by the methods that use them: a command loads only what it needs.
+if TYPE_CHECKING:
+    from .aliases import Aliases
+    from .documents import Article
+    from .index import IndexReport, IndexStats, Progress
+    from .integrity import CheckReport
+    from .query import QueryBuilder
+    from .search import SearchResults, Sort, Span
 
 __all__ = ["SearchIndex", "bundled_seeds"]
 
@@ -118,6 +124,8 @@ class SearchIndex:
         says so. Raises :class:`~searchidx.errors.QueryError` for an empty query or bad
         arguments.
         """
+        from .search import run_search
+
         searcher = self._current_searcher()
         return run_search(searcher, self._query_builder(searcher, expand_aliases), query,
                           limit, since, until, sort)
@@ -127,10 +135,14 @@ class SearchIndex:
 
         Raises :class:`~searchidx.errors.ArticleNotFound` for an unknown id.
         """
+        from .search import run_similar
+
         return run_similar(self._current_searcher(), article_id, limit)
 
     def article(self, article_id: str) -> Article | None:
         """The article with this id, or None."""
+        from .documents import Article
+
         stored = self._current_searcher().document(id=article_id)
         if stored is None:
             return None
@@ -148,6 +160,8 @@ class SearchIndex:
         a search marks in its snippets. Empty when the article does not exist, the query
         does not match it, or the query is blank.
         """
+        from .search import match_spans
+
         searcher = self._current_searcher()
         return match_spans(searcher, self._query_builder(searcher, True), article_id, query)
 
@@ -179,9 +193,13 @@ class SearchIndex:
         self.close()
 
     def _query_builder(self, searcher, expand_aliases: bool) -> QueryBuilder:
+        from .aliases import load_aliases
+        from .query import QueryBuilder
+
         if expand_aliases and self._aliases is None:
             self._aliases = load_aliases(self._aliases_file)
-        return QueryBuilder(searcher.schema, self._aliases if expand_aliases else None)
+        return QueryBuilder(searcher.schema, self._aliases if expand_aliases else None,
+                            searcher.reader())
 
     def _current_searcher(self):
         """The open searcher, reopened after a rebuild or an update.

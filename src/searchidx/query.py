@@ -105,9 +105,10 @@ def _wildcard_or_fuzzy_problem(word: str) -> str | None:
 class QueryBuilder:
     """Builds Whoosh queries for one schema and one set of aliases (None: no aliases)."""
 
-    def __init__(self, schema, aliases: Aliases | None) -> None:
+    def __init__(self, schema, aliases: Aliases | None, reader=None) -> None:
         self.schema = schema
         self.aliases = aliases
+        self.reader = reader  # to offer only the joined words the index has; None: all
 
     def parse(self, text: str, *, any_word: bool = False) -> ParsedQuery:
         """Parse ``text``; ``any_word=True`` lets articles match some of the words."""
@@ -163,6 +164,13 @@ class QueryBuilder:
         if len(words) == 1:
             return Or([Term(field, words[0]) for field in SEARCH_FIELDS])
         return Or([Phrase(field, words) for field in SEARCH_FIELDS])
+
+    def is_indexed(self, word: str) -> bool:
+        """Whether ``word`` is a term of the title or the body (True without a reader)."""
+        if self.reader is None:
+            return True
+        terms = list(self.schema["body"].process_text(word, mode="query"))
+        return len(terms) == 1 and any((field, terms[0]) in self.reader for field in SEARCH_FIELDS)
 
     def alias_query(self, match: AliasMatch):
         """Any term of the matched alias group, each kept apart from longer terms of other
@@ -294,6 +302,8 @@ class _NamesAndAliasesPlugin(plugins.Plugin):
                      if 0 <= i < len(words) - 1]
             if _HYPHEN in word.text:
                 forms.append(word.text.replace(_HYPHEN, ""))
+            # A joined word the index lacks would match nothing, at the cost of a matcher.
+            forms = [form for form in forms if self.builder.is_indexed(form)]
             if forms:
                 joined = [_BuiltQuery(self.builder.any_field(form)) for form in forms]
                 word = syntax.OrGroup([word, *joined])
