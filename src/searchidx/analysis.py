@@ -247,14 +247,15 @@ class EnglishStemFilter(Filter):
         for token in tokens:
             # A term the query parser did not tokenize is a prefix or wildcard ("Nguy*"):
             # stemming it would change the prefix ("nguy" → "ngui").
-            if len(token.text) > STEM_MIN_LENGTH and not getattr(token, "whole", False):
+            if not getattr(token, "whole", False):
                 token.text = _stem(token.text)
             yield token
 
 
 @lru_cache(maxsize=100_000)
 def _stem(word: str) -> str:
-    return stem(word)
+    """Porter's stem of a folded word longer than STEM_MIN_LENGTH; shorter words as they are."""
+    return stem(word) if len(word) > STEM_MIN_LENGTH else word
 
 
 # --- indexing in one pass --------------------------------------------------------------------
@@ -293,7 +294,7 @@ def _prose_form(text: str) -> tuple[str, str]:
     if len(_PROSE_FORMS) >= _PROSE_FORMS_MAX:
         _PROSE_FORMS.clear()
     folded = fold(text)
-    form = folded, _stem(folded) if len(folded) > STEM_MIN_LENGTH else folded
+    form = folded, _stem(folded)
     _PROSE_FORMS[text] = form
     return form
 
