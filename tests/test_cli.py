@@ -227,3 +227,15 @@ def test_a_correction_is_announced_and_carried_in_json(cli_index):
     result, data = run_json("search", "Nguyn Minh Vu", "--index", cli_index)
     assert result.exit_code == 0 and data["suggestion"] == "nguyen minh vu"
     assert "Showing results for “nguyen minh vu”" in result.stderr
+
+
+def test_the_search_command_does_not_load_the_indexer(cli_index):
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: print('searchidx.indexer' in sys.modules, file=sys.stderr))\n"
+             "from searchidx.cli import main\n"
+             f"sys.argv = ['searchidx', 'search', 'Vu', '--index', {str(cli_index)!r}]\n"
+             "main()\n")
+    finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stderr.strip().splitlines()[-1] == "False"

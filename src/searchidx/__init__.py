@@ -20,7 +20,8 @@ from .errors import (ArticleNotFound, IndexLocked, IndexNotFound, IndexUnusable,
 if TYPE_CHECKING:
     from .analysis import fold, normalize
     from .documents import Article
-    from .index import IndexReport, IndexStats, Skipped
+    from .index import IndexStats
+    from .indexer import IndexReport, Skipped
     from .integrity import CheckReport, Problem
     from .library import SearchIndex, bundled_seeds
     from .search import Hit, SearchResults
@@ -35,7 +36,7 @@ __all__ = [
 # imports this package first) loads only the modules its subcommand needs.
 _LAZY = {
     "fold": "analysis", "normalize": "analysis", "Article": "documents",
-    "IndexReport": "index", "IndexStats": "index", "Skipped": "index",
+    "IndexReport": "indexer", "IndexStats": "index", "Skipped": "indexer",
     "CheckReport": "integrity", "Problem": "integrity",
     "SearchIndex": "library", "bundled_seeds": "library",
     "Hit": "search", "SearchResults": "search",

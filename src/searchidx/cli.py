@@ -21,6 +21,10 @@ from .settings import (DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, PROGRESS_MIN
                        WEB_HOST, WEB_PORT)
 
 _TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Path types shared by the commands: click translates a type's name when one is made (a
+# gettext look-up on disk), and a type per command made start-up ~1 ms slower.
+_FOLDER = click.Path(file_okay=False, path_type=Path)
+_FILE_OR_FOLDER = click.Path(path_type=Path)
 
 
 class Failure(click.ClickException):
@@ -52,7 +56,7 @@ def _reported_errors() -> Iterator[None]:
 
 def _index_option(function: Callable) -> Callable:
     return click.option(
-        "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+        "--index", "index_dir", type=_FOLDER,
         help="Index folder [default: $SEARCHIDX_INDEX, else a per-user data folder].",
     )(function)
 
@@ -201,8 +205,7 @@ def _styled_snippet(hit) -> str:
 def _writing_command(function: Callable) -> Callable:
     """The arguments and options that ``index`` and ``rebuild`` share."""
     for decorate in (_wait_option, _index_option, _format_option,
-                     click.argument("paths", nargs=-1, required=True,
-                                    type=click.Path(path_type=Path))):
+                     click.argument("paths", nargs=-1, required=True, type=_FILE_OR_FOLDER)):
         function = decorate(function)
     return function
 

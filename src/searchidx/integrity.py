@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .documents import SourceFile, UnreadableFile, os_error_reason, read_file
-from .index import IndexedFile, IndexReport, IndexStore, file_stamp, indexed_files, reindex_files
+from .index import IndexStore
+from .indexer import IndexedFile, IndexReport, file_stamp, indexed_files, reindex_files
 from .settings import LOCK_WAIT_SECONDS
 
 __all__ = ["CheckReport", "Problem", "check", "repair"]

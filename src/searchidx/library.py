@@ -18,17 +18,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from . import index as _index
 from .errors import IndexNotFound
-from .index import IndexStore
+from .index import IndexStore, default_location
 from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS
 
-# The modules for searching (they load Whoosh's query parser), checking and articles are
-# imported by the methods that use them: a command loads only what it needs.
+# The modules for writing, searching (they load Whoosh's query parser), checking and
+# articles are imported by the methods that use them: a command loads only what it needs.
 if TYPE_CHECKING:
     from .aliases import Aliases
     from .documents import Article
-    from .index import IndexReport, IndexStats, Progress
+    from .index import IndexStats
+    from .indexer import IndexReport, Progress
     from .integrity import CheckReport
     from .query import QueryBuilder
     from .search import SearchResults, Sort, Span
@@ -76,17 +76,21 @@ class SearchIndex:
         plus those of ``aliases_file`` (default: ``$SEARCHIDX_ALIASES``, if set).
         """
         if location is None:
-            path, per_user_default = _index.default_location()
+            path, per_user_default = default_location()
             store = IndexStore(path)
             if per_user_default:
-                _index.ensure_index(store, [bundled_seeds()])
+                from .indexer import ensure_index
+
+                ensure_index(store, [bundled_seeds()])
         else:
             store = IndexStore(Path(location).expanduser())
         if not store.exists():
             if not create:
                 raise IndexNotFound(f"no index at {store.location} (create one with "
                                     f"`searchidx index PATH --index {store.location}`)")
-            _index.update(store, [])
+            from .indexer import update
+
+            update(store, [])
         return cls(store, aliases_file)
 
     @property
@@ -102,7 +106,9 @@ class SearchIndex:
         over by size and modification time. Files that cannot be read are listed in
         ``report.skipped`` and the others are indexed all the same.
         """
-        return _index.update(self._store, paths, progress, wait)
+        from .indexer import update
+
+        return update(self._store, paths, progress, wait)
 
     def rebuild(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
                 wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
@@ -110,7 +116,9 @@ class SearchIndex:
 
         Searches running meanwhile see the old index or the new one, never a mix.
         """
-        return _index.rebuild(self._store, paths, progress, wait)
+        from .indexer import rebuild
+
+        return rebuild(self._store, paths, progress, wait)
 
     def search(self, query: str, *, limit: int = DEFAULT_LIMIT, since: dt.date | None = None,
                until: dt.date | None = None, sort: Sort = "relevance",

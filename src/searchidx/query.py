@@ -147,7 +147,8 @@ class QueryBuilder:
     def _finished(self, query, text: str, notice: str | None) -> ParsedQuery:
         """The query with a bonus for the exact spellings of its accented words and
         acronyms, which also rank first (see :attr:`ParsedQuery.exact`)."""
-        words = dict.fromkeys(t.text for t in self.schema["exact"].analyzer(text, mode="query"))
+        words = dict.fromkeys(t.text for t in self.schema["exact"].analyzer(text, mode="query")
+                              if t.text not in _OPERATORS)
         if query is NullQuery or not words:
             return ParsedQuery(query, notice)
         exact = Or([Term("exact", word, boost=EXACT_SPELLING_BOOST) for word in words])

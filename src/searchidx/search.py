@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Literal, overload
 
 from .analysis import normalize
 from .errors import ArticleNotFound, QueryError
+from .matching import Chars, Ranked, Ranking, body_chars, rank
 from .query import SEARCH_FIELDS, ParsedQuery, QueryBuilder, bounded, plain_words
 from .settings import (BM25_B, BM25_K1, CORRECTION_LONGEST_WORD, CORRECTION_MAX_WORDS,
                        CORRECTION_SHORT_WORD, MAX_LIMIT, SIMILAR_KEY_TERMS,
@@ -147,9 +149,9 @@ class _Request:
 
 @dataclass(frozen=True)
 class _Outcome:
-    """The Whoosh results of one attempt, the query that gave them, and what to tell."""
+    """The ranking of one attempt, the query that gave it, and what to tell."""
 
-    results: object
+    ranking: Ranking
     query: object
     notice: str | None = None
     suggestion: str | None = None
@@ -166,10 +168,10 @@ def run_search(searcher, builder: QueryBuilder, query: str, limit: int,
     request = _Request(normalize(query).strip(), limit, since, until, sort)
     request.validate()
     outcome = _attempt(searcher, builder, request, builder.parse(request.query))
-    if outcome.results.is_empty():
+    if not outcome.ranking.total:
         outcome = _second_chance(searcher, builder, request, outcome.notice) or outcome
-    return SearchResults(query=request.query, total=len(outcome.results),
-                         hits=_hits(searcher, outcome.query, outcome.results),
+    return SearchResults(query=request.query, total=outcome.ranking.total,
+                         hits=_hits(searcher, outcome.ranking.hits),
                          notice=outcome.notice, suggestion=outcome.suggestion)
 
 
@@ -183,13 +185,34 @@ def _attempt(searcher, builder: QueryBuilder, request: _Request, parsed,
         return _Outcome(_execute(searcher, request, plain), plain.query, plain.notice)
 
 
-def _execute(searcher, request: _Request, parsed: ParsedQuery):
-    # Every match is scored (optimize=False): the total is then known. Whoosh's block
-    # skipping would need a second pass to count them, which cost more than it saved
-    # (Reuters-21578: p95 115 ms against 66 ms).
-    return searcher.search(parsed.query, limit=request.limit, terms=True, optimize=False,
-                           filter=_date_filter(request.since, request.until),
-                           **_ordering(request.sort, parsed.exact))
+def _execute(searcher, request: _Request, parsed: ParsedQuery) -> Ranking:
+    """The best matches, from whole posting lists (``matching.py``) where the query allows,
+    else from Whoosh."""
+    date_filter = _date_filter(request.since, request.until)
+    if request.sort == "relevance":
+        allowed = frozenset(searcher.docs_for_query(date_filter)) if date_filter else None
+        ranking = rank(searcher, parsed.query, request.limit, parsed.exact, allowed)
+        if ranking is not None:
+            return ranking
+    # Every match is collected (limit=None): with a limit, Whoosh prunes its matchers as
+    # the top scores rise, which miscounts the total and can lose the best hits of a
+    # query with an exclusion (Reuters-21578: "U.S. trade -japan" counted 397 of 865).
+    results = searcher.search(parsed.query, limit=None, terms=True, filter=date_filter,
+                              **_ordering(request.sort, parsed.exact))
+    return _whoosh_ranking(searcher, parsed.query, results, request.limit)
+
+
+def _whoosh_ranking(searcher, whoosh_query, results, limit: int) -> Ranking:
+    top = results[:limit]
+    scores = _relevance_scores(searcher, whoosh_query, top)
+    matched = [frozenset(hit.matched_terms()) for hit in top]
+    body_terms = [{text.decode("utf-8") for field, text in terms if field == "body"}
+                  for terms in matched]
+    chars = body_chars(searcher, [hit.docnum for hit in top], set().union(*body_terms))
+    return Ranking(len(results), tuple(
+        Ranked(hit.docnum, scores[hit.docnum], terms,
+               {term: spans for term, spans in chars[hit.docnum].items() if term in words})
+        for hit, terms, words in zip(top, matched, body_terms)))
 
 
 def _second_chance(searcher, builder: QueryBuilder, request: _Request,
@@ -198,16 +221,16 @@ def _second_chance(searcher, builder: QueryBuilder, request: _Request,
     corrected = _spelling_correction(searcher, request.text)
     if corrected:
         outcome = _attempt(searcher, builder, request, builder.parse(corrected))
-        if not outcome.results.is_empty():
+        if outcome.ranking.total:
             notice = f"Showing results for “{corrected}”: nothing matched “{request.query}”"
-            return _Outcome(outcome.results, outcome.query, _joined(first_notice, notice),
+            return _Outcome(outcome.ranking, outcome.query, _joined(first_notice, notice),
                             corrected)
     if len(plain_words(request.text)) > 1:
         any_word = builder.parse(request.text, any_word=True)
         outcome = _attempt(searcher, builder, request, any_word, any_word=True)
-        if not outcome.results.is_empty():
+        if outcome.ranking.total:
             notice = "No article has all the words; showing articles that have some of them"
-            return _Outcome(outcome.results, outcome.query, _joined(first_notice, notice))
+            return _Outcome(outcome.ranking, outcome.query, _joined(first_notice, notice))
     return None
 
 
@@ -249,9 +272,10 @@ def run_similar(searcher, article_id: str, limit: int) -> SearchResults:
         raise ArticleNotFound(f"no article with id {article_id!r}")
     key_terms = searcher.key_terms([docnum], "body", numterms=SIMILAR_KEY_TERMS)
     query = Or([Term("body", term, boost=weight) for term, weight in key_terms])
-    results = searcher.search(query, limit=limit, mask={docnum}, terms=True)
-    return SearchResults(query=article_id, total=len(results),
-                         hits=_hits(searcher, query, results))
+    ranking = rank(searcher, query, limit + 1)
+    others = tuple(hit for hit in ranking.hits if hit.docnum != docnum)[:limit]
+    total = max(ranking.total - 1, 0)  # the article itself has all its key terms
+    return SearchResults(query=article_id, total=total, hits=_hits(searcher, others))
 
 
 def match_spans(searcher, builder: QueryBuilder, article_id: str, query: str) -> tuple[Span, ...]:
@@ -274,10 +298,8 @@ def _text(term: bytes | str) -> str:
     return term.decode("utf-8") if isinstance(term, bytes) else term
 
 
-def _hits(searcher, whoosh_query, results) -> tuple[Hit, ...]:
-    highlighter = _highlighter()
-    scores = _relevance_scores(searcher, whoosh_query, results)
-    return tuple(_hit(result, scores[result.docnum], highlighter) for result in results)
+def _hits(searcher, ranked: Sequence[Ranked]) -> tuple[Hit, ...]:
+    return tuple(_hit(searcher.stored_fields(hit.docnum), hit) for hit in ranked)
 
 
 def scoring():
@@ -311,23 +333,22 @@ def _ordering(sort: Sort, exact) -> dict[str, object]:
     return {"sortedby": sorting.MultiFacet([first, sorting.ScoreFacet()])}
 
 
-def _relevance_scores(searcher, whoosh_query, results) -> dict[int, float]:
+def _relevance_scores(searcher, whoosh_query, top) -> dict[int, float]:
     """BM25F score of each hit; results sorted by date carry a sort key instead."""
-    if not results.scored_length() or not isinstance(results[0].score, tuple):
-        return {result.docnum: float(result.score or 0.0) for result in results}
-    docnums = {result.docnum for result in results}
+    if not top or not isinstance(top[0].score, tuple):
+        return {result.docnum: float(result.score or 0.0) for result in top}
+    docnums = {result.docnum for result in top}
     ranked = searcher.search(whoosh_query, filter=docnums, limit=len(docnums))
     return {result.docnum: float(result.score) for result in ranked}
 
 
-def _hit(result, score: float, highlighter) -> Hit:
-    stored = result.fields()
+def _hit(stored: dict, ranked: Ranked) -> Hit:
     body = stored.get("body", "")
-    fragments = highlighter.highlight_hit(result, "body", top=SNIPPET_FRAGMENTS) if body else []
+    fragments = _fragments(body, ranked.body_chars) if body else []
     snippet, spans = _join_fragments(body, fragments) if fragments else (_lead(body), ())
     date = stored.get("date")
     return Hit(id=stored["id"], path=stored.get("path", ""), title=stored.get("title", ""),
-               date=date.date() if date else None, score=score,
+               date=date.date() if date else None, score=ranked.score,
                snippet=snippet, highlights=spans, place=stored.get("place"),
                source=stored.get("source"), url=stored.get("url"))
 
@@ -343,20 +364,26 @@ class _Fragment:
     matches: list[Span] = field(default_factory=list)
 
 
-def _highlighter():
+def _fragments(text: str, chars: dict[str, Chars]) -> list[_Fragment]:
+    """The best stretches of ``text`` around the matched words (at most
+    ``SNIPPET_FRAGMENTS``, in text order), found from the words' stored character offsets
+    as Whoosh's pinpoint highlighter finds them, without analysing the text again."""
     from whoosh import highlight
-
-    class FragmentCollector(highlight.Formatter):
-        """Hands back the fragments as offsets instead of formatting them."""
-
-        def format(self, fragments, replace=False):  # noqa: ARG002 (Whoosh's signature)
-            return [_Fragment(f.startchar, f.endchar,
-                              [(t.startchar, t.endchar) for t in f.matches]) for f in fragments]
 
     fragmenter = highlight.PinpointFragmenter(maxchars=SNIPPET_FRAGMENT_CHARS,
                                               surround=SNIPPET_SURROUND_CHARS)
-    return highlight.Highlighter(fragmenter=fragmenter, formatter=FragmentCollector(),
-                                 order=highlight.FIRST)
+    limit = fragmenter.charlimit
+    tokens = sorted((highlight.Token(text=word, pos=pos, startchar=start, endchar=end)
+                     for word, occurrences in chars.items() for pos, start, end in occurrences
+                     if not (limit and end > limit)), key=lambda token: token.startchar)
+    # Where matches start at the same character (a joined name and its first word), the
+    # longer one is marked.
+    tokens = [max(group, key=lambda token: token.endchar - token.startchar)
+              for _, group in itertools.groupby(tokens, lambda token: token.startchar)]
+    best = highlight.top_fragments(fragmenter.fragment_matches(text, tokens), SNIPPET_FRAGMENTS,
+                                   highlight.BasicFragmentScorer(), highlight.FIRST)
+    return [_Fragment(f.startchar, f.endchar, [(t.startchar, t.endchar) for t in f.matches])
+            for f in best]
 
 
 _SPACE = re.compile(r"\s+")

@@ -1,0 +1,477 @@
+"""The indexer: reads the files given and writes what changed into the index.
+
+``update`` adds new and changed articles in place and drops those whose files are gone;
+``rebuild`` writes a fresh generation and swaps it in (see :mod:`searchidx.index` for the
+folder of generations). Searching never loads this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import settings
+from .codec import Codec
+from .index import IndexStore
+from .settings import LOCK_WAIT_SECONDS, WRITER_MEMORY_MB
+
+if TYPE_CHECKING:
+    from .documents import Article, FileContent, SourceFile
+
+__all__ = ["IndexReport", "IndexedFile", "Progress", "Skipped", "absolute_roots", "ensure_index",
+           "file_stamp", "indexed_files", "rebuild", "reindex_files", "update"]
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(files_done, files_total)`` while files are read."""
+
+
+# --- reports ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file (or a line of one) that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class IndexReport:
+    """What an ``index`` or ``rebuild`` run did, counted in articles."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form: ``{"added", "updated", "removed", "unchanged", "skipped": [...]}``."""
+        report = asdict(self)
+        del report["warnings"]
+        return report
+
+
+# --- what is indexed now ---------------------------------------------------------------------
+
+@dataclass
+class IndexedFile:
+    """What the index holds from one file: its stamp (size:mtime) and its articles.
+
+    Each article records the file's stamp and the number of the run that wrote it. A run
+    that reads a changed file rewrites only the articles that changed (and at least one),
+    so the stamp written by the latest run is the file's: the index matched the whole
+    file then. ``run`` is that run's number. A file that failed part-way through its
+    latest run has articles of that run with different stamps: its stamp is unknown.
+    """
+
+    stamp: str
+    hashes: dict[str, str] = field(default_factory=dict)  # article id -> content hash
+    run: int = 0
+
+
+def indexed_files(reader) -> dict[str, IndexedFile]:
+    """Path -> what is indexed from it, read from columns (no stored text is loaded)."""
+    if reader.doc_count_all() == 0:
+        return {}  # an empty reader has no columns
+    live = set(reader.all_doc_ids()) if reader.has_deletions() else None
+    # Each column read whole, front to back: twice as fast as by document number.
+    rows = zip(*[list(reader.column_reader(name)) for name in ("id", "path", "hash", "stamp")])
+    files: dict[str, IndexedFile] = {}
+    for docnum, (article_id, path, digest, recorded) in enumerate(rows):
+        if live is not None and docnum not in live:
+            continue
+        stamp, run = _split_stamp(recorded)
+        entry = files.setdefault(path, IndexedFile(stamp, run=run))
+        if run > entry.run:
+            entry.stamp, entry.run = stamp, run
+        elif run == entry.run and stamp != entry.stamp:
+            entry.stamp = _UNKNOWN_STAMP
+        entry.hashes[article_id] = digest
+    return files
+
+
+def file_stamp(path: Path) -> str:
+    status = path.stat()
+    return f"{status.st_size}:{status.st_mtime_ns}"
+
+
+_RUN_SEPARATOR = "/"
+_UNKNOWN_STAMP = ""  # never the stamp of a file
+
+
+def _recorded_stamp(stamp: str, run: int) -> str:
+    """What an article records of its file: ``size:mtime/run``."""
+    return f"{stamp}{_RUN_SEPARATOR}{run}"
+
+
+def _split_stamp(recorded: str) -> tuple[str, int]:
+    """A recorded ``size:mtime/run`` as ``(stamp, run)``; older indexes have no run (0)."""
+    stamp, _, run = recorded.partition(_RUN_SEPARATOR)
+    return stamp, int(run or 0)
+
+
+def _document(article: Article, recorded_stamp: str) -> dict[str, object]:
+    date = dt.datetime.combine(article.date, dt.time()) if article.date else None
+    document = {"id": article.id, "path": article.path, "title": article.title,
+                "body": article.body, "exact": f"{article.title}\n{article.body}",
+                "date": date, "place": article.place,
+                "source": article.source, "url": article.url,
+                "hash": article.content_hash, "stamp": recorded_stamp}
+    return {name: value for name, value in document.items() if value is not None}
+
+
+# --- indexing -----------------------------------------------------------------------------
+
+@dataclass
+class _FileWrites:
+    """One file's articles as the indexer goes through them."""
+
+    read: bool = False
+    duplicates: list[str] = field(default_factory=list)  # why each was skipped
+    last: tuple[Article, str | None] | None = None  # the latest changed one and its old hash,
+    # held back until the file is read to the end (its stamp tells whether it was)
+    unchanged: Article | None = None  # the first unchanged one
+
+
+class _Indexer:
+    """One pass over the files given: reads what changed and writes it through a writer.
+
+    In place, unchanged files are passed over by size and mtime, and only articles under
+    the paths given can be removed. Into a fresh index (a rebuild, given a searcher on the
+    old one as ``previous``) every file is read and every article added; the counts still
+    compare with the old index.
+    """
+
+    def __init__(self, writer, indexed: dict[str, IndexedFile], previous=None) -> None:
+        self.writer = writer
+        self.indexed = indexed
+        self.previous = previous  # a searcher on the old index, when building a fresh one
+        self.fresh = previous is not None or not indexed
+        self.run_number = 1 + max((entry.run for entry in indexed.values()), default=0)
+        self.force = False  # read every file, whatever its size and mtime
+        self.writes = 0
+        self.report = IndexReport()
+        self.seen_paths: set[str] = set()
+        self.id_owner = {i: path for path, entry in indexed.items() for i in entry.hashes}
+        self.kept_ids: set[str] = set()
+
+    def run(self, roots: Sequence[Path], progress: Progress | None,
+            sources: Sequence[SourceFile] | None = None) -> IndexReport:
+        """Index ``sources`` (by default, every file under ``roots``), then remove the
+        articles of files under ``roots`` that are gone."""
+        sources = list(self._sources(roots)) if sources is None else sources
+        for done, source in enumerate(sources, start=1):
+            self._index_file(source)
+            if progress:
+                progress(done, len(sources))
+        self._remove_gone(roots)
+        self.report.warnings = list(dict.fromkeys(self.report.warnings))
+        return self.report
+
+    def _sources(self, roots: Sequence[Path]) -> Iterator[SourceFile]:
+        from .documents import find_files  # reading files: only writers need it
+
+        for root in roots:
+            if not root.exists():
+                if not _is_under_any_indexed(self.indexed, root):
+                    self._skip(str(root), "no such file or folder")
+                continue
+            yield from find_files(root)
+
+    def _index_file(self, source: SourceFile) -> None:
+        from .documents import UnreadableFile, os_error_reason, stream_file
+
+        path = str(source.path)
+        self.seen_paths.add(path)
+        known = self.indexed.get(path)
+        try:
+            stamp = file_stamp(source.path)
+            if known and not (self.fresh or self.force) and known.stamp == stamp:
+                self.report.unchanged += len(known.hashes)
+                self.kept_ids.update(known.hashes)
+                return
+            self._write_articles(path, stream_file(source), stamp, known)
+        except FileNotFoundError:
+            if not source.path.is_symlink():  # vanished meanwhile: gone, like a deleted file
+                self.seen_paths.discard(path)
+                return
+            self._not_read(path, known, "broken symbolic link")
+        except UnreadableFile as error:
+            self._not_read(path, known, str(error))
+        except OSError as error:
+            self._not_read(path, known, os_error_reason(error))
+
+    def _not_read(self, path: str, known: IndexedFile | None, reason: str) -> None:
+        self._skip(path, reason)
+        if known:  # a file gone bad keeps the articles it had
+            self._keep_old(path, known)
+
+    def _write_articles(self, path: str, content: FileContent, stamp: str,
+                        known: IndexedFile | None) -> None:
+        """Write the file's new and changed articles as they are read, then remove those
+        gone from it. Unchanged articles are not rewritten, except one when nothing else
+        was, so that the index records the file's new stamp (see :class:`IndexedFile`)."""
+        old_hashes = known.hashes if known else {}
+        writes = _FileWrites()
+        try:
+            for article in content.articles:
+                self._take(path, article, old_hashes, writes, stamp)
+        except OSError:  # failed part-way: the articles not read yet keep what they had
+            self._finish_file(writes, _UNKNOWN_STAMP)
+            raise
+        if not writes.read:
+            from .documents import UnreadableFile
+
+            raise UnreadableFile(content.unreadable_reason())
+        self.report.warnings.extend(content.warnings)
+        for reason in [*content.problems, *writes.duplicates]:
+            self._skip(path, reason)
+        self._finish_file(writes, stamp)
+        for gone in set(old_hashes) - self.kept_ids:
+            self._delete(gone)
+
+    def _take(self, path: str, article: Article, old_hashes: dict[str, str],
+              writes: _FileWrites, stamp: str) -> None:
+        """One article read from a file: skipped, written, held back or kept."""
+        writes.read = True
+        owner = self.id_owner.get(article.id)
+        if article.id in self.kept_ids or (owner not in (None, path) and Path(owner).exists()):
+            writes.duplicates.append(f"duplicate id {article.id!r} (already indexed from {owner})")
+        elif self.fresh or old_hashes.get(article.id) != article.content_hash:
+            if writes.last:
+                self._write(*writes.last, stamp)
+            writes.last = (article, self._previous_hash(article.id, owner))
+            self.kept_ids.add(article.id)
+        elif writes.unchanged is None:
+            writes.unchanged = article
+            self.kept_ids.add(article.id)
+        else:
+            self._keep(article.id)
+
+    def _finish_file(self, writes: _FileWrites, stamp: str) -> None:
+        """Write the article held back with ``stamp``; if none changed, rewrite the first
+        unchanged one, so that the index records ``stamp`` for the file."""
+        if writes.last:
+            self._write(*writes.last, stamp)
+            if writes.unchanged:
+                self._keep(writes.unchanged.id)
+        elif writes.unchanged:
+            self._write(writes.unchanged, writes.unchanged.content_hash, stamp)
+
+    def _keep(self, article_id: str) -> None:
+        """An article already indexed as it is now."""
+        self.kept_ids.add(article_id)
+        self.report.unchanged += 1
+
+    def _previous_hash(self, article_id: str, owner: str | None) -> str | None:
+        return self.indexed[owner].hashes[article_id] if owner else None
+
+    def _write(self, article: Article, previous_hash: str | None, stamp: str) -> None:
+        self.kept_ids.add(article.id)
+        self.id_owner[article.id] = article.path
+        if previous_hash is None:
+            self.report.added += 1
+        elif previous_hash == article.content_hash:
+            self.report.unchanged += 1
+        else:
+            self.report.updated += 1
+        document = _document(article, _recorded_stamp(stamp, self.run_number))
+        self.writes += 1
+        if self.fresh:
+            self.writer.add_document(**document)
+        else:
+            self.writer.update_document(**document)
+
+    def _keep_old(self, path: str, known: IndexedFile) -> None:
+        """Keep a file's indexed articles (those this run has not already written, if the
+        file failed part-way); a fresh index copies them from the old one."""
+        remaining = [article_id for article_id in known.hashes if article_id not in self.kept_ids]
+        self.kept_ids.update(remaining)
+        self.report.unchanged += len(remaining)
+        if self.previous is not None:
+            for article_id in remaining:
+                self.writer.add_document(**self.previous.document(id=article_id))
+
+    def _remove_gone(self, roots: Sequence[Path]) -> None:
+        """Remove the articles of files that are gone (under the paths given, unless fresh)."""
+        for path, entry in self.indexed.items():
+            if path in self.seen_paths or not (self.fresh or _is_under_any(path, roots)):
+                continue
+            for article_id in set(entry.hashes) - self.kept_ids:
+                self._delete(article_id)
+
+    def _delete(self, article_id: str) -> None:
+        self.report.removed += 1
+        self.kept_ids.discard(article_id)
+        if not self.fresh:
+            self.writes += 1
+            self.writer.delete_by_term("id", article_id)
+
+    def _skip(self, path: str, reason: str) -> None:
+        self.report.skipped.append(Skipped(path, reason))
+
+
+def _is_under_any_indexed(indexed: dict[str, IndexedFile], root: Path) -> bool:
+    return any(_is_under(path, root) for path in indexed)
+
+
+def _is_under(path: str, root: Path) -> bool:
+    root_text = str(root)
+    return path == root_text or path.startswith(root_text.rstrip(os.sep) + os.sep)
+
+
+def _is_under_any(path: str, roots: Sequence[Path]) -> bool:
+    """Whether ``path`` is one of ``roots`` or inside one of them."""
+    return any(_is_under(path, root) for root in roots)
+
+
+def absolute_roots(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The paths given, made absolute (symbolic links are kept as named)."""
+    return [Path(os.path.abspath(os.fspath(p))) for p in paths]
+
+
+def update(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
+           progress: Progress | None = None, wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+    """Add new files, update changed ones, remove the articles of files gone from ``paths``."""
+    roots = absolute_roots(paths)
+    return _in_place(store, wait, lambda indexer: indexer.run(roots, progress),
+                     lambda: _input_bytes(roots))
+
+
+def reindex_files(store: IndexStore, files: dict[str, str],
+                  wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+    """Read these files again whatever their size and mtime, each keeping its article id
+    (``{path: id}``); the articles of those that are gone are removed."""
+    from .documents import SourceFile
+
+    roots = [Path(path) for path in files]
+    sources = [SourceFile(root, files[str(root)]) for root in roots
+               if root.exists() or root.is_symlink()]
+
+    def run(indexer: _Indexer) -> IndexReport:
+        indexer.force = True
+        return indexer.run(roots, None, sources)
+
+    return _in_place(store, wait, run, lambda: _input_bytes(roots))
+
+
+InputBytes = Callable[[], int]
+"""How many bytes of files an indexing run will read, asked only for a fresh build."""
+
+
+def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexReport],
+              input_bytes: InputBytes) -> IndexReport:
+    """Run an indexer on the live index under the writer lock; one commit, or none.
+    An empty index is built afresh instead (see :func:`_build_fresh`)."""
+    with store.writing(wait):
+        whoosh_index = store.open() if store.exists() else None
+        if whoosh_index is None or whoosh_index.doc_count_all() == 0:
+            return _build_fresh(store, run, input_bytes)
+        with whoosh_index.reader() as reader:
+            indexed = indexed_files(reader)
+        writer = _writer(whoosh_index)
+        indexer = _Indexer(writer, indexed)
+        try:
+            report = run(indexer)
+        except BaseException:
+            writer.cancel()
+            raise
+        if indexer.writes:
+            writer.commit(merge=True)
+        else:
+            writer.cancel()
+        whoosh_index.close()
+        return report
+
+
+def rebuild(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
+            progress: Progress | None = None, wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+    """Build a fresh index from ``paths`` beside the live one and swap it in atomically."""
+    with store.writing(wait):
+        return _rebuild_locked(store, absolute_roots(paths), progress)
+
+
+def _rebuild_locked(store: IndexStore, roots: list[Path], progress: Progress | None) -> IndexReport:
+    return _build_fresh(store, lambda indexer: indexer.run(roots, progress),
+                        lambda: _input_bytes(roots))
+
+
+def _build_fresh(store: IndexStore, run: Callable[[_Indexer], IndexReport],
+                 input_bytes: InputBytes) -> IndexReport:
+    """Write a new generation with ``run`` (the old one's articles are compared, and kept
+    where a file fails) and swap it in once complete."""
+    indexed: dict[str, IndexedFile] = {}
+    old_searcher = None
+    if store.exists():
+        old_searcher = store.open().searcher()
+        indexed = indexed_files(old_searcher.reader())
+    folder, whoosh_index = store.create_generation()
+    try:
+        writer = _fresh_writer(store, whoosh_index, input_bytes())
+        indexer = _Indexer(writer, indexed, previous=old_searcher)
+        try:
+            report = run(indexer)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(optimize=True)
+        whoosh_index.close()
+    except BaseException:
+        store.discard(folder)
+        raise
+    finally:
+        if old_searcher is not None:
+            old_searcher.close()
+    store.publish(folder)
+    return report
+
+
+def _fresh_writer(store: IndexStore, whoosh_index, input_bytes: int):
+    """One writer; several worker processes for a large build where there are cores."""
+    processes = min(settings.WRITER_PROCESSES, _usable_cpus())
+    if processes > 1 and input_bytes >= settings.PARALLEL_MIN_BYTES:
+        from .parallel import ParallelWriter
+
+        return ParallelWriter(whoosh_index, processes, store.lock_fd,
+                              limitmb=WRITER_MEMORY_MB // processes, codec=Codec())
+    return _writer(whoosh_index)
+
+
+def _writer(whoosh_index):
+    return whoosh_index.writer(limitmb=WRITER_MEMORY_MB, codec=Codec())
+
+
+def _usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _input_bytes(roots: Sequence[Path]) -> int:
+    """The size of the files under ``roots`` (a directory walk; no file is read)."""
+    from .documents import find_files
+
+    total = 0
+    for root in roots:
+        with contextlib.suppress(OSError):
+            for source in find_files(root) if root.exists() else ():
+                with contextlib.suppress(OSError):
+                    total += source.path.stat().st_size
+    return total
+
+
+def ensure_index(store: IndexStore, seed_paths: Sequence[Path]) -> IndexReport | None:
+    """Build the index from ``seed_paths`` if the store holds none yet."""
+    if store.exists():
+        return None
+    with store.writing():
+        if store.exists():  # another process built it while we waited
+            return None
+        return _rebuild_locked(store, absolute_roots(seed_paths), None)

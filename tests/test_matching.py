@@ -1,0 +1,168 @@
+"""Whole-posting-list matching (``matching.py``) ranks exactly as Whoosh scoring every match."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from whoosh import fields
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.filedb.filestore import FileStorage
+
+from searchidx import SearchIndex
+from searchidx.aliases import load_aliases
+from searchidx.codec import Codec
+from searchidx.index import IndexStore
+from searchidx.matching import _read_postings, rank
+from searchidx.query import QueryBuilder
+from searchidx.search import _ordering, _relevance_scores
+
+from conftest import SHARED
+
+REUTERS = SHARED / "data" / "reuters21578" / "docs.jsonl"
+
+SEED_QUERIES = ["Vu", "Vũ", "Nguyễn Minh Vũ", "Hà Nội", "Ha Noi", "Hanoi", "DPRK", "Kim Jong-un",
+                '"Minh Vu"', "Korea -north", "Korea NOT north", "son", "Sơn", "relations",
+                "Viet Nam", "Đà Nẵng", "NOT Korea", "(Korea OR Vietnam) trade"]
+REUTERS_QUERIES = ["been dlrs", "commission exchange reuter", '"spokesman said"', "U.S. trade -japan",
+                   "oil NOT opec", "company private", "wholesale price", '"trade deficit" japan',
+                   "billion dlrs operations", "Kuwait", "bank rate", "(coffee OR cocoa) prices",
+                   "crude oil prices", "earnings per share", '"net loss"']
+
+
+@pytest.fixture(scope="module")
+def reuters_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1,200 Reuters articles in two batches, then 40 of them changed: an index with
+    more than one segment and with deleted documents."""
+    if not REUTERS.is_file():
+        pytest.skip("the Reuters-21578 corpus is not beside the project")
+    folder = tmp_path_factory.mktemp("reuters")
+    records = []
+    with REUTERS.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            if record.get("title") and record.get("text"):
+                records.append({"id": record["id"], "title": record["title"],
+                                "body": record["text"]})
+            if len(records) == 1200:
+                break
+    first, second = folder / "a.jsonl", folder / "b.jsonl"
+    location = folder / "index"
+
+    def write(path: Path, batch: list[dict]) -> None:
+        path.write_text("".join(json.dumps(r) + "\n" for r in batch), encoding="utf-8")
+
+    write(first, records[:900])
+    with SearchIndex.open(location, create=True) as idx:
+        idx.index([first])
+        write(second, records[900:])
+        idx.index([first, second])
+        changed = [dict(r, body=r["body"] + " Revised.") for r in records[:40]]
+        write(first, changed + records[40:900])
+        report = idx.index([first, second])
+    assert report.updated == 40
+    return location
+
+
+def _whoosh_and_fast(location: Path, text: str):
+    index = IndexStore(location).open()
+    from searchidx.search import scoring
+
+    with index.searcher(weighting=scoring()) as searcher:
+        parsed = QueryBuilder(searcher.schema, load_aliases(None), searcher.reader()).parse(text)
+        every = searcher.search(parsed.query, limit=None, terms=True,
+                                **_ordering("relevance", parsed.exact))
+        top = every[:10]
+        scores = _relevance_scores(searcher, parsed.query, top)
+        whoosh = [(hit.docnum, scores[hit.docnum], frozenset(hit.matched_terms())) for hit in top]
+        fast = rank(searcher, parsed.query, 10, parsed.exact)
+        return len(every), whoosh, fast
+
+
+def _assert_same_ranking(location: Path, text: str) -> None:
+    total, whoosh, fast = _whoosh_and_fast(location, text)
+    assert fast is not None, text
+    assert fast.total == total, text
+    assert [hit.docnum for hit in fast.hits] == [docnum for docnum, _, _ in whoosh], text
+    for hit, (_, score, terms) in zip(fast.hits, whoosh):
+        assert hit.score == pytest.approx(score, rel=1e-9), text
+        # The body's matched words are the ones a snippet marks. (Whoosh also reports the
+        # words of a title phrase that did not match as a phrase.)
+        assert _body(hit.terms) == _body(terms), text
+
+
+def _body(terms: frozenset) -> set:
+    return {term for term in terms if term[0] == "body"}
+
+
+@pytest.mark.parametrize("text", REUTERS_QUERIES)
+def test_ranking_equals_whoosh_scoring_every_match_on_news_wire_articles(reuters_index, text):
+    _assert_same_ranking(reuters_index, text)
+
+
+@pytest.mark.parametrize("text", SEED_QUERIES)
+def test_ranking_equals_whoosh_scoring_every_match_with_accents_aliases_and_names(
+        corpus_index, text):
+    _assert_same_ranking(corpus_index, text)
+
+
+def test_the_total_counts_every_matching_article(reuters_index):
+    index = IndexStore(reuters_index).open()
+    with index.searcher() as searcher, SearchIndex.open(reuters_index) as idx:
+        query = QueryBuilder(searcher.schema, None).parse("been dlrs").query
+        assert idx.search("been dlrs").total == len(set(searcher.docs_for_query(query))) > 10
+
+
+def test_an_exclusion_keeps_the_best_hits(reuters_index):
+    """Whoosh's top-10 collector drops matchers as scores rise and, with an exclusion,
+    loses hits that score higher than those it keeps."""
+    with SearchIndex.open(reuters_index) as idx:
+        top = idx.search("trade -japan", limit=10)
+        everything = idx.search("trade -japan", limit=1000)
+    assert [hit.id for hit in top] == [hit.id for hit in everything][:10]
+    assert all(a.score >= b.score for a, b in zip(top.hits, top.hits[1:]))
+
+
+def test_an_exclusion_removes_exactly_the_articles_with_the_word(reuters_index):
+    """Whoosh's own matching kept an article that has "corn" for "wheat -corn"."""
+    with SearchIndex.open(reuters_index) as idx:
+        kept = idx.search("wheat -corn", limit=1000)
+        assert kept.total == idx.search("wheat").total - idx.search("wheat corn").total > 0
+        assert not any("corn" in (hit.title + idx.article(hit.id).body).lower() for hit in kept)
+
+
+def test_postings_read_by_block_equal_those_read_one_at_a_time(reuters_index):
+    index = IndexStore(reuters_index).open()
+    with index.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            for field, text in [("body", b"reuter"), ("body", b"said"), ("title", b"oil")]:
+                whole = _read_postings(leaf.postings(field, text))
+                matcher = leaf.postings(field, text)
+                one_at_a_time = []
+                while matcher.is_active():
+                    one_at_a_time.append((matcher.id(), matcher.weight(), matcher.value()))
+                    matcher.next()
+                deleted = set(range(leaf.doc_count_all())) - set(leaf.all_doc_ids())
+                kept = [p for p in zip(whole.ids, whole.weights, whole.values) if p[0] not in deleted]
+                assert kept == one_at_a_time
+
+
+def _postings_bytes(folder: Path, codec) -> tuple[int, list]:
+    schema = fields.Schema(body=fields.TEXT(chars=True))
+    index = FileStorage(str(folder)).create().create_index(schema)
+    with index.writer(codec=codec) as writer:
+        for number in range(300):
+            writer.add_document(body=f"report {number} on rice exports and trade talks")
+    with index.reader() as reader:
+        postings = list(reader.postings("body", "rice").items_as("characters"))
+    size = sum(path.stat().st_size for path in folder.glob("*.seg")) or \
+        sum(path.stat().st_size for path in folder.iterdir())
+    return size, postings
+
+
+def test_the_codec_writes_the_same_postings_in_fewer_bytes(tmp_path):
+    ours = _postings_bytes(tmp_path / "ours", Codec())
+    stock = _postings_bytes(tmp_path / "stock", W3Codec())
+    assert ours[1] == stock[1]
+    assert ours[0] < stock[0]
