@@ -158,3 +158,12 @@ def test_results_serialize_to_the_json_contract(searcher):
     for hit in data["hits"]:
         assert set(hit) >= {"id", "path", "title", "date", "score", "snippet", "snippet_html"}
         assert hit["date"] is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", hit["date"])
+
+
+def test_operators_are_not_acronyms_whose_exact_spelling_ranks_first():
+    from searchidx.index import build_schema
+    from searchidx.query import QueryBuilder
+
+    builder = QueryBuilder(build_schema(), None)
+    assert builder.parse("Korea NOT north").exact is None
+    assert "DPRK" in repr(builder.parse("DPRK NOT Korea").exact)
