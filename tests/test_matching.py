@@ -14,7 +14,7 @@ from searchidx import SearchIndex
 from searchidx.aliases import load_aliases
 from searchidx.codec import Codec
 from searchidx.index import IndexStore
-from searchidx.matching import _read_postings, rank
+from searchidx.matching import _Postings, rank
 from searchidx.query import QueryBuilder
 from searchidx.search import _ordering, _relevance_scores
 
@@ -137,32 +137,41 @@ def test_postings_read_by_block_equal_those_read_one_at_a_time(reuters_index):
     with index.reader() as reader:
         for leaf, _ in reader.leaf_readers():
             for field, text in [("body", b"reuter"), ("body", b"said"), ("title", b"oil")]:
-                whole = _read_postings(leaf.postings(field, text))
+                one_at_a_time = {}
                 matcher = leaf.postings(field, text)
-                one_at_a_time = []
                 while matcher.is_active():
-                    one_at_a_time.append((matcher.id(), matcher.weight(), matcher.value()))
+                    one_at_a_time[matcher.id()] = (matcher.weight(), matcher.value())
                     matcher.next()
-                deleted = set(range(leaf.doc_count_all())) - set(leaf.all_doc_ids())
-                kept = [p for p in zip(whole.ids, whole.weights, whole.values) if p[0] not in deleted]
-                assert kept == one_at_a_time
+                whole = _Postings(leaf.postings(field, text))
+                whole.read_all()
+                read = {doc: (whole.weight(doc), whole.value(doc)) for doc in whole.ids()}
+                assert {doc: read[doc] for doc in one_at_a_time} == one_at_a_time
+                assert all(leaf.is_deleted(doc) for doc in read.keys() - one_at_a_time.keys())
+                ends = [min(one_at_a_time), max(one_at_a_time)]
+                around = _Postings(leaf.postings(field, text))
+                around.read_around(ends)  # the first and the last block only
+                assert [(around.weight(doc), around.value(doc)) for doc in ends] == \
+                    [one_at_a_time[doc] for doc in ends]
+                assert len(around.ids()) <= 2 * 128 < len(read) or len(read) <= 2 * 128
 
 
-def _postings_bytes(folder: Path, codec) -> tuple[int, list]:
+def _written_with(folder: Path, codec) -> tuple[int, list, list]:
+    """Postings file size, the postings of one word and every article's field lengths."""
     schema = fields.Schema(body=fields.TEXT(chars=True))
     index = FileStorage(str(folder)).create().create_index(schema)
     with index.writer(codec=codec) as writer:
         for number in range(300):
-            writer.add_document(body=f"report {number} on rice exports and trade talks")
+            writer.add_document(body=f"report {number} on rice exports" + " and trade" * (number % 7))
     with index.reader() as reader:
         postings = list(reader.postings("body", "rice").items_as("characters"))
-    size = sum(path.stat().st_size for path in folder.glob("*.seg")) or \
-        sum(path.stat().st_size for path in folder.iterdir())
-    return size, postings
+        lengths = [reader.doc_field_length(docnum, "body") for docnum in range(300)]
+    size = sum(path.stat().st_size for path in folder.iterdir())
+    return size, postings, lengths
 
 
-def test_the_codec_writes_the_same_postings_in_fewer_bytes(tmp_path):
-    ours = _postings_bytes(tmp_path / "ours", Codec())
-    stock = _postings_bytes(tmp_path / "stock", W3Codec())
-    assert ours[1] == stock[1]
+def test_the_codec_writes_the_same_postings_in_fewer_bytes_and_reads_the_same_lengths(tmp_path):
+    ours = _written_with(tmp_path / "ours", Codec())
+    stock = _written_with(tmp_path / "stock", W3Codec())
+    assert ours[1:] == stock[1:]
+    assert len(set(ours[2])) >= 7  # lengths that differ, read the same
     assert ours[0] < stock[0]

@@ -25,7 +25,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pickle import dumps
+
 from whoosh.fields import ID, TEXT
+from whoosh.formats import Characters
 from whoosh.system import pack_uint
 
 from .analysis import exact_terms, prose_terms, spelling_words
@@ -73,7 +76,8 @@ class SpelledText(TEXT):
         terms, plain = prose_terms(value)
         if self.spelling:
             self.__dict__["_last_words"] = (value, plain)
-        encode, boost = self.format.encode, self.format.field_boost
+        encode = _characters if type(self.format) is Characters else self.format.encode
+        boost = self.format.field_boost
         for term, occurrences in terms.items():
             yield term.encode("utf-8"), len(occurrences), boost * len(occurrences), encode(occurrences)
 
@@ -90,6 +94,23 @@ class SpelledText(TEXT):
         state.pop("_written_words", None)  # the words of one writer, never saved
         state.pop("_last_words", None)
         return state
+
+
+def _characters(occurrences: list[tuple[int, int, int]]) -> bytes:
+    """``Characters.encode`` of Whoosh's format, byte for byte: the count, then the
+    pickled (position step, start step, length) of each occurrence. Most words occur
+    once in an article, which needs no loop."""
+    if len(occurrences) == 1:
+        ((position, start, end),) = occurrences
+        return _ONCE + dumps([(position, start, end - start)], 2)
+    steps, last_position, last_end = [], 0, 0
+    for position, start, end in occurrences:
+        steps.append((position - last_position, start - last_end, end - start))
+        last_position, last_end = position, end
+    return pack_uint(len(steps)) + dumps(steps, 2)
+
+
+_ONCE = pack_uint(1)
 
 
 class ExactText(TEXT):

@@ -5,9 +5,11 @@ Whoosh answers a query by walking a tree of matchers one posting at a time in Py
 and ``id`` millions of times on a large archive. The queries readers type most (words
 that must all match in the title or the body, phrases, the bonus for exact spellings,
 excluded words) are evaluated here a segment at a time instead: each term's postings are
-read whole, block by block, the boolean logic is done on sets of document numbers (in
-C), and only the documents that match are scored, with Whoosh's own BM25F formula and
-statistics, so the ranking is the one Whoosh gives (the tests compare the two).
+read a block at a time, the boolean logic is done on sets of document numbers (in C),
+and only the documents that match are scored, with Whoosh's own BM25F formula and
+statistics, so the ranking is the one Whoosh gives (the tests compare the two). The
+rarest part of a conjunction is read first; the others read only the blocks that can
+hold its documents (a block's header gives its last document number).
 
 :func:`rank` returns None for a query it does not evaluate (wildcards, fuzzy words,
 ranges, any-word matching); the caller runs those through Whoosh.
@@ -16,14 +18,22 @@ ranges, any-word matching); the caller runs those through Whoosh.
 from __future__ import annotations
 
 import heapq
+import io
+import itertools
+import pickle
+import struct
 import weakref
+import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from functools import cached_property, partial
+from operator import itemgetter
+from typing import NamedTuple
 
 from whoosh import query as q
+from whoosh.util.numeric import byte_to_length
 
 from .settings import BM25_B, BM25_K1
 
@@ -74,18 +84,20 @@ def rank(searcher, query, limit: int, exact=None, allowed: frozenset[int] | None
             first = segment.node(exact) if exact is not None else _EMPTY
         except Unsupported:
             return None
-        docs = segment.permitted(node.docs)
+        docs = node.within(segment.allowed_here())
+        first.within(docs)
         total += len(docs)
         for doc in _best(docs, node, first, limit):
-            key = (0 if doc in first.docs else 1, -node.score(doc), doc + offset)
+            key = (0 if doc in first.matched else 1, -node.score(doc), doc + offset)
             candidates.append((key, segment, node, doc))
     best = heapq.nsmallest(limit, candidates, key=lambda candidate: candidate[0])
     return Ranking(total, tuple(segment.ranked(node, doc) for _, segment, node, doc in best))
 
 
 def _best(docs: Iterable[int], node: _Node, first: _Node, limit: int) -> list[int]:
-    """The ``limit`` best documents of one segment."""
-    score, preferred = node.score, first.docs
+    """The ``limit`` best documents of one segment: by ``first`` (exact spellings), then
+    score, then document number."""
+    score, preferred = node.score, first.matched
     return heapq.nsmallest(limit, docs, key=lambda doc: (doc not in preferred, -score(doc), doc))
 
 
@@ -106,61 +118,144 @@ def body_chars(searcher, docnums: Iterable[int], terms: Iterable[str]) -> dict[i
 
 # --- reading postings ---------------------------------------------------------------------------
 
-@dataclass
+class _Block:
+    """Decoded postings: sorted document numbers, and their weights and encoded values
+    (positions, characters) as Whoosh's format keeps them."""
+
+    def __init__(self, ids: Sequence[int], weights, values, fixed_size: int | None) -> None:
+        self.ids, self.weights, self.values, self.fixed_size = ids, weights, values, fixed_size
+
+    @cached_property
+    def _positions(self) -> dict[int, int]:
+        return dict(zip(self.ids, range(len(self.ids))))
+
+    def find(self, doc: int) -> int | None:
+        return self._positions.get(doc)
+
+    def weight(self, index: int) -> float:
+        weights = self.weights
+        if weights is None or isinstance(weights, float):  # all 1.0, or all the same
+            return 1.0 if weights is None else weights
+        return weights[index]
+
+    def value(self, index: int):
+        size = self.fixed_size
+        if size is None or size < 0:
+            return self.values[index]
+        return self.values[index * size:(index + 1) * size] if size else None
+
+
 class _Postings:
-    """A term's postings in one segment, read whole: sorted document numbers, weights and
-    encoded values (positions, characters)."""
+    """A term's postings in one segment, decoded a block at a time as they are needed.
 
-    ids: array
-    weights: list[float]
-    values: list[bytes]
+    The term's whole extent of Whoosh's ``whoosh3`` format is read at once: after a magic
+    number, each block is a signed length (negative for the last), a pickled info tuple
+    (count, last id, …, compression) and the pickled, maybe compressed, tuple of ids
+    (delta-coded), weights and values; blocks are decoded in C, not a posting at a time.
+    """
 
-    def at(self, doc: int) -> int:
-        return bisect_left(self.ids, doc)
+    def __init__(self, matcher) -> None:
+        from whoosh.codec.whoosh3 import W3LeafMatcher
+        from whoosh.matching import FilterMatcher
+
+        while isinstance(matcher, FilterMatcher):  # deletions are applied by the caller
+            matcher = matcher.child
+        self._blocks: dict[int, _Block] = {}
+        self._ids: frozenset[int] | None = None
+        if type(matcher) is W3LeafMatcher:
+            self._raw, self._headers = _extent(matcher)
+            self._last_ids = [header.last_id for header in self._headers]
+            self.count = sum(header.count for header in self._headers)
+            self._fixed_size = matcher.format.fixed_value_size()
+            self._byte_ids = matcher._byteids
+        else:  # postings kept in the term's entry (a rare term) or another codec's
+            self._blocks[0] = _one_at_a_time(matcher)
+            self._last_ids = [self._blocks[0].ids[-1]] if self._blocks[0].ids else []
+            self.count = len(self._blocks[0].ids)
+
+    def ids(self) -> frozenset[int]:
+        """The document numbers of the decoded blocks."""
+        if self._ids is None:
+            self._ids = frozenset(itertools.chain.from_iterable(
+                block.ids for block in self._blocks.values()))
+        return self._ids
+
+    def find(self, doc: int) -> tuple[_Block, int] | None:
+        """Where ``doc``'s posting is, among the decoded blocks."""
+        block = self._blocks.get(bisect_left(self._last_ids, doc))
+        index = block.find(doc) if block else None
+        return None if index is None else (block, index)
+
+    def weight(self, doc: int) -> float:
+        block, index = self.find(doc)
+        return block.weight(index)
+
+    def value(self, doc: int):
+        block, index = self.find(doc)
+        return block.value(index)
+
+    def read_all(self) -> None:
+        self._decode(range(len(self._last_ids)))
+
+    def read_around(self, docs: Iterable[int]) -> None:
+        """Decode the blocks that could hold these document numbers."""
+        count = len(self._last_ids)
+        self._decode({number for number in map(partial(bisect_left, self._last_ids), docs)
+                      if number < count})
+
+    def _decode(self, numbers: Iterable[int]) -> None:
+        for number in numbers:
+            if number not in self._blocks:
+                self._blocks[number] = self._decode_block(self._headers[number])
+                self._ids = None
+
+    def _decode_block(self, header: _Header) -> _Block:
+        data = self._raw[header.start:header.end]
+        if header.compressed:
+            data = zlib.decompress(data)
+        ids, weights, values = pickle.loads(data)
+        if not self._byte_ids:
+            ids = array("I", itertools.accumulate(ids))
+        return _Block(ids, weights, values, self._fixed_size)
 
 
-def _read_postings(matcher) -> _Postings:
-    """All the postings of a term's matcher."""
-    from whoosh.codec.whoosh3 import W3LeafMatcher
-    from whoosh.matching import FilterMatcher
+class _Header(NamedTuple):
+    count: int
+    last_id: int
+    start: int  # of the block's data within the extent
+    end: int
+    compressed: bool
 
-    while isinstance(matcher, FilterMatcher):  # deletions are applied by the caller
-        matcher = matcher.child
-    if type(matcher) is W3LeafMatcher:
-        return _read_blocks(matcher)
-    postings = _Postings(array("I"), [], [])
+
+def _extent(matcher) -> tuple[bytes, list[_Header]]:
+    """A term's postings as one string of bytes, and the headers of its blocks."""
+    from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+
+    length = matcher._length[0] if isinstance(matcher._length, tuple) else matcher._length
+    raw = matcher._postfile.get(matcher._startoffset, length)
+    stream, headers = io.BytesIO(raw), []
+    stream.seek(len(WHOOSH3_HEADER_MAGIC))
+    while True:
+        (size,) = _BLOCK_SIZE.unpack(stream.read(_BLOCK_SIZE.size))
+        end = stream.tell() + abs(size)
+        count, last_id, _, compression, _, _ = pickle.load(stream)
+        headers.append(_Header(count, last_id, stream.tell(), end, bool(compression)))
+        if size < 0:
+            return raw, headers
+        stream.seek(end)
+
+
+_BLOCK_SIZE = struct.Struct("!i")
+
+
+def _one_at_a_time(matcher) -> _Block:
+    ids, weights, values = [], [], []
     while matcher.is_active():
-        postings.ids.append(matcher.id())
-        postings.weights.append(matcher.weight())
-        postings.values.append(matcher.value())
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
+        values.append(matcher.value())
         matcher.next()
-    return postings
-
-
-def _read_blocks(matcher) -> _Postings:
-    """A whole block at a time from Whoosh's on-disk format (``whoosh3`` codec): each block
-    is one pickled tuple of ids (delta-coded), weights and values, decoded here in C
-    rather than a posting at a time."""
-    postings = _Postings(array("I"), [], [])
-    fixed_size = matcher.format.fixed_value_size()
-    while not matcher._atend:
-        matcher._read_data()
-        ids, weights, values = matcher._data
-        count = matcher._blocklength
-        postings.ids.extend(ids if matcher._byteids else accumulate(ids))
-        if weights is None or isinstance(weights, float):
-            postings.weights.extend([1.0 if weights is None else weights] * count)
-        else:
-            postings.weights.extend(weights)
-        if fixed_size is None or fixed_size < 0:
-            postings.values.extend(values)
-        elif fixed_size == 0:
-            postings.values.extend([None] * count)
-        else:
-            postings.values.extend(values[i:i + fixed_size]
-                                   for i in range(0, len(values), fixed_size))
-        matcher._next_block()
-    return postings
+    return _Block(ids, weights, values, None)
 
 
 # --- evaluating a query in one segment ----------------------------------------------------------
@@ -175,29 +270,34 @@ class _Segment:
         self.deleted = _deleted(self.reader)
         self.allowed = allowed
         self._postings: dict[Term, _Postings | None] = {}
-        self._lengths: dict[tuple[int, str], int] = {}
+        self._lengths: dict[str, Callable[[int], int]] = {}
 
     def everything(self) -> frozenset[int]:
         return frozenset(range(self.reader.doc_count_all())) - self.deleted
 
-    def permitted(self, docs: frozenset[int]) -> frozenset[int]:
-        """``docs`` within the date filter, if any."""
+    def allowed_here(self) -> frozenset[int] | None:
+        """The documents of this segment within the date filter (None: no filter)."""
         if self.allowed is None:
-            return docs
-        return frozenset(doc for doc in docs if doc + self.offset in self.allowed)
+            return None
+        end = self.offset + self.reader.doc_count_all()
+        return frozenset(doc - self.offset for doc in self.allowed if self.offset <= doc < end)
 
     def postings(self, field: str, text: bytes) -> _Postings | None:
+        """The term's postings here, or None if no document here has it."""
+        from whoosh.reading import TermNotFound
+
         key = (field, text)
         if key not in self._postings:
-            present = key in self.reader
-            self._postings[key] = _read_postings(self.reader.postings(field, text)) if present else None
+            try:
+                self._postings[key] = _Postings(self.reader.postings(field, text))
+            except TermNotFound:
+                self._postings[key] = None
         return self._postings[key]
 
     def length(self, doc: int, field: str) -> int:
-        key = (doc, field)
-        if key not in self._lengths:
-            self._lengths[key] = self.leaf.doc_field_length(doc, field, 1)
-        return self._lengths[key]
+        if field not in self._lengths:
+            self._lengths[field] = _field_lengths(self.reader, self.leaf, field)
+        return self._lengths[field](doc)
 
     def node(self, query) -> _Node:
         """The node that evaluates ``query`` here; raises :class:`Unsupported`."""
@@ -213,7 +313,7 @@ class _Segment:
         if kind is q.AndNot:
             return _AndNot(self.node(query.a), self.node(query.b))
         if kind is q.Not:  # every other article, each scoring 1 (Whoosh's InverseMatcher)
-            return _Constant(self.everything() - self.node(query.query).docs, 1.0)
+            return _Not(self.node(query.query), self.everything())
         if kind in (q.And, q.Or) and not getattr(query, "scale", None):
             return self._compound(query, _And if kind is q.And else _Or)
         raise Unsupported(kind.__name__)
@@ -255,7 +355,8 @@ class _Segment:
             if postings is None:
                 return _EMPTY
             terms.append(_TermNode(self, query.fieldname, btext, postings))
-        return _Boosted(_PhraseNode(terms, field.format), query.boost)
+        return _Boosted(_PhraseNode(terms), query.boost)
+
 
     def ranked(self, node: _Node, doc: int) -> Ranked:
         terms = frozenset(node.terms(doc))
@@ -277,16 +378,43 @@ def _deleted(reader) -> frozenset[int]:
     return _DELETED[reader]
 
 
+def _field_lengths(reader, leaf, field: str) -> Callable[[int], int]:
+    """Each document's length in ``field``, as Whoosh's scorer reads it; from the bytes of
+    the whole column where the segment was written by :class:`~searchidx.codec.Codec`."""
+    from .codec import PerDocumentReader
+
+    perdoc = getattr(reader, "_perdoc", None)
+    lengths = perdoc.length_bytes(field) if isinstance(perdoc, PerDocumentReader) else None
+    if lengths is None:
+        return partial(leaf.doc_field_length, fieldname=field, default=1)
+    return lambda doc: byte_to_length(lengths[doc])
+
+
 def _decode(segment: _Segment, field: str, text: bytes, doc: int, astype: str):
-    postings = segment.postings(field, text)
-    value = postings.values[postings.at(doc)]
+    value = segment.postings(field, text).value(doc)
     return segment.searcher.schema[field].format.decode_as(astype, value)
 
 
 # --- nodes: a query part's matching documents, and each one's score and matched terms --------
+#
+# ``within(candidates)`` returns the candidates a node matches (``None``: every document)
+# and remembers them in ``matched``, which ``score`` and ``terms`` then consult: a node is
+# only ever scored for documents it was asked about.
 
 class _Node:
-    docs: frozenset[int] = frozenset()
+    estimate = 0
+    """About how many documents match (a conjunction starts from its rarest part)."""
+
+    def __init__(self) -> None:
+        self.matched: frozenset[int] = frozenset()
+
+    def within(self, candidates: frozenset[int] | None) -> frozenset[int]:
+        found = self._within(candidates)
+        self.matched = self.matched | found
+        return found
+
+    def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
+        return frozenset()
 
     def score(self, doc: int) -> float:
         return 0.0
@@ -304,21 +432,37 @@ class _TermNode(_Node):
     statistics of the whole index."""
 
     def __init__(self, segment: _Segment, field: str, text: bytes, postings: _Postings) -> None:
+        super().__init__()
         self.segment, self.field, self.term = segment, field, (field, text)
         self.postings = postings
-        self.docs = frozenset(postings.ids) - segment.deleted
+        self.estimate = postings.count
         searcher = segment.searcher
         self.scorable = searcher.schema[field].scorable
         self.idf = searcher.idf(field, text)
         self.avg_length = searcher.avg_field_length(field) or 1
 
+    def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
+        postings = self.postings
+        if candidates is None:
+            postings.read_all()
+            return postings.ids() - self.segment.deleted
+        postings.read_around(candidates)
+        return candidates & postings.ids()
+
     def score(self, doc: int) -> float:
-        weight = self.postings.weights[self.postings.at(doc)]
+        weight = self.postings.weight(doc)
         if not self.scorable:
             return weight
         length = self.segment.length(doc, self.field)
         return self.idf * (weight * (BM25_K1 + 1)) / (
             weight + BM25_K1 * ((1 - BM25_B) + BM25_B * length / self.avg_length))
+
+    def positions(self, doc: int) -> list[int]:
+        return self._decode_positions(self.postings.value(doc))
+
+    @cached_property
+    def _decode_positions(self) -> Callable[[bytes], list[int]]:
+        return _positions_decoder(self.segment.searcher.schema[self.field].format)
 
     def terms(self, doc: int) -> Iterator[Term]:
         yield self.term
@@ -331,7 +475,11 @@ class _Boosted(_Node):
         return super().__new__(cls)
 
     def __init__(self, node: _Node, boost: float) -> None:
-        self.node, self.boost, self.docs = node, boost, node.docs
+        super().__init__()
+        self.node, self.boost, self.estimate = node, boost, node.estimate
+
+    def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
+        return self.node.within(candidates)
 
     def score(self, doc: int) -> float:
         return self.node.score(doc) * self.boost
@@ -342,9 +490,14 @@ class _Boosted(_Node):
 
 class _And(_Node):
     def __init__(self, children: list[_Node]) -> None:
+        super().__init__()
         self.children = children
-        smallest, *others = sorted((child.docs for child in children), key=len)
-        self.docs = smallest.intersection(*others)
+        self.estimate = min(child.estimate for child in children)
+
+    def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
+        for child in sorted(self.children, key=lambda child: child.estimate):
+            candidates = child.within(candidates)
+        return candidates
 
     def score(self, doc: int) -> float:
         return sum(child.score(doc) for child in self.children)
@@ -356,15 +509,19 @@ class _And(_Node):
 
 class _Or(_Node):
     def __init__(self, children: list[_Node]) -> None:
-        self.children = [child for child in children if child.docs]
-        self.docs = frozenset().union(*(child.docs for child in self.children))
+        super().__init__()
+        self.children = [child for child in children if child is not _EMPTY]
+        self.estimate = sum(child.estimate for child in self.children)
+
+    def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
+        return frozenset().union(*(child.within(candidates) for child in self.children))
 
     def score(self, doc: int) -> float:
-        return sum(child.score(doc) for child in self.children if doc in child.docs)
+        return sum(child.score(doc) for child in self.children if doc in child.matched)
 
     def terms(self, doc: int) -> Iterator[Term]:
         for child in self.children:
-            if doc in child.docs:
+            if doc in child.matched:
                 yield from child.terms(doc)
 
 
@@ -372,22 +529,32 @@ class _AndMaybe(_Node):
     """``required`` decides what matches; ``optional`` adds its score where it matches too."""
 
     def __init__(self, required: _Node, optional: _Node) -> None:
-        self.required, self.optional, self.docs = required, optional, required.docs
+        super().__init__()
+        self.required, self.optional, self.estimate = required, optional, required.estimate
+
+    def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
+        found = self.required.within(candidates)
+        self.optional.within(found)
+        return found
 
     def score(self, doc: int) -> float:
-        bonus = self.optional.score(doc) if doc in self.optional.docs else 0.0
+        bonus = self.optional.score(doc) if doc in self.optional.matched else 0.0
         return self.required.score(doc) + bonus
 
     def terms(self, doc: int) -> Iterator[Term]:
         yield from self.required.terms(doc)
-        if doc in self.optional.docs:
+        if doc in self.optional.matched:
             yield from self.optional.terms(doc)
 
 
 class _AndNot(_Node):
     def __init__(self, positive: _Node, negative: _Node) -> None:
-        self.positive = positive
-        self.docs = positive.docs - negative.docs
+        super().__init__()
+        self.positive, self.negative, self.estimate = positive, negative, positive.estimate
+
+    def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
+        found = self.positive.within(candidates)
+        return found - self.negative.within(found)
 
     def score(self, doc: int) -> float:
         return self.positive.score(doc)
@@ -396,29 +563,36 @@ class _AndNot(_Node):
         return self.positive.terms(doc)
 
 
-class _Constant(_Node):
-    def __init__(self, docs: frozenset[int], score: float) -> None:
-        self.docs, self._score = docs, score
+class _Not(_Node):
+    """Every other document, each scoring 1 (Whoosh's ``InverseMatcher``)."""
+
+    def __init__(self, excluded: _Node, everything: frozenset[int]) -> None:
+        super().__init__()
+        self.excluded, self.everything = excluded, everything
+        self.estimate = len(everything)
+
+    def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
+        candidates = self.everything if candidates is None else candidates & self.everything
+        return candidates - self.excluded.within(candidates)
 
     def score(self, doc: int) -> float:
-        return self._score
+        return 1.0
 
 
 class _PhraseNode(_Node):
     """Words at consecutive positions; scored as the sum of its words' scores (Whoosh's
     ``SpanNear2`` with slop 1)."""
 
-    def __init__(self, words: list[_TermNode], field_format) -> None:
+    def __init__(self, words: list[_TermNode]) -> None:
+        super().__init__()
         self.words = words
-        decode = field_format.decode_positions
-        smallest, *others = sorted((word.docs for word in words), key=len)
-        candidates = smallest.intersection(*others)
+        self.estimate = min(word.estimate for word in words)
 
-        def positions(word: _TermNode, doc: int) -> list[int]:
-            return decode(word.postings.values[word.postings.at(doc)])
-
-        self.docs = frozenset(doc for doc in candidates
-                              if _in_sequence([positions(word, doc) for word in words]))
+    def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
+        for word in sorted(self.words, key=lambda word: word.estimate):
+            candidates = word.within(candidates)
+        return frozenset(doc for doc in candidates
+                         if _in_sequence([word.positions(doc) for word in self.words]))
 
     def score(self, doc: int) -> float:
         return sum(word.score(doc) for word in self.words)
@@ -426,6 +600,26 @@ class _PhraseNode(_Node):
     def terms(self, doc: int) -> Iterator[Term]:
         for word in self.words:
             yield word.term
+
+
+def _positions_decoder(field_format) -> Callable[[bytes], list[int]]:
+    """``field_format.decode_positions``; for Whoosh's ``Characters`` format (a count,
+    then a pickled list of (position step, start step, length)), the same positions
+    summed in C instead of a Python loop."""
+    from whoosh.formats import Characters
+
+    if type(field_format) is not Characters:
+        return field_format.decode_positions
+
+    def decode(value: bytes) -> list[int]:
+        if not value.endswith(b"."):  # as Whoosh: the pickle's last byte may be trimmed
+            value += b"."
+        return list(itertools.accumulate(map(itemgetter(0), pickle.loads(value[_COUNT_BYTES:]))))
+
+    return decode
+
+
+_COUNT_BYTES = 4
 
 
 def _in_sequence(positions: list[list[int]]) -> bool:
