@@ -24,7 +24,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
 from pickle import dumps
 
 from whoosh.fields import ID, TEXT
