@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from .analysis import is_acronym, normalize, tokenize
 from .errors import SearchIdxError
@@ -21,8 +22,7 @@ SHIPPED_ALIASES = Path(__file__).with_name("aliases.txt")
 Words = tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class AliasMatch:
+class AliasMatch(NamedTuple):  # not a dataclass: making one takes a cold start ~1 ms
     """A run of query words ``[start, end)`` that is a term of an alias group."""
 
     start: int
@@ -31,13 +31,13 @@ class AliasMatch:
     """Every term of the group, as written in the aliases file."""
 
 
-@dataclass
 class Aliases:
     """Groups of equivalent terms, looked up by their folded words."""
 
-    groups: list[tuple[str, ...]] = field(default_factory=list)
-    _group_of: dict[Words, int] = field(default_factory=dict)
-    _acronyms: set[Words] = field(default_factory=set)
+    def __init__(self) -> None:
+        self.groups: list[tuple[str, ...]] = []
+        self._group_of: dict[Words, int] = {}
+        self._acronyms: set[Words] = set()
 
     def add_group(self, forms: Sequence[str]) -> None:
         """Add one group; a term already in another group joins the two groups."""
@@ -97,6 +97,7 @@ class Aliases:
                 for other in self.groups[number] if _key(other) == other_key]
 
 
+@cache  # each form is looked up several times, and tokenizing is most of loading aliases
 def _key(form: str) -> Words:
     return tuple(tokenize(form))
 

@@ -7,6 +7,7 @@ an unusable index or a query that cannot be run, always as one line on stderr.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import re
 import sys
@@ -365,6 +366,10 @@ def serve(index_dir: Path | None, host: str, port: int) -> None:
 
 def main() -> None:
     """Entry point of the ``searchidx`` command; never ends in a traceback."""
+    # Most objects a command makes live until it ends (modules, the index's tables): with
+    # Python's default threshold (700) a cold search spent ~5 ms in 27 collections that
+    # freed 10 objects.
+    gc.set_threshold(20_000)
     try:
         cli(prog_name="searchidx")
     except Exception as error:  # noqa: BLE001 (the last line of defence for the user)
@@ -373,3 +378,7 @@ def main() -> None:
         click.echo(f"searchidx: internal error: {type(error).__name__}: {error} "
                    f"(set SEARCHIDX_DEBUG=1 to see where)", err=True)
         sys.exit(2)
+    finally:
+        # The process ends here, its files closed: spare Python's garbage collection of
+        # every module and object as it exits (~20 ms of a cold search).
+        gc.freeze()

@@ -126,11 +126,11 @@ class _Block:
         self.ids, self.weights, self.values, self.fixed_size = ids, weights, values, fixed_size
 
     @cached_property
-    def _positions(self) -> dict[int, int]:
+    def _index_of(self) -> dict[int, int]:
         return dict(zip(self.ids, range(len(self.ids))))
 
     def find(self, doc: int) -> int | None:
-        return self._positions.get(doc)
+        return self._index_of.get(doc)
 
     def weight(self, index: int) -> float:
         weights = self.weights
