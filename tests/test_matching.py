@@ -156,7 +156,8 @@ def test_postings_read_by_block_equal_those_read_one_at_a_time(reuters_index):
 
 
 def _written_with(folder: Path, codec) -> tuple[int, list, list]:
-    """Postings file size, the postings of one word and every article's field lengths."""
+    """Postings file size, the postings of one word and every article's field lengths
+    (checking that ``matching`` decodes the postings as Whoosh does)."""
     schema = fields.Schema(body=fields.TEXT(chars=True))
     index = FileStorage(str(folder)).create().create_index(schema)
     with index.writer(codec=codec) as writer:
@@ -165,6 +166,11 @@ def _written_with(folder: Path, codec) -> tuple[int, list, list]:
     with index.reader() as reader:
         postings = list(reader.postings("body", "rice").items_as("characters"))
         lengths = [reader.doc_field_length(docnum, "body") for docnum in range(300)]
+        decoded = _Postings(reader.postings("body", "rice"))
+        decoded.read_all()
+        format_ = schema["body"].format
+        assert [(doc, format_.decode_characters(decoded.value(doc)))
+                for doc in sorted(decoded.ids())] == postings
     size = sum(path.stat().st_size for path in folder.iterdir())
     return size, postings, lengths
 
