@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -105,6 +107,19 @@ def corpus_index(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 def searcher(corpus_index: Path):
     with SearchIndex.open(corpus_index) as idx:
         yield idx
+
+
+def modules_a_search_loads(index: Path) -> set[str]:
+    """The modules a ``searchidx search`` in a fresh process has loaded when it exits."""
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: print(' '.join(sys.modules), file=sys.stderr))\n"
+             "from searchidx.cli import main\n"
+             f"sys.argv = ['searchidx', 'search', 'Vu', '--index', {str(index)!r}]\n"
+             "main()\n")
+    finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    return set(finished.stderr.strip().splitlines()[-1].split())
 
 
 def ids(results) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import SEED_IDS
+from conftest import SEED_IDS, modules_a_search_loads
 from searchidx.cli import cli
 
 ANSI = "\x1b["
@@ -230,12 +230,4 @@ def test_a_correction_is_announced_and_carried_in_json(cli_index):
 
 
 def test_the_search_command_does_not_load_the_indexer(cli_index):
-    probe = ("import atexit, sys\n"
-             "atexit.register(lambda: print('searchidx.indexer' in sys.modules, file=sys.stderr))\n"
-             "from searchidx.cli import main\n"
-             f"sys.argv = ['searchidx', 'search', 'Vu', '--index', {str(cli_index)!r}]\n"
-             "main()\n")
-    finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                              timeout=60)
-    assert finished.returncode == 0, finished.stderr
-    assert finished.stderr.strip().splitlines()[-1] == "False"
+    assert "searchidx.indexer" not in modules_a_search_loads(cli_index)

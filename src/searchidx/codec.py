@@ -45,15 +45,18 @@ class Codec(whoosh3.W3Codec):
 class PerDocumentReader(whoosh3.W3PerDocReader):
     """Whoosh's per-document reader, with each field's lengths read at once."""
 
+    def __init__(self, storage, segment) -> None:
+        super().__init__(storage, segment)
+        self._length_bytes: dict[str, bytes | None] = {}
+
     def length_bytes(self, fieldname: str) -> bytes | None:
         """Each document's length in ``fieldname`` as Whoosh codes it, one byte per
         document (None if the field keeps no lengths)."""
-        cache = self.__dict__.setdefault("_length_bytes", {})
-        if fieldname not in cache:
+        if fieldname not in self._length_bytes:
             column = self._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
-            cache[fieldname] = (None if column is None else
-                                column._dbfile.get(column._basepos, column._count))
-        return cache[fieldname]
+            self._length_bytes[fieldname] = (None if column is None else
+                                             column._dbfile.get(column._basepos, column._count))
+        return self._length_bytes[fieldname]
 
     def doc_field_length(self, docnum, fieldname, default=0):
         if docnum > self._doccount:

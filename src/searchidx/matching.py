@@ -88,7 +88,8 @@ def rank(searcher, query, limit: int, exact=None, allowed: frozenset[int] | None
             key = (0 if doc in first.matched else 1, -node.score(doc), doc + offset)
             candidates.append((key, segment, node, doc))
     best = heapq.nsmallest(limit, candidates, key=lambda candidate: candidate[0])
-    return Ranking(total, tuple(segment.ranked(node, doc) for _, segment, node, doc in best))
+    return Ranking(total, tuple(segment.ranked(node, doc, -key[1])
+                                for key, segment, node, doc in best))
 
 
 def _best(docs: Iterable[int], node: _Node, first: _Node, limit: int) -> list[int]:
@@ -355,11 +356,11 @@ class _Segment:
         return _Boosted(_PhraseNode(terms), query.boost)
 
 
-    def ranked(self, node: _Node, doc: int) -> Ranked:
+    def ranked(self, node: _Node, doc: int, score: float) -> Ranked:
         terms = frozenset(node.terms(doc))
         chars = {text.decode("utf-8"): tuple(_decode(self, "body", text, doc, "characters"))
                  for field, text in terms if field == "body"}
-        return Ranked(doc + self.offset, node.score(doc), terms, chars)
+        return Ranked(doc + self.offset, score, terms, chars)
 
 
 _DELETED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
