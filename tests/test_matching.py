@@ -6,13 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from whoosh import fields
-from whoosh.codec.whoosh3 import W3Codec
-from whoosh.filedb.filestore import FileStorage
 
 from searchidx import SearchIndex
 from searchidx.aliases import load_aliases
-from searchidx.codec import Codec
 from searchidx.index import IndexStore
 from searchidx.matching import _Postings, rank
 from searchidx.query import QueryBuilder
@@ -142,42 +138,14 @@ def test_postings_read_by_block_equal_those_read_one_at_a_time(reuters_index):
                 while matcher.is_active():
                     one_at_a_time[matcher.id()] = (matcher.weight(), matcher.value())
                     matcher.next()
-                whole = _Postings(leaf.postings(field, text))
+                whole = _Postings(leaf, field, text)
                 whole.read_all()
                 read = {doc: (whole.weight(doc), whole.value(doc)) for doc in whole.ids()}
                 assert {doc: read[doc] for doc in one_at_a_time} == one_at_a_time
                 assert all(leaf.is_deleted(doc) for doc in read.keys() - one_at_a_time.keys())
                 ends = [min(one_at_a_time), max(one_at_a_time)]
-                around = _Postings(leaf.postings(field, text))
+                around = _Postings(leaf, field, text)
                 around.read_around(ends)  # the first and the last block only
                 assert [(around.weight(doc), around.value(doc)) for doc in ends] == \
                     [one_at_a_time[doc] for doc in ends]
                 assert len(around.ids()) <= 2 * 128 < len(read) or len(read) <= 2 * 128
-
-
-def _written_with(folder: Path, codec) -> tuple[int, list, list]:
-    """Postings file size, the postings of one word and every article's field lengths
-    (checking that ``matching`` decodes the postings as Whoosh does)."""
-    schema = fields.Schema(body=fields.TEXT(chars=True))
-    index = FileStorage(str(folder)).create().create_index(schema)
-    with index.writer(codec=codec) as writer:
-        for number in range(300):
-            writer.add_document(body=f"report {number} on rice exports" + " and trade" * (number % 7))
-    with index.reader() as reader:
-        postings = list(reader.postings("body", "rice").items_as("characters"))
-        lengths = [reader.doc_field_length(docnum, "body") for docnum in range(300)]
-        decoded = _Postings(reader.postings("body", "rice"))
-        decoded.read_all()
-        format_ = schema["body"].format
-        assert [(doc, format_.decode_characters(decoded.value(doc)))
-                for doc in sorted(decoded.ids())] == postings
-    size = sum(path.stat().st_size for path in folder.iterdir())
-    return size, postings, lengths
-
-
-def test_the_codec_writes_the_same_postings_in_fewer_bytes_and_reads_the_same_lengths(tmp_path):
-    ours = _written_with(tmp_path / "ours", Codec())
-    stock = _written_with(tmp_path / "stock", W3Codec())
-    assert ours[1:] == stock[1:]
-    assert len(set(ours[2])) >= 7  # lengths that differ, read the same
-    assert ours[0] < stock[0]

@@ -135,16 +135,18 @@ def words(value: str, join: bool) -> Iterator[tuple[str, int, int, int, str]]:
     an acronym) or ``JOINED``. Every analyzer, and the indexing fast paths, tokenize here.
     """
     headline = _headline_starts(value)
-    previous = None
+    capitalized = None  # the previous word and its start, if it could begin a name
     for position, match in enumerate(TOKEN_PATTERN.finditer(value)):
-        text, start, end = match.group(), match.start(), match.end()
+        text = match.group()
+        start, end = match.span()
         yield text, position, start, end, HEADLINE if start in headline else WORD
-        if join and previous is not None:
-            first, first_start = previous
+        if capitalized is not None:
+            first, first_start = capitalized
             if (_joins(first, value[first_start + len(first):start], text)
                     and not (start in headline and first_start in headline)):
                 yield first + text, position - 1, first_start, end, JOINED
-        previous = (text, start)
+        # Only a capitalized word begins a name (most words are not: no join is tried).
+        capitalized = (text, start) if join and text[0].isupper() else None
 
 
 # A run of at least three words in capitals, one space apart: a headline, not a name.

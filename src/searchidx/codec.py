@@ -12,23 +12,34 @@ Each document's length in a field is one byte in a column, which ``whoosh3`` rea
 document at a time, through Python file calls, for every posting it writes (8 % of a
 build) and every match it scores; here a field's column is read once.
 
-Index files name :class:`Codec`: keep its name and module.
+Prose fields keep where each word occurs in :class:`Occurrences`, Whoosh's ``Characters``
+information (position, start and end character of each occurrence) as arrays of numbers
+rather than a pickled list of tuples: a phrase reads the positions of every article that
+has its words, and a pickle took several times as long to read as the arrays.
+
+Index files name :class:`Codec` and :class:`Occurrences`: keep their names and module.
 """
 
 from __future__ import annotations
 
+import itertools
 import pickle
+import struct
 import zlib
-
-from functools import partial
+from collections.abc import Sequence
+from functools import lru_cache, partial
 
 from whoosh.codec import whoosh3
+from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-__all__ = ["Codec", "PerDocumentReader"]
+__all__ = ["Block", "Codec", "Occurrences", "PerDocumentReader"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
+# A block of fewer postings is read whole (as whoosh3 writes it): a rare word's values
+# are few, and splitting them off would cost more bytes and time than it saves.
+_BLOCK_MIN_POSTINGS = 32
 
 
 class Codec(whoosh3.W3Codec):
@@ -78,18 +89,42 @@ def _length(lengths: bytes, docnum: int) -> int | None:
 
 
 class _PostingsWriter(whoosh3.W3PostingsWriter):
-    """Writes a block exactly as ``W3PostingsWriter`` does (magic, length, info, data),
-    but pickled with ``pickle.HIGHEST_PROTOCOL``."""
+    """Writes a block as ``W3PostingsWriter`` does (magic, length, info, data), pickled
+    with ``pickle.HIGHEST_PROTOCOL``, and the values of a prose field as a :class:`Block`."""
+
+    def add_posting(self, id_, weight, vbytes, length=None) -> None:
+        """``W3PostingsWriter.add_posting`` without its four type assertions per posting
+        (5 % of a build): our fields make the postings, with the types it asserts."""
+        if len(self._ids) >= self._blocklimit:
+            self._write_block()
+        self._ids.append(id_)
+        self._weights.append(weight)
+        if weight > self._maxweight:
+            self._maxweight = weight
+        if vbytes:
+            self._values.append(vbytes)
+        if length:
+            if self._minlength is None or length < self._minlength:
+                self._minlength = length
+            if length > self._maxlength:
+                self._maxlength = length
 
     def _write_block(self, last: bool = False) -> None:
         if not self._blockcount:
             self._postfile.write(whoosh3.WHOOSH3_HEADER_MAGIC)
         self._terminfo.add_block(self)
-        data = pickle.dumps((self._mini_ids(), self._mini_weights(), self._mini_values()),
-                            pickle.HIGHEST_PROTOCOL)
-        compression = self._compression if len(data) >= _COMPRESSION_MIN_BYTES else 0
-        if compression:
-            data = zlib.compress(data, compression)
+        ids, weights, values = self._mini_ids(), self._mini_weights(), self._mini_values()
+        if isinstance(weights, tuple) and all(float(weight).is_integer() for weight in weights):
+            weights = tuple(map(int, weights))  # counts: smaller, and quicker to read
+        if isinstance(values, tuple) and len(values) >= _BLOCK_MIN_POSTINGS:
+            data = pickle.dumps(Block(_packed((ids, weights), self._compression),
+                                      _packed(values, self._compression)), pickle.HIGHEST_PROTOCOL)
+            compression = 0  # the block's parts are compressed, each on its own
+        else:
+            data = pickle.dumps((ids, weights, values), pickle.HIGHEST_PROTOCOL)
+            compression = self._compression if len(data) >= _COMPRESSION_MIN_BYTES else 0
+            if compression:
+                data = zlib.compress(data, compression)
         info = pickle.dumps((len(self._ids), self._ids[-1], self._maxweight, compression,
                              length_to_byte(self._minlength), length_to_byte(self._maxlength)),
                             pickle.HIGHEST_PROTOCOL)
@@ -98,3 +133,115 @@ class _PostingsWriter(whoosh3.W3PostingsWriter):
         self._postfile.write(info + data)
         self._blockcount += 1
         self._new_block()
+
+
+class Block:
+    """A block's postings as ``W3LeafMatcher`` reads them, ``(ids, weights, values)``,
+    with the values (where each word occurs: most of a block's bytes) compressed apart
+    from the document numbers and weights, so that matching and scoring never read them.
+    Each part is unpacked when first asked for."""
+
+    __slots__ = ("_head", "_values", "_unpacked")
+
+    def __init__(self, head: bytes, values: bytes) -> None:
+        self._head, self._values = head, values
+        self._unpacked: dict[int, object] = {}
+
+    def __reduce__(self):
+        return (Block, (self._head, self._values))
+
+    def __len__(self) -> int:
+        return 3
+
+    def __getitem__(self, index: int):
+        return self.values() if index == 2 else self.head()[index]
+
+    def head(self) -> tuple:
+        """The document numbers (delta-coded) and weights, as ``W3PostingsWriter`` made them."""
+        if 0 not in self._unpacked:
+            self._unpacked[0] = _unpacked(self._head)
+        return self._unpacked[0]
+
+    def values(self) -> tuple:
+        if 2 not in self._unpacked:
+            self._unpacked[2] = _unpacked(self._values)
+        return self._unpacked[2]
+
+
+def _packed(value: object, compression: int) -> bytes:
+    """``value`` pickled, compressed where that makes it smaller, behind a flag byte."""
+    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    if compression and len(data) >= _COMPRESSION_MIN_BYTES:
+        return _ZLIB + zlib.compress(data, compression)
+    return _PLAIN + data
+
+
+def _unpacked(packed: bytes) -> object:
+    data = packed[1:]
+    return pickle.loads(zlib.decompress(data) if packed[:1] == _ZLIB else data)
+
+
+_ZLIB, _PLAIN = b"z", b"p"
+
+
+class Occurrences(Characters):
+    """Whoosh's ``Characters`` format as packed numbers: a type code (``h`` or ``i``),
+    then the little-endian signed numbers of every occurrence's position step, then
+    every start step (from the previous occurrence's end), then every length."""
+
+    def encode(self, occurrences: Sequence[tuple[int, int, int]]) -> bytes:
+        if len(occurrences) == 1:  # most words occur once in an article
+            ((position, start, end),) = occurrences
+            if position < 32768 and end < 32768:
+                return _ONCE_SHORT.pack(_SHORT, position, start, end - start)
+            numbers: list[int] = [position, start, end - start]
+        else:
+            positions, starts, lengths = [], [], []
+            last_position = last_end = 0
+            for position, start, end in occurrences:
+                positions.append(position - last_position)
+                starts.append(start - last_end)
+                lengths.append(end - start)
+                last_position, last_end = position, end
+            numbers = positions + starts + lengths
+        code = _SHORT if -32768 <= min(numbers) and max(numbers) < 32768 else _INT
+        return _packing(code, len(numbers), coded=True).pack(code, *numbers)
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return _count(valuestring)
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        return list(occurrence_positions(valuestring))
+
+    def decode_characters(self, valuestring: bytes) -> list[tuple[int, int, int]]:
+        count = _count(valuestring)
+        numbers = _packing(valuestring[0], 3 * count).unpack_from(valuestring, 1)
+        found, end = [], 0
+        for position, step, length in zip(itertools.accumulate(numbers[:count]),
+                                          numbers[count:2 * count], numbers[2 * count:]):
+            start = end + step
+            end = start + length
+            found.append((position, start, end))
+        return found
+
+
+def occurrence_positions(valuestring: bytes) -> Sequence[int]:
+    """The positions in an :class:`Occurrences` value, in order."""
+    steps = _packing(valuestring[0], _count(valuestring)).unpack_from(valuestring, 1)
+    return steps if len(steps) == 1 else list(itertools.accumulate(steps))
+
+
+def _count(valuestring: bytes) -> int:
+    return (len(valuestring) - 1) // (3 * _SIZES[valuestring[0]])
+
+
+@lru_cache(maxsize=1024)
+def _packing(code: int, count: int, coded: bool = False) -> struct.Struct:
+    """How ``count`` numbers of type ``code`` are packed (after the code byte, or with
+    it when ``coded``)."""
+    return struct.Struct(f"<{'B' if coded else ''}{count}{chr(code)}")
+
+
+_SHORT, _INT = ord("h"), ord("i")
+_ONCE_SHORT = struct.Struct("<B3h")
+_SIZES = {_SHORT: 2, _INT: 4}

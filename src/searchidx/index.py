@@ -24,13 +24,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from pickle import dumps
 
 from whoosh.fields import ID, TEXT
 from whoosh.formats import Characters
 from whoosh.system import pack_uint
 
 from .analysis import exact_terms, prose_terms, spelling_words
+from .codec import Occurrences
 from .errors import IndexLocked, IndexNotFound, IndexUnusable
 from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST
 
@@ -68,6 +68,11 @@ class SpelledText(TEXT):
     word is written once per writer. Index files name this class: keep its name and module.
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if type(self.format) is Characters:
+            self.format = Occurrences(field_boost=self.format.field_boost)
+
     def index(self, value, **kwargs):
         if kwargs or not isinstance(value, str):
             yield from super().index(value, **kwargs)
@@ -75,7 +80,7 @@ class SpelledText(TEXT):
         terms, plain = prose_terms(value)
         if self.spelling:
             self.__dict__["_last_words"] = (value, plain)
-        encode = _characters if type(self.format) is Characters else self.format.encode
+        encode = self.format.encode
         boost = self.format.field_boost
         for term, occurrences in terms.items():
             yield term.encode("utf-8"), len(occurrences), boost * len(occurrences), encode(occurrences)
@@ -93,23 +98,6 @@ class SpelledText(TEXT):
         state.pop("_written_words", None)  # the words of one writer, never saved
         state.pop("_last_words", None)
         return state
-
-
-def _characters(occurrences: list[tuple[int, int, int]]) -> bytes:
-    """``Characters.encode`` of Whoosh's format, byte for byte: the count, then the
-    pickled (position step, start step, length) of each occurrence. Most words occur
-    once in an article, which needs no loop."""
-    if len(occurrences) == 1:
-        ((position, start, end),) = occurrences
-        return _ONCE + dumps([(position, start, end - start)], 2)
-    steps, last_position, last_end = [], 0, 0
-    for position, start, end in occurrences:
-        steps.append((position - last_position, start - last_end, end - start))
-        last_position, last_end = position, end
-    return pack_uint(len(steps)) + dumps(steps, 2)
-
-
-_ONCE = pack_uint(1)
 
 
 class ExactText(TEXT):

@@ -24,16 +24,16 @@ import pickle
 import struct
 import weakref
 import zlib
-from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import cached_property, partial
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from functools import cached_property, lru_cache, partial
 from operator import itemgetter
 from typing import NamedTuple
 
 from whoosh import query as q
 from whoosh.util.numeric import byte_to_length
 
+from .codec import Block, Occurrences, occurrence_positions
 from .settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
@@ -72,7 +72,7 @@ def rank(searcher, query, limit: int, exact=None, allowed: frozenset[int] | None
     score; ``allowed`` keeps only those document numbers (a date filter). Ties go to the
     lower document number, as in Whoosh.
     """
-    candidates: list[tuple[tuple[int, float, int], _Segment, _Node, int]] = []
+    best: list[tuple[bool, float, int, _Segment, _Node]] = []
     total = 0
     for leaf, offset in searcher.leaf_searchers():
         segment = _Segment(searcher, leaf, offset, allowed)
@@ -84,19 +84,20 @@ def rank(searcher, query, limit: int, exact=None, allowed: frozenset[int] | None
         docs = node.within(segment.allowed_here())
         first.within(docs)
         total += len(docs)
-        for doc in _best(docs, node, first, limit):
-            key = (0 if doc in first.matched else 1, -node.score(doc), doc + offset)
-            candidates.append((key, segment, node, doc))
-    best = heapq.nsmallest(limit, candidates, key=lambda candidate: candidate[0])
-    return Ranking(total, tuple(segment.ranked(node, doc, -key[1])
-                                for key, segment, node, doc in best))
+        best.extend(key + (segment, node) for key in _best(list(docs), node, first, limit, offset))
+    best = heapq.nlargest(limit, best, key=itemgetter(0, 1, 2))
+    return Ranking(total, tuple(segment.ranked(node, -negative_docnum - segment.offset, score)
+                                for _, score, negative_docnum, segment, node in best))
 
 
-def _best(docs: Iterable[int], node: _Node, first: _Node, limit: int) -> list[int]:
-    """The ``limit`` best documents of one segment: by ``first`` (exact spellings), then
-    score, then document number."""
-    score, preferred = node.score, first.matched
-    return heapq.nsmallest(limit, docs, key=lambda doc: (doc not in preferred, -score(doc), doc))
+def _best(docs: list[int], node: _Node, first: _Node, limit: int, offset: int
+          ) -> list[tuple[bool, float, int]]:
+    """The ``limit`` best documents of one segment, as keys that sort best last: whether
+    ``first`` (exact spellings) matches, the score, and the negated document number in
+    the whole index (ties go to the lower document number)."""
+    preferred = first.matched
+    negated = [-(doc + offset) for doc in docs]
+    return heapq.nlargest(limit, zip(map(preferred.__contains__, docs), node.scores(docs), negated))
 
 
 def body_chars(searcher, docnums: Iterable[int], terms: Iterable[str]) -> dict[int, dict[str, Chars]]:
@@ -116,81 +117,58 @@ def body_chars(searcher, docnums: Iterable[int], terms: Iterable[str]) -> dict[i
 
 # --- reading postings ---------------------------------------------------------------------------
 
-class _Block:
-    """Decoded postings: sorted document numbers, and their weights and encoded values
-    (positions, characters) as Whoosh's format keeps them."""
-
-    def __init__(self, ids: Sequence[int], weights, values, fixed_size: int | None) -> None:
-        self.ids, self.weights, self.values, self.fixed_size = ids, weights, values, fixed_size
-
-    @cached_property
-    def _index_of(self) -> dict[int, int]:
-        return dict(zip(self.ids, range(len(self.ids))))
-
-    def find(self, doc: int) -> int | None:
-        return self._index_of.get(doc)
-
-    def weight(self, index: int) -> float:
-        weights = self.weights
-        if weights is None or isinstance(weights, float):  # all 1.0, or all the same
-            return 1.0 if weights is None else weights
-        return weights[index]
-
-    def value(self, index: int):
-        size = self.fixed_size
-        if size is None or size < 0:
-            return self.values[index]
-        return self.values[index * size:(index + 1) * size] if size else None
-
-
 class _Postings:
     """A term's postings in one segment, decoded a block at a time as they are needed.
 
     The term's whole extent of Whoosh's ``whoosh3`` format is read at once: after a magic
     number, each block is a signed length (negative for the last), a pickled info tuple
     (count, last id, …, compression) and the pickled, maybe compressed, tuple of ids
-    (delta-coded), weights and values; blocks are decoded in C, not a posting at a time.
+    (delta-coded), weights and values; blocks are decoded in C, not a posting at a time,
+    into a dictionary from document number to weight (and, when first asked, to value).
     """
 
-    def __init__(self, matcher) -> None:
-        from whoosh.codec.whoosh3 import W3LeafMatcher
-        from whoosh.matching import FilterMatcher
+    def __init__(self, reader, field: str, text: bytes) -> None:
+        """The postings of ``field``:``text`` in a segment's reader; raises Whoosh's
+        ``TermNotFound`` if no document there has the term."""
+        from whoosh.codec.whoosh3 import W3TermInfo
 
-        while isinstance(matcher, FilterMatcher):  # deletions are applied by the caller
-            matcher = matcher.child
-        self._blocks: dict[int, _Block] = {}
+        terminfo = reader.term_info(field, text)
+        self.count: int = terminfo.doc_frequency()
+        self.weights: dict[int, float] = {}
+        """The weight of each document of the decoded blocks."""
+        self._values: dict[int, object] = {}
+        self._unread_values: dict[int, tuple[Sequence[int], object]] = {}  # by block number
+        self._decoded: set[int] = set()
         self._ids: frozenset[int] | None = None
-        if type(matcher) is W3LeafMatcher:
-            self._raw, self._headers = _extent(matcher)
+        self._fixed_size = reader.schema[field].format.fixed_value_size()
+        self._last_ids: list[int] = []
+        postfile = getattr(getattr(reader, "_terms", None), "_postfile", None)
+        if type(terminfo) is not W3TermInfo or postfile is None:  # another codec's
+            self._fixed_size = None
+            self._add(0, *_one_at_a_time(reader.postings(field, text)))
+        elif terminfo.is_inlined():  # a rare term's postings, kept in its entry
+            self._fixed_size = None
+            self._add(0, *terminfo.inlined_postings())
+        else:
+            self._raw, self._headers = _extent(postfile, terminfo)
             self._last_ids = [header.last_id for header in self._headers]
-            self.count = sum(header.count for header in self._headers)
-            self._fixed_size = matcher.format.fixed_value_size()
-            self._byte_ids = matcher._byteids
-        else:  # postings kept in the term's entry (a rare term) or another codec's
-            self._blocks[0] = _one_at_a_time(matcher)
-            self._last_ids = [self._blocks[0].ids[-1]] if self._blocks[0].ids else []
-            self.count = len(self._blocks[0].ids)
 
     def ids(self) -> frozenset[int]:
         """The document numbers of the decoded blocks."""
         if self._ids is None:
-            self._ids = frozenset(itertools.chain.from_iterable(
-                block.ids for block in self._blocks.values()))
+            self._ids = frozenset(self.weights)
         return self._ids
 
-    def find(self, doc: int) -> tuple[_Block, int] | None:
-        """Where ``doc``'s posting is, among the decoded blocks."""
-        block = self._blocks.get(bisect_left(self._last_ids, doc))
-        index = block.find(doc) if block else None
-        return None if index is None else (block, index)
-
     def weight(self, doc: int) -> float:
-        block, index = self.find(doc)
-        return block.weight(index)
+        return self.weights[doc]
 
     def value(self, doc: int):
-        block, index = self.find(doc)
-        return block.value(index)
+        return self.values((doc,))[0]
+
+    def values(self, docs: Collection[int]) -> list:
+        """The encoded values (positions, characters) of these documents' postings."""
+        self._read_values(self._unread_values.keys() & set(self._block_numbers(docs)))
+        return list(map(self._values.__getitem__, docs))
 
     def read_all(self) -> None:
         self._decode(range(len(self._last_ids)))
@@ -198,23 +176,50 @@ class _Postings:
     def read_around(self, docs: Iterable[int]) -> None:
         """Decode the blocks that could hold these document numbers."""
         count = len(self._last_ids)
-        self._decode({number for number in map(partial(bisect_left, self._last_ids), docs)
-                      if number < count})
+        self._decode({number for number in self._block_numbers(docs) if number < count})
+
+    def _block_numbers(self, docs: Iterable[int]) -> Iterator[int]:
+        return map(partial(bisect_left, self._last_ids), docs)
 
     def _decode(self, numbers: Iterable[int]) -> None:
         for number in numbers:
-            if number not in self._blocks:
-                self._blocks[number] = self._decode_block(self._headers[number])
-                self._ids = None
+            if number not in self._decoded:
+                self._decoded.add(number)
+                self._add(number, *self._decode_block(self._headers[number]))
 
-    def _decode_block(self, header: _Header) -> _Block:
+    def _decode_block(self, header: _Header) -> tuple[Sequence[int], object, object]:
         data = self._raw[header.start:header.end]
         if header.compressed:
             data = zlib.decompress(data)
-        ids, weights, values = pickle.loads(data)
-        if not self._byte_ids:
-            ids = array("I", itertools.accumulate(ids))
-        return _Block(ids, weights, values, self._fixed_size)
+        block = pickle.loads(data)
+        if type(block) is Block:
+            ids, weights = block.head()
+            values = block
+        else:
+            ids, weights, values = block
+        return list(itertools.accumulate(ids)), weights, values
+
+    def _add(self, number: int, ids: Sequence[int], weights, values) -> None:
+        if weights is None or isinstance(weights, float):  # all 1.0, or all the same
+            self.weights.update(dict.fromkeys(ids, 1.0 if weights is None else weights))
+        else:
+            self.weights.update(zip(ids, weights))
+        self._unread_values[number] = (ids, values)
+        self._ids = None
+
+    def _read_values(self, numbers: Iterable[int]) -> None:
+        size = self._fixed_size
+        for number in numbers:
+            ids, values = self._unread_values.pop(number)
+            if type(values) is Block:
+                values = values.values()
+            if size is None or size < 0:
+                self._values.update(zip(ids, values))
+            elif size == 0:
+                self._values.update(dict.fromkeys(ids))
+            else:
+                self._values.update((doc, values[index * size:(index + 1) * size])
+                                    for index, doc in enumerate(ids))
 
 
 class _Header(NamedTuple):
@@ -225,12 +230,14 @@ class _Header(NamedTuple):
     compressed: bool
 
 
-def _extent(matcher) -> tuple[bytes, list[_Header]]:
+def _extent(postfile, terminfo) -> tuple[bytes, list[_Header]]:
     """A term's postings as one string of bytes, and the headers of its blocks."""
     from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 
-    length = matcher._length[0] if isinstance(matcher._length, tuple) else matcher._length
-    raw = matcher._postfile.get(matcher._startoffset, length)
+    offset, length = terminfo.extent()
+    if isinstance(length, tuple):  # whoosh3 3.54 reads the length as a 1-tuple
+        (length,) = length
+    raw = postfile.get(offset, length)
     stream, headers = io.BytesIO(raw), []
     stream.seek(len(WHOOSH3_HEADER_MAGIC))
     while True:
@@ -246,14 +253,14 @@ def _extent(matcher) -> tuple[bytes, list[_Header]]:
 _BLOCK_SIZE = struct.Struct("!i")
 
 
-def _one_at_a_time(matcher) -> _Block:
+def _one_at_a_time(matcher) -> tuple[list[int], list[float], list]:
     ids, weights, values = [], [], []
     while matcher.is_active():
         ids.append(matcher.id())
         weights.append(matcher.weight())
         values.append(matcher.value())
         matcher.next()
-    return _Block(ids, weights, values, None)
+    return ids, weights, values
 
 
 # --- evaluating a query in one segment ----------------------------------------------------------
@@ -268,7 +275,7 @@ class _Segment:
         self.deleted = _deleted(self.reader)
         self.allowed = allowed
         self._postings: dict[Term, _Postings | None] = {}
-        self._lengths: dict[str, Callable[[int], int]] = {}
+        self._lengths: dict[str, bytes | Callable[[int], int]] = {}
 
     def everything(self) -> frozenset[int]:
         return frozenset(range(self.reader.doc_count_all())) - self.deleted
@@ -287,15 +294,26 @@ class _Segment:
         key = (field, text)
         if key not in self._postings:
             try:
-                self._postings[key] = _Postings(self.reader.postings(field, text))
+                self._postings[key] = _Postings(self.reader, field, text)
             except TermNotFound:
                 self._postings[key] = None
         return self._postings[key]
 
-    def length(self, doc: int, field: str) -> int:
+    def bm25(self, field: str, idf: float, avg_length: float, docs: Sequence[int],
+             weights: Sequence[float]) -> list[float]:
+        """Whoosh's BM25F score of a term with these weights in these documents (its
+        ``scoring.BM25FScorer``, term for term, so the floats are the same)."""
         if field not in self._lengths:
             self._lengths[field] = _field_lengths(self.reader, self.leaf, field)
-        return self._lengths[field](doc)
+        lengths = self._lengths[field]
+        top = BM25_K1 + 1
+        if isinstance(lengths, bytes):  # one byte a document: a normalizer for each code
+            norm = _length_norms(avg_length)
+            return [idf * (weight * top) / (weight + norm[lengths[doc]])
+                    for doc, weight in zip(docs, weights)]
+        return [idf * (weight * top) / (
+                    weight + BM25_K1 * ((1 - BM25_B) + BM25_B * lengths(doc) / avg_length))
+                for doc, weight in zip(docs, weights)]
 
     def node(self, query) -> _Node:
         """The node that evaluates ``query`` here; raises :class:`Unsupported`."""
@@ -376,16 +394,24 @@ def _deleted(reader) -> frozenset[int]:
     return _DELETED[reader]
 
 
-def _field_lengths(reader, leaf, field: str) -> Callable[[int], int]:
-    """Each document's length in ``field``, as Whoosh's scorer reads it; from the bytes of
-    the whole column where the segment was written by :class:`~searchidx.codec.Codec`."""
+@lru_cache(maxsize=64)
+def _length_norms(avg_length: float) -> list[float]:
+    """BM25's length normalization for each of the 256 codes of a field's length."""
+    return [BM25_K1 * ((1 - BM25_B) + BM25_B * byte_to_length(code) / avg_length)
+            for code in range(256)]
+
+
+def _field_lengths(reader, leaf, field: str) -> bytes | Callable[[int], int]:
+    """Each document's length in ``field`` as Whoosh's scorer reads it: the bytes of the
+    whole column (a code for each document) where the segment was written by
+    :class:`~searchidx.codec.Codec`, else a function of the document number."""
     from .codec import PerDocumentReader
 
     perdoc = getattr(reader, "_perdoc", None)
     lengths = perdoc.length_bytes(field) if isinstance(perdoc, PerDocumentReader) else None
     if lengths is None:
         return partial(leaf.doc_field_length, fieldname=field, default=1)
-    return lambda doc: byte_to_length(lengths[doc])
+    return lengths
 
 
 def _decode(segment: _Segment, field: str, text: bytes, doc: int, astype: str):
@@ -393,11 +419,12 @@ def _decode(segment: _Segment, field: str, text: bytes, doc: int, astype: str):
     return segment.searcher.schema[field].format.decode_as(astype, value)
 
 
-# --- nodes: a query part's matching documents, and each one's score and matched terms --------
+# --- nodes: a query part's matching documents, and their scores and matched terms -----------
 #
 # ``within(candidates)`` returns the candidates a node matches (``None``: every document)
-# and remembers them in ``matched``, which ``score`` and ``terms`` then consult: a node is
-# only ever scored for documents it was asked about.
+# and remembers them in ``matched``; ``scores(docs)`` and ``terms(doc)`` are only asked
+# about documents in ``matched``. Scores are computed for many documents at once, with
+# comprehensions rather than a call per document.
 
 class _Node:
     estimate = 0
@@ -414,14 +441,18 @@ class _Node:
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         return frozenset()
 
-    def score(self, doc: int) -> float:
-        return 0.0
+    def scores(self, docs: Sequence[int]) -> list[float]:
+        return [0.0] * len(docs)
 
     def terms(self, doc: int) -> Iterator[Term]:
         return iter(())
 
 
 _EMPTY = _Node()
+
+
+def _summed(score_lists: Iterable[list[float]]) -> list[float]:
+    return list(map(sum, zip(*score_lists)))
 
 
 class _TermNode(_Node):
@@ -445,21 +476,31 @@ class _TermNode(_Node):
             postings.read_all()
             return postings.ids() - self.segment.deleted
         postings.read_around(candidates)
-        return candidates & postings.ids()
+        weights = postings.weights  # looked up from the smaller side, without a set of either
+        if len(candidates) <= len(weights):
+            return frozenset(filter(weights.__contains__, candidates))
+        return frozenset(filter(candidates.__contains__, weights))
 
-    def score(self, doc: int) -> float:
-        weight = self.postings.weight(doc)
+    def scores(self, docs: Sequence[int]) -> list[float]:
+        weights = list(map(self.postings.weights.__getitem__, docs))
         if not self.scorable:
-            return weight
-        length = self.segment.length(doc, self.field)
-        return self.idf * (weight * (BM25_K1 + 1)) / (
-            weight + BM25_K1 * ((1 - BM25_B) + BM25_B * length / self.avg_length))
+            return weights
+        return self.segment.bm25(self.field, self.idf, self.avg_length, docs, weights)
 
-    def positions(self, doc: int) -> list[int]:
-        return self._decode_positions(self.postings.value(doc))
+    def keyed_positions(self, docs: Sequence[int], offset: int) -> set[int]:
+        """Each position of the term in these documents, less ``offset``, keyed by
+        document: ``doc * _POSITION_SPAN + position - offset``."""
+        decode, keyed = self._decode_positions, set()
+        for doc, value in zip(docs, self.postings.values(docs)):
+            positions = decode(value)
+            if len(positions) == 1:  # the common case, without a map
+                keyed.add(doc * _POSITION_SPAN - offset + positions[0])
+            else:
+                keyed.update(map((doc * _POSITION_SPAN - offset).__add__, positions))
+        return keyed
 
     @cached_property
-    def _decode_positions(self) -> Callable[[bytes], list[int]]:
+    def _decode_positions(self) -> Callable[[bytes], Sequence[int]]:
         return _positions_decoder(self.segment.searcher.schema[self.field].format)
 
     def terms(self, doc: int) -> Iterator[Term]:
@@ -479,8 +520,9 @@ class _Boosted(_Node):
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         return self.node.within(candidates)
 
-    def score(self, doc: int) -> float:
-        return self.node.score(doc) * self.boost
+    def scores(self, docs: Sequence[int]) -> list[float]:
+        boost = self.boost
+        return [score * boost for score in self.node.scores(docs)]
 
     def terms(self, doc: int) -> Iterator[Term]:
         return self.node.terms(doc)
@@ -497,8 +539,8 @@ class _And(_Node):
             candidates = child.within(candidates)
         return candidates
 
-    def score(self, doc: int) -> float:
-        return sum(child.score(doc) for child in self.children)
+    def scores(self, docs: Sequence[int]) -> list[float]:
+        return _summed(child.scores(docs) for child in self.children)
 
     def terms(self, doc: int) -> Iterator[Term]:
         for child in self.children:
@@ -514,13 +556,24 @@ class _Or(_Node):
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         return frozenset().union(*(child.within(candidates) for child in self.children))
 
-    def score(self, doc: int) -> float:
-        return sum(child.score(doc) for child in self.children if doc in child.matched)
+    def scores(self, docs: Sequence[int]) -> list[float]:
+        totals = dict.fromkeys(docs, 0)
+        for child in self.children:
+            _add_scores(totals, child, docs)
+        return list(totals.values())
 
     def terms(self, doc: int) -> Iterator[Term]:
         for child in self.children:
             if doc in child.matched:
                 yield from child.terms(doc)
+
+
+def _add_scores(totals: dict[int, float], node: _Node, docs: Sequence[int]) -> None:
+    """Add ``node``'s score to the total of each of ``docs`` that it matches."""
+    matched = node.matched
+    mine = [doc for doc in docs if doc in matched]
+    for doc, score in zip(mine, node.scores(mine)):
+        totals[doc] += score
 
 
 class _AndMaybe(_Node):
@@ -535,9 +588,10 @@ class _AndMaybe(_Node):
         self.optional.within(found)
         return found
 
-    def score(self, doc: int) -> float:
-        bonus = self.optional.score(doc) if doc in self.optional.matched else 0.0
-        return self.required.score(doc) + bonus
+    def scores(self, docs: Sequence[int]) -> list[float]:
+        totals = dict(zip(docs, self.required.scores(docs)))
+        _add_scores(totals, self.optional, docs)
+        return list(totals.values())
 
     def terms(self, doc: int) -> Iterator[Term]:
         yield from self.required.terms(doc)
@@ -554,8 +608,8 @@ class _AndNot(_Node):
         found = self.positive.within(candidates)
         return found - self.negative.within(found)
 
-    def score(self, doc: int) -> float:
-        return self.positive.score(doc)
+    def scores(self, docs: Sequence[int]) -> list[float]:
+        return self.positive.scores(docs)
 
     def terms(self, doc: int) -> Iterator[Term]:
         return self.positive.terms(doc)
@@ -573,8 +627,8 @@ class _Not(_Node):
         candidates = self.everything if candidates is None else candidates & self.everything
         return candidates - self.excluded.within(candidates)
 
-    def score(self, doc: int) -> float:
-        return 1.0
+    def scores(self, docs: Sequence[int]) -> list[float]:
+        return [1.0] * len(docs)
 
 
 class _PhraseNode(_Node):
@@ -589,42 +643,28 @@ class _PhraseNode(_Node):
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         for word in sorted(self.words, key=lambda word: word.estimate):
             candidates = word.within(candidates)
-        return frozenset(doc for doc in candidates
-                         if _in_sequence([word.positions(doc) for word in self.words]))
+        docs = list(candidates)
+        starts = self.words[0].keyed_positions(docs, 0)
+        for offset, word in enumerate(self.words[1:], 1):
+            starts &= word.keyed_positions(docs, offset)
+        return frozenset(key // _POSITION_SPAN for key in starts)
 
-    def score(self, doc: int) -> float:
-        return sum(word.score(doc) for word in self.words)
+    def scores(self, docs: Sequence[int]) -> list[float]:
+        return _summed(word.scores(docs) for word in self.words)
 
     def terms(self, doc: int) -> Iterator[Term]:
         for word in self.words:
             yield word.term
 
 
-def _positions_decoder(field_format) -> Callable[[bytes], list[int]]:
-    """``field_format.decode_positions``; for Whoosh's ``Characters`` format (a count,
-    then a pickled list of (position step, start step, length)), the same positions
-    summed in C instead of a Python loop."""
-    from whoosh.formats import Characters
-
-    if type(field_format) is not Characters:
-        return field_format.decode_positions
-
-    def decode(value: bytes) -> list[int]:
-        if not value.endswith(b"."):  # as Whoosh: the pickle's last byte may be trimmed
-            value += b"."
-        return list(itertools.accumulate(map(itemgetter(0), pickle.loads(value[_COUNT_BYTES:]))))
-
-    return decode
+def _positions_decoder(field_format) -> Callable[[bytes], Sequence[int]]:
+    """``field_format.decode_positions``; for :class:`~searchidx.codec.Occurrences`, the
+    same without copying a single position into a list."""
+    if type(field_format) is Occurrences:
+        return occurrence_positions
+    return field_format.decode_positions
 
 
-_COUNT_BYTES = 4
-
-
-def _in_sequence(positions: list[list[int]]) -> bool:
-    """Whether some position p has the first word at p, the second at p+1, and so on."""
-    starts = set(positions[0])
-    for offset, later in enumerate(positions[1:], 1):
-        starts.intersection_update(p - offset for p in later)
-        if not starts:
-            return False
-    return True
+# A phrase's words are matched on positions keyed by document, ``doc * span + position``:
+# the span exceeds any position (the largest an Occurrences value holds is 2**31 - 1).
+_POSITION_SPAN = 2 ** 32

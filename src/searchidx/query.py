@@ -108,6 +108,7 @@ class QueryBuilder:
         self.schema = schema
         self.aliases = aliases
         self.reader = reader  # to offer only the joined words the index has; None: all
+        self._indexed: dict[str, bool] = {}
 
     def parse(self, text: str, *, any_word: bool = False) -> ParsedQuery:
         """Parse ``text``; ``any_word=True`` lets articles match some of the words."""
@@ -168,8 +169,11 @@ class QueryBuilder:
         """Whether ``word`` is a term of the title or the body (True without a reader)."""
         if self.reader is None:
             return True
-        terms = list(self.schema["body"].process_text(word, mode="query"))
-        return len(terms) == 1 and any((field, terms[0]) in self.reader for field in SEARCH_FIELDS)
+        if word not in self._indexed:  # a joined pair is asked about from both its words
+            terms = list(self.schema["body"].process_text(word, mode="query"))
+            self._indexed[word] = len(terms) == 1 and any(
+                (field, terms[0]) in self.reader for field in SEARCH_FIELDS)
+        return self._indexed[word]
 
     def alias_query(self, match: AliasMatch):
         """Any term of the matched alias group, each kept apart from longer terms of other

@@ -1,0 +1,91 @@
+"""The on-disk format (``codec.py``): Whoosh reads what it writes as it reads its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from whoosh import fields
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.filedb.filestore import FileStorage
+from whoosh.formats import Characters
+
+from searchidx.codec import Codec, Occurrences
+from searchidx.index import build_schema
+from searchidx.matching import _Postings
+
+# A word in every article (blocks of 128, values kept apart), in a few (one small
+# block), in one (kept in the term's entry).
+WORDS = ["rice", "sorghum", "299"]
+
+
+def _written_with(folder: Path, codec, field) -> tuple[int, list, list]:
+    """Postings file size, the postings of each of ``WORDS`` as Whoosh's matcher reads
+    them, and every article's field lengths; checks that ``matching`` decodes the
+    postings as Whoosh does."""
+    index = FileStorage(str(folder)).create().create_index(fields.Schema(body=field))
+    with index.writer(codec=codec) as writer:
+        for number in range(300):
+            extra = " sorghum" if number % 20 == 0 else ""
+            writer.add_document(body=f"report {number} on rice exports{extra}" + " and trade" * (number % 7))
+    format_ = field.format
+    with index.reader() as reader:
+        postings = [list(reader.postings("body", word).items_as("characters")) for word in WORDS]
+        lengths = [reader.doc_field_length(docnum, "body") for docnum in range(300)]
+        for word, expected in zip(WORDS, postings):
+            decoded = _Postings(reader, "body", word.encode())
+            decoded.read_all()
+            assert [(doc, format_.decode_characters(decoded.value(doc)))
+                    for doc in sorted(decoded.ids())] == expected
+    size = sum(path.stat().st_size for path in folder.iterdir())
+    return size, postings, lengths
+
+
+@pytest.mark.parametrize("field", [fields.TEXT(chars=True), build_schema()["body"]],
+                         ids=["whoosh Characters", "searchidx Occurrences"])
+def test_the_codec_writes_postings_whoosh_reads_as_its_own(tmp_path, field):
+    ours = _written_with(tmp_path / "ours", Codec(), field)
+    stock = _written_with(tmp_path / "stock", W3Codec(), field)
+    assert ours[1:] == stock[1:]
+    assert [len(postings) for postings in ours[1]] == [300, 15, 1]
+    assert len(set(ours[2])) >= 7  # lengths that differ, read the same
+
+
+def test_the_codec_writes_fewer_bytes_than_whoosh(tmp_path):
+    field = fields.TEXT(chars=True)
+    assert _written_with(tmp_path / "ours", Codec(), field)[0] < \
+        _written_with(tmp_path / "stock", W3Codec(), field)[0]
+
+
+def test_prose_fields_keep_occurrences_in_their_own_format():
+    schema = build_schema()
+    assert type(schema["title"].format) is Occurrences
+    assert type(schema["body"].format) is Occurrences
+
+
+@st.composite
+def occurrences(draw) -> list[tuple[int, int, int]]:
+    """Where a word occurs in an article: rising positions, spans that do not overlap,
+    offsets small and beyond 32,767 (which take four bytes a number)."""
+    steps = draw(st.lists(st.tuples(st.integers(0, 40_000), st.integers(0, 70_000),
+                                     st.integers(1, 40)), min_size=1, max_size=12))
+    found, position, end = [], -1, 0
+    for position_step, gap, length in steps:
+        position += position_step + 1
+        start = end + gap
+        end = start + length
+        found.append((position, start, end))
+    return found
+
+
+@given(occurrences())
+def test_occurrences_read_back_as_whoosh_characters_reads_its_own(occurrences):
+    ours, whoosh = Occurrences(), Characters()
+    value = ours.encode(occurrences)
+    assert ours.decode_characters(value) == whoosh.decode_characters(whoosh.encode(occurrences)) \
+        == occurrences
+    assert ours.decode_positions(value) == [position for position, _, _ in occurrences]
+    assert ours.decode_frequency(value) == len(occurrences)
+    assert ours.decode_weight(value) == len(occurrences) * ours.field_boost
