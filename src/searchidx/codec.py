@@ -1,23 +1,26 @@
-"""The on-disk format: Whoosh's ``whoosh3`` codec, with postings blocks pickled in the
-current protocol, and field lengths read a column at a time.
+"""The on-disk format: Whoosh's ``whoosh3`` codec, with blocks of postings that read
+faster, and field lengths read a column at a time. Whoosh reads all of it as its own.
 
-whoosh3 3.54 pickles each block of postings with protocol 2, where every ``bytes`` value
-(a posting's positions and character offsets) is written as a call to ``_codecs.encode``
-and each is called again when the block is read: on Reuters-21578 a block of a common
-word took 160 µs to unpickle, 6 times as long as with protocol 5, and was 70 % larger.
-Whoosh 2.7 itself used the default protocol. Nothing changes for readers: a block is
-read with ``pickle.loads`` whatever its protocol, so indexes written before still open.
+- **Blocks.** whoosh3 3.54 pickles each block of postings with protocol 2, where every
+  ``bytes`` value (a posting's positions and character offsets) is written as a call to
+  ``_codecs.encode`` and called again when read: on Reuters-21578 a block of a common word
+  took 160 µs to unpickle, 6 times as long as with protocol 5. Here blocks are pickled in
+  the current protocol; weights that are counts are kept as integers (smaller, quicker to
+  read); and a block of 32 postings or more is a :class:`Block`, whose values (most of its
+  bytes) are compressed apart from its document numbers and weights, so matching and
+  scoring never decompress them. A block's info tuple is pickled by hand in one fixed
+  layout that :func:`block_info` reads without unpickling.
+- **Lengths.** Each document's length in a field is one byte in a column, which
+  ``whoosh3`` reads one document at a time, through Python file calls, for every posting it
+  writes and every match it scores; here a field's column is read once.
+- **Occurrences.** Prose fields keep where each word occurs (position, start and end
+  character) in :class:`Occurrences`, Whoosh's ``Characters`` information as packed
+  numbers rather than a pickled list of tuples: a phrase reads the positions of every
+  article that has its words, and the pickle took several times as long to read.
 
-Each document's length in a field is one byte in a column, which ``whoosh3`` reads one
-document at a time, through Python file calls, for every posting it writes (8 % of a
-build) and every match it scores; here a field's column is read once.
-
-Prose fields keep where each word occurs in :class:`Occurrences`, Whoosh's ``Characters``
-information (position, start and end character of each occurrence) as arrays of numbers
-rather than a pickled list of tuples: a phrase reads the positions of every article that
-has its words, and a pickle took several times as long to read as the arrays.
-
-Index files name :class:`Codec` and :class:`Occurrences`: keep their names and module.
+Indexes written before any of this still open and update: a reader unpickles whatever it
+finds, and ``searchidx rebuild`` gives an old index the faster format. Index files name
+:class:`Codec`, :class:`Block` and :class:`Occurrences`: keep their names and module.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from whoosh.codec import whoosh3
 from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-__all__ = ["Block", "Codec", "Occurrences", "PerDocumentReader"]
+__all__ = ["Block", "Codec", "Occurrences", "PerDocumentReader", "block_info"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
@@ -89,8 +92,10 @@ def _length(lengths: bytes, docnum: int) -> int | None:
 
 
 class _PostingsWriter(whoosh3.W3PostingsWriter):
-    """Writes a block as ``W3PostingsWriter`` does (magic, length, info, data), pickled
-    with ``pickle.HIGHEST_PROTOCOL``, and the values of a prose field as a :class:`Block`."""
+    """Writes blocks laid out as ``W3PostingsWriter`` lays them out (magic, then per block
+    a length, the info and the data), with the info in a fixed layout, the data pickled
+    with ``pickle.HIGHEST_PROTOCOL``, counts as integers, and the values of a block of
+    ``_BLOCK_MIN_POSTINGS`` or more kept apart in a :class:`Block`."""
 
     def add_posting(self, id_, weight, vbytes, length=None) -> None:
         """``W3PostingsWriter.add_posting`` without its four type assertions per posting
@@ -125,14 +130,42 @@ class _PostingsWriter(whoosh3.W3PostingsWriter):
             compression = self._compression if len(data) >= _COMPRESSION_MIN_BYTES else 0
             if compression:
                 data = zlib.compress(data, compression)
-        info = pickle.dumps((len(self._ids), self._ids[-1], self._maxweight, compression,
-                             length_to_byte(self._minlength), length_to_byte(self._maxlength)),
-                            pickle.HIGHEST_PROTOCOL)
+        info = _block_info_bytes(len(self._ids), self._ids[-1], self._maxweight, compression,
+                                 self._minlength, self._maxlength)
         length = len(info) + len(data)
         self._postfile.write_int(-length if last else length)  # negative: the last block
         self._postfile.write(info + data)
         self._blockcount += 1
         self._new_block()
+
+
+def block_info(raw: bytes, start: int, end: int) -> tuple[int, int, int, int] | None:
+    """The posting count, last document number, compression and data offset of the
+    block in ``raw[start:end]``, if :class:`Codec` wrote its info (else None: unpickle it)."""
+    if end - start < _BLOCK_INFO.size:
+        return None
+    (opening, count_op, count, last_op, last_id, weight_op, _, compression_op, compression,
+     min_op, _, max_op, _, closing) = _BLOCK_INFO.unpack_from(raw, start)
+    codes = (opening, count_op, last_op, weight_op, compression_op, min_op, max_op, closing)
+    if codes != _INFO_CODES:
+        return None
+    return count, last_id, compression, start + _BLOCK_INFO.size
+
+
+def _block_info_bytes(count: int, last_id: int, maxweight: float, compression: int,
+                      minlength: int, maxlength: int) -> bytes:
+    return _BLOCK_INFO.pack(b"\x80\x02(", b"J", count, b"J", last_id, b"G",
+                            _BIG_ENDIAN_DOUBLE.pack(maxweight), b"J", compression,
+                            b"J", length_to_byte(minlength), b"J", length_to_byte(maxlength), b"t.")
+
+
+# A block's info is the pickle of a tuple (count, last document number, greatest weight,
+# compression, shortest and longest length as bytes), which whoosh3 unpickles. Codec
+# writes that pickle by hand in one fixed layout (protocol 2: a mark, four-byte integers,
+# a float, a tuple), which ``block_info`` reads with one ``struct`` call, not an unpickling.
+_BLOCK_INFO = struct.Struct("<3s c i c i c 8s c i c i c i 2s".replace(" ", ""))
+_INFO_CODES = (b"\x80\x02(", b"J", b"J", b"G", b"J", b"J", b"J", b"t.")
+_BIG_ENDIAN_DOUBLE = struct.Struct(">d")
 
 
 class Block:

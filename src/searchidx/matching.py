@@ -6,10 +6,11 @@ and ``id`` millions of times on a large archive. The queries readers type most (
 that must all match in the title or the body, phrases, the bonus for exact spellings,
 excluded words) are evaluated here a segment at a time instead: each term's postings are
 read a block at a time, the boolean logic is done on sets of document numbers (in C),
-and only the documents that match are scored, with Whoosh's own BM25F formula and
-statistics, so the ranking is the one Whoosh gives (the tests compare the two). The
-rarest part of a conjunction is read first; the others read only the blocks that can
-hold its documents (a block's header gives its last document number).
+and only the documents that match are scored, all at once, with Whoosh's own BM25F
+formula and statistics, so the ranking is the one Whoosh gives (the tests compare the
+two). The rarest part of a conjunction is read first; the others read only the blocks
+that can hold its documents (a block's header gives its last document number). A phrase
+intersects its words' positions, keyed by document, in one set operation.
 
 :func:`rank` returns None for a query it does not evaluate (wildcards, fuzzy words,
 ranges, any-word matching); the caller runs those through Whoosh.
@@ -33,7 +34,7 @@ from typing import NamedTuple
 from whoosh import query as q
 from whoosh.util.numeric import byte_to_length
 
-from .codec import Block, Occurrences, occurrence_positions
+from .codec import Block, Occurrences, block_info, occurrence_positions
 from .settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
@@ -121,10 +122,11 @@ class _Postings:
     """A term's postings in one segment, decoded a block at a time as they are needed.
 
     The term's whole extent of Whoosh's ``whoosh3`` format is read at once: after a magic
-    number, each block is a signed length (negative for the last), a pickled info tuple
-    (count, last id, …, compression) and the pickled, maybe compressed, tuple of ids
-    (delta-coded), weights and values; blocks are decoded in C, not a posting at a time,
-    into a dictionary from document number to weight (and, when first asked, to value).
+    number, each block is a signed length (negative for the last), an info tuple (count,
+    last id, …, compression) and the ids (delta-coded), weights and values, pickled and
+    maybe compressed, or a :class:`~searchidx.codec.Block` whose values are packed apart.
+    Blocks are decoded in C, not a posting at a time, into a dictionary from document
+    number to weight; their values are unpacked only for the documents asked about.
     """
 
     def __init__(self, reader, field: str, text: bytes) -> None:
@@ -158,9 +160,6 @@ class _Postings:
         if self._ids is None:
             self._ids = frozenset(self.weights)
         return self._ids
-
-    def weight(self, doc: int) -> float:
-        return self.weights[doc]
 
     def value(self, doc: int):
         return self.values((doc,))[0]
@@ -238,16 +237,21 @@ def _extent(postfile, terminfo) -> tuple[bytes, list[_Header]]:
     if isinstance(length, tuple):  # whoosh3 3.54 reads the length as a 1-tuple
         (length,) = length
     raw = postfile.get(offset, length)
-    stream, headers = io.BytesIO(raw), []
-    stream.seek(len(WHOOSH3_HEADER_MAGIC))
+    headers, position = [], len(WHOOSH3_HEADER_MAGIC)
     while True:
-        (size,) = _BLOCK_SIZE.unpack(stream.read(_BLOCK_SIZE.size))
-        end = stream.tell() + abs(size)
-        count, last_id, _, compression, _, _ = pickle.load(stream)
-        headers.append(_Header(count, last_id, stream.tell(), end, bool(compression)))
+        (size,) = _BLOCK_SIZE.unpack_from(raw, position)
+        start, end = position + _BLOCK_SIZE.size, position + _BLOCK_SIZE.size + abs(size)
+        info = block_info(raw, start, end)
+        if info is None:  # pickled by whoosh3 itself
+            stream = io.BytesIO(raw)
+            stream.seek(start)
+            count, last_id, _, compression, _, _ = pickle.load(stream)
+            info = count, last_id, compression, stream.tell()
+        count, last_id, compression, data_start = info
+        headers.append(_Header(count, last_id, data_start, end, bool(compression)))
         if size < 0:
             return raw, headers
-        stream.seek(end)
+        position = end
 
 
 _BLOCK_SIZE = struct.Struct("!i")
