@@ -174,11 +174,12 @@ class Block:
     from the document numbers and weights, so that matching and scoring never read them.
     Each part is unpacked when first asked for."""
 
-    __slots__ = ("_head", "_values", "_unpacked")
+    __slots__ = ("_head", "_values", "_head_read", "_values_read")
 
     def __init__(self, head: bytes, values: bytes) -> None:
         self._head, self._values = head, values
-        self._unpacked: dict[int, object] = {}
+        self._head_read: tuple | None = None
+        self._values_read: tuple | None = None
 
     def __reduce__(self):
         return (Block, (self._head, self._values))
@@ -191,14 +192,15 @@ class Block:
 
     def head(self) -> tuple:
         """The document numbers (delta-coded) and weights, as ``W3PostingsWriter`` made them."""
-        if 0 not in self._unpacked:
-            self._unpacked[0] = _unpacked(self._head)
-        return self._unpacked[0]
+        if self._head_read is None:
+            self._head_read = _unpacked(self._head)
+        return self._head_read
 
     def values(self) -> tuple:
-        if 2 not in self._unpacked:
-            self._unpacked[2] = _unpacked(self._values)
-        return self._unpacked[2]
+        """Each posting's value (its :class:`Occurrences` for a prose field)."""
+        if self._values_read is None:
+            self._values_read = _unpacked(self._values)
+        return self._values_read
 
 
 def _packed(value: object, compression: int) -> bytes:

@@ -65,7 +65,9 @@ class SpelledText(TEXT):
     pass, folding and stemming each distinct word once. And Whoosh adds the words of
     every article to the field's spelling list, one posting per article and word, only
     to record which words exist: a writer gets its own copy of the schema, so here each
-    word is written once per writer. Index files name this class: keep its name and module.
+    word is written once per writer. With ``chars=True`` where each word occurs is kept
+    as :class:`~searchidx.codec.Occurrences` (an index written before keeps Whoosh's
+    ``Characters``). Index files name this class: keep its name and module.
     """
 
     def __init__(self, *args, **kwargs) -> None:
