@@ -7,8 +7,10 @@ import re
 import unicodedata
 
 import pytest
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
 
-from conftest import SEED_IDS, ids
+from conftest import SEED_IDS, ids, seed_source
 from searchidx import QueryError
 
 VU = {"000", "001", "004"}
@@ -167,3 +169,33 @@ def test_operators_are_not_acronyms_whose_exact_spelling_ranks_first():
     builder = QueryBuilder(build_schema(), None)
     assert builder.parse("Korea NOT north").exact is None
     assert "DPRK" in repr(builder.parse("DPRK NOT Korea").exact)
+
+
+SEED_WORDS = sorted(set(re.findall(r"\w+", "".join(
+    path.read_text(encoding="utf-8") for path in seed_source().glob("*.txt")))))
+# Names whose parts the index also holds joined ("Kim Jong un" → "kimjong", "jongun"),
+# alias terms, accents, acronyms, English words that fold from Vietnamese, operators.
+NAME_WORDS = ["Kim", "Jong", "un", "Un", "Nguyen", "Nguyễn", "Minh", "Vũ", "VU", "Ha", "Noi",
+              "Hanoi", "Da", "Nang", "Danang", "DPRK", "RoK", "UN", "North", "Korea", "Sơn",
+              "son", "the", "WPK", "People", "s", "of", "AND", "not"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(NAME_WORDS) | st.sampled_from(SEED_WORDS),
+                min_size=1, max_size=5).map(" ".join))
+@example("Kim Jong Un")
+@example("Nguyen Minh Vu talks")
+def test_plain_words_are_read_as_whoosh_parser_reads_them(corpus_index, text):
+    """Plain words skip Whoosh's query parser: the query must be the one it makes
+    (aliases, joined names, exact spellings, repeated words, operators)."""
+    from searchidx.aliases import load_aliases
+    from searchidx.index import IndexStore
+    from searchidx.query import QueryBuilder, _headline_operators_as_words, syntax_problem
+
+    as_parsed = _headline_operators_as_words(text)
+    assume(syntax_problem(as_parsed) is None)
+    with IndexStore(corpus_index).open().searcher() as whoosh_searcher:
+        builder = QueryBuilder(whoosh_searcher.schema, load_aliases(None), whoosh_searcher.reader())
+        ours = builder.parse(text)
+        whoosh = builder._finished(builder._parser(any_word=False).parse(as_parsed), as_parsed, None)
+        assert (ours.query, ours.exact, ours.notice) == (whoosh.query, whoosh.exact, whoosh.notice)
