@@ -34,7 +34,7 @@ from typing import NamedTuple
 from whoosh import query as q
 from whoosh.util.numeric import byte_to_length
 
-from .codec import Block, Occurrences, block_info, occurrence_positions
+from .codec import Block, Occurrences, PerDocumentReader, block_info, occurrence_positions
 from .settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
@@ -377,7 +377,6 @@ class _Segment:
             terms.append(_TermNode(self, query.fieldname, btext, postings))
         return _Boosted(_PhraseNode(terms), query.boost)
 
-
     def ranked(self, node: _Node, doc: int, score: float) -> Ranked:
         terms = frozenset(node.terms(doc))
         chars = {text.decode("utf-8"): tuple(_decode(self, "body", text, doc, "characters"))
@@ -409,8 +408,6 @@ def _field_lengths(reader, leaf, field: str) -> bytes | Callable[[int], int]:
     """Each document's length in ``field`` as Whoosh's scorer reads it: the bytes of the
     whole column (a code for each document) where the segment was written by
     :class:`~searchidx.codec.Codec`, else a function of the document number."""
-    from .codec import PerDocumentReader
-
     perdoc = getattr(reader, "_perdoc", None)
     lengths = perdoc.length_bytes(field) if isinstance(perdoc, PerDocumentReader) else None
     if lengths is None:

@@ -118,8 +118,8 @@ class QueryBuilder:
         text, shortened = bounded(text)
         text = _DATE_RANGE.sub(_date_range_syntax, _headline_operators_as_words(text))
         problem = syntax_problem(text)
-        if problem is None and not any_word and _only_plain_words(text):
-            return self._finished(self._plain_words_query(text.split()), text, shortened)
+        if problem is None and not any_word and _are_plain(words := text.split()):
+            return self._finished(self._plain_words_query(words), text, shortened)
         if problem is None:
             query, problem = _parse_or_why_not(self._parser(any_word), text)
             if query is not None:
@@ -157,7 +157,7 @@ class QueryBuilder:
             if index is None:  # an alias group
                 parts.extend(alternatives)
                 continue
-            term = next(iter(self.schema["body"].process_text(words[index], mode="query")))
+            (term,) = self._prose_terms(words[index])  # a plain word is one term
             word = Or([Term(field, term) for field in SEARCH_FIELDS])
             parts.append(Or([word, *alternatives]) if alternatives else word)
         return And(parts).normalize()
@@ -207,17 +207,21 @@ class QueryBuilder:
         an acronym ("UN") only as written in capitals."""
         if is_acronym(text):
             return Term("exact", text)
-        words = list(self.schema["body"].process_text(text, mode="query"))
+        words = self._prose_terms(text)
         if len(words) == 1:
             return Or([Term(field, words[0]) for field in SEARCH_FIELDS])
         return Or([Phrase(field, words) for field in SEARCH_FIELDS])
+
+    def _prose_terms(self, text: str) -> list[str]:
+        """The title and body terms of ``text`` as a query reads it (folded, stemmed)."""
+        return list(self.schema["body"].process_text(text, mode="query"))
 
     def is_indexed(self, word: str) -> bool:
         """Whether ``word`` is a term of the title or the body (True without a reader)."""
         if self.reader is None:
             return True
         if word not in self._indexed:  # a joined pair is asked about from both its words
-            terms = list(self.schema["body"].process_text(word, mode="query"))
+            terms = self._prose_terms(word)
             self._indexed[word] = len(terms) == 1 and any(
                 (field, terms[0]) in self.reader for field in SEARCH_FIELDS)
         return self._indexed[word]
@@ -255,9 +259,8 @@ def _parse_or_why_not(parser, text: str):
     return (query, None) if query is not NullQuery else (None, "nothing to search for")
 
 
-def _only_plain_words(text: str) -> bool:
-    """Whether every word of ``text`` is letters and digits only, none an operator."""
-    words = text.split()
+def _are_plain(words: Sequence[str]) -> bool:
+    """Whether there are words, each letters and digits only and none an operator."""
     return bool(words) and all(_PLAIN_WORD.fullmatch(word) and word not in _OPERATORS
                                for word in words)
 
