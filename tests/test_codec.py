@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Characters
 
-from searchidx.codec import Codec, Occurrences
+from searchidx.codec import Block, Codec, Occurrences, _arrays_head, _packed
 from searchidx.index import build_schema
 from searchidx.matching import _Postings
 
@@ -89,3 +90,34 @@ def test_occurrences_read_back_as_whoosh_characters_reads_its_own(occurrences):
     assert ours.decode_positions(value) == [position for position, _, _ in occurrences]
     assert ours.decode_frequency(value) == len(occurrences)
     assert ours.decode_weight(value) == len(occurrences) * ours.field_boost
+
+
+@st.composite
+def block_heads(draw) -> tuple[list[int], object]:
+    """A block's document numbers (rising; small and beyond 65,535) and weights as
+    ``W3PostingsWriter`` minifies them: None (all 1.0), one float for all, or each one."""
+    steps = draw(st.lists(st.integers(1, 70_000), min_size=1, max_size=140))
+    ids = list(itertools.accumulate(steps))
+    counts = st.integers(1, 70_000).map(float)
+    weights = draw(st.one_of(st.none(), counts, st.lists(counts, min_size=len(ids), max_size=len(ids)),
+                             st.lists(st.floats(0.1, 1e6), min_size=len(ids), max_size=len(ids))))
+    return ids, weights
+
+
+@given(block_heads())
+def test_a_block_gives_its_numbers_and_weights_as_whoosh_wrote_them(head):
+    ids, weights = head
+    block = Block(_arrays_head(ids, weights), b"")
+    every = [1.0] * len(ids) if weights is None else (
+        [weights] * len(ids) if isinstance(weights, float) else weights)
+    read_ids, read_weights = block.ids_and_weights()
+    assert (list(read_ids), list(read_weights)) == (ids, every)
+    deltas = [ids[0]] + [later - earlier for earlier, later in zip(ids, ids[1:])]
+    assert list(block[0]) == deltas and list(block[1]) == every  # as W3LeafMatcher reads it
+
+
+def test_a_block_written_before_the_arrays_still_reads():
+    deltas, weights = (3, 1, 4, 1, 5), (2, 7, 1, 8, 2)
+    block = Block(_packed((deltas, weights), 1), _packed(("a", "b", "c", "d", "e"), 1))
+    assert block.ids_and_weights() == ([3, 4, 8, 9, 14], weights)
+    assert (block[0], block[1], block[2]) == (deltas, weights, ("a", "b", "c", "d", "e"))

@@ -129,6 +129,24 @@ def test_an_exclusion_removes_exactly_the_articles_with_the_word(reuters_index):
         assert not any("corn" in (hit.title + idx.article(hit.id).body).lower() for hit in kept)
 
 
+def test_a_few_candidates_are_looked_up_in_the_blocks_as_in_the_whole_postings(reuters_index):
+    index = IndexStore(reuters_index).open()
+    with index.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            for field, text in [("body", b"reuter"), ("body", b"said"), ("body", b"pct")]:
+                whole = _Postings(leaf, field, text)
+                whole.read_all()
+                candidates = frozenset(range(0, leaf.doc_count_all(), 29))
+                few = _Postings(leaf, field, text)
+                assert few.count > 4 * len(candidates)  # few enough to be looked up
+                found = few.find(candidates)
+                assert found == candidates & whole.ids() and found
+                assert {doc: few.weights[doc] for doc in found} == \
+                    {doc: whole.weights[doc] for doc in found}
+                assert [few.value(doc) for doc in sorted(found)] == \
+                    [whole.value(doc) for doc in sorted(found)]
+
+
 def test_postings_read_by_block_equal_those_read_one_at_a_time(reuters_index):
     index = IndexStore(reuters_index).open()
     with index.reader() as reader:

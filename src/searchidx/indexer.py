@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from . import settings
 from .codec import Codec
 from .index import IndexStore
-from .settings import LOCK_WAIT_SECONDS, WRITER_MEMORY_MB
+from .pool import use_term_pool
+from .settings import LOCK_WAIT_SECONDS
 
 if TYPE_CHECKING:
     from .documents import Article, FileContent, SourceFile
@@ -440,12 +441,14 @@ def _fresh_writer(store: IndexStore, whoosh_index, input_bytes: int):
         from .parallel import ParallelWriter
 
         return ParallelWriter(whoosh_index, processes, store.lock_fd,
-                              limitmb=WRITER_MEMORY_MB // processes, codec=Codec())
+                              limitmb=settings.WRITER_MEMORY_MB / processes, codec=Codec())
     return _writer(whoosh_index)
 
 
 def _writer(whoosh_index):
-    return whoosh_index.writer(limitmb=WRITER_MEMORY_MB, codec=Codec())
+    writer = whoosh_index.writer(limitmb=settings.WRITER_MEMORY_MB, codec=Codec())
+    use_term_pool(writer, settings.WRITER_MEMORY_MB)
+    return writer
 
 
 def _usable_cpus() -> int:

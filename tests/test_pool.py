@@ -1,0 +1,97 @@
+"""Postings held term by term while a segment is written (``pool.py``): they come back
+as Whoosh's own pool gives them, whether they stayed in memory or went through runs."""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from pathlib import Path
+
+import pytest
+from whoosh.filedb.filestore import FileStorage
+from whoosh.writing import PostingPool
+
+from searchidx import SearchIndex, settings
+from searchidx.index import IndexStore
+from searchidx.pool import TermPool
+
+from conftest import ids, seed_source
+
+QUERIES = ["Vu", "Nguyễn Minh Vũ", "Hanoi", "Kim Jong-un", "DPRK", '"Bùi Thanh Sơn"']
+
+
+def _postings(location: Path) -> list[tuple]:
+    with IndexStore(location).open().reader() as reader:
+        return list(reader.iter_postings())
+
+
+@pytest.fixture(scope="module")
+def seed_postings(tmp_path_factory: pytest.TempPathFactory) -> list[tuple]:
+    """Every posting of an index of the seed articles, (field, term, document, weight,
+    value), in the order a writer adds them: document by document."""
+    location = tmp_path_factory.mktemp("seeds") / "index"
+    with SearchIndex.open(location, create=True) as idx:
+        idx.index([seed_source()])
+    return sorted(_postings(location), key=itemgetter(2))
+
+
+@pytest.fixture
+def temp_storage(tmp_path: Path):
+    return FileStorage(str(tmp_path)).create()
+
+
+def _pooled(pool, postings: list[tuple]) -> list[tuple]:
+    for posting in postings:
+        pool.add(posting)
+    return list(pool.iter_postings())
+
+
+def test_postings_come_back_in_the_order_whoosh_pool_gives_them(seed_postings, temp_storage):
+    whoosh = _pooled(PostingPool(temp_storage, None, limitmb=64), seed_postings)
+    assert len(seed_postings) > 1_500
+    assert _pooled(TermPool(temp_storage, 64), seed_postings) == whoosh
+
+
+def test_postings_past_the_memory_limit_go_through_runs_and_come_back_the_same(
+        seed_postings, temp_storage):
+    in_memory = _pooled(TermPool(temp_storage, 64), seed_postings)
+    pool = TermPool(temp_storage, 0.05)
+    assert _pooled(pool, seed_postings) == in_memory
+    assert len(pool.runs) >= 3
+
+
+def test_runs_are_deleted_when_the_pool_is_cleaned_up(seed_postings, temp_storage):
+    pool = TermPool(temp_storage, 0.05)
+    _pooled(pool, seed_postings)
+    assert list(temp_storage.list())
+    pool.cleanup()
+    assert list(temp_storage.list()) == []
+
+
+def test_a_term_given_documents_out_of_order_comes_back_in_document_order(temp_storage):
+    pool = TermPool(temp_storage, 64)
+    for docnum in (5, 2, 9):
+        pool.add(("body", b"rice", docnum, float(docnum), b"v%d" % docnum))
+    pool.add(("body", b"corn", 1, 1.0, b""))
+    assert list(pool.iter_postings()) == [
+        ("body", b"corn", 1, 1.0, b""), ("body", b"rice", 2, 2.0, b"v2"),
+        ("body", b"rice", 5, 5.0, b"v5"), ("body", b"rice", 9, 9.0, b"v9")]
+    assert pool.fieldnames == {"body"}
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one writer", "worker processes"])
+def test_an_index_written_through_runs_is_the_index_written_in_memory(
+        seed_postings, tmp_path, monkeypatch, parallel):
+    monkeypatch.setattr(settings, "WRITER_MEMORY_MB", 0.05)
+    if parallel:
+        monkeypatch.setattr(settings, "PARALLEL_MIN_BYTES", 0)
+    location = tmp_path / "index"
+    with SearchIndex.open(location, create=True) as idx:
+        idx.index([seed_source()])
+        found = {query: ids(idx.search(query)) for query in QUERIES}
+    if not parallel:  # workers number the documents in the order they take them
+        assert sorted(_postings(location), key=itemgetter(2)) == seed_postings
+    monkeypatch.undo()
+    with SearchIndex.open(tmp_path / "in-memory", create=True) as idx:
+        idx.index([seed_source()])
+        assert found == {query: ids(idx.search(query)) for query in QUERIES}
+    assert all(found.values())
