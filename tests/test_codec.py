@@ -13,7 +13,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Characters
 
-from searchidx.codec import Block, Codec, Occurrences, _arrays_head, _packed
+from searchidx.codec import Block, Codec, Occurrences, _arrays_head, _joined_values, _packed
 from searchidx.index import build_schema
 from searchidx.matching import _Postings
 
@@ -116,8 +116,20 @@ def test_a_block_gives_its_numbers_and_weights_as_whoosh_wrote_them(head):
     assert list(block[0]) == deltas and list(block[1]) == every  # as W3LeafMatcher reads it
 
 
-def test_a_block_written_before_the_arrays_still_reads():
+def test_a_block_written_before_arrays_and_joined_values_still_reads():
     deltas, weights = (3, 1, 4, 1, 5), (2, 7, 1, 8, 2)
-    block = Block(_packed((deltas, weights), 1), _packed(("a", "b", "c", "d", "e"), 1))
+    block = Block(_packed((deltas, weights), 1), _packed((b"a", b"b", b"c", b"d", b"e"), 1))
     assert block.ids_and_weights() == ([3, 4, 8, 9, 14], weights)
-    assert (block[0], block[1], block[2]) == (deltas, weights, ("a", "b", "c", "d", "e"))
+    assert (block[0], block[1], block[2]) == (deltas, weights, (b"a", b"b", b"c", b"d", b"e"))
+    ends, joined = block.joined_values()
+    assert (list(ends), joined) == ([1, 2, 3, 4, 5], b"abcde")
+
+
+@given(st.lists(st.binary(max_size=300), min_size=1, max_size=140), st.sampled_from([0, 3]),
+       st.integers(0, 70_000))
+def test_a_block_gives_back_its_values_joined_or_one_by_one(values, compression, padding):
+    values = [*values, b"x" * padding]  # ends beyond 65,535 take four bytes
+    block = Block(_arrays_head(list(range(len(values))), None), _joined_values(values, compression))
+    assert block.values() == tuple(values) == block[2]  # as W3LeafMatcher reads it
+    ends, joined = block.joined_values()
+    assert [joined[start:end] for start, end in zip([0, *ends], ends)] == values

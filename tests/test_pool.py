@@ -12,6 +12,7 @@ from whoosh.writing import PostingPool
 
 from searchidx import SearchIndex, settings
 from searchidx.index import IndexStore
+from searchidx import pool
 from searchidx.pool import TermPool
 
 from conftest import ids, seed_source
@@ -39,10 +40,10 @@ def temp_storage(tmp_path: Path):
     return FileStorage(str(tmp_path)).create()
 
 
-def _pooled(pool, postings: list[tuple]) -> list[tuple]:
+def _pooled(into, postings: list[tuple]) -> list[tuple]:
     for posting in postings:
-        pool.add(posting)
-    return list(pool.iter_postings())
+        into.add(posting)
+    return list(into.iter_postings())
 
 
 def test_postings_come_back_in_the_order_whoosh_pool_gives_them(seed_postings, temp_storage):
@@ -51,31 +52,33 @@ def test_postings_come_back_in_the_order_whoosh_pool_gives_them(seed_postings, t
     assert _pooled(TermPool(temp_storage, 64), seed_postings) == whoosh
 
 
+@pytest.mark.parametrize("piece", [pool._RUN_CHUNK_POSTINGS, 7], ids=["run in one piece", "in pieces"])
 def test_postings_past_the_memory_limit_go_through_runs_and_come_back_the_same(
-        seed_postings, temp_storage):
+        seed_postings, temp_storage, monkeypatch, piece):
+    monkeypatch.setattr(pool, "_RUN_CHUNK_POSTINGS", piece)
     in_memory = _pooled(TermPool(temp_storage, 64), seed_postings)
-    pool = TermPool(temp_storage, 0.05)
-    assert _pooled(pool, seed_postings) == in_memory
-    assert len(pool.runs) >= 3
+    term_pool = TermPool(temp_storage, 0.05)
+    assert _pooled(term_pool, seed_postings) == in_memory
+    assert len(term_pool.runs) >= 3
 
 
 def test_runs_are_deleted_when_the_pool_is_cleaned_up(seed_postings, temp_storage):
-    pool = TermPool(temp_storage, 0.05)
-    _pooled(pool, seed_postings)
+    term_pool = TermPool(temp_storage, 0.05)
+    _pooled(term_pool, seed_postings)
     assert list(temp_storage.list())
-    pool.cleanup()
+    term_pool.cleanup()
     assert list(temp_storage.list()) == []
 
 
 def test_a_term_given_documents_out_of_order_comes_back_in_document_order(temp_storage):
-    pool = TermPool(temp_storage, 64)
+    term_pool = TermPool(temp_storage, 64)
     for docnum in (5, 2, 9):
-        pool.add(("body", b"rice", docnum, float(docnum), b"v%d" % docnum))
-    pool.add(("body", b"corn", 1, 1.0, b""))
-    assert list(pool.iter_postings()) == [
+        term_pool.add(("body", b"rice", docnum, float(docnum), b"v%d" % docnum))
+    term_pool.add(("body", b"corn", 1, 1.0, b""))
+    assert list(term_pool.iter_postings()) == [
         ("body", b"corn", 1, 1.0, b""), ("body", b"rice", 2, 2.0, b"v2"),
         ("body", b"rice", 5, 5.0, b"v5"), ("body", b"rice", 9, 9.0, b"v9")]
-    assert pool.fieldnames == {"body"}
+    assert term_pool.fieldnames == {"body"}
 
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["one writer", "worker processes"])

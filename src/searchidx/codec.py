@@ -41,7 +41,8 @@ from whoosh.codec import whoosh3
 from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-__all__ = ["Block", "Codec", "Occurrences", "PerDocumentReader", "block_info"]
+__all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "Occurrences", "PerDocumentReader", "block_info",
+           "first_position", "occurrence_positions"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
@@ -128,7 +129,8 @@ class _PostingsWriter(whoosh3.W3PostingsWriter):
             weights = tuple(map(int, weights))  # counts: smaller, and quicker to read
         if isinstance(values, tuple) and len(values) >= _BLOCK_MIN_POSTINGS:
             data = pickle.dumps(Block(_arrays_head(self._ids, weights),
-                                      _packed(values, self._compression)), pickle.HIGHEST_PROTOCOL)
+                                      _joined_values(values, self._compression)),
+                                pickle.HIGHEST_PROTOCOL)
             compression = 0  # the block's parts are compressed, each on its own
         else:
             data = pickle.dumps((ids, weights, values), pickle.HIGHEST_PROTOCOL)
@@ -221,8 +223,24 @@ class Block:
     def values(self) -> tuple:
         """Each posting's value (its :class:`Occurrences` for a prose field)."""
         if self._values_read is None:
-            self._values_read = _unpacked(self._values)
+            if self._values[:1] in _JOINED:
+                ends, joined = self.joined_values()
+                self._values_read = tuple(map(joined.__getitem__, map(slice, [0, *ends], ends)))
+            else:
+                self._values_read = _unpacked(self._values)
         return self._values_read
+
+    def joined_values(self) -> tuple[Sequence[int], bytes]:
+        """The values one after another in one string, and where each ends in it: value
+        ``i`` is ``joined[ends[i - 1]:ends[i]]`` (from 0 for the first)."""
+        packed = self._values
+        if packed[:1] not in _JOINED:  # a block written before values were joined
+            values = self.values()
+            return list(itertools.accumulate(map(len, values))), b"".join(values)
+        data = zlib.decompress(packed[2:]) if packed[:1] == _JOINED_ZLIB else packed[2:]
+        (count,) = _COUNT.unpack_from(data)
+        middle = _COUNT.size + count * _ITEM_SIZES[packed[1]]
+        return _array(packed[1], data, _COUNT.size, middle), data[middle:]
 
 
 def _arrays_head(ids: Sequence[int], weights) -> bytes:
@@ -238,6 +256,18 @@ def _arrays_head(ids: Sequence[int], weights) -> bytes:
     id_code = _narrowest(ids[-1])
     return (_ARRAYS + id_code.encode() + weight_code.encode()
             + _little_endian_bytes(id_code, ids) + _little_endian_bytes(weight_code, weights))
+
+
+def _joined_values(values: Sequence[bytes], compression: int) -> bytes:
+    """A block's values one after another, after where each ends (see
+    :meth:`Block.joined_values`): a flag, the type code of the ends, then, compressed if
+    the codec compresses, the count, the ends and the values."""
+    ends = list(itertools.accumulate(map(len, values)))
+    code = _narrowest(ends[-1])
+    data = _COUNT.pack(len(ends)) + _little_endian_bytes(code, ends) + b"".join(values)
+    if compression:
+        return _JOINED_ZLIB + code.encode() + zlib.compress(data, compression)
+    return _JOINED_PLAIN + code.encode() + data
 
 
 def _narrowest(largest: int) -> str:
@@ -260,6 +290,9 @@ def _array(code: int, data: bytes, start: int, end: int) -> array.array:
 
 
 _ARRAYS = b"a"
+_JOINED_ZLIB, _JOINED_PLAIN = b"j", b"J"
+_JOINED = (_JOINED_ZLIB, _JOINED_PLAIN)
+_COUNT = struct.Struct("<I")
 _ITEM_SIZES = {ord("B"): 1, ord("H"): 2, ord("I"): 4, ord("d"): 8}
 _LITTLE_ENDIAN = sys.byteorder == "little"
 assert all(array.array(chr(code)).itemsize == size for code, size in _ITEM_SIZES.items())
@@ -342,3 +375,8 @@ def _packing(code: int, count: int, coded: bool = False) -> struct.Struct:
 _SHORT, _INT = ord("h"), ord("i")
 _ONCE_SHORT = struct.Struct("<B3h")
 _SIZES = {_SHORT: 2, _INT: 4}
+
+# An Occurrences value of this size is one occurrence in short numbers (no other layout
+# has this size): ``first_position(value)[0]`` is its position, read in one call.
+ONE_OCCURRENCE_SIZE = _ONCE_SHORT.size
+first_position = struct.Struct("<xh").unpack_from

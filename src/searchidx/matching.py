@@ -26,7 +26,7 @@ import struct
 import weakref
 import zlib
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property, lru_cache, partial
 from operator import itemgetter
 from typing import NamedTuple
@@ -34,7 +34,8 @@ from typing import NamedTuple
 from whoosh import query as q
 from whoosh.util.numeric import byte_to_length
 
-from .codec import Block, Occurrences, PerDocumentReader, block_info, occurrence_positions
+from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_info,
+                    first_position, occurrence_positions)
 from .settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
@@ -140,9 +141,8 @@ class _Postings:
         self.count: int = terminfo.doc_frequency()
         self.weights: dict[int, float] = {}
         """The weight of each document read so far."""
-        self._values: dict[int, object] = {}
         self._blocks: dict[int, tuple[Sequence[int], Sequence[float], object]] = {}
-        self._unread_values: set[int] = set()  # numbers of decoded blocks
+        self._joined: dict[int, tuple[Sequence[int], Sequence[int] | None, bytes]] = {}
         self._in_weights: set[int] = set()  # numbers of blocks all in ``weights``
         self._fixed_size = reader.schema[field].format.fixed_value_size()
         self._last_ids: list[int] = []
@@ -164,10 +164,35 @@ class _Postings:
     def value(self, doc: int):
         return self.values((doc,))[0]
 
-    def values(self, docs: Collection[int]) -> list:
+    def values(self, docs: Iterable[int]) -> list:
         """The encoded values (positions, characters) of these documents' postings."""
-        self._read_values(self._unread_values & set(self._block_numbers(docs)))
-        return list(map(self._values.__getitem__, docs))
+        found = []
+        for doc in docs:
+            ids, ends, joined = self._values_around(doc)
+            if ends is None:  # a format without values
+                found.append(None)
+            else:
+                at = bisect_left(ids, doc)
+                found.append(joined[ends[at - 1] if at else 0:ends[at]])
+        return found
+
+    def keyed_positions(self, docs: Iterable[int], offset: int,
+                        decode: Callable[[bytes], Sequence[int]]) -> set[int]:
+        """Each position of the term in these documents, less ``offset``, keyed by
+        document: ``doc * _POSITION_SPAN + position - offset``. ``decode`` reads a value's
+        positions."""
+        keyed: set[int] = set()
+        once = ONE_OCCURRENCE_SIZE if decode is occurrence_positions else -1
+        for doc in docs:
+            ids, ends, joined = self._values_around(doc)
+            at = bisect_left(ids, doc)
+            start, end = ends[at - 1] if at else 0, ends[at]
+            key = doc * _POSITION_SPAN - offset
+            if end - start == once:  # most words occur once in an article: one call
+                keyed.add(key + first_position(joined, start)[0])
+            else:
+                keyed.update(map(key.__add__, decode(joined[start:end])))
+        return keyed
 
     def read_all(self) -> None:
         self._fill(range(len(self._last_ids)))
@@ -221,29 +246,31 @@ class _Postings:
             deltas, weights, values = block
             ids = list(itertools.accumulate(deltas))
         self._blocks[number] = decoded = (ids, _weight_list(weights, len(ids)), values)
-        self._unread_values.add(number)
         return decoded
 
     def _read_whole(self, ids: Sequence[int], weights, values) -> None:
         """Postings read other than in blocks, as block 0."""
         self._blocks[0] = (ids, _weight_list(weights, len(ids)), values)
-        self._unread_values.add(0)
         self.weights.update(zip(ids, self._blocks[0][1]))
 
-    def _read_values(self, numbers: Iterable[int]) -> None:
-        size = self._fixed_size
-        for number in numbers:
-            self._unread_values.discard(number)
-            ids, _, values = self._blocks[number]
+    def _values_around(self, doc: int) -> tuple[Sequence[int], Sequence[int] | None, bytes]:
+        """The block that holds ``doc``: its ids, and its values joined with where each
+        ends (see :meth:`~searchidx.codec.Block.joined_values`)."""
+        number = bisect_left(self._last_ids, doc) if self._last_ids else 0
+        joined = self._joined.get(number)
+        if joined is None:
+            ids, _, values = self._blocks.get(number) or self._block(number)
+            size = self._fixed_size
             if type(values) is Block:
-                values = values.values()
-            if size is None or size < 0:
-                self._values.update(zip(ids, values))
+                ends, data = values.joined_values()
+            elif size is None or size < 0:
+                ends, data = list(itertools.accumulate(map(len, values))), b"".join(values)
             elif size == 0:
-                self._values.update(dict.fromkeys(ids))
-            else:
-                self._values.update((doc, values[index * size:(index + 1) * size])
-                                    for index, doc in enumerate(ids))
+                ends, data = None, b""
+            else:  # Whoosh joins values of a fixed size itself
+                ends, data = range(size, size * (len(ids) + 1), size), values
+            self._joined[number] = joined = (ids, ends, data)
+        return joined
 
 
 def _weight_list(weights, count: int) -> Sequence[float]:
@@ -525,14 +552,7 @@ class _TermNode(_Node):
     def keyed_positions(self, docs: Sequence[int], offset: int) -> set[int]:
         """Each position of the term in these documents, less ``offset``, keyed by
         document: ``doc * _POSITION_SPAN + position - offset``."""
-        decode, keyed = self._decode_positions, set()
-        for doc, value in zip(docs, self.postings.values(docs)):
-            positions = decode(value)
-            if len(positions) == 1:  # the common case, without a map
-                keyed.add(doc * _POSITION_SPAN - offset + positions[0])
-            else:
-                keyed.update(map((doc * _POSITION_SPAN - offset).__add__, positions))
-        return keyed
+        return self.postings.keyed_positions(docs, offset, self._decode_positions)
 
     @cached_property
     def _decode_positions(self) -> Callable[[bytes], Sequence[int]]:

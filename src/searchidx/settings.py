@@ -48,9 +48,10 @@ TITLE_MAX_CHARS = 100
 MAX_FILE_BYTES = 50 * 2**20
 MAX_ARTICLE_CHARS = 2_000_000
 
-# Writing the index. Whoosh's estimate of the postings it keeps in memory before it
-# sorts a run out to disk; a writer's process peaks at about 1.7 times this. Measured on
-# Reuters-21578: 256 MB built 3% faster than 128 MB but peaked at 365 MB against 218 MB.
+# Writing the index: the memory a writer's postings may take (shared by its worker
+# processes) before they go to a run on disk (see pool.py). Measured on Reuters-21578,
+# two workers: 128 MB peaked at 280 MB for all processes and built 5 % slower than with
+# no runs at all; ten times the articles peaked at 400 MB.
 WRITER_MEMORY_MB = 128
 # A fresh build of at least this many bytes of files spreads over this many worker
 # processes (at most one per core). Measured on 2 cores, Reuters-21578: 2 processes built
