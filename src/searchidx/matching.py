@@ -168,12 +168,8 @@ class _Postings:
         """The encoded values (positions, characters) of these documents' postings."""
         found = []
         for doc in docs:
-            ids, ends, joined = self._values_around(doc)
-            if ends is None:  # a format without values
-                found.append(None)
-            else:
-                at = bisect_left(ids, doc)
-                found.append(joined[ends[at - 1] if at else 0:ends[at]])
+            span = self._span(doc)
+            found.append(None if span is None else span[0][span[1]:span[2]])
         return found
 
     def keyed_positions(self, docs: Iterable[int], offset: int,
@@ -184,9 +180,7 @@ class _Postings:
         keyed: set[int] = set()
         once = ONE_OCCURRENCE_SIZE if decode is occurrence_positions else -1
         for doc in docs:
-            ids, ends, joined = self._values_around(doc)
-            at = bisect_left(ids, doc)
-            start, end = ends[at - 1] if at else 0, ends[at]
+            joined, start, end = self._span(doc)
             key = doc * _POSITION_SPAN - offset
             if end - start == once:  # most words occur once in an article: one call
                 keyed.add(key + first_position(joined, start)[0])
@@ -204,7 +198,7 @@ class _Postings:
 
     def find(self, candidates: frozenset[int]) -> frozenset[int]:
         """The candidates that have the term; their weights are read into ``weights``."""
-        if not self._last_ids or len(candidates) * _FEW_CANDIDATES_PER_POSTING >= self.count:
+        if not self._last_ids or len(candidates) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
             self.read_around(candidates)
             weights = self.weights  # looked up from the smaller side, without a set of either
             if len(candidates) <= len(weights):
@@ -253,10 +247,18 @@ class _Postings:
         self._blocks[0] = (ids, _weight_list(weights, len(ids)), values)
         self.weights.update(zip(ids, self._blocks[0][1]))
 
-    def _values_around(self, doc: int) -> tuple[Sequence[int], Sequence[int] | None, bytes]:
-        """The block that holds ``doc``: its ids, and its values joined with where each
-        ends (see :meth:`~searchidx.codec.Block.joined_values`)."""
-        number = bisect_left(self._last_ids, doc) if self._last_ids else 0
+    def _span(self, doc: int) -> tuple[bytes, int, int] | None:
+        """Where ``doc``'s value is: in ``joined[start:end]`` (None for a format without
+        values)."""
+        ids, ends, joined = self._joined_values(bisect_left(self._last_ids, doc))
+        if ends is None:
+            return None
+        at = bisect_left(ids, doc)
+        return joined, ends[at - 1] if at else 0, ends[at]
+
+    def _joined_values(self, number: int) -> tuple[Sequence[int], Sequence[int] | None, bytes]:
+        """A block's ids, and its values joined with where each ends (see
+        :meth:`~searchidx.codec.Block.joined_values`)."""
         joined = self._joined.get(number)
         if joined is None:
             ids, _, values = self._blocks.get(number) or self._block(number)
@@ -283,7 +285,7 @@ def _weight_list(weights, count: int) -> Sequence[float]:
 
 # A term is looked up document by document (by bisection in its blocks) when it has more
 # than this many postings for each candidate; otherwise its blocks fill a dictionary.
-_FEW_CANDIDATES_PER_POSTING = 4
+_LOOKUP_POSTINGS_PER_CANDIDATE = 4
 
 
 class _Header(NamedTuple):
