@@ -42,7 +42,7 @@ from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 __all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "Occurrences", "PerDocumentReader", "block_info",
-           "first_position", "occurrence_positions"]
+           "first_position", "occurrence_positions", "position_steps"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
@@ -357,8 +357,15 @@ class Occurrences(Characters):
 
 def occurrence_positions(valuestring: bytes) -> Sequence[int]:
     """The positions in an :class:`Occurrences` value, in order."""
-    steps = _packing(valuestring[0], _count(valuestring)).unpack_from(valuestring, 1)
+    steps = position_steps(valuestring, 0, len(valuestring))
     return steps if len(steps) == 1 else list(itertools.accumulate(steps))
+
+
+def position_steps(data: bytes, start: int, end: int) -> tuple[int, ...]:
+    """The steps from one position to the next (the first from 0) of the
+    :class:`Occurrences` value in ``data[start:end]``, read where it is."""
+    code = data[start]
+    return _packing(code, (end - start - 1) // (3 * _SIZES[code])).unpack_from(data, start + 1)
 
 
 def _count(valuestring: bytes) -> int:

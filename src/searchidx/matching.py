@@ -21,12 +21,13 @@ from __future__ import annotations
 import heapq
 import io
 import itertools
+import operator
 import pickle
 import struct
 import weakref
 import zlib
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from functools import cached_property, lru_cache, partial
 from operator import itemgetter
 from typing import NamedTuple
@@ -35,7 +36,7 @@ from whoosh import query as q
 from whoosh.util.numeric import byte_to_length
 
 from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_info,
-                    first_position, occurrence_positions)
+                    first_position, occurrence_positions, position_steps)
 from .settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
@@ -178,12 +179,23 @@ class _Postings:
         document: ``doc * _POSITION_SPAN + position - offset``. ``decode`` reads a value's
         positions."""
         keyed: set[int] = set()
-        once = ONE_OCCURRENCE_SIZE if decode is occurrence_positions else -1
-        for doc in docs:
-            joined, start, end = self._span(doc)
+        occurrences = decode is occurrence_positions
+        once = ONE_OCCURRENCE_SIZE if occurrences else -1
+        last_ids, block_end = self._last_ids, -1
+        for doc in sorted(docs):  # block by block, each document found after the last
+            if doc > block_end:
+                number = bisect_left(last_ids, doc)
+                ids, ends, joined = self._joined_values(number)
+                block_end, at = ids[-1], 0
+            at = bisect_left(ids, doc, at)
+            start, end = ends[at - 1] if at else 0, ends[at]
             key = doc * _POSITION_SPAN - offset
             if end - start == once:  # most words occur once in an article: one call
                 keyed.add(key + first_position(joined, start)[0])
+            elif occurrences:  # each position is the key plus the steps so far
+                positions = itertools.accumulate(position_steps(joined, start, end), initial=key)
+                next(positions)  # the key itself
+                keyed.update(positions)
             else:
                 keyed.update(map(key.__add__, decode(joined[start:end])))
         return keyed
@@ -191,10 +203,14 @@ class _Postings:
     def read_all(self) -> None:
         self._fill(range(len(self._last_ids)))
 
-    def read_around(self, docs: Iterable[int]) -> None:
+    def read_around(self, docs: Collection[int]) -> None:
         """Read the weights of every posting in the blocks that could hold these documents."""
         count = len(self._last_ids)
-        self._fill({number for number in self._block_numbers(docs) if number < count})
+        if len(docs) >= _DENSE_CANDIDATES_PER_BLOCK * count:  # all the blocks between
+            first, last = self._block_numbers((min(docs), max(docs)))  # (not a bisection each)
+            self._fill(range(first, min(last + 1, count)))
+        else:
+            self._fill({number for number in self._block_numbers(docs) if number < count})
 
     def find(self, candidates: frozenset[int]) -> frozenset[int]:
         """The candidates that have the term; their weights are read into ``weights``."""
@@ -286,6 +302,8 @@ def _weight_list(weights, count: int) -> Sequence[float]:
 # A term is looked up document by document (by bisection in its blocks) when it has more
 # than this many postings for each candidate; otherwise its blocks fill a dictionary.
 _LOOKUP_POSTINGS_PER_CANDIDATE = 4
+# Candidates this many times as many as a term's blocks are in nearly every block.
+_DENSE_CANDIDATES_PER_BLOCK = 8
 
 
 class _Header(NamedTuple):
@@ -614,10 +632,10 @@ class _Or(_Node):
         return frozenset().union(*(child.within(candidates) for child in self.children))
 
     def scores(self, docs: Sequence[int]) -> list[float]:
-        totals = dict.fromkeys(docs, 0)
+        totals = [0] * len(docs)
         for child in self.children:
-            _add_scores(totals, child, docs)
-        return list(totals.values())
+            totals = _plus_scores(totals, child, docs)
+        return totals
 
     def terms(self, doc: int) -> Iterator[Term]:
         for child in self.children:
@@ -625,12 +643,15 @@ class _Or(_Node):
                 yield from child.terms(doc)
 
 
-def _add_scores(totals: dict[int, float], node: _Node, docs: Sequence[int]) -> None:
-    """Add ``node``'s score to the total of each of ``docs`` that it matches."""
+def _plus_scores(totals: list[float], node: _Node, docs: Sequence[int]) -> list[float]:
+    """``totals`` (one for each of ``docs``) plus ``node``'s score where it matches."""
     matched = node.matched
-    mine = [doc for doc in docs if doc in matched]
-    for doc, score in zip(mine, node.scores(mine)):
-        totals[doc] += score
+    if matched.issuperset(docs):  # all of them, added in C
+        return list(map(operator.add, totals, node.scores(docs)))
+    at = [index for index, doc in enumerate(docs) if doc in matched]
+    for index, score in zip(at, node.scores([docs[index] for index in at])):
+        totals[index] += score
+    return totals
 
 
 class _AndMaybe(_Node):
@@ -646,9 +667,7 @@ class _AndMaybe(_Node):
         return found
 
     def scores(self, docs: Sequence[int]) -> list[float]:
-        totals = dict(zip(docs, self.required.scores(docs)))
-        _add_scores(totals, self.optional, docs)
-        return list(totals.values())
+        return _plus_scores(self.required.scores(docs), self.optional, docs)
 
     def terms(self, doc: int) -> Iterator[Term]:
         yield from self.required.terms(doc)
