@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import pickle
+import zlib
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Characters
 
-from searchidx.codec import Block, Codec, Occurrences, _arrays_head, _joined_values, _packed
+from searchidx.codec import Block, Codec, Occurrences, _arrays_head, _joined_values
 from searchidx.index import build_schema
 from searchidx.matching import _Postings
 
@@ -99,8 +101,9 @@ def block_heads(draw) -> tuple[list[int], object]:
     steps = draw(st.lists(st.integers(1, 70_000), min_size=1, max_size=140))
     ids = list(itertools.accumulate(steps))
     counts = st.integers(1, 70_000).map(float)
-    weights = draw(st.one_of(st.none(), counts, st.lists(counts, min_size=len(ids), max_size=len(ids)),
-                             st.lists(st.floats(0.1, 1e6), min_size=len(ids), max_size=len(ids))))
+    each = {"min_size": len(ids), "max_size": len(ids)}
+    weights = draw(st.one_of(st.none(), counts, st.lists(counts, **each),
+                             st.lists(st.floats(0.1, 1e6), **each)))
     return ids, weights
 
 
@@ -116,9 +119,15 @@ def test_a_block_gives_its_numbers_and_weights_as_whoosh_wrote_them(head):
     assert list(block[0]) == deltas and list(block[1]) == every  # as W3LeafMatcher reads it
 
 
+def _packed_as_before(value: object) -> bytes:
+    """A block's part as searchidx wrote it before arrays and joined values."""
+    return b"z" + zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+
+
 def test_a_block_written_before_arrays_and_joined_values_still_reads():
     deltas, weights = (3, 1, 4, 1, 5), (2, 7, 1, 8, 2)
-    block = Block(_packed((deltas, weights), 1), _packed((b"a", b"b", b"c", b"d", b"e"), 1))
+    block = Block(_packed_as_before((deltas, weights)),
+                  _packed_as_before((b"a", b"b", b"c", b"d", b"e")))
     assert block.ids_and_weights() == ([3, 4, 8, 9, 14], weights)
     assert (block[0], block[1], block[2]) == (deltas, weights, (b"a", b"b", b"c", b"d", b"e"))
     ends, joined = block.joined_values()

@@ -52,7 +52,8 @@ def test_postings_come_back_in_the_order_whoosh_pool_gives_them(seed_postings, t
     assert _pooled(TermPool(temp_storage, 64), seed_postings) == whoosh
 
 
-@pytest.mark.parametrize("piece", [pool._RUN_CHUNK_POSTINGS, 7], ids=["run in one piece", "in pieces"])
+@pytest.mark.parametrize("piece", [pool._RUN_CHUNK_POSTINGS, 7],
+                         ids=["run in one piece", "in pieces"])
 def test_postings_past_the_memory_limit_go_through_runs_and_come_back_the_same(
         seed_postings, temp_storage, monkeypatch, piece):
     monkeypatch.setattr(pool, "_RUN_CHUNK_POSTINGS", piece)

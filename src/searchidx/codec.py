@@ -41,8 +41,8 @@ from whoosh.codec import whoosh3
 from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-__all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "Occurrences", "PerDocumentReader", "block_info",
-           "first_position", "occurrence_positions", "position_steps"]
+__all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "Occurrences", "PerDocumentReader",
+           "block_info", "first_position", "occurrence_positions", "position_steps"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
@@ -124,16 +124,16 @@ class _PostingsWriter(whoosh3.W3PostingsWriter):
         if not self._blockcount:
             self._postfile.write(whoosh3.WHOOSH3_HEADER_MAGIC)
         self._terminfo.add_block(self)
-        ids, weights, values = self._mini_ids(), self._mini_weights(), self._mini_values()
-        if isinstance(weights, tuple) and all(float(weight).is_integer() for weight in weights):
-            weights = tuple(map(int, weights))  # counts: smaller, and quicker to read
+        weights, values = self._mini_weights(), self._mini_values()
         if isinstance(values, tuple) and len(values) >= _BLOCK_MIN_POSTINGS:
             data = pickle.dumps(Block(_arrays_head(self._ids, weights),
                                       _joined_values(values, self._compression)),
                                 pickle.HIGHEST_PROTOCOL)
             compression = 0  # the block's parts are compressed, each on its own
         else:
-            data = pickle.dumps((ids, weights, values), pickle.HIGHEST_PROTOCOL)
+            if isinstance(weights, tuple) and all(float(weight).is_integer() for weight in weights):
+                weights = tuple(map(int, weights))  # counts: smaller, and quicker to read
+            data = pickle.dumps((self._mini_ids(), weights, values), pickle.HIGHEST_PROTOCOL)
             compression = self._compression if len(data) >= _COMPRESSION_MIN_BYTES else 0
             if compression:
                 data = zlib.compress(data, compression)
@@ -271,7 +271,7 @@ def _joined_values(values: Sequence[bytes], compression: int) -> bytes:
 
 
 def _narrowest(largest: int) -> str:
-    return next(code for code in "BHI" if largest < 1 << (8 * _ITEM_SIZES[ord(code)]))
+    return next(code for code in "BHIQ" if largest < 1 << (8 * _ITEM_SIZES[ord(code)]))
 
 
 def _little_endian_bytes(code: str, numbers: Sequence[float]) -> bytes:
@@ -293,25 +293,19 @@ _ARRAYS = b"a"
 _JOINED_ZLIB, _JOINED_PLAIN = b"j", b"J"
 _JOINED = (_JOINED_ZLIB, _JOINED_PLAIN)
 _COUNT = struct.Struct("<I")
-_ITEM_SIZES = {ord("B"): 1, ord("H"): 2, ord("I"): 4, ord("d"): 8}
+_ITEM_SIZES = {ord("B"): 1, ord("H"): 2, ord("I"): 4, ord("Q"): 8, ord("d"): 8}
 _LITTLE_ENDIAN = sys.byteorder == "little"
 assert all(array.array(chr(code)).itemsize == size for code, size in _ITEM_SIZES.items())
 
 
-def _packed(value: object, compression: int) -> bytes:
-    """``value`` pickled, compressed where that makes it smaller, behind a flag byte."""
-    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    if compression and len(data) >= _COMPRESSION_MIN_BYTES:
-        return _ZLIB + zlib.compress(data, compression)
-    return _PLAIN + data
-
-
 def _unpacked(packed: bytes) -> object:
+    """A part of a block as blocks were written before arrays and joined values: a flag
+    byte, then a pickle, compressed (``z``) or not (``p``)."""
     data = packed[1:]
     return pickle.loads(zlib.decompress(data) if packed[:1] == _ZLIB else data)
 
 
-_ZLIB, _PLAIN = b"z", b"p"
+_ZLIB = b"z"  # else b"p", a plain pickle
 
 
 class Occurrences(Characters):

@@ -88,10 +88,16 @@ class TermPool:
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, Any, Any]]:
         """Every posting as ``(field, term, document, weight, value)``, in order."""
-        for fieldname, text, docnums, weights, values in self.iter_terms():
+        for fieldname, text, docnums, weights, values in self._merged_terms():
             yield from zip(repeat(fieldname), repeat(text), docnums, weights, values)
 
-    def iter_terms(self) -> Iterator[_TermPostings]:
+    def cleanup(self) -> None:
+        """Delete the runs (Whoosh's writer calls this when the segment is done)."""
+        for name in self.runs:
+            self._tempstorage.delete_file(name)
+        self.runs = []
+
+    def _merged_terms(self) -> Iterator[_TermPostings]:
         """Each term's postings, terms in order; a term held in several runs comes once
         from each, oldest first (its documents ascending throughout)."""
         sources = [self._read_run(name) for name in self.runs]
@@ -99,12 +105,6 @@ class TermPool:
         if len(sources) == 1:
             return sources[0]
         return heapq.merge(*sources, key=_term_key)  # stable: runs keep their order
-
-    def cleanup(self) -> None:
-        """Delete the runs (Whoosh's writer calls this when the segment is done)."""
-        for name in self.runs:
-            self._tempstorage.delete_file(name)
-        self.runs = []
 
     def _sorted_terms(self) -> Iterator[_TermPostings]:
         for key in sorted(self._terms):
