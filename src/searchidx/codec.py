@@ -42,7 +42,8 @@ from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 __all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "Occurrences", "PerDocumentReader",
-           "block_info", "first_position", "occurrence_positions", "position_steps"]
+           "block_info", "first_position", "joined_values", "occurrence_positions",
+           "position_steps"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
@@ -235,8 +236,7 @@ class Block:
         ``i`` is ``joined[ends[i - 1]:ends[i]]`` (from 0 for the first)."""
         packed = self._values
         if packed[:1] not in _JOINED:  # a block written before values were joined
-            values = self.values()
-            return list(itertools.accumulate(map(len, values))), b"".join(values)
+            return joined_values(self.values())
         data = zlib.decompress(packed[2:]) if packed[:1] == _JOINED_ZLIB else packed[2:]
         (count,) = _COUNT.unpack_from(data)
         middle = _COUNT.size + count * _ITEM_SIZES[packed[1]]
@@ -258,13 +258,19 @@ def _arrays_head(ids: Sequence[int], weights) -> bytes:
             + _little_endian_bytes(id_code, ids) + _little_endian_bytes(weight_code, weights))
 
 
+def joined_values(values: Sequence[bytes]) -> tuple[list[int], bytes]:
+    """``values`` one after another in one string, and where each ends in it (as
+    :meth:`Block.joined_values` gives them)."""
+    return list(itertools.accumulate(map(len, values))), b"".join(values)
+
+
 def _joined_values(values: Sequence[bytes], compression: int) -> bytes:
     """A block's values one after another, after where each ends (see
     :meth:`Block.joined_values`): a flag, the type code of the ends, then, compressed if
     the codec compresses, the count, the ends and the values."""
-    ends = list(itertools.accumulate(map(len, values)))
+    ends, joined = joined_values(values)
     code = _narrowest(ends[-1])
-    data = _COUNT.pack(len(ends)) + _little_endian_bytes(code, ends) + b"".join(values)
+    data = _COUNT.pack(len(ends)) + _little_endian_bytes(code, ends) + joined
     if compression:
         return _JOINED_ZLIB + code.encode() + zlib.compress(data, compression)
     return _JOINED_PLAIN + code.encode() + data

@@ -36,7 +36,7 @@ from whoosh import query as q
 from whoosh.util.numeric import byte_to_length
 
 from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_info,
-                    first_position, occurrence_positions, position_steps)
+                    first_position, joined_values, occurrence_positions, position_steps)
 from .settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
@@ -221,11 +221,11 @@ class _Postings:
                 return frozenset(filter(weights.__contains__, candidates))
             return frozenset(filter(candidates.__contains__, weights))
         found: dict[int, float] = {}
-        last_ids, count, blocks = self._last_ids, len(self._last_ids), self._blocks
+        last_ids, count = self._last_ids, len(self._last_ids)
         for doc in candidates:
             number = bisect_left(last_ids, doc)
             if number < count:
-                ids, weights, _ = blocks.get(number) or self._block(number)
+                ids, weights, _ = self._block(number)
                 at = bisect_left(ids, doc)  # within the block: doc <= its last id
                 if ids[at] == doc:
                     found[doc] = weights[at]
@@ -239,11 +239,13 @@ class _Postings:
         for number in numbers:
             if number not in self._in_weights:
                 self._in_weights.add(number)
-                ids, weights, _ = self._blocks.get(number) or self._block(number)
+                ids, weights, _ = self._block(number)
                 self.weights.update(zip(ids, weights))
 
     def _block(self, number: int) -> tuple[Sequence[int], Sequence[float], object]:
-        """Decode a block: its document numbers, their weights and its values."""
+        """A block's document numbers, their weights and its values, decoded once."""
+        if number in self._blocks:
+            return self._blocks[number]
         header = self._headers[number]
         data = self._raw[header.start:header.end]
         if header.compressed:
@@ -277,12 +279,12 @@ class _Postings:
         :meth:`~searchidx.codec.Block.joined_values`)."""
         joined = self._joined.get(number)
         if joined is None:
-            ids, _, values = self._blocks.get(number) or self._block(number)
+            ids, _, values = self._block(number)
             size = self._fixed_size
             if type(values) is Block:
                 ends, data = values.joined_values()
             elif size is None or size < 0:
-                ends, data = list(itertools.accumulate(map(len, values))), b"".join(values)
+                ends, data = joined_values(values)
             elif size == 0:
                 ends, data = None, b""
             else:  # Whoosh joins values of a fixed size itself
