@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from searchidx import SearchIndex
+from searchidx import SearchIndex, settings
 from searchidx.aliases import load_aliases
 from searchidx.index import IndexStore
 from searchidx.matching import _Postings, rank
@@ -28,10 +28,20 @@ REUTERS_QUERIES = ["been dlrs", "commission exchange reuter", '"spokesman said"'
                    '"said it expected"', '"pct pct"']
 
 
+# The test index is written in small blocks, so that common words span many.
+POSTINGS_PER_BLOCK = 64
+
+
 @pytest.fixture(scope="module")
 def reuters_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1,200 Reuters articles in two batches, then 40 of them changed: an index with
-    more than one segment and with deleted documents."""
+    more than one segment and with deleted documents, in blocks of 64 postings."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "POSTINGS_PER_BLOCK", POSTINGS_PER_BLOCK)
+        return _reuters_index(tmp_path_factory)
+
+
+def _reuters_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not REUTERS.is_file():
         pytest.skip("the Reuters-21578 corpus is not beside the project")
     folder = tmp_path_factory.mktemp("reuters")
@@ -62,7 +72,7 @@ def reuters_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return location
 
 
-def _whoosh_and_fast(location: Path, text: str):
+def _whoosh_and_fast(location: Path, text: str, limit: int = 10):
     index = IndexStore(location).open()
     from searchidx.search import scoring
 
@@ -70,15 +80,15 @@ def _whoosh_and_fast(location: Path, text: str):
         parsed = QueryBuilder(searcher.schema, load_aliases(None), searcher.reader()).parse(text)
         every = searcher.search(parsed.query, limit=None, terms=True,
                                 **_ordering("relevance", parsed.exact))
-        top = every[:10]
+        top = every[:limit]
         scores = _relevance_scores(searcher, parsed.query, top)
         whoosh = [(hit.docnum, scores[hit.docnum], frozenset(hit.matched_terms())) for hit in top]
-        fast = rank(searcher, parsed.query, 10, parsed.exact)
+        fast = rank(searcher, parsed.query, limit, parsed.exact)
         return len(every), whoosh, fast
 
 
-def _assert_same_ranking(location: Path, text: str) -> None:
-    total, whoosh, fast = _whoosh_and_fast(location, text)
+def _assert_same_ranking(location: Path, text: str, limit: int = 10) -> None:
+    total, whoosh, fast = _whoosh_and_fast(location, text, limit)
     assert fast is not None, text
     assert fast.total == total, text
     assert [hit.docnum for hit in fast.hits] == [docnum for docnum, _, _ in whoosh], text
@@ -102,6 +112,17 @@ def test_ranking_equals_whoosh_scoring_every_match_on_news_wire_articles(reuters
 def test_ranking_equals_whoosh_scoring_every_match_with_accents_aliases_and_names(
         corpus_index, text):
     _assert_same_ranking(corpus_index, text)
+
+
+@pytest.mark.parametrize("text", ["Vũ", "Sơn", "Nguyễn Minh Vũ", "Hà Nội", "Korea -north"])
+@pytest.mark.parametrize("limit", [1, 2])
+def test_the_first_hits_are_whoosh_s_first_with_exact_spellings_first(corpus_index, text, limit):
+    _assert_same_ranking(corpus_index, text, limit)
+
+
+@pytest.mark.parametrize("text", ["been dlrs", '"spokesman said"', "oil NOT opec"])
+def test_the_first_three_hits_are_whoosh_s_first_three(reuters_index, text):
+    _assert_same_ranking(reuters_index, text, limit=3)
 
 
 def test_the_total_counts_every_matching_article(reuters_index):
@@ -167,4 +188,5 @@ def test_postings_read_by_block_equal_those_read_one_at_a_time(reuters_index):
                 around.read_around(ends)  # the first and the last block only
                 assert [(around.weights[doc], around.value(doc)) for doc in ends] == \
                     [one_at_a_time[doc] for doc in ends]
-                assert len(around.ids()) <= 2 * 128 < len(read) or len(read) <= 2 * 128
+                two_blocks = 2 * POSTINGS_PER_BLOCK
+                assert len(around.ids()) <= two_blocks < len(read) or len(read) <= two_blocks

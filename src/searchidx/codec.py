@@ -53,7 +53,13 @@ _BLOCK_MIN_POSTINGS = 32
 
 
 class Codec(whoosh3.W3Codec):
-    """Whoosh's codec, writing postings with :class:`_PostingsWriter`."""
+    """Whoosh's codec, writing postings with :class:`_PostingsWriter` in blocks of
+    ``settings.POSTINGS_PER_BLOCK`` (Whoosh's are 128)."""
+
+    def __init__(self) -> None:
+        from . import settings
+
+        super().__init__(blocklimit=settings.POSTINGS_PER_BLOCK)
 
     def postings_writer(self, dbfile, byteids=False):
         return _PostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import heapq
 import io
-import itertools
 import operator
 import pickle
 import struct
@@ -28,7 +27,8 @@ import weakref
 import zlib
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from functools import cached_property, lru_cache, partial
+from functools import cached_property, lru_cache, partial, reduce
+from itertools import accumulate, islice
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -98,9 +98,16 @@ def _best(docs: list[int], node: _Node, first: _Node, limit: int, offset: int
     """The ``limit`` best documents of one segment, as keys that sort best last: whether
     ``first`` (exact spellings) matches, the score, and the negated document number in
     the whole index (ties go to the lower document number)."""
+    scores = node.scores(docs)
     preferred = first.matched
+    if 0 < limit < len(docs):  # only a score up to the limit-th best, or a preferred one, places
+        floor = heapq.nlargest(limit, scores)[-1]
+        kept = [at for at, score in enumerate(scores) if score >= floor]
+        if preferred:
+            kept = sorted({*kept, *(at for at, doc in enumerate(docs) if doc in preferred)})
+        docs, scores = [docs[at] for at in kept], [scores[at] for at in kept]
     negated = [-(doc + offset) for doc in docs]
-    return heapq.nlargest(limit, zip(map(preferred.__contains__, docs), node.scores(docs), negated))
+    return heapq.nlargest(limit, zip(map(preferred.__contains__, docs), scores, negated))
 
 
 def body_chars(searcher, docnums: Iterable[int], terms: Iterable[str]) -> dict[int, dict[str, Chars]]:
@@ -174,31 +181,21 @@ class _Postings:
         return found
 
     def keyed_positions(self, docs: Iterable[int], offset: int,
-                        decode: Callable[[bytes], Sequence[int]]) -> set[int]:
+                        decode: Callable[[bytes], Sequence[int]]) -> Iterator[int]:
         """Each position of the term in these documents, less ``offset``, keyed by
         document: ``doc * _POSITION_SPAN + position - offset``. ``decode`` reads a value's
         positions."""
-        keyed: set[int] = set()
         occurrences = decode is occurrence_positions
         once = ONE_OCCURRENCE_SIZE if occurrences else -1
-        last_ids, block_end = self._last_ids, -1
-        for doc in sorted(docs):  # block by block, each document found after the last
-            if doc > block_end:
-                number = bisect_left(last_ids, doc)
-                ids, ends, joined = self._joined_values(number)
-                block_end, at = ids[-1], 0
-            at = bisect_left(ids, doc, at)
+        for doc, (_, ends, joined), at in self._located(docs, self._joined_values):
             start, end = ends[at - 1] if at else 0, ends[at]
             key = doc * _POSITION_SPAN - offset
             if end - start == once:  # most words occur once in an article: one call
-                keyed.add(key + first_position(joined, start)[0])
-            elif occurrences:  # each position is the key plus the steps so far
-                positions = itertools.accumulate(position_steps(joined, start, end), initial=key)
-                next(positions)  # the key itself
-                keyed.update(positions)
+                yield key + first_position(joined, start)[0]
+            elif occurrences:  # each position is the key plus the steps so far (not the key)
+                yield from islice(accumulate(position_steps(joined, start, end), initial=key), 1, None)
             else:
-                keyed.update(map(key.__add__, decode(joined[start:end])))
-        return keyed
+                yield from map(key.__add__, decode(joined[start:end]))
 
     def read_all(self) -> None:
         self._fill(range(len(self._last_ids)))
@@ -214,23 +211,35 @@ class _Postings:
 
     def find(self, candidates: frozenset[int]) -> frozenset[int]:
         """The candidates that have the term; their weights are read into ``weights``."""
-        if not self._last_ids or len(candidates) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
+        if len(candidates) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
             self.read_around(candidates)
             weights = self.weights  # looked up from the smaller side, without a set of either
             if len(candidates) <= len(weights):
                 return frozenset(filter(weights.__contains__, candidates))
             return frozenset(filter(candidates.__contains__, weights))
         found: dict[int, float] = {}
-        last_ids, count = self._last_ids, len(self._last_ids)
-        for doc in candidates:
-            number = bisect_left(last_ids, doc)
-            if number < count:
-                ids, weights, _ = self._block(number)
-                at = bisect_left(ids, doc)  # within the block: doc <= its last id
-                if ids[at] == doc:
-                    found[doc] = weights[at]
+        for doc, (ids, weights, _), at in self._located(candidates, self._block):
+            if ids[at] == doc:
+                found[doc] = weights[at]
         self.weights.update(found)
         return frozenset(found)
+
+    def _located(self, docs: Iterable[int], decoded: Callable[[int], tuple]
+                 ) -> Iterator[tuple[int, tuple, int]]:
+        """For each of ``docs`` up to the term's last, in order: the document, its block
+        as ``decoded`` gives it (ids first) and where in the block's ids it is or would be.
+        The blocks are walked in order, each bisected from the last document's place."""
+        last_ids, block_end = self._last_ids, -1
+        for doc in sorted(docs):
+            if doc > block_end:
+                number = bisect_left(last_ids, doc)
+                if number == len(last_ids):
+                    return
+                block = decoded(number)
+                ids = block[0]
+                block_end, at = ids[-1], 0
+            at = bisect_left(ids, doc, at)
+            yield doc, block, at
 
     def _block_numbers(self, docs: Iterable[int]) -> Iterator[int]:
         return map(partial(bisect_left, self._last_ids), docs)
@@ -256,14 +265,14 @@ class _Postings:
             values = block
         else:
             deltas, weights, values = block
-            ids = list(itertools.accumulate(deltas))
+            ids = list(accumulate(deltas))
         self._blocks[number] = decoded = (ids, _weight_list(weights, len(ids)), values)
         return decoded
 
     def _read_whole(self, ids: Sequence[int], weights, values) -> None:
         """Postings read other than in blocks, as block 0."""
         self._blocks[0] = (ids, _weight_list(weights, len(ids)), values)
-        self.weights.update(zip(ids, self._blocks[0][1]))
+        self._last_ids = list(ids[-1:])
 
     def _span(self, doc: int) -> tuple[bytes, int, int] | None:
         """Where ``doc``'s value is: in ``joined[start:end]`` (None for a format without
@@ -540,7 +549,8 @@ _EMPTY = _Node()
 
 
 def _summed(score_lists: Iterable[list[float]]) -> list[float]:
-    return list(map(sum, zip(*score_lists)))
+    """The scores added up document by document, left to right as Whoosh adds them."""
+    return reduce(lambda totals, scores: list(map(operator.add, totals, scores)), score_lists)
 
 
 class _TermNode(_Node):
@@ -571,7 +581,7 @@ class _TermNode(_Node):
             return weights
         return self.segment.bm25(self.field, self.idf, self.avg_length, docs, weights)
 
-    def keyed_positions(self, docs: Sequence[int], offset: int) -> set[int]:
+    def keyed_positions(self, docs: Sequence[int], offset: int) -> Iterator[int]:
         """Each position of the term in these documents, less ``offset``, keyed by
         document: ``doc * _POSITION_SPAN + position - offset``."""
         return self.postings.keyed_positions(docs, offset, self._decode_positions)
@@ -719,12 +729,16 @@ class _PhraseNode(_Node):
         self.estimate = min(word.estimate for word in words)
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
-        for word in sorted(self.words, key=lambda word: word.estimate):
+        by_rarity = sorted(enumerate(self.words), key=lambda item: item[1].estimate)
+        for _, word in by_rarity:
             candidates = word.within(candidates)
         docs = list(candidates)
-        starts = self.words[0].keyed_positions(docs, 0)
-        for offset, word in enumerate(self.words[1:], 1):
-            starts &= word.keyed_positions(docs, offset)
+        # The rarest word's positions make a set; the others' only probe it (no set of a
+        # common word's many positions is made).
+        offset, word = by_rarity[0]
+        starts = set(word.keyed_positions(docs, offset))
+        for offset, word in by_rarity[1:]:
+            starts = starts.intersection(word.keyed_positions(docs, offset))
         return frozenset(key // _POSITION_SPAN for key in starts)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
