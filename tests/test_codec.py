@@ -56,10 +56,12 @@ def test_the_codec_writes_postings_whoosh_reads_as_its_own(tmp_path, field):
     assert len(set(ours[2])) >= 7  # lengths that differ, read the same
 
 
-def test_the_codec_writes_fewer_bytes_than_whoosh(tmp_path):
+def test_the_codec_writes_at_most_a_third_more_bytes_than_whoosh(tmp_path):
+    """Its values are not compressed (reading one would mean inflating its whole block);
+    its document numbers, weights and block headers take less room than whoosh3's."""
     field = fields.TEXT(chars=True)
-    assert _written_with(tmp_path / "ours", Codec(), field)[0] < \
-        _written_with(tmp_path / "stock", W3Codec(), field)[0]
+    ours = _written_with(tmp_path / "ours", Codec(), field)[0]
+    assert ours <= 4 / 3 * _written_with(tmp_path / "stock", W3Codec(), field)[0]
 
 
 def test_prose_fields_keep_occurrences_in_their_own_format():
@@ -134,11 +136,17 @@ def test_a_block_written_before_arrays_and_joined_values_still_reads():
     assert (list(ends), joined) == ([1, 2, 3, 4, 5], b"abcde")
 
 
-@given(st.lists(st.binary(max_size=300), min_size=1, max_size=140), st.sampled_from([0, 3]),
-       st.integers(0, 70_000))
-def test_a_block_gives_back_its_values_joined_or_one_by_one(values, compression, padding):
+def _joined_compressed_as_before(values: list[bytes]) -> bytes:
+    """A block's joined values as searchidx wrote them before: the same, compressed."""
+    plain = _joined_values(values)
+    return b"j" + plain[1:2] + zlib.compress(plain[2:])
+
+
+@given(st.lists(st.binary(max_size=300), min_size=1, max_size=140),
+       st.sampled_from([_joined_values, _joined_compressed_as_before]), st.integers(0, 70_000))
+def test_a_block_gives_back_its_values_joined_or_one_by_one(values, written, padding):
     values = [*values, b"x" * padding]  # ends beyond 65,535 take four bytes
-    block = Block(_arrays_head(list(range(len(values))), None), _joined_values(values, compression))
+    block = Block(_arrays_head(list(range(len(values))), None), written(values))
     assert block.values() == tuple(values) == block[2]  # as W3LeafMatcher reads it
     ends, joined = block.joined_values()
     assert [joined[start:end] for start, end in zip([0, *ends], ends)] == values
