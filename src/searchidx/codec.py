@@ -12,7 +12,7 @@ faster, and field lengths read a column at a time. Whoosh reads all of it as its
   compressed: see :func:`_joined_values`), and whose document numbers and weights are
   two arrays of numbers, read in one call each (unpickling, decompressing and adding up
   delta-coded numbers took a third longer for a common word). A block's info tuple is
-  pickled by hand in one fixed layout that :func:`block_info` reads without unpickling.
+  pickled by hand in one fixed layout that :func:`block_infos` reads without unpickling.
 - **Lengths.** Each document's length in a field is one byte in a column, which
   ``whoosh3`` reads one document at a time, through Python file calls, for every posting it
   writes and every match it scores; here a field's column is read once.
@@ -35,7 +35,7 @@ import pickle
 import sys
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache, partial
 
 from whoosh.codec import whoosh3
@@ -43,7 +43,7 @@ from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 __all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "Occurrences", "PerDocumentReader",
-           "block_info", "first_position", "joined_values", "occurrence_positions",
+           "block_infos", "block_spans", "first_position", "joined_values", "occurrence_positions",
            "position_steps"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
@@ -153,17 +153,36 @@ class _PostingsWriter(whoosh3.W3PostingsWriter):
         self._new_block()
 
 
-def block_info(raw: bytes, start: int, end: int) -> tuple[int, int, int, int] | None:
-    """The posting count, last document number, compression and data offset of the
-    block in ``raw[start:end]``, if :class:`Codec` wrote its info (else None: unpickle it)."""
-    if end - start < _BLOCK_INFO.size:
+def block_spans(raw: bytes, position: int) -> Iterator[tuple[int, int]]:
+    """Where each block of a term's postings lies, as ``raw[start:end]``: the blocks follow
+    ``position`` (after whoosh3's magic number), each after its length (negative for the
+    last), and each holds its info, then its data."""
+    while True:
+        (size,) = _BLOCK_SIZE.unpack_from(raw, position)
+        start = position + _BLOCK_SIZE.size
+        position = start + abs(size)
+        yield start, position
+        if size < 0:
+            return
+
+
+def block_infos(raw: bytes, position: int) -> list[tuple[int, int, int, int, int]] | None:
+    """The posting count, last document number, compression, data start and end of each
+    block after ``position`` (see :func:`block_spans`) if :class:`Codec` wrote their infos,
+    else None (whoosh3 pickled them). One writer writes all the blocks of a term, so the
+    first block's info tells."""
+    spans = block_spans(raw, position)
+    start, end = first = next(spans)
+    if end - start < _BLOCK_INFO.size or _info_codes(raw, start) != _INFO_CODES:
         return None
-    (opening, count_op, count, last_op, last_id, weight_op, _, compression_op, compression,
-     min_op, _, max_op, _, closing) = _BLOCK_INFO.unpack_from(raw, start)
-    codes = (opening, count_op, last_op, weight_op, compression_op, min_op, max_op, closing)
-    if codes != _INFO_CODES:
-        return None
-    return count, last_id, compression, start + _BLOCK_INFO.size
+    return [(*_BLOCK_NUMBERS.unpack_from(raw, start), start + _BLOCK_INFO.size, end)
+            for start, end in itertools.chain((first,), spans)]
+
+
+def _info_codes(raw: bytes, start: int) -> tuple[bytes, ...]:
+    (opening, count_op, _, last_op, _, weight_op, _, compression_op, _, min_op, _, max_op, _,
+     closing) = _BLOCK_INFO.unpack_from(raw, start)
+    return opening, count_op, last_op, weight_op, compression_op, min_op, max_op, closing
 
 
 def _block_info_bytes(count: int, last_id: int, maxweight: float, compression: int,
@@ -176,9 +195,12 @@ def _block_info_bytes(count: int, last_id: int, maxweight: float, compression: i
 # A block's info is the pickle of a tuple (count, last document number, greatest weight,
 # compression, shortest and longest length as bytes), which whoosh3 unpickles. Codec
 # writes that pickle by hand in one fixed layout (protocol 2: a mark, four-byte integers,
-# a float, a tuple), which ``block_info`` reads with one ``struct`` call, not an unpickling.
+# a float, a tuple), which ``block_infos`` reads with one ``struct`` call, not an unpickling.
 _BLOCK_INFO = struct.Struct("<3s c i c i c 8s c i c i c i 2s".replace(" ", ""))
 _INFO_CODES = (b"\x80\x02(", b"J", b"J", b"G", b"J", b"J", b"J", b"t.")
+_BLOCK_NUMBERS = struct.Struct("<4x i x i x 8x x i 12x".replace(" ", ""))  # count, last, compression
+assert _BLOCK_NUMBERS.size == _BLOCK_INFO.size
+_BLOCK_SIZE = struct.Struct("!i")
 _BIG_ENDIAN_DOUBLE = struct.Struct(">d")
 
 

@@ -22,21 +22,21 @@ import heapq
 import io
 import operator
 import pickle
-import struct
 import weakref
 import zlib
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from functools import cached_property, lru_cache, partial, reduce
-from itertools import accumulate, islice
+from itertools import accumulate, islice, repeat
 from operator import itemgetter
 from typing import NamedTuple
 
 from whoosh import query as q
 from whoosh.util.numeric import byte_to_length
 
-from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_info,
-                    first_position, joined_values, occurrence_positions, position_steps)
+from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
+                    block_spans, first_position, joined_values, occurrence_positions,
+                    position_steps)
 from .settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
@@ -333,24 +333,22 @@ def _extent(postfile, terminfo) -> tuple[bytes, list[_Header]]:
     if isinstance(length, tuple):  # whoosh3 3.54 reads the length as a 1-tuple
         (length,) = length
     raw = postfile.get(offset, length)
-    headers, position = [], len(WHOOSH3_HEADER_MAGIC)
-    while True:
-        (size,) = _BLOCK_SIZE.unpack_from(raw, position)
-        start, end = position + _BLOCK_SIZE.size, position + _BLOCK_SIZE.size + abs(size)
-        info = block_info(raw, start, end)
-        if info is None:  # pickled by whoosh3 itself
-            stream = io.BytesIO(raw)
-            stream.seek(start)
-            count, last_id, _, compression, _, _ = pickle.load(stream)
-            info = count, last_id, compression, stream.tell()
-        count, last_id, compression, data_start = info
-        headers.append(_Header(count, last_id, data_start, end, bool(compression)))
-        if size < 0:
-            return raw, headers
-        position = end
+    position = len(WHOOSH3_HEADER_MAGIC)
+    infos = block_infos(raw, position) or _pickled_infos(raw, position)
+    return raw, [_Header(count, last_id, start, end, bool(compression))
+                 for count, last_id, compression, start, end in infos]
 
 
-_BLOCK_SIZE = struct.Struct("!i")
+def _pickled_infos(raw: bytes, position: int) -> list[tuple[int, int, int, int, int]]:
+    """What :func:`~searchidx.codec.block_infos` reads, from blocks whose infos whoosh3
+    pickled."""
+    infos = []
+    stream = io.BytesIO(raw)
+    for start, end in block_spans(raw, position):
+        stream.seek(start)
+        count, last_id, _, compression, _, _ = pickle.load(stream)
+        infos.append((count, last_id, compression, stream.tell(), end))
+    return infos
 
 
 def _one_at_a_time(matcher) -> tuple[list[int], list[float], list]:
@@ -660,10 +658,9 @@ def _plus_scores(totals: list[float], node: _Node, docs: Sequence[int]) -> list[
     matched = node.matched
     if matched.issuperset(docs):  # all of them, added in C
         return list(map(operator.add, totals, node.scores(docs)))
-    at = [index for index, doc in enumerate(docs) if doc in matched]
-    for index, score in zip(at, node.scores([docs[index] for index in at])):
-        totals[index] += score
-    return totals
+    some = list(matched.intersection(docs))  # elsewhere 0.0 is added: the totals stay exact
+    scores = dict(zip(some, node.scores(some)))
+    return list(map(operator.add, totals, map(scores.get, docs, repeat(0.0))))
 
 
 class _AndMaybe(_Node):
