@@ -44,7 +44,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 __all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "Occurrences", "PerDocumentReader",
            "block_infos", "block_spans", "first_position", "joined_values", "occurrence_positions",
-           "position_steps"]
+           "position_steps", "weight_list"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
@@ -198,7 +198,8 @@ def _block_info_bytes(count: int, last_id: int, maxweight: float, compression: i
 # a float, a tuple), which ``block_infos`` reads with one ``struct`` call, not an unpickling.
 _BLOCK_INFO = struct.Struct("<3s c i c i c 8s c i c i c i 2s".replace(" ", ""))
 _INFO_CODES = (b"\x80\x02(", b"J", b"J", b"G", b"J", b"J", b"J", b"t.")
-_BLOCK_NUMBERS = struct.Struct("<4x i x i x 8x x i 12x".replace(" ", ""))  # count, last, compression
+# The count, last document number and compression of _BLOCK_INFO, its other fields skipped.
+_BLOCK_NUMBERS = struct.Struct("<4x i x i x 8x x i 12x".replace(" ", ""))
 assert _BLOCK_NUMBERS.size == _BLOCK_INFO.size
 _BLOCK_SIZE = struct.Struct("!i")
 _BIG_ENDIAN_DOUBLE = struct.Struct(">d")
@@ -274,8 +275,7 @@ class Block:
 def _arrays_head(ids: Sequence[int], weights) -> bytes:
     """A block's document numbers and weights as two little-endian arrays of the narrowest
     type that holds them, behind a flag byte and the two type codes."""
-    if weights is None or isinstance(weights, float):  # Whoosh's "all 1.0", "all the same"
-        weights = [1.0 if weights is None else weights] * len(ids)
+    weights = weight_list(weights, len(ids))
     if all(float(weight).is_integer() and weight >= 0 for weight in weights):
         weight_code = _narrowest(int(max(weights)))
         weights = list(map(int, weights))
@@ -284,6 +284,14 @@ def _arrays_head(ids: Sequence[int], weights) -> bytes:
     id_code = _narrowest(ids[-1])
     return (_ARRAYS + id_code.encode() + weight_code.encode()
             + _little_endian_bytes(id_code, ids) + _little_endian_bytes(weight_code, weights))
+
+
+def weight_list(weights, count: int) -> Sequence[float]:
+    """Whoosh's weights of a block of ``count`` postings as a sequence (it writes None for
+    all 1.0, a number for all the same)."""
+    if weights is None or isinstance(weights, float):
+        return [1.0 if weights is None else weights] * count
+    return weights
 
 
 def joined_values(values: Sequence[bytes]) -> tuple[list[int], bytes]:
@@ -370,13 +378,13 @@ class Occurrences(Characters):
         return _packing(code, len(numbers), coded=True).pack(code, *numbers)
 
     def decode_frequency(self, valuestring: bytes) -> int:
-        return _count(valuestring)
+        return _count(valuestring[0], len(valuestring))
 
     def decode_positions(self, valuestring: bytes) -> list[int]:
         return list(occurrence_positions(valuestring))
 
     def decode_characters(self, valuestring: bytes) -> list[tuple[int, int, int]]:
-        count = _count(valuestring)
+        count = _count(valuestring[0], len(valuestring))
         numbers = _packing(valuestring[0], 3 * count).unpack_from(valuestring, 1)
         found, end = [], 0
         for position, step, length in zip(itertools.accumulate(numbers[:count]),
@@ -397,11 +405,13 @@ def position_steps(data: bytes, start: int, end: int) -> tuple[int, ...]:
     """The steps from one position to the next (the first from 0) of the
     :class:`Occurrences` value in ``data[start:end]``, read where it is."""
     code = data[start]
-    return _packing(code, (end - start - 1) // (3 * _SIZES[code])).unpack_from(data, start + 1)
+    return _packing(code, _count(code, end - start)).unpack_from(data, start + 1)
 
 
-def _count(valuestring: bytes) -> int:
-    return (len(valuestring) - 1) // (3 * _SIZES[valuestring[0]])
+def _count(code: int, size: int) -> int:
+    """How many occurrences an :class:`Occurrences` value of ``size`` bytes holds: after
+    the code, three numbers of the code's size for each."""
+    return (size - 1) // (3 * _SIZES[code])
 
 
 @lru_cache(maxsize=1024)

@@ -36,7 +36,7 @@ from whoosh.util.numeric import byte_to_length
 
 from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
                     block_spans, first_position, joined_values, occurrence_positions,
-                    position_steps)
+                    position_steps, weight_list)
 from .settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
@@ -193,7 +193,8 @@ class _Postings:
             if end - start == once:  # most words occur once in an article: one call
                 yield key + first_position(joined, start)[0]
             elif occurrences:  # each position is the key plus the steps so far (not the key)
-                yield from islice(accumulate(position_steps(joined, start, end), initial=key), 1, None)
+                steps = position_steps(joined, start, end)
+                yield from islice(accumulate(steps, initial=key), 1, None)
             else:
                 yield from map(key.__add__, decode(joined[start:end]))
 
@@ -268,12 +269,12 @@ class _Postings:
         else:
             deltas, weights, values = block
             ids = list(accumulate(deltas))
-        self._blocks[number] = decoded = (ids, _weight_list(weights, len(ids)), values)
+        self._blocks[number] = decoded = (ids, weight_list(weights, len(ids)), values)
         return decoded
 
     def _read_whole(self, ids: Sequence[int], weights, values) -> None:
         """Postings read other than in blocks, as block 0."""
-        self._blocks[0] = (ids, _weight_list(weights, len(ids)), values)
+        self._blocks[0] = (ids, weight_list(weights, len(ids)), values)
         self._last_ids = list(ids[-1:])
 
     def _span(self, doc: int) -> tuple[bytes, int, int] | None:
@@ -302,14 +303,6 @@ class _Postings:
                 ends, data = range(size, size * (len(ids) + 1), size), values
             self._joined[number] = joined = (ids, ends, data)
         return joined
-
-
-def _weight_list(weights, count: int) -> Sequence[float]:
-    """Whoosh's weights of a block as a sequence (it writes None for all 1.0, a number
-    for all the same)."""
-    if weights is None or isinstance(weights, float):
-        return [1.0 if weights is None else weights] * count
-    return weights
 
 
 # A term is looked up document by document (by bisection in its blocks) when it has more
