@@ -125,6 +125,14 @@ def test_the_first_three_hits_are_whoosh_s_first_three(reuters_index, text):
     _assert_same_ranking(reuters_index, text, limit=3)
 
 
+@pytest.mark.parametrize("text", ["said reuter", "pct said", "dlrs said year", "market said -oil",
+                                  "company said", "year billion"])
+@pytest.mark.parametrize("limit", [1, 3, 10])
+def test_common_words_pruned_to_the_articles_that_can_place_rank_as_whoosh(
+        reuters_index, text, limit):
+    _assert_same_ranking(reuters_index, text, limit)
+
+
 def test_the_total_counts_every_matching_article(reuters_index):
     index = IndexStore(reuters_index).open()
     with index.searcher() as searcher, SearchIndex.open(reuters_index) as idx:

@@ -10,7 +10,10 @@ and only the documents that match are scored, all at once, with Whoosh's own BM2
 formula and statistics, so the ranking is the one Whoosh gives (the tests compare the
 two). The rarest part of a conjunction is read first; the others read only the blocks
 that can hold its documents (a block's header gives its last document number). A phrase
-intersects its words' positions, keyed by document, in one set operation.
+intersects its words' positions, keyed by document, in one set operation. Every match is
+counted, but where there are many, only those that can still place are scored: the parts
+of the query are scored from the highest possible score down until the matches of the
+rest could not score enough (MaxScore).
 
 :func:`rank` returns None for a query it does not evaluate (wildcards, fuzzy words,
 ranges, any-word matching); the caller runs those through Whoosh.
@@ -28,7 +31,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from functools import cached_property, lru_cache, partial, reduce
 from itertools import accumulate, islice, repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from whoosh import query as q
@@ -87,19 +90,19 @@ def rank(searcher, query, limit: int, exact=None, allowed: frozenset[int] | None
         docs = node.within(segment.allowed_here())
         first.within(docs)
         total += len(docs)
-        best.extend(key + (segment, node) for key in _best(list(docs), node, first, limit, offset))
+        best.extend(key + (segment, node) for key in _best(docs, node, first, limit, offset))
     best = heapq.nlargest(limit, best, key=itemgetter(0, 1, 2))
     return Ranking(total, tuple(segment.ranked(node, -negative_docnum - segment.offset, score)
                                 for _, score, negative_docnum, segment, node in best))
 
 
-def _best(docs: list[int], node: _Node, first: _Node, limit: int, offset: int
+def _best(docs: frozenset[int], node: _Node, first: _Node, limit: int, offset: int
           ) -> list[tuple[bool, float, int]]:
     """The ``limit`` best documents of one segment, as keys that sort best last: whether
     ``first`` (exact spellings) matches, the score, and the negated document number in
     the whole index (ties go to the lower document number)."""
-    scores = node.scores(docs)
     preferred = first.matched
+    docs, scores = _scored(docs, node, preferred, limit)
     if 0 < limit < len(docs):  # only a score up to the limit-th best, or a preferred one, places
         floor = heapq.nlargest(limit, scores)[-1]
         kept = [at for at, score in enumerate(scores) if score >= floor]
@@ -108,6 +111,44 @@ def _best(docs: list[int], node: _Node, first: _Node, limit: int, offset: int
         docs, scores = [docs[at] for at in kept], [scores[at] for at in kept]
     negated = [-(doc + offset) for doc in docs]
     return heapq.nlargest(limit, zip(map(preferred.__contains__, docs), scores, negated))
+
+
+def _scored(docs: frozenset[int], node: _Node, preferred: frozenset[int], limit: int
+            ) -> tuple[list[int], list[float]]:
+    """The documents that can be among the best ``limit``, and their scores; the others
+    are never scored (MaxScore, Turtle and Flood 1995). The query's parts are taken from
+    the highest possible score down; the documents matching each part are scored, until
+    what the documents matching none of the parts so far could score at most (the sum of
+    the other parts' greatest scores) is below the limit-th best score already found."""
+    if not 0 < limit < len(docs) // _PRUNE_ABOVE_MATCHES_PER_HIT:
+        listed = list(docs)
+        return listed, node.scores(listed)
+    listed = list(docs & preferred)  # preferred articles place before any other: scored first
+    scores, pending, ahead = node.scores(listed), docs - preferred, len(listed)
+    places = limit - ahead  # places left for articles that are not preferred
+    essential: set[_Node] = set()
+    for part in sorted(node.parts(), key=attrgetter("bound"), reverse=True):
+        if places <= 0 or _cannot_place(node.bound_without(essential), scores[ahead:], places):
+            return listed, scores
+        essential.add(part)
+        new = list(pending.intersection(part.matched))
+        pending = pending.difference(new)
+        listed += new
+        scores += node.scores(new)
+    new = list(pending)  # none: every match matches a part
+    return listed + new, scores + node.scores(new)
+
+
+def _cannot_place(bound: float, scores: list[float], places: int) -> bool:
+    """Whether a score of at most ``bound`` is below the best ``places`` of ``scores``."""
+    return len(scores) >= places and bound * _BOUND_MARGIN < heapq.nlargest(places, scores)[-1]
+
+
+# Pruning is tried when a segment has at least this many matches for each hit asked for.
+_PRUNE_ABOVE_MATCHES_PER_HIT = 20
+# A bound is computed with the same floating-point operations as a score, in another order:
+# this much more covers the rounding.
+_BOUND_MARGIN = 1 + 1e-9
 
 
 def body_chars(searcher, docnums: Iterable[int], terms: Iterable[str]) -> dict[int, dict[str, Chars]]:
@@ -147,6 +188,8 @@ class _Postings:
 
         terminfo = reader.term_info(field, text)
         self.count: int = terminfo.doc_frequency()
+        self.max_weight: float = terminfo.max_weight()
+        self.min_length: int = terminfo.min_length() or 0
         self.weights: dict[int, float] = {}
         """The weight of each document read so far."""
         self._blocks: dict[int, tuple[Sequence[int], Sequence[float], object]] = {}
@@ -407,8 +450,7 @@ class _Segment:
             norm = _length_norms(avg_length)
             return [idf * (weight * top) / (weight + norm[lengths[doc]])
                     for doc, weight in zip(docs, weights)]
-        return [idf * (weight * top) / (
-                    weight + BM25_K1 * ((1 - BM25_B) + BM25_B * lengths(doc) / avg_length))
+        return [_bm25(idf, weight, _length_norm(lengths(doc), avg_length))
                 for doc, weight in zip(docs, weights)]
 
     def node(self, query) -> _Node:
@@ -489,11 +531,21 @@ def _deleted(reader) -> frozenset[int]:
     return _DELETED[reader]
 
 
+def _bm25(idf: float, weight: float, norm: float) -> float:
+    """Whoosh's BM25F score of a term's weight in a document, given its length's ``norm``
+    (the comprehensions in :meth:`_Segment.bm25` inline this, for speed)."""
+    return idf * (weight * (BM25_K1 + 1)) / (weight + norm)
+
+
+def _length_norm(length: float, avg_length: float) -> float:
+    """BM25's normalization of a document's length in a field."""
+    return BM25_K1 * ((1 - BM25_B) + BM25_B * length / avg_length)
+
+
 @lru_cache(maxsize=64)
 def _length_norms(avg_length: float) -> list[float]:
     """BM25's length normalization for each of the 256 codes of a field's length."""
-    return [BM25_K1 * ((1 - BM25_B) + BM25_B * byte_to_length(code) / avg_length)
-            for code in range(256)]
+    return [_length_norm(byte_to_length(code), avg_length) for code in range(256)]
 
 
 def _field_lengths(reader, leaf, field: str) -> bytes | Callable[[int], int]:
@@ -522,6 +574,8 @@ def _decode(segment: _Segment, field: str, text: bytes, doc: int, astype: str):
 class _Node:
     estimate = 0
     """About how many documents match (a conjunction starts from its rarest part)."""
+    bound = 0.0
+    """The highest score a document can have here (for pruning)."""
 
     def __init__(self) -> None:
         self.matched: frozenset[int] = frozenset()
@@ -540,8 +594,30 @@ class _Node:
     def terms(self, doc: int) -> Iterator[Term]:
         return iter(())
 
+    def parts(self) -> Iterator[_Node]:
+        """The parts whose matches and bounds pruning weighs: terms, phrases, exclusions;
+        a node that adds up others' scores gives their parts."""
+        yield self
+
+    def bound_without(self, parts: set[_Node]) -> float:
+        """The highest score here of a document that matches none of ``parts``."""
+        return 0.0 if self in parts else self.bound
+
 
 _EMPTY = _Node()
+
+
+class _Sum(_Node):
+    """A node whose score is the sum of some of its children's (``summed``)."""
+
+    summed: list[_Node]
+
+    def parts(self) -> Iterator[_Node]:
+        for child in self.summed:
+            yield from child.parts()
+
+    def bound_without(self, parts: set[_Node]) -> float:
+        return sum(child.bound_without(parts) for child in self.summed)
 
 
 def _summed(score_lists: Iterable[list[float]]) -> list[float]:
@@ -563,6 +639,10 @@ class _TermNode(_Node):
         self.scorable = searcher.schema[field].scorable
         self.idf = searcher.idf(field, text)
         self.avg_length = searcher.avg_field_length(field) or 1
+        self.bound = postings.max_weight
+        if self.scorable:
+            self.bound = _bm25(self.idf, postings.max_weight, _length_norm(
+                postings.min_length, self.avg_length))
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         postings = self.postings
@@ -590,7 +670,7 @@ class _TermNode(_Node):
         yield self.term
 
 
-class _Boosted(_Node):
+class _Boosted(_Sum):
     def __new__(cls, node: _Node, boost: float):
         if boost == 1.0 or node is _EMPTY:
             return node
@@ -599,6 +679,7 @@ class _Boosted(_Node):
     def __init__(self, node: _Node, boost: float) -> None:
         super().__init__()
         self.node, self.boost, self.estimate = node, boost, node.estimate
+        self.summed, self.bound = [node], node.bound * boost
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         return self.node.within(candidates)
@@ -607,15 +688,19 @@ class _Boosted(_Node):
         boost = self.boost
         return [score * boost for score in self.node.scores(docs)]
 
+    def bound_without(self, parts: set[_Node]) -> float:
+        return self.node.bound_without(parts) * self.boost
+
     def terms(self, doc: int) -> Iterator[Term]:
         return self.node.terms(doc)
 
 
-class _And(_Node):
+class _And(_Sum):
     def __init__(self, children: list[_Node]) -> None:
         super().__init__()
-        self.children = children
+        self.children = self.summed = children
         self.estimate = min(child.estimate for child in children)
+        self.bound = sum(child.bound for child in children)
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         for child in sorted(self.children, key=lambda child: child.estimate):
@@ -630,11 +715,12 @@ class _And(_Node):
             yield from child.terms(doc)
 
 
-class _Or(_Node):
+class _Or(_Sum):
     def __init__(self, children: list[_Node]) -> None:
         super().__init__()
-        self.children = [child for child in children if child is not _EMPTY]
+        self.children = self.summed = [child for child in children if child is not _EMPTY]
         self.estimate = sum(child.estimate for child in self.children)
+        self.bound = sum(child.bound for child in self.children)
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         return frozenset().union(*(child.within(candidates) for child in self.children))
@@ -661,12 +747,13 @@ def _plus_scores(totals: list[float], node: _Node, docs: Sequence[int]) -> list[
     return list(map(operator.add, totals, map(scores.get, docs, repeat(0.0))))
 
 
-class _AndMaybe(_Node):
+class _AndMaybe(_Sum):
     """``required`` decides what matches; ``optional`` adds its score where it matches too."""
 
     def __init__(self, required: _Node, optional: _Node) -> None:
         super().__init__()
         self.required, self.optional, self.estimate = required, optional, required.estimate
+        self.summed, self.bound = [required, optional], required.bound + optional.bound
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         found = self.required.within(candidates)
@@ -682,10 +769,11 @@ class _AndMaybe(_Node):
             yield from self.optional.terms(doc)
 
 
-class _AndNot(_Node):
+class _AndNot(_Sum):
     def __init__(self, positive: _Node, negative: _Node) -> None:
         super().__init__()
         self.positive, self.negative, self.estimate = positive, negative, positive.estimate
+        self.summed, self.bound = [positive], positive.bound
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         found = self.positive.within(candidates)
@@ -700,6 +788,8 @@ class _AndNot(_Node):
 
 class _Not(_Node):
     """Every other document, each scoring 1 (Whoosh's ``InverseMatcher``)."""
+
+    bound = 1.0
 
     def __init__(self, excluded: _Node, everything: frozenset[int]) -> None:
         super().__init__()
@@ -722,6 +812,7 @@ class _PhraseNode(_Node):
         super().__init__()
         self.words = words
         self.estimate = min(word.estimate for word in words)
+        self.bound = sum(word.bound for word in words)
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         by_rarity = sorted(enumerate(self.words), key=lambda item: item[1].estimate)
