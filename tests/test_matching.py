@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from whoosh.query import Term
 
 from searchidx import SearchIndex, settings
 from searchidx.aliases import load_aliases
 from searchidx.index import IndexStore
-from searchidx.matching import _Postings, rank
+from searchidx.matching import _Postings, _Segment, rank
 from searchidx.query import QueryBuilder
-from searchidx.search import _ordering, _relevance_scores
+from searchidx.search import _ordering, _relevance_scores, scoring
 
 from conftest import SHARED
 
@@ -74,8 +75,6 @@ def _reuters_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _whoosh_and_fast(location: Path, text: str, limit: int = 10):
     index = IndexStore(location).open()
-    from searchidx.search import scoring
-
     with index.searcher(weighting=scoring()) as searcher:
         parsed = QueryBuilder(searcher.schema, load_aliases(None), searcher.reader()).parse(text)
         every = searcher.search(parsed.query, limit=None, terms=True,
@@ -131,6 +130,22 @@ def test_the_first_three_hits_are_whoosh_s_first_three(reuters_index, text):
 def test_common_words_pruned_to_the_articles_that_can_place_rank_as_whoosh(
         reuters_index, text, limit):
     _assert_same_ranking(reuters_index, text, limit)
+
+
+@pytest.mark.parametrize("field", ["title", "body"])
+def test_no_article_scores_above_a_terms_bound(reuters_index, field):
+    index = IndexStore(reuters_index).open()
+    checked = 0
+    with index.searcher(weighting=scoring()) as searcher:
+        for leaf, offset in searcher.leaf_searchers():
+            segment = _Segment(searcher, leaf, offset, None)
+            for word in ["said", "reuter", "oil", "dlr", "pct", "trade", "rate", "kuwait"]:
+                node = segment.node(Term(field, word))
+                docs = list(node.within(None))
+                if docs:
+                    assert max(node.scores(docs)) <= node.bound, word
+                    checked += 1
+    assert checked >= 8
 
 
 def test_the_total_counts_every_matching_article(reuters_index):
