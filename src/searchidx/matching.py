@@ -135,7 +135,7 @@ def _scored(docs: frozenset[int], node: _Node, preferred: frozenset[int], limit:
         pending = pending.difference(new)
         listed += new
         scores += node.scores(new)
-    new = list(pending)  # none: every match matches a part
+    new = list(pending)  # empty, as every match matches some part (scored if not)
     return listed + new, scores + node.scores(new)
 
 
