@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -11,7 +14,8 @@ from hypothesis import strategies as st
 
 from conftest import SHARED
 from searchidx import fold, normalize
-from searchidx.analysis import exact_analyzer, name_analyzer, prose_analyzer
+from searchidx.analysis import (PAIR_SIGNATURE_BYTES, exact_analyzer, name_analyzer, pair_bits,
+                                pair_signature, prose_analyzer, prose_terms)
 from searchidx.index import build_schema
 
 SYLLABLES = SHARED / "data" / "vi_syllables" / "syllables.txt"
@@ -180,3 +184,59 @@ def test_one_pass_indexing_matches_the_analyzers_on_any_text(text):
     schema = build_schema()
     for name in ("title", "body", "exact"):
         assert index_entries(schema[name], text, True) == index_entries(schema[name], text, False)
+
+
+# --- pair signatures (phrases are looked for only where an article's signature allows) --
+
+SEED_TEXTS = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
+NAMES_TEXT = "Kim Jong-un met Nguyễn Minh Vũ and Tô Lâm in Hà Nội; KIM JONG UN SAID SO."
+
+
+def _consecutive_terms(text: str) -> set[tuple[str, str]]:
+    at: dict[int, set[str]] = {}
+    for term, occurrences in prose_terms(text)[0].items():
+        for position, _, _ in occurrences:
+            at.setdefault(position, set()).add(term)
+    return {(first, second) for position, firsts in at.items()
+            for first in firsts for second in at.get(position + 1, ())}
+
+
+def _has_bits(signature: bytes, bits) -> bool:
+    return all(signature[bit >> 3] & (1 << (bit & 7)) for bit in bits)
+
+
+@pytest.mark.parametrize("text", [*SEED_TEXTS, NAMES_TEXT])
+def test_a_pair_signature_has_the_bits_of_every_two_terms_at_consecutive_positions(text):
+    signature = pair_signature(text)
+    pairs = _consecutive_terms(text)
+    assert pairs and all(_has_bits(signature, pair_bits(*pair)) for pair in pairs)
+
+
+def test_a_pair_signature_has_the_bits_of_joined_names_beside_their_neighbours():
+    signature = pair_signature(NAMES_TEXT)
+    assert _has_bits(signature, pair_bits("kimjong", "jongun"))
+    assert _has_bits(signature, pair_bits("met", "nguyenminh"))
+
+
+@pytest.mark.parametrize("text", SEED_TEXTS)
+def test_a_pair_signature_rules_out_most_pairs_a_news_article_does_not_have(text):
+    text = " ".join(text.split()[:150])  # a wire article's length (long ones fill up more)
+    signature = pair_signature(text)
+    present = _consecutive_terms(text)
+    absent = [(second, first) for first, second in present if (second, first) not in present]
+    passing = sum(_has_bits(signature, pair_bits(*pair)) for pair in absent)
+    assert len(signature) == PAIR_SIGNATURE_BYTES and passing < len(absent) / 5
+
+
+def test_a_text_without_words_has_an_empty_pair_signature():
+    assert pair_signature("") == bytes(PAIR_SIGNATURE_BYTES)
+
+
+def test_a_pair_signature_is_the_same_in_every_process():
+    script = ("import sys; from searchidx.analysis import pair_signature; "
+              "print(pair_signature(sys.stdin.read()).hex())")
+    outputs = {subprocess.run([sys.executable, "-c", script], input=NAMES_TEXT, text=True,
+                              capture_output=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
+               for seed in ("1", "2")}
+    assert outputs == {pair_signature(NAMES_TEXT).hex()}

@@ -9,7 +9,7 @@ import pytest
 from conftest import SEED_IDS, ids
 from searchidx import IndexLocked, IndexNotFound, SearchIndex
 from searchidx import settings
-from searchidx.index import IndexStore
+from searchidx.index import IndexStore, _storage, build_schema
 
 
 def test_indexing_the_seeds_adds_five_articles(seed_dir, index_dir):
@@ -70,6 +70,33 @@ def test_a_file_that_goes_bad_keeps_the_articles_it_had(seeded, seed_dir):
     report = seeded.index([seed_dir])
     assert [s.reason for s in report.skipped] == ["empty file"]
     assert report.removed == 0 and SEED_IDS["001"] in [h.id for h in seeded.search("Vũ")]
+
+
+def test_a_rebuild_keeps_the_phrases_of_a_file_gone_bad(seeded, seed_dir):
+    (seed_dir / f"{SEED_IDS['001']}.txt").write_bytes(b"")
+    seeded.rebuild([seed_dir])  # the file's articles are copied from the old index
+    assert SEED_IDS["001"] in [hit.id for hit in seeded.search('"Nguyễn Minh Vũ"')]
+
+
+PHRASES = ['"Minh Vu"', '"Nguyễn Minh Vũ"', '"foreign affairs"', '"Kim Jong-un"', '"Hà Nội"',
+           '"the visit"']
+
+
+def test_an_index_built_before_pair_signatures_finds_the_same_phrases(seed_dir, tmp_path):
+    before = IndexStore(tmp_path / "before")  # no body_pairs: as versions before made it
+    generation, _ = before.create_generation()
+    schema = build_schema()
+    schema.remove("body_pairs")
+    _storage(generation).create_index(schema)
+    before.publish(generation)
+    with SearchIndex.open(tmp_path / "before") as old, \
+            SearchIndex.open(tmp_path / "now", create=True) as new:
+        old.index([seed_dir])  # written without the field it lacks
+        new.index([seed_dir])
+        for phrase in PHRASES:
+            found, expected = old.search(phrase), new.search(phrase)
+            assert [(hit.id, hit.score) for hit in found] == \
+                [(hit.id, hit.score) for hit in expected] and expected.total, phrase
 
 
 def test_of_two_files_with_one_id_the_first_by_name_is_kept_and_the_other_skipped(

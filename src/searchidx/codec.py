@@ -76,6 +76,7 @@ class PerDocumentReader(whoosh3.W3PerDocReader):
     def __init__(self, storage, segment) -> None:
         super().__init__(storage, segment)
         self._length_bytes: dict[str, bytes | None] = {}
+        self._column_bytes: dict[str, bytes | None] = {}
 
     def length_bytes(self, fieldname: str) -> bytes | None:
         """Each document's length in ``fieldname`` as Whoosh codes it, one byte per
@@ -85,6 +86,17 @@ class PerDocumentReader(whoosh3.W3PerDocReader):
             self._length_bytes[fieldname] = (None if column is None else
                                              column._dbfile.get(column._basepos, column._count))
         return self._length_bytes[fieldname]
+
+    def fixed_column_bytes(self, fieldname: str, column) -> bytes | None:
+        """Every document's value in a column of fixed-width values (``column``, a
+        ``FixedBytesColumn``), one after another (zeros for a document without one),
+        read at once; None if no document here has one."""
+        if fieldname not in self._column_bytes:
+            reader = self._cached_reader(fieldname, column)
+            self._column_bytes[fieldname] = None if reader is None else reader._dbfile.get(
+                reader._basepos, reader._count * reader._fixedlen,
+            ).ljust(self._doccount * reader._fixedlen, b"\0")
+        return self._column_bytes[fieldname]
 
     def doc_field_length(self, docnum, fieldname, default=0):
         if docnum > self._doccount:

@@ -29,12 +29,16 @@ from whoosh.fields import ID, TEXT
 from whoosh.formats import Characters
 from whoosh.system import pack_uint
 
-from .analysis import exact_terms, prose_terms, spelling_words
+from .analysis import (PAIR_SIGNATURE_BYTES, exact_terms, pair_signature, prose_terms,
+                       spelling_words)
 from .codec import Occurrences
 from .errors import IndexLocked, IndexNotFound, IndexUnusable
 from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST
 
-__all__ = ["IndexStats", "IndexStore", "build_schema", "default_location"]
+__all__ = ["SIGNATURE_FIELDS", "IndexStats", "IndexStore", "build_schema", "default_location"]
+
+SIGNATURE_FIELDS = {"body": "body_pairs"}
+"""The field that holds each prose field's pair signatures."""
 
 _GENERATION_PREFIX = "gen-"
 
@@ -114,6 +118,22 @@ class ExactText(TEXT):
             yield term.encode("utf-8"), frequency, boost * frequency, pack_uint(frequency)
 
 
+class PairSignature(ID):
+    """A prose text's pair signature (:func:`~searchidx.analysis.pair_signature`), kept
+    in a column of fixed width: which articles can have a two-word phrase. It makes no
+    index terms. Index files name this class: keep its name and module."""
+
+    indexed = False
+
+    def __init__(self) -> None:
+        from whoosh.columns import FixedBytesColumn
+
+        super().__init__(sortable=FixedBytesColumn(PAIR_SIGNATURE_BYTES))
+
+    def to_column_value(self, value) -> bytes:
+        return pair_signature(str(value))
+
+
 class Recorded(ID):
     """A value the indexer keeps for each article (stored, in a column) but never
     searches: it makes no index terms. Index files name this class: keep its name."""
@@ -136,6 +156,10 @@ def build_schema():
         # title's would double the terms written for a fifth more words.
         title=SpelledText(analyzer=prose, stored=True, chars=True, field_boost=TITLE_BOOST),
         body=SpelledText(analyzer=prose, stored=True, chars=True, spelling=True),
+        # Phrases in the body are looked for only in the articles whose signature has
+        # their pairs. (Whoosh takes a document's fields in name order: the signature is
+        # made from the body's terms just made.) An index built before has none.
+        body_pairs=PairSignature(),
         # The words of title and body whose exact form matters (accented words, acronyms):
         # to rank exact spellings first, and to tell "UN" from "Jong-un". Not stored.
         exact=ExactText(analyzer=exact_analyzer(), phrase=False),

@@ -121,11 +121,23 @@ def _split_stamp(recorded: str) -> tuple[str, int]:
 def _document(article: Article, recorded_stamp: str) -> dict[str, object]:
     date = dt.datetime.combine(article.date, dt.time()) if article.date else None
     document = {"id": article.id, "path": article.path, "title": article.title,
-                "body": article.body, "exact": f"{article.title}\n{article.body}",
-                "date": date, "place": article.place,
+                "body": article.body, "date": date, "place": article.place,
                 "source": article.source, "url": article.url,
                 "hash": article.content_hash, "stamp": recorded_stamp}
+    document.update(_unstored_fields(article.title, article.body))
     return {name: value for name, value in document.items() if value is not None}
+
+
+def _unstored_fields(title: str, body: str) -> dict[str, str]:
+    """The fields indexed from the title and body but not stored (made again when an
+    article is copied from its stored fields)."""
+    return {"exact": f"{title}\n{body}", "body_pairs": body}
+
+
+def _in_schema(writer, document: dict[str, object]) -> dict[str, object]:
+    """The fields of ``document`` that the index has (an index built by an earlier
+    version lacks the newer ones, such as ``body_pairs``)."""
+    return {name: value for name, value in document.items() if name in writer.schema}
 
 
 # --- indexing -----------------------------------------------------------------------------
@@ -284,6 +296,7 @@ class _Indexer:
         else:
             self.report.updated += 1
         document = _document(article, _recorded_stamp(stamp, self.run_number))
+        document = _in_schema(self.writer, document)
         self.writes += 1
         if self.fresh:
             self.writer.add_document(**document)
@@ -298,7 +311,9 @@ class _Indexer:
         self.report.unchanged += len(remaining)
         if self.previous is not None:
             for article_id in remaining:
-                self.writer.add_document(**self.previous.document(id=article_id))
+                stored = self.previous.document(id=article_id)
+                unstored = _unstored_fields(stored.get("title", ""), stored.get("body", ""))
+                self.writer.add_document(**_in_schema(self.writer, {**stored, **unstored}))
 
     def _remove_gone(self, roots: Sequence[Path]) -> None:
         """Remove the articles of files that are gone (under the paths given, unless fresh)."""

@@ -37,9 +37,11 @@ from typing import NamedTuple
 from whoosh import query as q
 from whoosh.util.numeric import byte_to_length
 
+from .analysis import PAIR_SIGNATURE_BYTES, pair_bits
 from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
                     block_spans, first_position, joined_values, occurrence_positions,
                     position_steps, weight_list)
+from .index import SIGNATURE_FIELDS
 from .settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
@@ -509,7 +511,18 @@ class _Segment:
             if postings is None:
                 return _EMPTY
             terms.append(_TermNode(self, query.fieldname, btext, postings))
-        return _Boosted(_PhraseNode(terms), query.boost)
+        bits = [bit for first, second in zip(query.words, query.words[1:])
+                for bit in pair_bits(first, second)]
+        return _Boosted(_PhraseNode(terms, self.signatures(query.fieldname), bits), query.boost)
+
+    def signatures(self, field: str) -> bytes | None:
+        """The pair signature of each document's ``field`` here (None if it has none)."""
+        name = SIGNATURE_FIELDS.get(field)
+        perdoc = getattr(self.reader, "_perdoc", None)
+        if name is None or name not in self.searcher.schema or \
+                not isinstance(perdoc, PerDocumentReader):
+            return None
+        return perdoc.fixed_column_bytes(name, self.searcher.schema[name].column_type)
 
     def ranked(self, node: _Node, doc: int, score: float) -> Ranked:
         terms = frozenset(node.terms(doc))
@@ -806,19 +819,25 @@ class _Not(_Node):
 
 class _PhraseNode(_Node):
     """Words at consecutive positions; scored as the sum of its words' scores (Whoosh's
-    ``SpanNear2`` with slop 1)."""
+    ``SpanNear2`` with slop 1). Where the field has pair signatures, only the articles
+    whose signature has the phrase's pairs (``bits``) are looked at."""
 
-    def __init__(self, words: list[_TermNode]) -> None:
+    def __init__(self, words: list[_TermNode], signatures: bytes | None = None,
+                 bits: Sequence[int] = ()) -> None:
         super().__init__()
-        self.words = words
+        self.words, self.signatures, self.bits = words, signatures, bits
         self.estimate = min(word.estimate for word in words)
         self.bound = sum(word.bound for word in words)
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         by_rarity = sorted(enumerate(self.words), key=lambda item: item[1].estimate)
+        signed = self.signatures is None  # whether the signatures have been looked at
         for _, word in by_rarity:
+            if not signed and candidates is not None and \
+                    word.estimate >= _SIGNATURE_FIRST * len(candidates):
+                candidates, signed = frozenset(self._signed(candidates)), True
             candidates = word.within(candidates)
-        docs = list(candidates)
+        docs = list(candidates) if signed else self._signed(candidates)
         # The rarest word's positions make a set; the others' only probe it (no set of a
         # common word's many positions is made).
         offset, word = by_rarity[0]
@@ -833,6 +852,20 @@ class _PhraseNode(_Node):
     def terms(self, doc: int) -> Iterator[Term]:
         for word in self.words:
             yield word.term
+
+    def _signed(self, docs: Iterable[int]) -> list[int]:
+        """The documents whose signature has all the phrase's pair bits."""
+        signatures = self.signatures
+        for bit in self.bits:
+            byte, mask = bit >> 3, 1 << (bit & 7)
+            docs = [doc for doc in docs if signatures[doc * PAIR_SIGNATURE_BYTES + byte] & mask]
+        return list(docs)
+
+
+# A phrase's signatures are looked at before the next word's postings when that word is in
+# this many times as many documents as the candidates so far (a signature costs about what
+# reading a few postings does; a common word's lookups cost more), else after all words.
+_SIGNATURE_FIRST = 3
 
 
 def _positions_decoder(field_format) -> Callable[[bytes], Sequence[int]]:
