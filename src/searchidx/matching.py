@@ -625,6 +625,10 @@ class _Sum(_Node):
 
     summed: list[_Node]
 
+    @cached_property
+    def bound(self) -> float:
+        return self.bound_without(set())
+
     def parts(self) -> Iterator[_Node]:
         for child in self.summed:
             yield from child.parts()
@@ -692,7 +696,7 @@ class _Boosted(_Sum):
     def __init__(self, node: _Node, boost: float) -> None:
         super().__init__()
         self.node, self.boost, self.estimate = node, boost, node.estimate
-        self.summed, self.bound = [node], node.bound * boost
+        self.summed = [node]
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         return self.node.within(candidates)
@@ -713,7 +717,6 @@ class _And(_Sum):
         super().__init__()
         self.children = self.summed = children
         self.estimate = min(child.estimate for child in children)
-        self.bound = sum(child.bound for child in children)
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         for child in sorted(self.children, key=lambda child: child.estimate):
@@ -733,7 +736,6 @@ class _Or(_Sum):
         super().__init__()
         self.children = self.summed = [child for child in children if child is not _EMPTY]
         self.estimate = sum(child.estimate for child in self.children)
-        self.bound = sum(child.bound for child in self.children)
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         return frozenset().union(*(child.within(candidates) for child in self.children))
@@ -766,7 +768,7 @@ class _AndMaybe(_Sum):
     def __init__(self, required: _Node, optional: _Node) -> None:
         super().__init__()
         self.required, self.optional, self.estimate = required, optional, required.estimate
-        self.summed, self.bound = [required, optional], required.bound + optional.bound
+        self.summed = [required, optional]
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         found = self.required.within(candidates)
@@ -786,7 +788,7 @@ class _AndNot(_Sum):
     def __init__(self, positive: _Node, negative: _Node) -> None:
         super().__init__()
         self.positive, self.negative, self.estimate = positive, negative, positive.estimate
-        self.summed, self.bound = [positive], positive.bound
+        self.summed = [positive]
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         found = self.positive.within(candidates)
