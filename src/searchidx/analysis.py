@@ -333,7 +333,8 @@ def pair_signature(value: str) -> bytes:
     filter. An article whose signature lacks a two-word phrase's bits does not have the
     phrase; one that has them may (positions decide). Made with C loops (``map``): a
     Python loop over the pairs took a sixth of the build."""
-    sequence, joined = _prose(value)[2:]
+    prose = _prose(value)
+    sequence, joined = prose.sequence, prose.joined
     firsts, seconds = sequence[:-1], sequence[1:]
     joined_at: dict[int, list[str]] = {}  # a joined name is at its first word's position
     for position, term in joined:
