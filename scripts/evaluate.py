@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import ClassVar
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))  # run from a checkout without installing, too
+sys.path.insert(0, str(REPO))  # run from a checkout without installing, too
 
 from searchidx.documents import Article, SourceFile, find_files, read_file  # noqa: E402
 

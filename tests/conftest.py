@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from searchidx import SearchIndex, bundled_seeds
-
 REPO = Path(__file__).resolve().parents[1]
+# `python -m pytest` puts the checkout first on sys.path, where `searchidx/` would shadow
+# the installed package: the suite tests what pip installed (an editable install maps
+# back to the checkout on purpose).
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != REPO]
+
+from searchidx import SearchIndex, bundled_seeds  # noqa: E402
 SHARED = REPO.parent / "shared"
 SHARED_SEEDS = SHARED / "seeds"
 SEED_IDS = {
