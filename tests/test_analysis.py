@@ -12,13 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import SHARED
 from searchidx import fold, normalize
 from searchidx.analysis import (PAIR_SIGNATURE_BYTES, exact_analyzer, name_analyzer, pair_bits,
                                 pair_signature, prose_analyzer, prose_terms)
 from searchidx.index import build_schema
+from syllables import VOWELS, syllables
 
-SYLLABLES = SHARED / "data" / "vi_syllables" / "syllables.txt"
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
@@ -56,12 +55,18 @@ def test_fold_gives_the_same_result_for_nfd_and_nfc_text():
     assert fold(unicodedata.normalize("NFD", text)) == fold(text)
 
 
-@pytest.mark.skipif(not SYLLABLES.is_file(), reason="../shared/data/vi_syllables is missing")
+def test_the_generated_syllables_cover_both_tone_placements_and_every_toned_vowel():
+    generated = set(syllables())
+    assert {"hòa", "khỏe", "thủy", "hoà", "khoẻ", "thuỷ", "nguyễn", "người", "quýt"} <= generated
+    letters = {char for syllable in generated for char in syllable}
+    toned = {unicodedata.normalize("NFC", vowel + tone) for vowel in VOWELS
+             for tone in ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")}
+    assert toned | {"đ"} <= letters and len(generated) > 15000
+
+
 def test_every_vietnamese_syllable_in_every_case_and_form_folds_to_ascii_letters():
-    syllables = SYLLABLES.read_text(encoding="utf-8").split()
-    assert len(syllables) > 6000
     failures = []
-    for syllable in syllables:
+    for syllable in syllables():
         for cased in (syllable.lower(), syllable.upper(), syllable.title()):
             for form in ("NFC", "NFD"):
                 folded = fold(unicodedata.normalize(form, cased))
