@@ -17,8 +17,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != REPO]
 
 from searchidx import SearchIndex, bundled_seeds  # noqa: E402
-SHARED = REPO.parent / "shared"
-SHARED_SEEDS = SHARED / "seeds"
+
+# What the suite clears from the environment it was started in, and what it sets.
+CLEARED_ENVIRONMENT = ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "SEARCHIDX_INDEX",
+                       "SEARCHIDX_ALIASES", "SEARCHIDX_DEBUG", "XDG_DATA_HOME", "LANGUAGE")
+SET_ENVIRONMENT = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "COLUMNS": "100"}
 SEED_IDS = {
     "000": "000_a552e453a3fa40fb",
     "001": "001_e1d5feda7fea809b",
@@ -57,9 +60,28 @@ HOSTILE_HTML = """<!doctype html>
 """
 
 
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_environment(tmp_path_factory: pytest.TempPathFactory):
+    """The suite runs the same whatever the shell holds (``NO_COLOR=1``, a user's
+    ``SEARCHIDX_INDEX``, another locale); subprocesses inherit this environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in CLEARED_ENVIRONMENT:
+            patch.delenv(name, raising=False)
+        for name, value in SET_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        patch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def own_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test has a home folder of its own, so no default index outlives a test."""
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+
+
 def seed_source() -> Path:
-    """The reference seeds beside the project when present, else the bundled copy."""
-    return SHARED_SEEDS if SHARED_SEEDS.is_dir() else bundled_seeds()
+    """The seed articles shipped with the package."""
+    return bundled_seeds()
 
 
 @pytest.fixture

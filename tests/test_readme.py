@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shutil
+import subprocess
+import sys
 
 from conftest import REPO, seed_source
 
@@ -37,3 +40,15 @@ def test_the_readme_starts_with_the_install_and_test_commands():
 def test_ci_runs_exactly_the_readme_test_command():
     test_command = code_blocks("sh")[1].strip()
     assert test_command in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_test_command_passes_whatever_the_shell_exports():
+    """NO_COLOR=1 is common in people's shells; it once failed the colour test."""
+    shell = {**os.environ, "NO_COLOR": "1", "SEARCHIDX_INDEX": "/nonexistent",
+             "SEARCHIDX_ALIASES": "/nonexistent", "LC_ALL": "POSIX", "COLUMNS": "20"}
+    finished = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         f"{REPO / 'tests' / 'test_cli.py'}::test_colour_marks_matches_on_a_terminal_and_no_color_turns_it_off",
+         f"{REPO / 'tests' / 'test_cli.py'}::test_the_environment_variable_names_the_index"],
+        cwd=REPO, env=shell, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stdout[-2000:]
