@@ -12,8 +12,10 @@ the unchanged corpus.
     python scripts/bench.py --docs 2000 --systems searchidx,fts5 --json out.json
     python scripts/bench.py --scale 10 --systems searchidx,whoosh
 
-Benchmark dependencies: ``pip install -e '.[bench]'`` (tantivy, psutil). Without the
-shared data the script says so and exits 0, so it can sit beside the test suite.
+Benchmark dependencies: ``pip install -e '.[bench]'`` (tantivy, psutil). The corpus is
+Reuters-21578 in ``$SEARCHIDX_DATA/reuters21578/docs.jsonl`` (``SEARCHIDX_DATA`` defaults to
+``../shared/data`` beside the checkout; the corpus is not shipped: research use only).
+Without it the script says so and exits 0, so it can sit beside the test suite.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "reuters21578" / "docs.jsonl"
+DATA = Path(os.environ.get("SEARCHIDX_DATA") or REPO.parent / "shared" / "data")
+DEFAULT_CORPUS = DATA / "reuters21578" / "docs.jsonl"
 ALL_SYSTEMS = ("searchidx", "fts5", "tantivy", "whoosh")
 TITLE_WEIGHT = 2.0          # the peers' title boost (the issue: bm25() with title weight 2)
 TOP = 10
@@ -823,8 +826,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.corpus is None:
         if not DEFAULT_CORPUS.is_file():
-            print(f"bench: skipped: the shared corpus {DEFAULT_CORPUS} is missing "
-                  f"(see ../shared/data/README.md, or pass --corpus FILE)", file=sys.stderr)
+            print(f"bench: skipped: no Reuters-21578 corpus at {DEFAULT_CORPUS} (set "
+                  f"SEARCHIDX_DATA to the folder that holds reuters21578/docs.jsonl, or pass "
+                  f"--corpus FILE)", file=sys.stderr)
             return 0
         args.corpus = DEFAULT_CORPUS
     if not args.corpus.is_file():

@@ -7,7 +7,8 @@ Every system indexes the same articles, read once with searchidx's own reader
 - Set (a): the judged queries of ``tests/eval/queries.tsv`` over the seed articles plus
   ``tests/articles/``, with graded judgments in ``tests/eval/qrels.txt`` (TREC qrels).
   Measures: nDCG@10, MRR@10 and Recall@100.
-- Set (b): known-item search over Reuters-21578 (``../shared/data/reuters21578/docs.jsonl``):
+- Set (b): known-item search over Reuters-21578 (``$SEARCHIDX_DATA/reuters21578/docs.jsonl``,
+  ``SEARCHIDX_DATA`` defaulting to ``../shared/data`` beside the checkout):
   every article is indexed (a title-only one takes its title as its body), then a seeded
   sample of articles with a body each have their title as the query and themselves as
   the one relevant document. Measures: MRR@10 and success@1.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sqlite3
@@ -44,7 +46,9 @@ from searchidx.documents import Article, SourceFile, find_files, read_file  # no
 SEEDS = REPO / "seeds"
 TEST_ARTICLES = REPO / "tests" / "articles"
 JUDGED = REPO / "tests" / "eval"
-REUTERS = REPO.parent / "shared" / "data" / "reuters21578" / "docs.jsonl"
+# The full corpora are not shipped (research use only): $SEARCHIDX_DATA, else ../shared/data.
+DATA = Path(os.environ.get("SEARCHIDX_DATA") or REPO.parent / "shared" / "data")
+REUTERS = DATA / "reuters21578" / "docs.jsonl"
 SYSTEM_NAMES = ("searchidx", "fts5", "whoosh")
 DEPTH = 100                  # results taken per query (Recall@100)
 TITLE_WEIGHT = 2.0           # the peers' title weight (the issue: bm25() with title weight 2)
@@ -399,7 +403,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.reuters.is_file():
                 query_sets.append(known_item_set(args.reuters, args.sample, args.seed, workdir))
             else:
-                print(f"Set (b) skipped: {args.reuters} is missing (Reuters-21578 lives in ../shared/data).\n")
+                print(f"evaluate: set (b) skipped: no Reuters-21578 corpus at {args.reuters} (set "
+                      f"SEARCHIDX_DATA to the folder that holds reuters21578/docs.jsonl, or pass "
+                      f"--reuters FILE)", file=sys.stderr)
         for query_set in query_sets:
             results = evaluate(query_set, args.systems, workdir / query_set.name)
             print(table(query_set, results) + "\n")
