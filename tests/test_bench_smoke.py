@@ -1,6 +1,6 @@
 """A smoke test of scripts/bench.py on a tiny generated corpus: it runs and reports.
 
-No timings are checked here; the benchmark itself is run by hand (see README, Performance).
+No timings are checked here; the benchmark itself is run by hand (see docs/performance.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The README's promises: its library example runs as written, and CI runs its test command."""
+"""The README's promises: short, set-up first, its library example runs as written, its
+links to docs/ lead somewhere, and CI runs its test command."""
 
 from __future__ import annotations
 
@@ -37,6 +38,27 @@ def test_the_readme_starts_with_the_install_and_test_commands():
     assert "pip install '.[test]'" in test and "pytest" in test
 
 
+def test_the_readme_is_short_enough_to_read_before_deciding():
+    assert len(README) <= 12_000
+
+
+def test_the_first_code_is_the_clone_then_install_and_search_then_test():
+    first_block = re.search(r"```(\w*)\n(.*?)```", README, flags=re.DOTALL)
+    assert first_block[1] == "sh"
+    clone, install = first_block[2].strip().splitlines()
+    assert clone.startswith("git clone ") and clone.endswith("&& cd searchidx")
+    assert install == "python3 -m venv .venv && . .venv/bin/activate && pip install . && " \
+                      'searchidx search "Nguyễn Minh Vũ"'
+    assert code_blocks("sh")[1].strip() == \
+        "python3 -m venv .venv && . .venv/bin/activate && pip install '.[test]' && python -m pytest"
+
+
+def test_every_docs_link_in_the_readme_exists():
+    links = re.findall(r"\]\((docs/[^)#]+)", README)
+    assert len(links) >= 6
+    assert [link for link in links if not (REPO / link).is_file()] == []
+
+
 def test_ci_runs_exactly_the_readme_test_command():
     test_command = code_blocks("sh")[1].strip()
     assert test_command in (REPO / ".ci" / "run").read_text(encoding="utf-8")
@@ -52,3 +74,12 @@ def test_the_test_command_passes_whatever_the_shell_exports():
          f"{REPO / 'tests' / 'test_cli.py'}::test_the_environment_variable_names_the_index"],
         cwd=REPO, env=shell, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stdout[-2000:]
+
+
+def test_every_local_link_in_the_docs_exists():
+    broken = []
+    for page in (REPO / "docs").glob("*.md"):
+        for link in re.findall(r"\]\(([^):#]+)\)", page.read_text(encoding="utf-8")):
+            if not (page.parent / link).exists():
+                broken.append(f"{page.name}: {link}")
+    assert broken == []
