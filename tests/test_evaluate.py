@@ -24,7 +24,10 @@ def evaluate():
     spec = importlib.util.spec_from_file_location("evaluate", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
+    with pytest.MonkeyPatch.context() as patch:
+        # The script puts the checkout first on sys.path; the suite tests the installed package.
+        patch.setattr(sys, "path", list(sys.path))
+        spec.loader.exec_module(module)
     return module
 
 
