@@ -222,7 +222,7 @@ def queries_from(texts: list[str], count: int, seed: int = 0) -> list[str]:
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:
-    """One record a line, UTF-8, as the corpora in ``../shared/data`` are written."""
+    """One record a line, UTF-8, as the real corpora are written."""
     path.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records),
                     encoding="utf-8")
     return path

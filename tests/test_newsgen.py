@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from pathlib import Path
 
 from newsgen import NewsWriter, queries_from, with_bodies, write_jsonl
 
@@ -65,3 +66,13 @@ def test_written_jsonl_reads_back_as_searchidx_records(tmp_path):
     lines = path.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == records
     assert all(set(record) == {"id", "title", "body"} for record in records)
+
+
+def test_no_test_reads_data_from_beside_the_checkout():
+    """The real corpora live outside the project (their licences forbid copying them in):
+    a test that read them would skip, or fail, wherever they are not."""
+    tests = Path(__file__).parent
+    readers = [path.name for path in tests.glob("*.py")
+               if path.name != Path(__file__).name
+               and re.search(r"REPO\.parent|\.\./shared|/shared/data", path.read_text(encoding="utf-8"))]
+    assert readers == []
