@@ -178,6 +178,14 @@ class SearchIndex:
         searcher = self._current_searcher()
         return match_spans(searcher, self._query_builder(searcher, True), article_id, query)
 
+    def common_words(self, limit: int = 2) -> list[str]:
+        """Words in the titles of many articles, most common first: examples of queries
+        that find something here. They are words as the index holds them (folded, and
+        stemmed: "compani"), which find the articles when searched."""
+        terms = self._current_searcher().reader().most_frequent_terms("title", limit * 50)
+        words = [term.decode("utf-8") for _, term in sorted(terms, reverse=True)]
+        return [word for word in words if word.isalpha() and len(word) >= _EXAMPLE_LETTERS][:limit]
+
     def check(self, *, repair: bool = False, wait: float = LOCK_WAIT_SECONDS) -> CheckReport:
         """Compare every article with the file it came from (gone, changed, unreadable,
         duplicated); with ``repair=True``, re-index what differs and check again."""
@@ -229,6 +237,10 @@ class SearchIndex:
             with self._readers_lock:
                 self._readers = [*(other for other in self._readers if not other.closed), reader]
         return reader.searcher
+
+
+# The least letters of a word that common_words() offers as an example ("the" is no example).
+_EXAMPLE_LETTERS = 5
 
 
 class _Reader:

@@ -37,8 +37,8 @@ from .settings import (ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST, HEADLINE_MIN
                        MAX_FUZZY_EDITS, MAX_QUERY_CHARS, MAX_QUERY_EXPANSION,
                        MAX_TERM_EXPANSION, MIN_WILDCARD_PREFIX)
 
-__all__ = ["ParsedQuery", "QueryBuilder", "bounded", "expanded", "plain_words",
-           "syntax_problem"]
+__all__ = ["ParsedQuery", "QueryBuilder", "bounded", "expanded", "has_exclusion",
+           "plain_words", "syntax_problem"]
 
 SEARCH_FIELDS = ("title", "body")
 QUERY_FIELDS = frozenset({"title", "body", "place", "source", "date", "id"})
@@ -276,6 +276,14 @@ def _only_excluded(text: str) -> list[str]:
         elif word not in _OPERATORS:
             return []
     return [word.replace("_", " ") for word in excluded]
+
+
+def has_exclusion(text: str) -> bool:
+    """Whether a query excludes something (``-word``, ``NOT word``)."""
+    return bool(_EXCLUSION.search(text))
+
+
+_EXCLUSION = re.compile(r"(?:^|[\s(])(?:-(?=\S)|NOT\s)")
 
 
 def _joined(*notices: str | None) -> str | None:

@@ -26,7 +26,8 @@ from .analysis import normalize
 from .budget import Budget
 from .errors import ArticleNotFound, QueryError
 from .matching import Chars, Ranked, Ranking, body_chars, rank
-from .query import SEARCH_FIELDS, ParsedQuery, QueryBuilder, bounded, expanded, plain_words
+from .query import (SEARCH_FIELDS, ParsedQuery, QueryBuilder, bounded, expanded, has_exclusion,
+                    plain_words)
 from .settings import (BM25_B, BM25_K1, CORRECTION_LONGEST_WORD, CORRECTION_MAX_WORDS,
                        CORRECTION_SHORT_WORD, MAX_LIMIT, SEARCH_TIME_BUDGET_SECONDS,
                        SIMILAR_KEY_TERMS, SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS,
@@ -301,7 +302,9 @@ def _second_chance(searcher, builder: QueryBuilder, request: _Request,
             notice = f"Showing results for “{corrected}”: nothing matched “{request.query}”"
             return _Outcome(outcome.ranking, outcome.query, _joined(first_notice, notice),
                             corrected)
-    if len(plain_words(request.text)) > 1:
+    # Not with an exclusion: any-word matching would offer every article without the
+    # excluded word ("Minh Vũ" NOT Kim: 19,029 of Reuters-21578's 19,043).
+    if len(plain_words(request.text)) > 1 and not has_exclusion(request.text):
         any_word = builder.parse(request.text, any_word=True)
         if budget.stop_if_exhausted():
             return None

@@ -147,11 +147,24 @@ def search_page() -> ResponseReturnValue:
         index = _index()
         results = search.run(index) if search.query.strip() else None
         context["articles"] = index.stats().articles
+        if results is None:
+            context["examples"] = _examples(index)
     except (BadParameter, QueryError) as problem:
         return flask.render_template("search.html", error=str(problem)), 400
     if results is not None:
         context |= _results_context(search, results)
     return flask.render_template("search.html", **context)
+
+
+def _examples(index: SearchIndex) -> list[str] | None:
+    """Two words to offer as example queries, where the page's own examples (Vietnamese
+    names) find nothing in this index; None where they do."""
+    if all(index.search(example, limit=1).total for example in _BUILT_IN_EXAMPLES):
+        return None
+    return index.common_words(2) or None
+
+
+_BUILT_IN_EXAMPLES = ("Vu", '"Minh Vũ" NOT Kim')  # as search.html links them
 
 
 def _results_context(search: SearchRequest, results: SearchResults) -> dict[str, object]:
@@ -264,7 +277,7 @@ def create_app(index: SearchIndex) -> flask.Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the order of to_dict()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
-    app.jinja_env.filters.update(day=_day_text, web_link=_web_link)
+    app.jinja_env.filters.update(day=_day_text, web_link=_web_link, count="{:,}".format)
     app.context_processor(_request_context)
     app.extensions["searchidx"] = index
     app.register_blueprint(routes)

@@ -85,7 +85,8 @@ def test_the_words_a_whole_query_expands_to_are_capped(tmp_path: Path):
     # One article of 6 ** 5 words: each of the 36 prefixes "zqbb*" … "zqkk*" stands for 216.
     vocabulary = " ".join("zq" + "".join(letters)
                           for letters in itertools.product(LETTERS[:6], repeat=5))
-    source = write_jsonl(tmp_path / "words.jsonl", [{"id": "1", "title": "Words", "body": vocabulary}])
+    source = write_jsonl(tmp_path / "words.jsonl",
+                         [{"id": "1", "title": "Words", "body": vocabulary}])
     with SearchIndex.open(tmp_path / "index", create=True) as idx:
         idx.index([source])
     prefixes = ["zq" + "".join(pair) + "*" for pair in itertools.product(LETTERS[:6], repeat=2)]
