@@ -27,7 +27,7 @@ from .budget import Budget
 from .errors import ArticleNotFound, QueryError
 from .matching import Chars, Ranked, Ranking, body_chars, rank
 from .query import (SEARCH_FIELDS, ParsedQuery, QueryBuilder, bounded, expanded, has_exclusion,
-                    plain_words)
+                    plain_words, words_within)
 from .settings import (BM25_B, BM25_K1, CORRECTION_LONGEST_WORD, CORRECTION_MAX_WORDS,
                        CORRECTION_SHORT_WORD, MAX_LIMIT, SEARCH_TIME_BUDGET_SECONDS,
                        SIMILAR_KEY_TERMS, SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS,
@@ -182,7 +182,7 @@ def run_search(searcher, builder: QueryBuilder, query: str, limit: int,
                    or _second_chance(searcher, builder, request, outcome.notice, budget)
                    or outcome)
     return SearchResults(query=request.query, total=outcome.ranking.total,
-                         hits=_hits(searcher, outcome.ranking.hits),
+                         hits=_hits(searcher, outcome.ranking.hits, budget),
                          notice=_joined(outcome.notice, budget.notice) or None,
                          suggestion=outcome.suggestion)
 
@@ -222,7 +222,7 @@ def _execute(searcher, request: _Request, parsed: ParsedQuery, budget: Budget) -
         searcher.search_with_collector(parsed.query, _budget_collector()(collector, budget))
     results = collector.results()
     exact_first = request.sort == "relevance" and parsed.exact is not None
-    return _whoosh_ranking(searcher, parsed.query, results, request.limit, exact_first)
+    return _whoosh_ranking(searcher, results, request.limit, exact_first)
 
 
 @functools.cache
@@ -278,10 +278,9 @@ def _days(since: dt.date | None, until: dt.date | None) -> str:
     return f"on or after {since}" if since else f"on or before {until}"
 
 
-def _whoosh_ranking(searcher, whoosh_query, results, limit: int, exact_first: bool) -> Ranking:
+def _whoosh_ranking(searcher, results, limit: int, exact_first: bool) -> Ranking:
     top = results[:limit]
-    scores = (_lifted_scores(results, top) if exact_first
-              else _relevance_scores(searcher, whoosh_query, top))
+    scores = _lifted_scores(results, top) if exact_first else _relevance_scores(top)
     matched = [frozenset(hit.matched_terms()) for hit in top]
     body_terms = [{text.decode("utf-8") for field, text in terms if field == "body"}
                   for terms in matched]
@@ -295,7 +294,7 @@ def _whoosh_ranking(searcher, whoosh_query, results, limit: int, exact_first: bo
 def _second_chance(searcher, builder: QueryBuilder, request: _Request,
                    first_notice: str | None, budget: Budget) -> _Outcome | None:
     """A spelling correction, else any-word matching, for a query that found nothing."""
-    corrected = _spelling_correction(searcher, request.text)
+    corrected = _spelling_correction(searcher.reader(), request.text, budget)
     if corrected:
         outcome = _attempt(searcher, builder, request, builder.parse(corrected), budget)
         if outcome.ranking.total:
@@ -319,26 +318,36 @@ def _joined(*notices: str | None) -> str:
     return "; ".join(notice for notice in notices if notice)
 
 
-def _spelling_correction(searcher, text: str) -> str | None:
+def _spelling_correction(reader, text: str, budget: Budget) -> str | None:
     """The query's words with those the index does not know replaced by the nearest known
     word (edit distance 1 for short words, 2 for longer), or None if nothing changed."""
     words, changed = [], False
     if len(plain_words(text)) > CORRECTION_MAX_WORDS:
         return None
-    corrector = searcher.corrector("body")
     for word in plain_words(text):
-        if len(word) <= CORRECTION_LONGEST_WORD and not _is_known(searcher, word):
+        if len(word) <= CORRECTION_LONGEST_WORD and not _is_known(reader, word):
             maxdist = 1 if len(word) <= CORRECTION_SHORT_WORD else 2
-            suggestions = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
-            if suggestions:
-                word, changed = suggestions[0], True
+            suggestion = _likeliest_spelling(reader, word, maxdist, budget)
+            if suggestion:
+                word, changed = suggestion, True
         words.append(word)
     return " ".join(words) if changed else None
 
 
-def _is_known(searcher, word: str) -> bool:
-    schema = searcher.schema
-    return any(searcher.doc_frequency(field, term) for field in SEARCH_FIELDS
+def _likeliest_spelling(reader, word: str, maxdist: int, budget: Budget) -> str | None:
+    """The commonest body word within ``maxdist`` edits of ``word`` that begins with the
+    same letter (the first of those in order on a tie), as Whoosh's
+    ``corrector("body").suggest(word, limit=1, maxdist, prefix=1)`` picks it."""
+    spelling = reader.schema["body"].spelling_fieldname("body")
+    candidates = [candidate for candidate
+                  in words_within(reader, spelling, word, maxdist, 1, budget) if candidate != word]
+    return min(candidates, default=None,
+               key=lambda candidate: (-(reader.frequency("body", candidate) or 1), candidate))
+
+
+def _is_known(reader, word: str) -> bool:
+    schema = reader.schema
+    return any(reader.doc_frequency(field, term) for field in SEARCH_FIELDS
                for term in schema[field].process_text(word, mode="query"))
 
 
@@ -380,8 +389,19 @@ def _text(term: bytes | str) -> str:
     return term.decode("utf-8") if isinstance(term, bytes) else term
 
 
-def _hits(searcher, ranked: Sequence[Ranked]) -> tuple[Hit, ...]:
-    return tuple(_hit(searcher.stored_fields(hit.docnum), hit) for hit in ranked)
+def _hits(searcher, ranked: Sequence[Ranked], budget: Budget | None = None) -> tuple[Hit, ...]:
+    """The hits with their snippets; once the time ``budget`` is spent, those made so far."""
+    hits = []
+    for number, hit in enumerate(ranked):
+        if number and not number % _HITS_PER_CLOCK_CHECK and budget is not None \
+                and budget.stop_if_exhausted():
+            break
+        hits.append(_hit(searcher.stored_fields(hit.docnum), hit))
+    return tuple(hits)
+
+
+# Hits with snippets are made about 1,500 a second: the clock is checked after this many.
+_HITS_PER_CLOCK_CHECK = 100
 
 
 def scoring():
@@ -428,13 +448,11 @@ def _lifted_scores(results, top) -> dict[int, float]:
             for hit in top}
 
 
-def _relevance_scores(searcher, whoosh_query, top) -> dict[int, float]:
-    """BM25F score of each hit; results sorted by date carry a sort key instead."""
-    if not top or not isinstance(top[0].score, tuple):
-        return {result.docnum: float(result.score or 0.0) for result in top}
-    docnums = {result.docnum for result in top}
-    ranked = searcher.search(whoosh_query, filter=docnums, limit=len(docnums))
-    return {result.docnum: float(result.score) for result in ranked}
+def _relevance_scores(top) -> dict[int, float]:
+    """BM25F score of each hit; results sorted by date carry a sort key instead, whose last
+    part is the negated score (see :func:`_ordering`)."""
+    return {hit.docnum: -hit.score[-1] if isinstance(hit.score, tuple) else float(hit.score or 0)
+            for hit in top}
 
 
 def _hit(stored: dict, ranked: Ranked) -> Hit:

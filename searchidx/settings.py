@@ -16,6 +16,9 @@ ANY_WORD_COORDINATION = 0.9
 MAX_QUERY_CHARS = 500
 MIN_WILDCARD_PREFIX = 2
 MAX_FUZZY_EDITS = 2
+# A fuzzy word (word~) keeps its first letter as typed: the words looked at are those
+# beginning with it, a twentieth of the vocabulary.
+FUZZY_PREFIX_LETTERS = 1
 # A term that stands for many words (prefix*, wild*card, [a TO b], word~) searches at most
 # this many of them (the first in the index's order), and a whole query about this many,
 # each such term keeping at least one; a notice names what was cut. Measured on

@@ -82,7 +82,7 @@ def _whoosh_and_fast(location: Path, text: str, limit: int = 10):
         top = every[:limit]
         # Exact spellings rank first, their scores lifted above the others' (both paths).
         scores = (_lifted_scores(every, top) if parsed.exact is not None
-                  else _relevance_scores(searcher, parsed.query, top))
+                  else _relevance_scores(top))
         whoosh = [(hit.docnum, scores[hit.docnum], frozenset(hit.matched_terms())) for hit in top]
         fast = rank(searcher, parsed.query, limit, parsed.exact)
         return len(every), whoosh, fast
