@@ -322,6 +322,7 @@ def create_server(index: SearchIndex, host: str, port: int):
     Raises :class:`SearchIdxError` when ``host:port`` cannot be listened on.
     """
     listener = _listen(host, port)
+    _allow_open_files(WEB_CONNECTION_LIMIT + _FILES_BESIDE_CONNECTIONS)
     # poll(), not select(): select() cannot watch a socket numbered 1024 or more.
     server = waitress.create_server(create_app(index), sockets=[listener], threads=WEB_THREADS,
                                     ident="searchidx", connection_limit=WEB_CONNECTION_LIMIT,
@@ -329,6 +330,21 @@ def create_server(index: SearchIndex, host: str, port: int):
                                     cleanup_interval=WEB_IDLE_SECONDS, asyncore_use_poll=True)
     server.url = _url(listener)
     return server
+
+
+# Files the server keeps open besides its connections: the index's, the listener, stdio.
+_FILES_BESIDE_CONNECTIONS = 100
+
+
+def _allow_open_files(count: int) -> None:
+    """Raise this process's limit of open files to ``count`` where it is lower, as far as
+    the hard limit allows (each connection is a file; a common default limit is 1,024)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = count if hard == resource.RLIM_INFINITY else min(count, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def serve(index: SearchIndex, host: str, port: int,

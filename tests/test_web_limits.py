@@ -89,12 +89,25 @@ def test_searches_answer_while_a_slow_search_holds_its_thread(web_index: Path):
         assert other["total"] >= 3
 
 
+def open_idle_connections(url: str, stack: contextlib.ExitStack, count: int) -> None:
+    """``count`` connections to the server at ``url``, each sending half a request."""
+    host, port = url.removeprefix("http://").rstrip("/").rsplit(":", 1)
+    for _ in range(count):
+        connection = stack.enter_context(socket.create_connection((host, int(port))))
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+
+
 def test_healthz_answers_while_200_idle_connections_are_open(web_index: Path):
     with serving(web_index) as (url, stderr), contextlib.ExitStack() as idle:
-        host, port = url.removeprefix("http://").rstrip("/").rsplit(":", 1)
-        for _ in range(IDLE_CONNECTIONS):  # each sends half a request, then nothing
-            connection = idle.enter_context(socket.create_connection((host, int(port))))
-            connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        open_idle_connections(url, idle, IDLE_CONNECTIONS)
+        assert get_json(f"{url}healthz")["status"] == "ok"
+    assert not any("Traceback" in line for line in stderr)
+
+
+def test_healthz_answers_past_a_low_limit_of_open_files(web_index: Path):
+    few_files = IDLE_CONNECTIONS // 2  # the server raises its own limit to what it needs
+    with serving(web_index, files=few_files) as (url, stderr), contextlib.ExitStack() as idle:
+        open_idle_connections(url, idle, IDLE_CONNECTIONS)
         assert get_json(f"{url}healthz")["status"] == "ok"
     assert not any("Traceback" in line for line in stderr)
 
