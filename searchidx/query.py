@@ -38,7 +38,7 @@ from .settings import (ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST, FUZZY_PREFIX
                        MAX_TERM_EXPANSION, MIN_WILDCARD_PREFIX)
 
 __all__ = ["ParsedQuery", "QueryBuilder", "bounded", "expanded", "has_exclusion",
-           "plain_words", "syntax_problem", "words_within"]
+           "joined_notices", "plain_words", "syntax_problem", "words_within"]
 
 SEARCH_FIELDS = ("title", "body")
 QUERY_FIELDS = frozenset({"title", "body", "place", "source", "date", "id"})
@@ -123,7 +123,7 @@ class QueryBuilder:
         text = _DATE_RANGE.sub(_date_range_syntax, _headline_operators_as_words(text))
         excluded = _only_excluded(text)
         if excluded:
-            return ParsedQuery(NullQuery, _joined(shortened, _ONLY_EXCLUSIONS.format(
+            return ParsedQuery(NullQuery, joined_notices(shortened, _ONLY_EXCLUSIONS.format(
                 words=", ".join(excluded), first=excluded[0])))
         problem = syntax_problem(text)
         if problem is None and not any_word and _are_plain(words := text.split()):
@@ -141,7 +141,7 @@ class QueryBuilder:
         notice = (f"could not read the query {text!r} ({problem}); searching for the words: "
                   f"{' '.join(words) or '(none)'}")
         query = self._parser(any_word).parse(" ".join(words)) if words else NullQuery
-        return self._finished(query, text, _joined(shortened, notice))
+        return self._finished(query, text, joined_notices(shortened, notice))
 
     def _parser(self, any_word: bool):
         group = qparser.OrGroup.factory(ANY_WORD_COORDINATION) if any_word else qparser.AndGroup
@@ -287,7 +287,8 @@ def has_exclusion(text: str) -> bool:
 _EXCLUSION = re.compile(r"(?:^|[\s(])(?:-(?=\S)|NOT\s)")
 
 
-def _joined(*notices: str | None) -> str | None:
+def joined_notices(*notices: str | None) -> str | None:
+    """The notices that were given, in one line (None if none was)."""
     return "; ".join(notice for notice in notices if notice) or None
 
 

@@ -27,7 +27,7 @@ from .budget import Budget
 from .errors import ArticleNotFound, QueryError
 from .matching import Chars, Ranked, Ranking, body_chars, rank
 from .query import (SEARCH_FIELDS, ParsedQuery, QueryBuilder, bounded, expanded, has_exclusion,
-                    plain_words, words_within)
+                    joined_notices, plain_words, words_within)
 from .settings import (BM25_B, BM25_K1, CORRECTION_LONGEST_WORD, CORRECTION_MAX_WORDS,
                        CORRECTION_SHORT_WORD, MAX_LIMIT, SEARCH_TIME_BUDGET_SECONDS,
                        SIMILAR_KEY_TERMS, SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS,
@@ -183,7 +183,7 @@ def run_search(searcher, builder: QueryBuilder, query: str, limit: int,
                    or outcome)
     return SearchResults(query=request.query, total=outcome.ranking.total,
                          hits=_hits(searcher, outcome.ranking.hits, budget),
-                         notice=_joined(outcome.notice, budget.notice) or None,
+                         notice=joined_notices(outcome.notice, budget.notice),
                          suggestion=outcome.suggestion)
 
 
@@ -201,7 +201,7 @@ def _outcome(searcher, request: _Request, parsed: ParsedQuery, budget: Budget) -
     """The ranking of a parsed query, its terms that stand for many expanded first."""
     query, cuts = expanded(parsed.query, searcher.reader(), budget)
     ranking = _execute(searcher, request, parsed._replace(query=query), budget)
-    return _Outcome(ranking, query, _joined(parsed.notice, *cuts) or None)
+    return _Outcome(ranking, query, joined_notices(parsed.notice, *cuts))
 
 
 def _execute(searcher, request: _Request, parsed: ParsedQuery, budget: Budget) -> Ranking:
@@ -269,7 +269,7 @@ def _filtered_out(searcher, builder: QueryBuilder, request: _Request, parsed: Pa
         return None
     noun = "article matches" if total == 1 else "articles match"
     notice = f"{total:,} {noun} “{request.query}”, none {_days(request.since, request.until)}"
-    return outcome._replace(notice=_joined(outcome.notice, notice))
+    return outcome._replace(notice=joined_notices(outcome.notice, notice))
 
 
 def _days(since: dt.date | None, until: dt.date | None) -> str:
@@ -299,23 +299,19 @@ def _second_chance(searcher, builder: QueryBuilder, request: _Request,
         outcome = _attempt(searcher, builder, request, builder.parse(corrected), budget)
         if outcome.ranking.total:
             notice = f"Showing results for “{corrected}”: nothing matched “{request.query}”"
-            return _Outcome(outcome.ranking, outcome.query, _joined(first_notice, notice),
+            return _Outcome(outcome.ranking, outcome.query, joined_notices(first_notice, notice),
                             corrected)
     # Not with an exclusion: any-word matching would offer every article without the
     # excluded word ("Minh Vũ" NOT Kim: 19,029 of Reuters-21578's 19,043).
     if len(plain_words(request.text)) > 1 and not has_exclusion(request.text):
-        any_word = builder.parse(request.text, any_word=True)
         if budget.stop_if_exhausted():
             return None
+        any_word = builder.parse(request.text, any_word=True)
         outcome = _attempt(searcher, builder, request, any_word, budget, any_word=True)
         if outcome.ranking.total:
             notice = "No article has all the words; showing articles that have some of them"
-            return _Outcome(outcome.ranking, outcome.query, _joined(first_notice, notice))
+            return _Outcome(outcome.ranking, outcome.query, joined_notices(first_notice, notice))
     return None
-
-
-def _joined(*notices: str | None) -> str:
-    return "; ".join(notice for notice in notices if notice)
 
 
 def _spelling_correction(reader, text: str, budget: Budget) -> str | None:
