@@ -148,3 +148,9 @@ def test_the_cli_says_why_a_query_of_exclusions_alone_finds_nothing(made_up_word
     assert result.exit_code == 1
     assert "0 results" in result.stdout
     assert "only excludes words (harbour)" in result.stderr
+
+
+def test_a_fuzzy_word_keeps_its_first_letter(words_index):
+    # "aqbbb" is one edit from "zqbbb": only words that begin with "a" are looked at.
+    assert words_index.search("aqbbb~1").total == 0
+    assert words_index.search("zqbbb~1", time_budget=60).total == 1 + 3 * (len(LETTERS) - 1)
