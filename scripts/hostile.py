@@ -84,7 +84,7 @@ QUERIES = [
     Query("operator", '"said the"~100'),
     Query("operator", "*:* the"),
     Query("common", "the said and reuter"),
-    Query("common", "said", ("--limit", "1000")),
+    Query("common", "said", ("--limit", "10000")),
 ]
 
 

@@ -61,10 +61,15 @@ class Hit:
     @cached_property
     def snippet_html(self) -> str:
         """The snippet as HTML: escaped text whose only tags are ``<mark>`` around matches."""
+        html_text = mark_html(self.snippet, self.highlights)
+        # mark_html escapes every <, > and &, so its only tags are the marks, and bleach
+        # gives back the same string unless it has a control character, which it rewrites.
+        # Sanitizing costs 2 ms a snippet (20 s for 10,000 hits): only where it changes.
+        if not _REWRITTEN_BY_BLEACH.search(html_text):
+            return html_text
         import bleach
 
-        return bleach.clean(mark_html(self.snippet, self.highlights), tags={"mark"},
-                            attributes={}, strip=True)
+        return bleach.clean(html_text, tags={"mark"}, attributes={}, strip=True)
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form of a hit (a public contract: fields are added, never renamed)."""
@@ -73,6 +78,11 @@ class Hit:
                 "score": round(self.score, 4), "snippet": self.snippet,
                 "snippet_html": self.snippet_html, "place": self.place,
                 "source": self.source, "url": self.url}
+
+
+# The characters bleach.clean may change in escaped text (html5lib drops or replaces them):
+# the C0 controls but tab and line feed.
+_REWRITTEN_BY_BLEACH = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
 
 def marked(text: str, spans: Sequence[Span], plain: Callable[[str], str],
