@@ -42,7 +42,7 @@ def bundled_seeds() -> Path:
     """The folder of seed articles shipped with searchidx (the default corpus)."""
     package = Path(__file__).resolve().parent
     # Inside the package once installed from a wheel; the checkout's seeds/ when editable.
-    for candidate in (package / "seeds", package.parents[1] / "seeds"):
+    for candidate in (package / "seeds", package.parent / "seeds"):
         if candidate.is_dir():
             return candidate
     raise IndexNotFound("the bundled seed articles are missing from this installation")
