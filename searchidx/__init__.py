@@ -14,8 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from .errors import (ArticleNotFound, IndexLocked, IndexNotFound, IndexUnusable, QueryError,
-                     SearchIdxError)
+from .errors import (ArticleNotFound, IndexDamaged, IndexLocked, IndexNotFound, IndexUnusable,
+                     QueryError, SearchIdxError)
 
 if TYPE_CHECKING:
     from .analysis import fold, normalize
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .search import Hit, SearchResults
 
 __all__ = [
-    "Article", "ArticleNotFound", "CheckReport", "Hit", "IndexLocked", "IndexNotFound", "IndexReport", "IndexStats",
+    "Article", "ArticleNotFound", "CheckReport", "Hit", "IndexDamaged", "IndexLocked", "IndexNotFound", "IndexReport", "IndexStats",
     "IndexUnusable", "Problem", "QueryError", "SearchIdxError", "SearchIndex", "SearchResults", "Skipped",
     "bundled_seeds", "fold", "normalize",
 ]

@@ -326,7 +326,7 @@ def check(repair: bool, output_format: str, index_dir: Path | None, wait: float)
         _echo_json(report.to_dict())
     else:
         _print_check(report)
-    sys.exit(1 if report.problems else 0)
+    sys.exit(1 if report.problems or report.damaged else 0)
 
 
 def _print_check(report) -> None:
@@ -335,6 +335,12 @@ def _print_check(report) -> None:
         click.echo(f"Repaired: {done.added} added, {done.updated} updated, {done.removed} "
                    f"removed, {done.unchanged} unchanged, {len(done.skipped)} skipped")
     click.echo(f"Index: {report.location} ({report.articles} articles)")
+    for damage in report.damaged:
+        click.echo(f"{'damaged':<16} {_terminal_safe(damage.file)} {damage.problem}")
+    if report.damaged:
+        click.echo(f"The index is damaged; `searchidx rebuild PATH… --index {report.location}` "
+                   f"builds it afresh from your files.")
+        return
     for problem in report.problems:
         click.echo(f"{problem.problem:<16} {_terminal_safe(problem.id)}  "
                    f"{_terminal_safe(problem.path)}")

@@ -307,13 +307,25 @@ class _Indexer:
         """Keep a file's indexed articles (those this run has not already written, if the
         file failed part-way); a fresh index copies them from the old one."""
         remaining = [article_id for article_id in known.hashes if article_id not in self.kept_ids]
+        if self.previous is not None:
+            remaining = [article_id for article_id in remaining if self._copy_old(path, article_id)]
         self.kept_ids.update(remaining)
         self.report.unchanged += len(remaining)
-        if self.previous is not None:
-            for article_id in remaining:
-                stored = self.previous.document(id=article_id)
-                unstored = _unstored_fields(stored.get("title", ""), stored.get("body", ""))
-                self.writer.add_document(**_in_schema(self.writer, {**stored, **unstored}))
+
+    def _copy_old(self, path: str, article_id: str) -> bool:
+        """Copy an article from the old index into the fresh one; False if the old index
+        is too damaged to give it (the article is lost, with a warning)."""
+        try:
+            stored = self.previous.document(id=article_id)
+        except Exception:  # noqa: BLE001 (Whoosh raises many kinds on damaged files)
+            stored = None
+        if stored is None:
+            self.report.warnings.append(f"{path}: the article {article_id!r} could not be kept "
+                                        f"from the damaged index it replaces")
+            return False
+        unstored = _unstored_fields(stored.get("title", ""), stored.get("body", ""))
+        self.writer.add_document(**_in_schema(self.writer, {**stored, **unstored}))
+        return True
 
     def _remove_gone(self, roots: Sequence[Path]) -> None:
         """Remove the articles of files that are gone (under the paths given, unless fresh)."""
@@ -423,11 +435,8 @@ def _build_fresh(store: IndexStore, run: Callable[[_Indexer], IndexReport],
                  input_bytes: InputBytes) -> IndexReport:
     """Write a new generation with ``run`` (the old one's articles are compared, and kept
     where a file fails) and swap it in once complete."""
-    indexed: dict[str, IndexedFile] = {}
-    old_searcher = None
-    if store.exists():
-        old_searcher = store.open().searcher()
-        indexed = indexed_files(old_searcher.reader())
+    old_searcher = store.open_readable() if store.exists() else None
+    indexed = indexed_files(old_searcher.reader()) if old_searcher else {}
     folder, whoosh_index = store.create_generation()
     try:
         writer = _fresh_writer(store, whoosh_index, input_bytes())

@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -46,6 +47,18 @@ def bundled_seeds() -> Path:
         if candidate.is_dir():
             return candidate
     raise IndexNotFound("the bundled seed articles are missing from this installation")
+
+
+def _reads_index(method: Callable) -> Callable:
+    """Report an error met reading a damaged index as :class:`~searchidx.errors.IndexDamaged`,
+    naming the damaged file (see :meth:`IndexStore.reading`)."""
+
+    @functools.wraps(method)
+    def reading(self: SearchIndex, *args, **kwargs):
+        with self._store.reading():
+            return method(self, *args, **kwargs)
+
+    return reading
 
 
 class SearchIndex:
@@ -98,6 +111,7 @@ class SearchIndex:
         """The folder that holds the index."""
         return self._store.location
 
+    @_reads_index
     def index(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
               wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
         """Add new articles, update changed ones and remove those whose files are gone.
@@ -120,6 +134,7 @@ class SearchIndex:
 
         return rebuild(self._store, paths, progress, wait)
 
+    @_reads_index
     def search(self, query: str, *, limit: int = DEFAULT_LIMIT, since: dt.date | None = None,
                until: dt.date | None = None, sort: Sort = "relevance",
                expand_aliases: bool = True) -> SearchResults:
@@ -138,6 +153,7 @@ class SearchIndex:
         return run_search(searcher, self._query_builder(searcher, expand_aliases), query,
                           limit, since, until, sort)
 
+    @_reads_index
     def similar(self, article_id: str, *, limit: int = DEFAULT_LIMIT) -> SearchResults:
         """Articles related to the one with this id (never the article itself).
 
@@ -147,6 +163,7 @@ class SearchIndex:
 
         return run_similar(self._current_searcher(), article_id, limit)
 
+    @_reads_index
     def article(self, article_id: str) -> Article | None:
         """The article with this id, or None."""
         from .documents import Article
@@ -160,6 +177,7 @@ class SearchIndex:
                        place=stored.get("place"), source=stored.get("source"),
                        url=stored.get("url"))
 
+    @_reads_index
     def matches(self, article_id: str, query: str) -> tuple[Span, ...]:
         """Where ``query`` matches in an article's body, for marking the words on display.
 
@@ -181,6 +199,7 @@ class SearchIndex:
         report = integrity.check(self._store)
         return integrity.repair(self._store, report, wait) if repair else report
 
+    @_reads_index
     def stats(self) -> IndexStats:
         """Where the index is, how many articles it holds, its size and last update."""
         return self._store.stats(self._current_searcher().doc_count())
