@@ -25,10 +25,27 @@ if TYPE_CHECKING:
     from .documents import Article, FileContent, SourceFile
 
 __all__ = ["IndexReport", "IndexedFile", "Progress", "Skipped", "absolute_roots", "ensure_index",
-           "file_stamp", "indexed_files", "rebuild", "reindex_files", "update"]
+           "file_stamp", "indexed_files", "rebuild", "reindex_files", "update",
+           "IndexProgress", "ProgressWatcher"]
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(files_done, files_total)`` while files are read."""
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """How far an ``index`` or ``rebuild`` run has got: the files and bytes of files read,
+    and the articles read. A JSON-lines file's bytes count as its lines are read."""
+
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+    articles: int
+
+
+ProgressWatcher = Callable[[IndexProgress], None]
+"""Called with an :class:`IndexProgress` after each article and each file read."""
 
 
 # --- reports ------------------------------------------------------------------------------
@@ -174,16 +191,17 @@ class _Indexer:
         self.seen_paths: set[str] = set()
         self.id_owner = {i: path for path, entry in indexed.items() for i in entry.hashes}
         self.kept_ids: set[str] = set()
+        self.meter = _Meter(None, [])
 
-    def run(self, roots: Sequence[Path], progress: Progress | None,
+    def run(self, roots: Sequence[Path], progress: ProgressWatcher | None,
             sources: Sequence[SourceFile] | None = None) -> IndexReport:
         """Index ``sources`` (by default, every file under ``roots``), then remove the
         articles of files under ``roots`` that are gone."""
         sources = list(self._sources(roots)) if sources is None else sources
-        for done, source in enumerate(sources, start=1):
+        self.meter = _Meter(progress, [_size(source.path) for source in sources])
+        for source in sources:
             self._index_file(source)
-            if progress:
-                progress(done, len(sources))
+            self.meter.file_done()
         self._remove_gone(roots)
         self.report.warnings = list(dict.fromkeys(self.report.warnings))
         return self.report
@@ -236,6 +254,7 @@ class _Indexer:
         try:
             for article in content.articles:
                 self._take(path, article, old_hashes, writes, stamp)
+                self.meter.article_read(content.bytes_read)
         except OSError:  # failed part-way: the articles not read yet keep what they had
             self._finish_file(writes, _UNKNOWN_STAMP)
             raise
@@ -346,6 +365,39 @@ class _Indexer:
         self.report.skipped.append(Skipped(path, reason))
 
 
+class _Meter:
+    """Counts what a run has read, and tells ``watch`` after each article and each file."""
+
+    def __init__(self, watch: ProgressWatcher | None, sizes: list[int]) -> None:
+        self.watch = watch
+        self.sizes = sizes
+        self.bytes_total = sum(sizes)
+        self.files_done = 0
+        self.bytes_before = 0  # the sizes of the files done
+        self.articles = 0
+
+    def article_read(self, bytes_into_file: int) -> None:
+        self.articles += 1
+        self._tell(self.bytes_before + min(bytes_into_file, self.sizes[self.files_done]))
+
+    def file_done(self) -> None:
+        self.bytes_before += self.sizes[self.files_done]
+        self.files_done += 1
+        self._tell(self.bytes_before)
+
+    def _tell(self, bytes_done: int) -> None:
+        if self.watch:
+            self.watch(IndexProgress(self.files_done, len(self.sizes), bytes_done,
+                                     self.bytes_total, self.articles))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone or unreadable: the indexer says why when it comes to it
+        return 0
+
+
 def _is_under_any_indexed(indexed: dict[str, IndexedFile], root: Path) -> bool:
     return any(_is_under(path, root) for path in indexed)
 
@@ -366,7 +418,8 @@ def absolute_roots(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 
 def update(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
-           progress: Progress | None = None, wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+           progress: ProgressWatcher | None = None,
+           wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
     """Add new files, update changed ones, remove the articles of files gone from ``paths``."""
     roots = absolute_roots(paths)
     return _in_place(store, wait, lambda indexer: indexer.run(roots, progress),
@@ -420,13 +473,15 @@ def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexRep
 
 
 def rebuild(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
-            progress: Progress | None = None, wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+            progress: ProgressWatcher | None = None,
+           wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
     """Build a fresh index from ``paths`` beside the live one and swap it in atomically."""
     with store.writing(wait):
         return _rebuild_locked(store, absolute_roots(paths), progress)
 
 
-def _rebuild_locked(store: IndexStore, roots: list[Path], progress: Progress | None) -> IndexReport:
+def _rebuild_locked(store: IndexStore, roots: list[Path],
+                    progress: ProgressWatcher | None) -> IndexReport:
     return _build_fresh(store, lambda indexer: indexer.run(roots, progress),
                         lambda: _input_bytes(roots))
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .aliases import Aliases
     from .documents import Article
     from .index import IndexStats
-    from .indexer import IndexReport, Progress
+    from .indexer import IndexProgress, IndexReport, Progress, ProgressWatcher
     from .integrity import CheckReport
     from .query import QueryBuilder
     from .search import SearchResults, Sort, Span
@@ -59,6 +59,24 @@ def _reads_index(method: Callable) -> Callable:
             return method(self, *args, **kwargs)
 
     return reading
+
+
+def _watcher(progress: Progress | None,
+             on_progress: ProgressWatcher | None) -> ProgressWatcher | None:
+    """One watcher for the indexer: ``on_progress`` at every step, ``progress`` once a file."""
+    if progress is None:
+        return on_progress
+    files_told = 0
+
+    def watch(state: IndexProgress) -> None:
+        nonlocal files_told
+        if on_progress:
+            on_progress(state)
+        if state.files_done > files_told:
+            files_told = state.files_done
+            progress(state.files_done, state.files_total)
+
+    return watch
 
 
 class SearchIndex:
@@ -113,26 +131,32 @@ class SearchIndex:
 
     @_reads_index
     def index(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
-              wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+              wait: float = LOCK_WAIT_SECONDS,
+              on_progress: ProgressWatcher | None = None) -> IndexReport:
         """Add new articles, update changed ones and remove those whose files are gone.
 
         ``paths`` are files or folders (read recursively). Unchanged files are passed
         over by size and modification time. Files that cannot be read are listed in
-        ``report.skipped`` and the others are indexed all the same.
+        ``report.skipped`` and the others are indexed all the same. ``progress`` is
+        called as ``progress(files_done, files_total)`` after each file; ``on_progress``
+        with an :class:`~searchidx.indexer.IndexProgress` (files, bytes and articles
+        read) after each article and each file.
         """
         from .indexer import update
 
-        return update(self._store, paths, progress, wait)
+        return update(self._store, paths, _watcher(progress, on_progress), wait)
 
     def rebuild(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
-                wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+                wait: float = LOCK_WAIT_SECONDS,
+                on_progress: ProgressWatcher | None = None) -> IndexReport:
         """Build a fresh index from ``paths`` and swap it in atomically.
 
         Searches running meanwhile see the old index or the new one, never a mix.
+        ``progress`` and ``on_progress`` are called as for :meth:`index`.
         """
         from .indexer import rebuild
 
-        return rebuild(self._store, paths, progress, wait)
+        return rebuild(self._store, paths, _watcher(progress, on_progress), wait)
 
     @_reads_index
     def search(self, query: str, *, limit: int = DEFAULT_LIMIT, since: dt.date | None = None,

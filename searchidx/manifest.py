@@ -172,7 +172,8 @@ def _compare(folder: Path, name: str, expected: dict) -> Damage | None:
     try:
         size = path.stat().st_size
         if size != expected.get("size"):
-            return Damage(str(path), f"has {size:,} bytes, {expected.get('size', 0):,} when written")
+            written = expected.get("size", 0)
+            return Damage(str(path), f"has {size:,} bytes, {written:,} when written")
         if _sha256(path) != expected.get("sha256"):
             return Damage(str(path), "changed since it was written (its checksum differs)")
     except FileNotFoundError:

@@ -71,7 +71,7 @@ def run(*args: object) -> subprocess.CompletedProcess:
                           timeout=120, env={**os.environ, "NO_COLOR": "1"})
 
 
-# --- every command: one line, the damaged file, the remedy --------------------------------------
+# --- every command: one line, the damaged file, the remedy -----------------------------------
 
 @pytest.mark.parametrize("command", [["stats"], ["search", "Vu"], ["show", SEED_IDS["000"]],
                                      ["index", "{seeds}"]])
@@ -121,7 +121,7 @@ def test_check_of_a_sound_index_reports_no_damage(seeded, index_dir):
     assert finished.returncode == 0 and json.loads(finished.stdout)["damaged"] == []
 
 
-# --- check: checksums, and reading what has none -------------------------------------------------
+# --- check: checksums, and reading what has none ---------------------------------------------
 
 def test_check_finds_a_changed_byte_by_the_checksum_written_at_commit(seeded, index_dir):
     segment = segment_file(index_dir)
@@ -156,7 +156,7 @@ def index_files(index_dir: Path) -> set[str]:
             if path.name.startswith(("MAIN_", "_MAIN_")) and path.name != "MAIN_WRITELOCK"}
 
 
-# --- rebuild keeps what it can of a damaged index --------------------------------------------------
+# --- rebuild keeps what it can of a damaged index --------------------------------------------
 
 def test_rebuild_keeps_from_a_damaged_index_the_articles_of_files_now_unreadable(
         seed_dir, index_dir):
@@ -175,7 +175,7 @@ def test_rebuild_keeps_from_a_damaged_index_the_articles_of_files_now_unreadable
         assert idx.stats().articles == 6
 
 
-# --- the web server --------------------------------------------------------------------------------
+# --- the web server --------------------------------------------------------------------------
 
 def test_the_web_server_answers_503_with_its_headers_and_logs_one_line(damaged, index_dir):
     with serving(index_dir) as (address, stderr):
@@ -198,7 +198,7 @@ def wait_for(lines: Callable[[], list[str]], count: int, guard: float = 30.0) ->
     return lines()
 
 
-# --- what writers leave behind ------------------------------------------------------------------
+# --- what writers leave behind ---------------------------------------------------------------
 
 def folder_listing(index_dir: Path) -> dict[str, int]:
     return {str(path.relative_to(index_dir)): path.stat().st_size
