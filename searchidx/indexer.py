@@ -419,11 +419,24 @@ def absolute_roots(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 def update(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
            progress: ProgressWatcher | None = None,
-           wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
-    """Add new files, update changed ones, remove the articles of files gone from ``paths``."""
+           wait: float = LOCK_WAIT_SECONDS, demo: Path | None = None) -> IndexReport:
+    """Add new files, update changed ones, remove the articles of files gone from ``paths``.
+
+    ``demo`` is the folder of the bundled seeds when ``store`` is the per-user default
+    index, which starts as a demo of them: while it holds nothing else, other ``paths``
+    are indexed afresh, without the seeds (a report warning says so)."""
     roots = absolute_roots(paths)
+
+    def demo_leaves(indexed: dict[str, IndexedFile]) -> str | None:
+        if demo is None or all(_is_under(str(root), demo) for root in roots) \
+                or not all(_is_under(path, demo) for path in indexed):
+            return None
+        count = sum(len(entry.hashes) for entry in indexed.values())
+        return (f"the {count} demo articles bundled with searchidx left the default index "
+                f"{store.location}: it holds your own articles now")
+
     return _in_place(store, wait, lambda indexer: indexer.run(roots, progress),
-                     lambda: _input_bytes(roots))
+                     lambda: _input_bytes(roots), demo_leaves)
 
 
 def reindex_files(store: IndexStore, files: dict[str, str],
@@ -448,15 +461,23 @@ InputBytes = Callable[[], int]
 
 
 def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexReport],
-              input_bytes: InputBytes) -> IndexReport:
+              input_bytes: InputBytes,
+              afresh: Callable[[dict[str, IndexedFile]], str | None] = lambda indexed: None,
+              ) -> IndexReport:
     """Run an indexer on the live index under the writer lock; one commit, or none.
-    An empty index is built afresh instead (see :func:`_build_fresh`)."""
+    An empty index is built afresh instead (see :func:`_build_fresh`), and so is one for
+    which ``afresh(indexed)`` gives a reason (added to the report's warnings)."""
     with store.writing(wait):
         whoosh_index = store.open() if store.exists() else None
         if whoosh_index is None or whoosh_index.doc_count_all() == 0:
             return _build_fresh(store, run, input_bytes)
         with whoosh_index.reader() as reader:
             indexed = indexed_files(reader)
+        if reason := afresh(indexed):
+            whoosh_index.close()
+            report = _build_fresh(store, run, input_bytes)
+            report.warnings.append(reason)
+            return report
         writer = _writer(whoosh_index)
         indexer = _Indexer(writer, indexed)
         try:

@@ -137,14 +137,17 @@ class SearchIndex:
 
         ``paths`` are files or folders (read recursively). Unchanged files are passed
         over by size and modification time. Files that cannot be read are listed in
-        ``report.skipped`` and the others are indexed all the same. ``progress`` is
-        called as ``progress(files_done, files_total)`` after each file; ``on_progress``
-        with an :class:`~searchidx.indexer.IndexProgress` (files, bytes and articles
-        read) after each article and each file.
+        ``report.skipped`` and the others are indexed all the same. The per-user default
+        index starts as a demo of the bundled seeds: the first time other files are
+        indexed into it, the seeds' articles leave it (``report.warnings`` says so).
+        ``progress`` is called as ``progress(files_done, files_total)`` after each file;
+        ``on_progress`` with an :class:`~searchidx.indexer.IndexProgress` (files, bytes
+        and articles read) after each article and each file.
         """
         from .indexer import update
 
-        return update(self._store, paths, _watcher(progress, on_progress), wait)
+        return update(self._store, paths, _watcher(progress, on_progress), wait,
+                      demo=self._demo_seeds())
 
     def rebuild(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
                 wait: float = LOCK_WAIT_SECONDS,
@@ -242,6 +245,12 @@ class SearchIndex:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+    def _demo_seeds(self) -> Path | None:
+        """The bundled seeds if this is the per-user default index, which starts as their
+        demo; their articles leave it when the user first indexes their own files."""
+        location, per_user_default = default_location()
+        return bundled_seeds() if per_user_default and location == self.location else None
 
     def _query_builder(self, searcher, expand_aliases: bool) -> QueryBuilder:
         from .aliases import load_aliases
