@@ -290,14 +290,18 @@ def _mebibytes(size: int) -> str:
 
 
 def _rates(state, elapsed: float) -> str:
-    """``  1,234 articles/s  0:13 left``, once something has been read."""
+    """``  1,234 articles/s  0:13 left``, once something has been read; ``finishing`` once
+    all is read (the index is still being written)."""
     if elapsed <= 0 or state.bytes_done == 0:
         return ""
+    speed = f"  {state.articles / elapsed:,.0f} articles/s"
+    if state.bytes_done >= state.bytes_total:
+        return f"{speed}  finishing"
     left = (state.bytes_total - state.bytes_done) * elapsed / state.bytes_done
     minutes, seconds = divmod(round(left), 60)
     hours, minutes = divmod(minutes, 60)
     clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-    return f"  {state.articles / elapsed:,.0f} articles/s  {clock} left"
+    return f"{speed}  {clock} left"
 
 
 def _finish_report(report, location: Path, output_format: str) -> None:

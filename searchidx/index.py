@@ -217,16 +217,18 @@ class IndexStore:
     def _pointer_name(self) -> str:
         """What CURRENT says."""
         try:
-            return self._pointer.read_text(encoding="utf-8").strip()
+            return self._pointer.read_bytes().decode("utf-8", errors="replace").strip()
         except FileNotFoundError:
             raise IndexNotFound(f"no index at {self.location}") from None
-        except (OSError, UnicodeDecodeError) as error:
+        except OSError as error:
             raise IndexUnusable(f"cannot read the index at {self.location}: {error}") from None
 
     def _bad_pointer(self, name: str) -> Damage:
         from .manifest import Damage
 
-        return Damage(str(self._pointer), f"names {name[:40]!r}, not a generation")
+        readable = name.isprintable() and len(name) <= 40
+        return Damage(str(self._pointer), f"names {name!r}, which is not a generation"
+                      if readable else "does not name a generation")
 
     def open(self):
         """Open the live Whoosh index, retrying once if a rebuild swapped it meanwhile."""
@@ -364,9 +366,9 @@ class IndexStore:
         if generation is None or not generation.is_dir():
             return
         storage = _storage(generation)
-        remove_orphans(generation, storage)
-        if manifest:
-            with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):
+            remove_orphans(generation, storage)
+            if manifest:
                 write_manifest(generation, storage)
 
     def _live_or_none(self) -> Path | None:

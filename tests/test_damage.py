@@ -51,10 +51,16 @@ def current_names_a_missing_generation(index_dir: Path) -> Path:
     return index_dir / "CURRENT"
 
 
+def random_bytes_in_current(index_dir: Path) -> Path:
+    (index_dir / "CURRENT").write_bytes(bytes(range(0, 256, 5)))
+    return index_dir / "CURRENT"
+
+
 DAMAGE: dict[str, Callable[[Path], Path]] = {
     "truncated segment": truncate_a_segment,
     "random bytes in the TOC": random_bytes_in_the_toc,
     "CURRENT names a missing generation": current_names_a_missing_generation,
+    "random bytes in CURRENT": random_bytes_in_current,
 }
 
 
