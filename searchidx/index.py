@@ -290,8 +290,9 @@ class IndexStore:
     def _damaged(self, damage: Damage | None = None) -> IndexDamaged:
         """The one-line error for a damaged index: which file, and the remedy."""
         what = f": {damage.file} {damage.problem}" if damage else " (it cannot be opened)"
+        remedy = f"`searchidx rebuild PATH… --index {self.location}`"
         return IndexDamaged(f"the index at {self.location} is damaged{what}; build it afresh "
-                            f"from your files with `searchidx rebuild PATH… --index {self.location}`")
+                            f"from your files with {remedy}")
 
     def _state(self) -> tuple[str, ...]:
         """What changes when a writer commits or publishes: CURRENT and the files it leads to."""

@@ -495,7 +495,7 @@ def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexRep
 
 def rebuild(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
             progress: ProgressWatcher | None = None,
-           wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+            wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
     """Build a fresh index from ``paths`` beside the live one and swap it in atomically."""
     with store.writing(wait):
         return _rebuild_locked(store, absolute_roots(paths), progress)

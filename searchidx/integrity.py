@@ -9,8 +9,8 @@ from pathlib import Path
 
 from .documents import SourceFile, UnreadableFile, os_error_reason, read_file
 from .index import IndexStore
-from .manifest import Damage
 from .indexer import IndexedFile, IndexReport, file_stamp, indexed_files, reindex_files
+from .manifest import Damage
 from .settings import LOCK_WAIT_SECONDS
 
 __all__ = ["CheckReport", "Problem", "check", "repair"]
