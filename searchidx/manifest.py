@@ -55,8 +55,12 @@ def find_damage(folder: Path, storage, thorough: bool) -> list[Damage]:
     Files the manifest lists are compared with it. A segment it does not cover is opened,
     and with ``thorough`` read to the end: every posting, stored field and column.
     """
+    from whoosh.index import EmptyIndexError
+
     try:
         toc = read_toc(storage)
+    except EmptyIndexError:
+        return [Damage(str(folder / f"_{_INDEX_NAME}_*.toc"), "is missing")]
     except Exception as error:  # noqa: BLE001 (Whoosh raises many kinds on damaged files)
         return [Damage(str(_toc_path(folder, storage)), _cannot_read(error))]
     manifest = _load_manifest(folder)
@@ -77,11 +81,12 @@ def find_damage(folder: Path, storage, thorough: bool) -> list[Damage]:
 def write_manifest(folder: Path, storage) -> None:
     """Write the manifest of the generation's latest commit; atomic, so a reader sees a
     whole one or the one before. A file the previous manifest knew keeps its entry, as it
-    was written (Whoosh never rewrites a file: one that differs now is damaged)."""
+    was written, even if it is gone (Whoosh never rewrites a file: one that differs now
+    is damaged)."""
     toc = read_toc(storage)
     known = _load_manifest(folder)
     names = [_toc_name(toc), *sorted(name for segment in toc.segments
-                                     for name in segment.list_files(storage))]
+                                     for name in _segment_files(storage, segment, known))]
     files = {name: known.get(name) or _entry(folder / name) for name in names}
     if files == known:
         return
@@ -145,11 +150,10 @@ def _toc_name(toc) -> str:
 
 
 def _toc_path(folder: Path, storage) -> Path:
-    """The table of contents a reader opens: the latest one, or where it should be."""
+    """The table of contents a reader opens: the latest one."""
     from whoosh.index import TOC
 
-    latest = TOC._latest_generation(storage, _INDEX_NAME)
-    return folder / TOC._filename(_INDEX_NAME, max(latest, 0))
+    return folder / TOC._filename(_INDEX_NAME, TOC._latest_generation(storage, _INDEX_NAME))
 
 
 def _load_manifest(folder: Path) -> dict[str, dict]:

@@ -39,6 +39,12 @@ def truncate_a_segment(index_dir: Path) -> Path:
     return segment
 
 
+def delete_a_segment(index_dir: Path) -> Path:
+    segment = segment_file(index_dir)
+    segment.unlink()
+    return segment
+
+
 def random_bytes_in_the_toc(index_dir: Path) -> Path:
     toc = next(live_generation(index_dir).glob("_MAIN_*.toc"))
     with open(toc, "r+b") as handle:
@@ -58,6 +64,7 @@ def random_bytes_in_current(index_dir: Path) -> Path:
 
 DAMAGE: dict[str, Callable[[Path], Path]] = {
     "truncated segment": truncate_a_segment,
+    "deleted segment": delete_a_segment,
     "random bytes in the TOC": random_bytes_in_the_toc,
     "CURRENT names a missing generation": current_names_a_missing_generation,
     "random bytes in CURRENT": random_bytes_in_current,
