@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import os
 import time
 from collections.abc import Iterator
@@ -273,8 +274,9 @@ class IndexStore:
                 found = [self._bad_pointer(name)]
             elif not generation.is_dir():
                 found = [Damage(str(self._pointer), f"names {name}, which is missing")]
-            else:
-                found = find_damage(generation, _storage(generation), thorough)
+            else:  # on the way to an error, the first damage found is enough
+                damage = find_damage(generation, _storage(generation), thorough)
+                found = list(damage if thorough else itertools.islice(damage, 1))
             if not found or self._state() == before:
                 break
         return found

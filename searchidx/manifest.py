@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,8 +50,8 @@ def read_toc(storage):
     return TOC.read(storage, _INDEX_NAME)
 
 
-def find_damage(folder: Path, storage, thorough: bool) -> list[Damage]:
-    """The damaged or missing files of the generation in ``folder``.
+def find_damage(folder: Path, storage, thorough: bool) -> Iterator[Damage]:
+    """The damaged or missing files of the generation in ``folder``, as they are found.
 
     Files the manifest lists are compared with it. A segment it does not cover is opened,
     and with ``thorough`` read to the end: every posting, stored field and column.
@@ -60,22 +61,25 @@ def find_damage(folder: Path, storage, thorough: bool) -> list[Damage]:
     try:
         toc = read_toc(storage)
     except EmptyIndexError:
-        return [Damage(str(folder / f"_{_INDEX_NAME}_*.toc"), "is missing")]
+        yield Damage(str(folder / f"_{_INDEX_NAME}_*.toc"), "is missing")
+        return
     except Exception as error:  # noqa: BLE001 (Whoosh raises many kinds on damaged files)
-        return [Damage(str(_toc_path(folder, storage)), _cannot_read(error))]
+        yield Damage(str(_toc_path(folder, storage)), _cannot_read(error))
+        return
     manifest = _load_manifest(folder)
-    toc_name = _toc_name(toc)
-    damage = [found for found in [_compare(folder, toc_name, manifest[toc_name])]
-              if found] if toc_name in manifest else []
+    listed = [_toc_name(toc)] if _toc_name(toc) in manifest else []
     for segment in toc.segments:
         names = _segment_files(storage, segment, manifest)
-        damage += [found for name in sorted(names & manifest.keys())
-                   if (found := _compare(folder, name, manifest[name]))]
+        listed += sorted(names & manifest.keys())
         if not names:
-            damage.append(Damage(str(folder / f"{segment.segment_id()}.*"), "is missing"))
+            yield Damage(str(folder / f"{segment.segment_id()}.*"), "is missing")
         elif not names <= manifest.keys():
-            damage += _read_segment(folder, storage, toc.schema, segment, names, thorough)
-    return damage
+            yield from _read_segment(folder, storage, toc.schema, segment, names, thorough)
+    by_size = {name: _compare(folder / name, manifest[name], checksum=False) for name in listed}
+    yield from (found for found in by_size.values() if found)
+    for name, found in by_size.items():  # checksums last: they read every byte
+        if not found and (damaged := _compare(folder / name, manifest[name], checksum=True)):
+            yield damaged
 
 
 def write_manifest(folder: Path, storage) -> None:
@@ -171,14 +175,14 @@ def _segment_files(storage, segment, manifest: dict[str, dict]) -> set[str]:
     return set(segment.list_files(storage)) | {name for name in manifest if name.startswith(prefix)}
 
 
-def _compare(folder: Path, name: str, expected: dict) -> Damage | None:
-    path = folder / name
+def _compare(path: Path, expected: dict, checksum: bool) -> Damage | None:
+    """The damage of a file the manifest lists: its size, and with ``checksum`` its bytes."""
     try:
         size = path.stat().st_size
         if size != expected.get("size"):
             written = expected.get("size", 0)
             return Damage(str(path), f"has {size:,} bytes, {written:,} when written")
-        if _sha256(path) != expected.get("sha256"):
+        if checksum and _sha256(path) != expected.get("sha256"):
             return Damage(str(path), "changed since it was written (its checksum differs)")
     except FileNotFoundError:
         return Damage(str(path), "is missing")
