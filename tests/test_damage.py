@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from conftest import SEED_IDS
 from searchidx import SearchIndex
 from searchidx.cli import cli
+from test_progress import SEARCHIDX
 from test_web import serving
 
 # --- damaging an index, as a disk, a crash or a clumsy hand would ----------------------------
@@ -80,7 +81,7 @@ def damaged(request, seeded, index_dir) -> Path:
 
 def run(*args: object) -> subprocess.CompletedProcess:
     """The installed `searchidx` command, as a user runs it."""
-    return subprocess.run(["searchidx", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([SEARCHIDX, *map(str, args)], capture_output=True, text=True,
                           timeout=120, env={**os.environ, "NO_COLOR": "1"})
 
 
