@@ -103,7 +103,7 @@ def test_rebuild_builds_a_damaged_index_afresh(damaged, index_dir, seed_dir):
     assert finished.returncode == 0, finished.stderr
     with SearchIndex.open(index_dir) as idx:
         assert idx.stats().articles == 5
-        assert idx.search("Vũ").total == 3
+        assert idx.search("Vũ", expand_aliases=False).total == 3
         assert idx.check().damaged == [] and idx.check().problems == []
 
 
