@@ -7,7 +7,8 @@ contents, so the manifest of the next commit keeps the checksums of the files it
 
 A file the manifest lists is checked against it; a segment with a file it does not list
 (an index written before manifests, or a commit whose writer was killed before writing
-one) is checked by reading it. Only writers and checks load this module.
+one) is checked by reading it. Writers and checks load this module; a search only on
+the way to an error.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 __all__ = ["Damage", "find_damage", "read_toc", "readable_segments", "recorded_articles",
            "remove_orphans", "write_manifest"]
 
-MANIFEST_NAME = "MANIFEST.json"
+_MANIFEST_NAME = "MANIFEST.json"
 _INDEX_NAME = "MAIN"  # Whoosh's name for the index in a folder (its files start with it)
 _TEMPORARY_FOLDER = f"{_INDEX_NAME}.tmp"  # a writer's runs of postings, while it writes
 _READ_CHUNK = 2**20
@@ -94,9 +95,9 @@ def write_manifest(folder: Path, storage) -> None:
     files = {name: known.get(name) or _entry(folder / name) for name in names}
     if files == known:
         return
-    temporary = folder / f"{MANIFEST_NAME}.tmp"
+    temporary = folder / f"{_MANIFEST_NAME}.tmp"
     temporary.write_text(json.dumps({"files": files}, indent=1), encoding="utf-8")
-    os.replace(temporary, folder / MANIFEST_NAME)
+    os.replace(temporary, folder / _MANIFEST_NAME)
 
 
 def remove_orphans(folder: Path, storage) -> None:
@@ -112,7 +113,7 @@ def remove_orphans(folder: Path, storage) -> None:
     clean_files(storage, _INDEX_NAME, toc.generation, toc.segments)
     shutil.rmtree(folder / _TEMPORARY_FOLDER, ignore_errors=True)
     with contextlib.suppress(FileNotFoundError):
-        (folder / f"{MANIFEST_NAME}.tmp").unlink()
+        (folder / f"{_MANIFEST_NAME}.tmp").unlink()
 
 
 def readable_segments(storage) -> list:
@@ -163,7 +164,7 @@ def _toc_path(folder: Path, storage) -> Path:
 def _load_manifest(folder: Path) -> dict[str, dict]:
     """The files the manifest lists; none for an index without one (or with a torn one)."""
     try:
-        files = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))["files"]
+        files = json.loads((folder / _MANIFEST_NAME).read_text(encoding="utf-8"))["files"]
     except (OSError, ValueError, KeyError, TypeError):
         return {}
     return files if isinstance(files, dict) else {}
