@@ -11,6 +11,7 @@ import gc
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,8 +20,8 @@ from typing import NoReturn
 import click
 
 from .errors import ArticleNotFound, SearchIdxError
-from .settings import (DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, PROGRESS_MIN_FILES,
-                       WEB_HOST, WEB_PORT)
+from .settings import (DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, PROGRESS_MIN_BYTES,
+                       PROGRESS_MIN_FILES, PROGRESS_REDRAW_SECONDS, WEB_HOST, WEB_PORT)
 
 # A whole escape sequence (CSI "ESC [ … letter", OSC "ESC ] … BEL", or ESC and a letter),
 # or any other control character but tab and newline.
@@ -267,29 +268,72 @@ def rebuild(paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
 
 def _write(method: str, paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
            wait: float) -> None:
-    with _reported_errors(), _open_for_writing(index_dir) as idx, _progress() as progress:
-        report = getattr(idx, method)(paths, progress=progress, wait=wait)
+    with _reported_errors(), _open_for_writing(index_dir) as idx, \
+            _progress(output_format == "text" and sys.stderr.isatty()) as on_progress:
+        report = getattr(idx, method)(paths, wait=wait, on_progress=on_progress)
     _finish_report(report, idx.location, output_format)
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[int, int], None]]:
-    """A progress callback that shows a bar on a terminal once there is a lot to do."""
-    bar = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None and total >= PROGRESS_MIN_FILES and sys.stderr.isatty():
-            bar = click.progressbar(length=total, label="Indexing", file=sys.stderr)
-            bar.__enter__()
-        if bar is not None:
-            bar.update(done - bar.pos)
-
+def _progress(on_terminal: bool) -> Iterator[Callable | None]:
+    """A progress line on stderr, once there is a lot to read: the share of bytes read,
+    articles a second and the time left. Nothing off a terminal or with JSON output."""
+    if not on_terminal:
+        yield None
+        return
+    line = _ProgressLine()
     try:
-        yield update
+        yield line.update
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        line.end()
+
+
+class _ProgressLine:
+    """``Indexing  42%  11.5 of 27.4 MiB  1,234 articles/s  0:13 left``, redrawn in place."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.drawn: tuple[int, float] | None = None  # percentage and time of the last drawing
+        self.width = 0
+
+    def update(self, state) -> None:
+        if state.files_total < PROGRESS_MIN_FILES and state.bytes_total < PROGRESS_MIN_BYTES:
+            return
+        now = time.monotonic()
+        percent = 100 * state.bytes_done // max(state.bytes_total, 1)
+        same_percent = self.drawn is not None and self.drawn[0] == percent
+        if same_percent and now - self.drawn[1] < PROGRESS_REDRAW_SECONDS:
+            return
+        self.drawn = (percent, now)
+        text = f"Indexing {percent:3d}%  {_mebibytes(state.bytes_done)} of " \
+               f"{_mebibytes(state.bytes_total)} MiB{_rates(state, now - self.started)}"
+        sys.stderr.write(f"\r{text:<{self.width}}")
+        sys.stderr.flush()
+        self.width = len(text)
+
+    def end(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _mebibytes(size: int) -> str:
+    return f"{size / 2**20:,.1f}"
+
+
+def _rates(state, elapsed: float) -> str:
+    """``  1,234 articles/s  0:13 left``, once something has been read; ``finishing`` once
+    all is read (the index is still being written)."""
+    if elapsed <= 0 or state.bytes_done == 0:
+        return ""
+    speed = f"  {state.articles / elapsed:,.0f} articles/s"
+    if state.bytes_done >= state.bytes_total:
+        return f"{speed}  finishing"
+    left = (state.bytes_total - state.bytes_done) * elapsed / state.bytes_done
+    minutes, seconds = divmod(round(left), 60)
+    hours, minutes = divmod(minutes, 60)
+    clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    return f"{speed}  {clock} left"
 
 
 def _finish_report(report, location: Path, output_format: str) -> None:
@@ -358,7 +402,7 @@ def check(repair: bool, output_format: str, index_dir: Path | None, wait: float)
         _echo_json(report.to_dict())
     else:
         _print_check(report)
-    sys.exit(1 if report.problems else 0)
+    sys.exit(1 if report.problems or report.damaged else 0)
 
 
 def _print_check(report) -> None:
@@ -367,6 +411,12 @@ def _print_check(report) -> None:
         _echo(f"Repaired: {done.added} added, {done.updated} updated, {done.removed} "
               f"removed, {done.unchanged} unchanged, {len(done.skipped)} skipped")
     _echo(f"Index: {report.location} ({report.articles} articles)")
+    for damage in report.damaged:
+        _echo(f"{'damaged':<16} {_terminal_safe(damage.file)} {damage.problem}")
+    if report.damaged:
+        _echo(f"The index is damaged; `searchidx rebuild PATH… --index {report.location}` "
+              f"builds it afresh from your files.")
+        return
     for problem in report.problems:
         _echo(f"{problem.problem:<16} {_terminal_safe(problem.id)}  "
               f"{_terminal_safe(problem.path)}")

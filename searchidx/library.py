@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from .aliases import Aliases
     from .documents import Article
     from .index import IndexStats
-    from .indexer import IndexReport, Progress
+    from .indexer import IndexProgress, IndexReport, Progress, ProgressWatcher
     from .integrity import CheckReport
     from .query import QueryBuilder
     from .search import SearchResults, Sort, Span
@@ -47,6 +48,36 @@ def bundled_seeds() -> Path:
         if candidate.is_dir():
             return candidate
     raise IndexNotFound("the bundled seed articles are missing from this installation")
+
+
+def _reads_index(method: Callable) -> Callable:
+    """Report an error met reading a damaged index as :class:`~searchidx.errors.IndexDamaged`,
+    naming the damaged file (see :meth:`IndexStore.reading`)."""
+
+    @functools.wraps(method)
+    def reading(self: SearchIndex, *args, **kwargs):
+        with self._store.reading():
+            return method(self, *args, **kwargs)
+
+    return reading
+
+
+def _watcher(progress: Progress | None,
+             on_progress: ProgressWatcher | None) -> ProgressWatcher | None:
+    """One watcher for the indexer: ``on_progress`` at every step, ``progress`` once a file."""
+    if progress is None:
+        return on_progress
+    files_told = 0
+
+    def watch(state: IndexProgress) -> None:
+        nonlocal files_told
+        if on_progress:
+            on_progress(state)
+        if state.files_done > files_told:
+            files_told = state.files_done
+            progress(state.files_done, state.files_total)
+
+    return watch
 
 
 class SearchIndex:
@@ -101,28 +132,39 @@ class SearchIndex:
         """The folder that holds the index."""
         return self._store.location
 
+    @_reads_index
     def index(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
-              wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+              wait: float = LOCK_WAIT_SECONDS,
+              on_progress: ProgressWatcher | None = None) -> IndexReport:
         """Add new articles, update changed ones and remove those whose files are gone.
 
         ``paths`` are files or folders (read recursively). Unchanged files are passed
         over by size and modification time. Files that cannot be read are listed in
-        ``report.skipped`` and the others are indexed all the same.
+        ``report.skipped`` and the others are indexed all the same. The per-user default
+        index starts as a demo of the bundled seeds: the first time other files are
+        indexed into it, the seeds' articles leave it (``report.warnings`` says so).
+        ``progress`` is called as ``progress(files_done, files_total)`` after each file;
+        ``on_progress`` with an :class:`~searchidx.indexer.IndexProgress` (files, bytes
+        and articles read) after each article and each file.
         """
         from .indexer import update
 
-        return update(self._store, paths, progress, wait)
+        return update(self._store, paths, _watcher(progress, on_progress), wait,
+                      demo=self._demo_seeds())
 
     def rebuild(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
-                wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+                wait: float = LOCK_WAIT_SECONDS,
+                on_progress: ProgressWatcher | None = None) -> IndexReport:
         """Build a fresh index from ``paths`` and swap it in atomically.
 
         Searches running meanwhile see the old index or the new one, never a mix.
+        ``progress`` and ``on_progress`` are called as for :meth:`index`.
         """
         from .indexer import rebuild
 
-        return rebuild(self._store, paths, progress, wait)
+        return rebuild(self._store, paths, _watcher(progress, on_progress), wait)
 
+    @_reads_index
     def search(self, query: str, *, limit: int = DEFAULT_LIMIT, since: dt.date | None = None,
                until: dt.date | None = None, sort: Sort = "relevance",
                expand_aliases: bool = True,
@@ -143,6 +185,7 @@ class SearchIndex:
         return run_search(searcher, self._query_builder(searcher, expand_aliases), query,
                           limit, since, until, sort, time_budget)
 
+    @_reads_index
     def similar(self, article_id: str, *, limit: int = DEFAULT_LIMIT) -> SearchResults:
         """Articles related to the one with this id (never the article itself).
 
@@ -152,6 +195,7 @@ class SearchIndex:
 
         return run_similar(self._current_searcher(), article_id, limit)
 
+    @_reads_index
     def article(self, article_id: str) -> Article | None:
         """The article with this id, or None."""
         from .documents import Article
@@ -165,6 +209,7 @@ class SearchIndex:
                        place=stored.get("place"), source=stored.get("source"),
                        url=stored.get("url"))
 
+    @_reads_index
     def matches(self, article_id: str, query: str) -> tuple[Span, ...]:
         """Where ``query`` matches in an article's body, for marking the words on display.
 
@@ -178,6 +223,7 @@ class SearchIndex:
         searcher = self._current_searcher()
         return match_spans(searcher, self._query_builder(searcher, True), article_id, query)
 
+    @_reads_index
     def common_words(self, limit: int = 2) -> list[str]:
         """Words in the titles of many articles, most common first: examples of queries
         that find something here. They are words as the index holds them (folded, and
@@ -194,6 +240,7 @@ class SearchIndex:
         report = integrity.check(self._store)
         return integrity.repair(self._store, report, wait) if repair else report
 
+    @_reads_index
     def stats(self) -> IndexStats:
         """Where the index is, how many articles it holds, its size and last update."""
         return self._store.stats(self._current_searcher().doc_count())
@@ -211,6 +258,12 @@ class SearchIndex:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+    def _demo_seeds(self) -> Path | None:
+        """The bundled seeds if this is the per-user default index, which starts as their
+        demo; their articles leave it when the user first indexes their own files."""
+        location, per_user_default = default_location()
+        return bundled_seeds() if per_user_default and location == self.location else None
 
     def _query_builder(self, searcher, expand_aliases: bool) -> QueryBuilder:
         from .aliases import load_aliases

@@ -72,7 +72,11 @@ WRITER_MEMORY_MB = 128
 WRITER_PROCESSES = 2
 PARALLEL_MIN_BYTES = 2 * 2**20
 LOCK_WAIT_SECONDS = 5.0
+# `index` and `rebuild` show their progress on a terminal when there are this many files
+# or bytes to read; the line is redrawn when its percentage changes, or after this long.
 PROGRESS_MIN_FILES = 200
+PROGRESS_MIN_BYTES = 2**20
+PROGRESS_REDRAW_SECONDS = 1.0
 # Postings are written in blocks of this many (Whoosh writes 128). Measured with the
 # bench's 200 queries, in one process, taking turns: on ten times Reuters-21578, 512 took
 # 15 % less time in all than 128 (p95 55 -> 50 ms), 1024 the same as 512; on Reuters

@@ -252,6 +252,7 @@ def _bad_request(error: BadParameter | QueryError) -> ResponseReturnValue:
 
 
 def _unreadable_index(error: SearchIdxError) -> ResponseReturnValue:
+    flask.current_app.logger.error("searchidx: %s", error)  # one line, no traceback
     return _error(503, f"the index cannot be read: {error}")
 
 
