@@ -23,18 +23,20 @@ from lxml import etree
 
 from .analysis import normalize
 from .documents import _CONTROL_CHARS, Article, UnreadableFile, _parse_text
+from .settings import PAGE_MAX_ELEMENTS, PAGE_MAX_SIBLING_PAIRS
 
 __all__ = ["parse_page"]
 
 # htmldate reads explicit markup only (no guessing from free text), and from any year:
 # its default floor of 1995 would leave an archive's older pages undated.
-_DATE_SEARCH = {"extensive_search": False, "original_date": True, "min_date": "1800-01-01"}
-# Navigation is never article text; trafilatura's comparison with other extractors can
-# otherwise bring a short page's menu back.
-_NAVIGATION = ["//nav", "//*[@role='navigation']"]
-# Never text, in the fallback that reads the whole page.
-_HIDDEN_ELEMENTS = ("head", "script", "style", "template", "noscript", "nav", "svg", "iframe",
-                    "object", "select", "button", "textarea")
+_EARLIEST_DATE = "1800-01-01"
+# Never article text; removed first, so that a country <select> or an icon <svg> does not
+# count against the page's size. <head> stays until the metadata is read.
+_NEVER_TEXT = ("style", "template", "noscript", "nav", "svg", "iframe", "object", "select",
+               "button", "textarea")
+_NEVER_TEXT_XPATH = "//script[not(contains(@type, 'json'))] | //*[@role='navigation']"
+# Nor text in the fallback that reads the whole page, once the metadata is read.
+_HIDDEN_ELEMENTS = ("head", "script")
 # Elements that start a paragraph of their own: HTML's, and those of the tree trafilatura
 # gives (p, head, list, item, table, row, quote, lb, code). Cells are kept on one line.
 _BLOCK_ELEMENTS = frozenset({
@@ -47,7 +49,12 @@ _CELL_ELEMENTS = frozenset({"td", "th", "cell"})
 def parse_page(html: str, article_id: str, path: str, warnings: list[str]) -> Article:
     """The article of a saved page; notes on what was cut or guessed go to ``warnings``."""
     tree = _parse_tree(html, path, warnings)
-    metadata = trafilatura.extract_metadata(tree, date_config=_DATE_SEARCH)
+    _drop_furniture(tree)
+    too_large = _too_large(tree)
+    if too_large:
+        warnings.append(f"{path}: {too_large}; its whole text is indexed")
+        return _parse_text(_plain_text(tree), article_id, path)
+    metadata = trafilatura.extract_metadata(tree, date_config=_date_search())
     text = _main_text(tree)
     if not text:
         warnings.append(f"{path}: no article found in the page; its whole text is indexed")
@@ -74,6 +81,26 @@ def _parse_tree(html: str, path: str, warnings: list[str]) -> lxml.html.HtmlElem
     return tree
 
 
+def _drop_furniture(tree: lxml.html.HtmlElement) -> None:
+    """Remove what is never article text; JSON-LD metadata and the text around stay."""
+    etree.strip_elements(tree, *_NEVER_TEXT, with_tail=False)
+    for element in tree.xpath(_NEVER_TEXT_XPATH):
+        element.drop_tree()
+
+
+def _too_large(tree: lxml.html.HtmlElement) -> str | None:
+    """Why trafilatura would take too long on this page, if it would."""
+    widest = sibling_pairs = 0
+    for count, element in enumerate(tree.iter(), start=1):
+        if count > PAGE_MAX_ELEMENTS:
+            return f"more than {PAGE_MAX_ELEMENTS:,} HTML elements, too many for article extraction"
+        children = len(element)  # each element is counted once, as a child
+        widest, sibling_pairs = max(widest, children), sibling_pairs + children * children
+    if sibling_pairs > PAGE_MAX_SIBLING_PAIRS:
+        return f"HTML elements with too many children for article extraction (up to {widest:,})"
+    return None
+
+
 def _main_text(tree: lxml.html.HtmlElement) -> str:
     """The article's text, or "" when trafilatura finds none.
 
@@ -82,8 +109,7 @@ def _main_text(tree: lxml.html.HtmlElement) -> str:
     returns, not from its ``text``, which unescapes entities a second time (the text
     ``&amp;lt;b&amp;gt;`` would become ``<b>``).
     """
-    found = trafilatura.bare_extraction(tree, include_comments=False, favor_precision=True,
-                                        prune_xpath=_NAVIGATION)
+    found = trafilatura.bare_extraction(tree, include_comments=False, favor_precision=True)
     return _block_text(found.body) if found is not None and found.body is not None else ""
 
 
@@ -124,6 +150,12 @@ def _without_title(text: str, title: str | None) -> str:
     """The text without a first paragraph that repeats the title (the page's ``<h1>``)."""
     first, _, rest = text.partition("\n\n")
     return rest if title and rest and " ".join(title.split()) == first else text
+
+
+def _date_search() -> dict[str, object]:
+    """htmldate's options: the publication date, from markup only, up to today."""
+    return {"extensive_search": False, "original_date": True, "min_date": _EARLIEST_DATE,
+            "max_date": dt.date.today().isoformat()}
 
 
 def _iso_date(text: str | None) -> dt.date | None:

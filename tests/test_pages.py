@@ -160,6 +160,29 @@ def test_tens_of_thousands_of_unclosed_tags_are_indexed_while_the_lock_is_briefl
         assert idx.search("harbour fees").total == 1
 
 
+def test_a_page_of_more_elements_than_article_extraction_handles_is_read_as_plain_text(tmp_path):
+    path = write_page(tmp_path, page_of(body=ARTICLE_HTML + "<div>x</div>" * 20_000))
+    article, warnings = read_page(path)
+    assert article.body.startswith("HẢI PHÒNG — Officials of the port city")
+    assert warnings == [f"{path}: more than 10,000 HTML elements, too many for article "
+                        "extraction; its whole text is indexed"]
+
+
+def test_a_paragraph_of_thousands_of_inline_elements_is_read_as_plain_text(tmp_path):
+    # trafilatura's time grows with the square of an element's children: 40,000 took 194 s
+    path = write_page(tmp_path, page_of(body=ARTICLE_HTML + "<p>" + "<span>w</span> " * 5_000))
+    article, warnings = read_page(path)
+    assert article.body.count("w") >= 5_000
+    assert warnings == [f"{path}: HTML elements with too many children for article extraction "
+                        "(up to 5,000); its whole text is indexed"]
+
+
+def test_a_long_drop_down_list_leaves_a_page_to_article_extraction(tmp_path):
+    options = "<select>" + "<option>Country</option>" * 5_000 + "</select>"
+    article, warnings = read_page(write_page(tmp_path, page_of(body=ARTICLE_HTML + options)))
+    assert warnings == [] and "Country" not in article.body
+
+
 # --- what a page costs the rest of searchidx ----------------------------------------------------
 
 def test_a_search_never_loads_the_page_reader(tmp_path):
