@@ -6,7 +6,7 @@ Reads, through the public ``searchidx.documents.read_file``:
   - COPIES copies of a realistic saved page (tests/articles/hai-phong-port-saved-page.html);
   - pathological pages at 10k, 100k and 1M characters: ``<!--`` then dashes, ``<`` in a
     row, dashes in a paragraph, ``<p`` repeated, ``&`` repeated, unclosed ``<a `` tags
-    repeated, deep nesting.
+    repeated, deep nesting, one paragraph of ``<span>``, one table row of ``<td>``.
 
     python scripts/bench_pages.py                   # the installed searchidx
     PYTHONPATH=/path/to/old/checkout python scripts/bench_pages.py   # another version
@@ -35,8 +35,10 @@ PATHOLOGICAL = {
     "dashes in a paragraph": lambda n: LEAD + "<p>" + "-" * n + "</p></body></html>",
     "'<p' repeated": lambda n: LEAD + "<p" * (n // 2) + "</body></html>",
     "'&' in a row": lambda n: LEAD + "<p>" + "&" * n + "</p></body></html>",
-    "'<a ' repeated": lambda n: LEAD + "<a " * (n // 3) + "</body></html>",
+    "'<a ' repeated, unclosed": lambda n: LEAD + "<a " * (n // 3),
     "nested <div>": lambda n: LEAD + "<div>" * (n // 5) + "x</body></html>",
+    "<span> in one paragraph": lambda n: LEAD + "<p>" + "<span>w</span> " * (n // 15) + "</p>",
+    "<td> in one row": lambda n: LEAD + "<table><tr>" + "<td>c" * (n // 5) + "</table>",
 }
 SIZES = (10_000, 100_000, 1_000_000)
 READ_ONE = ("import sys, time\n"
@@ -59,7 +61,7 @@ def read_all(paths: list[Path]) -> float:
 
 
 def time_pathological(folder: Path, limit: float) -> None:
-    print(f"{'pathological page':24} {'chars':>9} {'seconds':>8} {'body':>9} warnings")
+    print(f"{'pathological page':26} {'chars':>9} {'seconds':>8} {'body':>9} warnings")
     for name, build in PATHOLOGICAL.items():
         for size in SIZES:
             page = folder / "page.html"
@@ -70,7 +72,7 @@ def time_pathological(folder: Path, limit: float) -> None:
                 seconds, body, warnings = (done.stdout.split() or ["error", "-", "-"])
             except subprocess.TimeoutExpired:
                 seconds, body, warnings = f">{limit:.0f}", "-", "-"
-            print(f"{name:24} {size:>9,} {seconds:>8} {body:>9} {warnings}")
+            print(f"{name:26} {size:>9,} {seconds:>8} {body:>9} {warnings}")
 
 
 def main() -> None:

@@ -68,10 +68,11 @@ def parse_page(html: str, article_id: str, path: str, warnings: list[str]) -> Ar
 
 def _parse_tree(html: str, path: str, warnings: list[str]) -> lxml.html.HtmlElement:
     """The page as lxml reads it, leniently; a page libxml2 had to cut short says so."""
-    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False,
-                                  default_doctype=False)
+    # Bytes in a stated encoding: lxml refuses text that declares one (<?xml … encoding=…?>).
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True,
+                                  collect_ids=False, default_doctype=False)
     try:
-        tree = lxml.html.document_fromstring(html, parser=parser)
+        tree = lxml.html.document_fromstring(html.encode("utf-8"), parser=parser)
     except etree.ParserError:
         raise UnreadableFile("no article text") from None
     fatal = [error.message for error in parser.error_log if error.level_name == "FATAL"]

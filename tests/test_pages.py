@@ -131,6 +131,13 @@ def test_a_page_where_no_article_is_found_is_indexed_by_its_whole_text_with_a_wa
     assert warnings == [f"{path}: no article found in the page; its whole text is indexed"]
 
 
+def test_an_xhtml_page_that_declares_its_encoding_is_read(tmp_path):
+    html = ('<?xml version="1.0" encoding="iso-8859-1"?>\n'
+            '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Port talks</title></head>'
+            f"<body>{ARTICLE_HTML}</body></html>")
+    assert read_page(write_page(tmp_path, html))[0].place == "HẢI PHÒNG"
+
+
 def test_a_page_nested_too_deep_keeps_its_text_up_to_the_cut_and_warns_naming_the_file(tmp_path):
     path = write_page(tmp_path, page_of(body=ARTICLE_HTML + "<div>" * 1000 + "lost"))
     article, warnings = read_page(path)
