@@ -2,8 +2,8 @@
 """How long reading saved news pages takes (issue 16 item 6, issue 17 item 5).
 
 Reads, through the public ``searchidx.documents.read_file``:
-  - the test suite's HTML pages (tests/articles/*.html), each once;
-  - COPIES copies of a realistic saved page (tests/articles/hai-phong-port-saved-page.html);
+  - the test suite's HTML pages (tests/articles/*.html, tests/pages/*.html), each once;
+  - COPIES copies of a realistic saved page (tests/pages/hai-phong-port-saved-page.html);
   - pathological pages at 10k, 100k and 1M characters: ``<!--`` then dashes, ``<`` in a
     row, dashes in a paragraph, ``<p`` repeated, ``&`` repeated, unclosed ``<a `` tags
     repeated, deep nesting, one paragraph of ``<span>``, one table row of ``<td>``.
@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ARTICLES = Path(__file__).resolve().parents[1] / "tests" / "articles"
-REALISTIC = ARTICLES / "hai-phong-port-saved-page.html"
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+REALISTIC = TESTS / "pages" / "hai-phong-port-saved-page.html"
 LEAD = "<html><body><h1>Port talks</h1><p>Officials met in Hải Phòng on Monday.</p>"
 PATHOLOGICAL = {
     "comment then dashes": lambda n: LEAD + "<!--" + "-" * n + "</body></html>",
@@ -85,7 +85,7 @@ def main() -> None:
         folder = Path(tmp)
         first = read_all([REALISTIC])
         print(f"first page, with the page reader's import: {first:.3f} s")
-        suite = sorted(ARTICLES.glob("*.html"))
+        suite = sorted([*TESTS.glob("articles/*.html"), *TESTS.glob("pages/*.html")])
         print(f"{len(suite)} test pages: {read_all(suite):.3f} s")
         copies = []
         for number in range(args.copies):

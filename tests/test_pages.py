@@ -13,9 +13,10 @@ from conftest import modules_a_search_loads
 from searchidx import SearchIndex
 from searchidx.documents import Article, SourceFile, read_file
 
-ARTICLES = Path(__file__).resolve().parent / "articles"
-SAVED_PAGE = ARTICLES / "hai-phong-port-saved-page.html"
-ASEAN_PAGE = ARTICLES / "chang-ho-jin-asean-envoys.html"
+TESTS = Path(__file__).resolve().parent
+# tests/articles is the judged evaluation corpus (tests/eval): a page of its own goes beside.
+SAVED_PAGE = TESTS / "pages" / "hai-phong-port-saved-page.html"
+ASEAN_PAGE = TESTS / "articles" / "chang-ho-jin-asean-envoys.html"
 ARTICLE_HTML = ("<p>HẢI PHÒNG — Officials of the port city met traders on Monday to discuss "
                 "harbour fees, which rose by a fifth last year.</p>")
 
