@@ -154,9 +154,11 @@ def _without_title(text: str, title: str | None) -> str:
 
 
 def _date_search() -> dict[str, object]:
-    """htmldate's options: the publication date, from markup only, up to today."""
+    """htmldate's options: the publication date, from markup only, up to tomorrow (a page
+    may come from where the day has already begun)."""
+    latest = dt.date.today() + dt.timedelta(days=1)
     return {"extensive_search": False, "original_date": True, "min_date": _EARLIEST_DATE,
-            "max_date": dt.date.today().isoformat()}
+            "max_date": latest.isoformat()}
 
 
 def _iso_date(text: str | None) -> dt.date | None:

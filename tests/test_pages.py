@@ -116,6 +116,12 @@ def test_a_page_from_before_1995_keeps_its_date(tmp_path):
     assert read_page(write_page(tmp_path, page_of(head)))[0].date == dt.date(1987, 2, 26)
 
 
+def test_a_page_dated_tomorrow_by_a_time_zone_ahead_keeps_its_date(tmp_path):
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    head = f'<meta property="article:published_time" content="{tomorrow}T01:00:00+09:00">'
+    assert read_page(write_page(tmp_path, page_of(head)))[0].date == tomorrow
+
+
 def test_a_page_without_dated_markup_is_undated_rather_than_dated_by_a_year_in_its_text(tmp_path):
     body = ARTICLE_HTML + "<p>The harbour was first dredged in 1998, on 3 May 1998.</p>"
     assert read_page(write_page(tmp_path, page_of(body=body)))[0].date is None
