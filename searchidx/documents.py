@@ -4,8 +4,9 @@ Formats: ``.txt`` and ``.md`` (plain news text), ``.html``/``.htm``, and ``.json
 article a line). Every text is decoded (UTF-8, else Windows-1252 with a warning) and
 brought to NFC before anything else looks at it.
 
-Modules only some files need (``json``, ``hashlib``, ``html.parser``) are imported where
-they are used: every command imports this module, and start-up time counts.
+Modules only some files need (``json``, ``hashlib``, and :mod:`searchidx.pages` with
+trafilatura for HTML) are imported where they are used: every command imports this
+module, and start-up time counts.
 """
 
 from __future__ import annotations
@@ -128,8 +129,13 @@ def stream_file(source: SourceFile) -> FileContent:
     content = FileContent()
     text = _decode(_read_bytes(source.path), source.path, content.warnings)
     text = _capped(text, f"{source.path}", content.warnings)
-    parse = _parse_html if suffix in HTML_SUFFIXES else _parse_text
-    content.articles.append(parse(text, source.article_id, str(source.path)))
+    if suffix in HTML_SUFFIXES:
+        from .pages import parse_page  # trafilatura loads only when a page is read
+
+        article = parse_page(text, source.article_id, str(source.path), content.warnings)
+    else:
+        article = _parse_text(text, source.article_id, str(source.path))
+    content.articles.append(article)
     return content
 
 
@@ -379,111 +385,6 @@ def _lead_title(body: str) -> str:
         return sentence
     cut = sentence[: TITLE_MAX_CHARS + 1].rsplit(" ", 1)[0].rstrip(",;:—–- ")
     return cut + "…"
-
-
-# --- HTML ------------------------------------------------------------------------------
-
-_SKIPPED_ELEMENTS = {"script", "style", "template", "noscript", "nav", "svg", "iframe",
-                     "object", "select", "button", "head"}
-_BLOCK_ELEMENTS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
-                   "tr", "table", "section", "article", "header", "footer", "blockquote",
-                   "pre", "figure", "figcaption", "main", "aside", "hr", "dd", "dt", "address"}
-_VOID_ELEMENTS = {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "embed",
-                  "source", "track", "wbr", "param"}
-_DATE_META = {"date", "pubdate", "publishdate", "article:published_time", "dc.date",
-              "og:published_time", "datepublished"}
-
-
-class _HTMLText:
-    """Collects the visible text of a page; script, style and navigation never become text,
-    and attribute values are read only for the date and URL metadata.
-
-    It handles the events of an :class:`html.parser.HTMLParser` (a parser it holds
-    rather than a subclass, so that ``html.parser`` is imported only for HTML files).
-    """
-
-    def __init__(self) -> None:
-        from html.parser import HTMLParser
-
-        self._parser = HTMLParser(convert_charrefs=True)
-        self._parser.handle_starttag = self.handle_starttag  # type: ignore[method-assign]
-        self._parser.handle_endtag = self.handle_endtag  # type: ignore[method-assign]
-        self._parser.handle_data = self.handle_data  # type: ignore[method-assign]
-        self.parts: list[str] = []
-        self.title_parts: list[str] = []
-        self.h1_parts: list[str] = []
-        self.metadata: dict[str, str] = {}
-        self._skip_depth = 0
-        self._open: list[str] = []
-
-    def feed(self, html: str) -> None:
-        self._parser.feed(html)
-
-    def close(self) -> None:
-        self._parser.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "meta":
-            self._read_meta(values)
-        elif tag == "time" and values.get("datetime"):
-            self.metadata.setdefault("date", values["datetime"])
-        elif tag == "link" and values.get("rel") == "canonical" and values.get("href"):
-            self.metadata.setdefault("url", values["href"])
-        if tag in _VOID_ELEMENTS:
-            self._break(tag)
-            return
-        self._open.append(tag)
-        if tag in _SKIPPED_ELEMENTS:
-            self._skip_depth += 1
-        self._break(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag not in self._open:
-            return  # a stray end tag in broken HTML
-        while self._open:
-            closed = self._open.pop()
-            if closed in _SKIPPED_ELEMENTS:
-                self._skip_depth -= 1
-            if closed == tag:
-                break
-        self._break(tag)
-
-    def handle_data(self, data: str) -> None:
-        if "title" in self._open:
-            self.title_parts.append(data)
-        elif self._skip_depth == 0:
-            self.parts.append(data)
-            if "h1" in self._open:
-                self.h1_parts.append(data)
-
-    def _read_meta(self, values: dict[str, str]) -> None:
-        key = (values.get("name") or values.get("property") or values.get("itemprop") or "")
-        if key.lower() in _DATE_META and values.get("content"):
-            self.metadata.setdefault("date", values["content"])
-
-    def _break(self, tag: str) -> None:
-        if tag in _BLOCK_ELEMENTS and self._skip_depth == 0:
-            self.parts.append("\n\n" if tag != "br" else "\n")
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _parse_html(html: str, article_id: str, path: str) -> Article:
-    page = _HTMLText()
-    page.feed(html)
-    page.close()
-    text = "\n".join(_squash(line) for line in "".join(page.parts).split("\n"))
-    title = _squash("".join(page.h1_parts)) or _squash("".join(page.title_parts)) or None
-    if title and text.lstrip().startswith(title):
-        text = text.lstrip()[len(title):]
-    date_text = page.metadata.get("date", "")
-    date = parse_date(date_text[:10]) or parse_date(date_text)
-    article = _parse_text(text, article_id, path, title=title, date=date)
-    url = page.metadata.get("url")
-    return Article(**{**article.__dict__, "url": url}) if url else article
 
 
 # --- JSON lines -----------------------------------------------------------------------------

@@ -60,6 +60,13 @@ TITLE_MAX_CHARS = 100
 # most this many characters, so memory stays bounded on huge inputs.
 MAX_FILE_BYTES = 50 * 2**20
 MAX_ARTICLE_CHARS = 2_000_000
+# Saved pages: trafilatura's time grows with a page's elements and with the square of an
+# element's children (one paragraph of 10,000 <span>: 6 s; of 40,000: 194 s). A page with
+# more elements, or more pairs of siblings (the sum of each element's children squared),
+# is read as plain text with a warning. The median web page has about 600 elements (HTTP
+# Archive's Web Almanac); at these limits a page takes at most about 2 s on 2 busy cores.
+PAGE_MAX_ELEMENTS = 10_000
+PAGE_MAX_SIBLING_PAIRS = 10_000_000
 
 # Writing the index: the memory a writer's postings may take (shared by its worker
 # processes) before they go to a run on disk (see pool.py). Measured on Reuters-21578,
