@@ -72,3 +72,6 @@ WEB_HOST = "127.0.0.1"
 WEB_PORT = 8080
 WEB_PAGE_SIZE = 10
 WEB_THREADS = 4
+
+# Dates: a value longer than this is not read as a date (the parser's time stays bounded).
+MAX_DATE_CHARS = 100
