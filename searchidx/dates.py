@@ -9,7 +9,7 @@ seconds (UTC). The date is the one written: a time zone never moves it to anothe
 An all-numeric date whose day and month could be swapped (``03/04/2024``) is read only
 when the order is given (``date_order="dmy"`` or ``"mdy"``); without it the date is
 unreadable, never guessed. A date missing its year, month or day (``May 1987``) is
-unreadable too.
+unreadable too. A value is read up to its first control character.
 
 The parsing is python-dateutil's, imported only when a date is read: a search never
 loads it.
@@ -30,6 +30,9 @@ DATE_ORDERS = ("dmy", "mdy")
 _ISO_DATE = re.compile(r"(?P<year>\d{4})(?P<dash>-?)(?P<month>\d{2})(?P=dash)(?P<day>\d{2})"
                        r"(?:[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?\s*"
                        r"(?:Z|[+-]\d{2}(?::?\d{2})?)?)?")
+# A date ends at a control character: what follows one is markup, not text (Reuters-21578
+# writes "27-MAR-1987 00:02:59.13" then ^E^E^E and a desk code).
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # A year written first (1987/02/26) is followed by the month, then the day.
 _YEAR_FIRST = re.compile(r"\d{4}[-/.]\d")
 _MONTH_NAME = re.compile(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec", re.IGNORECASE)
@@ -62,7 +65,7 @@ def read_date(value: str | int | float, *, date_order: str | None = None) -> dt.
         raise UnreadableDate(f"not a date: {type(value).__name__}")
     if not isinstance(value, str):
         return _from_timestamp(value)
-    text = value.strip()
+    text = _CONTROL_CHAR.split(value, maxsplit=1)[0].strip()
     if not text or len(text) > MAX_DATE_CHARS:
         raise UnreadableDate("not a date" if text else "empty date")
     iso = _ISO_DATE.fullmatch(text)

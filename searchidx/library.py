@@ -42,7 +42,7 @@ def bundled_seeds() -> Path:
     """The folder of seed articles shipped with searchidx (the default corpus)."""
     package = Path(__file__).resolve().parent
     # Inside the package once installed from a wheel; the checkout's seeds/ when editable.
-    for candidate in (package / "seeds", package.parents[1] / "seeds"):
+    for candidate in (package / "seeds", package.parent / "seeds"):
         if candidate.is_dir():
             return candidate
     raise IndexNotFound("the bundled seed articles are missing from this installation")
@@ -99,26 +99,36 @@ class SearchIndex:
         return self._store.location
 
     def index(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
-              wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+              wait: float = LOCK_WAIT_SECONDS, date_order: str | None = None,
+              force: bool = False) -> IndexReport:
         """Add new articles, update changed ones and remove those whose files are gone.
 
         ``paths`` are files or folders (read recursively). Unchanged files are passed
         over by size and modification time. Files that cannot be read are listed in
         ``report.skipped`` and the others are indexed all the same.
-        """
-        from .indexer import update
 
-        return update(self._store, paths, progress, wait)
+        ``date_order`` (``"dmy"`` or ``"mdy"``) reads all-numeric dates such as
+        03/04/2024; without it such a date is not read (the article is indexed undated
+        and ``report.warnings`` says so). A run that would leave fewer than half of the
+        articles, other than those whose files are gone, raises
+        :class:`~searchidx.errors.IndexWouldShrink` before changing anything, unless
+        ``force=True``.
+        """
+        from .indexer import RunOptions, update
+
+        return update(self._store, paths, progress, wait, RunOptions(date_order, force))
 
     def rebuild(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
-                wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
-        """Build a fresh index from ``paths`` and swap it in atomically.
+                wait: float = LOCK_WAIT_SECONDS, date_order: str | None = None,
+                force: bool = False) -> IndexReport:
+        """Build a fresh index of exactly the articles of ``paths`` and swap it in atomically.
 
         Searches running meanwhile see the old index or the new one, never a mix.
+        ``date_order`` and ``force`` are as for :meth:`index`.
         """
-        from .indexer import rebuild
+        from .indexer import RunOptions, rebuild
 
-        return rebuild(self._store, paths, progress, wait)
+        return rebuild(self._store, paths, progress, wait, RunOptions(date_order, force))
 
     def search(self, query: str, *, limit: int = DEFAULT_LIMIT, since: dt.date | None = None,
                until: dt.date | None = None, sort: Sort = "relevance",
@@ -173,13 +183,18 @@ class SearchIndex:
         searcher = self._current_searcher()
         return match_spans(searcher, self._query_builder(searcher, True), article_id, query)
 
-    def check(self, *, repair: bool = False, wait: float = LOCK_WAIT_SECONDS) -> CheckReport:
+    def check(self, *, repair: bool = False, wait: float = LOCK_WAIT_SECONDS,
+              date_order: str | None = None, force: bool = False) -> CheckReport:
         """Compare every article with the file it came from (gone, changed, unreadable,
-        duplicated); with ``repair=True``, re-index what differs and check again."""
+        duplicated); with ``repair=True``, re-index what differs and check again.
+        ``date_order`` should be the one the articles were indexed with; ``force`` is as
+        for :meth:`index`."""
         from . import integrity
+        from .indexer import RunOptions
 
-        report = integrity.check(self._store)
-        return integrity.repair(self._store, report, wait) if repair else report
+        options = RunOptions(date_order, force)
+        report = integrity.check(self._store, options)
+        return integrity.repair(self._store, report, wait, options) if repair else report
 
     def stats(self) -> IndexStats:
         """Where the index is, how many articles it holds, its size and last update."""

@@ -10,6 +10,9 @@ Whoosh's writer leaves three gaps, closed here:
 - A worker that dies loses its articles without a word: :meth:`ParallelWriter.commit`
   counts the articles in the committed index and raises if any is missing (the caller
   writes into a generation that is only published once complete).
+- A worker that fails (a full disk) printed its traceback and stopped taking jobs, so the
+  parent could block on a full job queue: here it hands the parent one line saying why,
+  and takes (and drops) the remaining jobs until told to stop.
 - Workers outlive a parent that was killed, blocked on their queue for ever, and a forked
   worker holds the parent's lock on the index: workers close the lock, watch their
   parent and exit with it.
@@ -35,23 +38,59 @@ __all__ = ["ParallelWriter"]
 _ORPHAN_CHECK_SECONDS = 0.5
 
 
+class _Failed(Exception):
+    """A worker failed, told its parent and took the remaining jobs: it ends quietly."""
+
+
 class _Worker(SubWriterTask):
-    """One worker process; it leaves the index's lock to its parent and dies with it."""
+    """One worker process; it leaves the index's lock to its parent and dies with it.
+    Its failure is put on ``failures`` as one line, never printed as a traceback."""
 
     lock_fd: int | None = None
+    failures: multiprocessing.SimpleQueue | None = None
+    failed = False
 
     def run(self) -> None:
         if self.lock_fd is not None:  # a forked copy of the parent's descriptor
             with contextlib.suppress(OSError):
                 os.close(self.lock_fd)
         threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
-        super().run()
+        try:
+            super().run()
+        except (KeyboardInterrupt, _Failed):  # Ctrl+C reaches the parent too, which says so
+            return
+        except Exception as error:  # noqa: BLE001 (handed to the parent, which reports it)
+            self._fail(error)
 
     def _process_file(self, filename, doc_count) -> None:
         # Whoosh makes the worker's writer in run(); it is given documents only here.
-        if not isinstance(self.writer.pool, TermPool):
-            use_term_pool(self.writer, self.kwargs["limitmb"])
-        super()._process_file(filename, doc_count)
+        try:
+            if not isinstance(self.writer.pool, TermPool):
+                use_term_pool(self.writer, self.kwargs["limitmb"])
+            super()._process_file(filename, doc_count)
+        except Exception as error:  # noqa: BLE001 (handed to the parent, which reports it)
+            self._fail(error)
+            self._drop_remaining_jobs()
+            # Out of Whoosh's loop without cancelling the writer: that would delete the
+            # folder of job files the parent and the other workers share.
+            raise _Failed from None
+
+    def _fail(self, error: Exception) -> None:
+        if not self.failed:  # the first failure says why
+            self.failed = True
+            self.failures.put(_failure_reason(error))
+
+    def _drop_remaining_jobs(self) -> None:
+        """Take the parent's jobs until it says stop, so that it never waits on a full queue."""
+        while (job := self.jobqueue.get()) is not None:
+            with contextlib.suppress(Exception):
+                self.writer.temp_storage().delete_file(job[0])
+
+
+def _failure_reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return f"{type(error).__name__}: {error}"
 
 
 def _exit_when_orphaned(parent: int) -> None:
@@ -74,6 +113,7 @@ class ParallelWriter(MpWriter):
         self._lock_fd = lock_fd if forked else None
         self._expected = whoosh_index.doc_count_all()
         self._index = whoosh_index
+        self._failures = multiprocessing.SimpleQueue()
 
     def add_document(self, **fields) -> None:
         self._expected += 1
@@ -84,14 +124,18 @@ class ParallelWriter(MpWriter):
         task = _Worker(self.storage, self.indexname, self.jobqueue, self.resultqueue,
                        self.subargs, self.multisegment)
         task.lock_fd = self._lock_fd
+        task.failures = self._failures
         task.daemon = True  # never outlives a parent that exits
         self.tasks.append(task)
         task.start()
         return task
 
     def commit(self, **kwargs) -> None:
-        """Commit, then check that every article added is in the index."""
+        """Commit, then check that no worker failed and every article added is in the index."""
         super().commit(**kwargs)
+        if not self._failures.empty():
+            raise IndexUnusable(f"a worker process failed while indexing: "
+                                f"{self._failures.get()}")
         written = self._index.doc_count_all()
         if written != self._expected:
             raise IndexUnusable(f"a worker process failed while indexing: {written} of "

@@ -60,6 +60,10 @@ WRITER_PROCESSES = 2
 PARALLEL_MIN_BYTES = 2 * 2**20
 LOCK_WAIT_SECONDS = 5.0
 PROGRESS_MIN_FILES = 200
+# An index or rebuild report shows at most this many skipped files and warnings on stderr
+# (the JSON report lists all), and this many examples of dates that could not be read.
+REPORT_MAX_LINES = 10
+REPORT_DATE_EXAMPLES = 3
 # Postings are written in blocks of this many (Whoosh writes 128). Measured with the
 # bench's 200 queries, in one process, taking turns: on ten times Reuters-21578, 512 took
 # 15 % less time in all than 128 (p95 55 -> 50 ms), 1024 the same as 512; on Reuters
