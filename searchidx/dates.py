@@ -36,6 +36,8 @@ _CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # A year written first (1987/02/26) is followed by the month, then the day.
 _YEAR_FIRST = re.compile(r"\d{4}[-/.]\d")
 _MONTH_NAME = re.compile(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec", re.IGNORECASE)
+# The most words a date with its time takes: "Thursday, February 26, 1987 3:01 PM".
+_MOST_DATE_WORDS = 6
 # Two sets of defaults: a field missing from the text takes different values in each.
 _DEFAULTS = (dt.datetime(1, 1, 1), dt.datetime(2, 2, 2))
 
@@ -56,9 +58,15 @@ def parse_date(text: str, *, date_order: str | None = None) -> dt.date | None:
         return None
 
 
-def read_date(value: str | int | float, *, date_order: str | None = None) -> dt.date:
+def read_date(value: str | int | float, *, date_order: str | None = None,
+              trailing_text: bool = True) -> dt.date:
     """The date a text (or a Unix timestamp, as a number) writes; raise :class:`UnreadableDate`
-    naming the reason otherwise. ``date_order`` (``"dmy"``/``"mdy"``) settles ``03/04/2024``."""
+    naming the reason otherwise. ``date_order`` (``"dmy"``/``"mdy"``) settles ``03/04/2024``.
+
+    With ``trailing_text`` (a value known to be a date, such as a date field), a complete
+    date followed by words that are not (a broken time, a comment) gives that date;
+    without, the whole text must be a date (to tell a date line from a sentence).
+    """
     if date_order not in (None, *DATE_ORDERS):
         raise ValueError(f"date order must be one of {', '.join(DATE_ORDERS)}, not {date_order!r}")
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -68,10 +76,35 @@ def read_date(value: str | int | float, *, date_order: str | None = None) -> dt.
     text = _CONTROL_CHAR.split(value, maxsplit=1)[0].strip()
     if not text or len(text) > MAX_DATE_CHARS:
         raise UnreadableDate("not a date" if text else "empty date")
+    try:
+        return _from_text(text, date_order)
+    except AmbiguousDate:
+        raise
+    except UnreadableDate:
+        if not trailing_text:
+            raise
+        return _from_leading_words(text, date_order)
+
+
+def _from_text(text: str, date_order: str | None) -> dt.date:
     iso = _ISO_DATE.fullmatch(text)
     if iso:
         return _calendar_date(int(iso["year"]), int(iso["month"]), int(iso["day"]))
     return _from_words(text, date_order)
+
+
+def _from_leading_words(text: str, date_order: str | None) -> dt.date:
+    """The date written by the longest run of leading words that is one (Reuters-21578 has
+    "31-MAR-1987 605:12:19.12" and "9-APR-1987 00:00:00.00  # date added by S Finch")."""
+    words = text.split()
+    for count in range(min(len(words) - 1, _MOST_DATE_WORDS), 0, -1):
+        try:
+            return _from_text(" ".join(words[:count]), date_order)
+        except AmbiguousDate:
+            raise
+        except UnreadableDate:
+            continue
+    raise UnreadableDate("not a date")
 
 
 def _from_timestamp(seconds: int | float) -> dt.date:

@@ -371,7 +371,7 @@ def _take_timestamp(layout: _Layout, line: str) -> bool:
     """Whether ``line`` is a date line (its date, if readable, becomes the article's)."""
     written = _TIMESTAMP_SEPARATOR.sub(" ", line.strip())
     try:
-        stamp = read_date(written, date_order=layout.dates.order)
+        stamp = read_date(written, date_order=layout.dates.order, trailing_text=False)
     except AmbiguousDate as error:
         layout.dates.note(written, f"{layout.path}, date line", error)
         return True
