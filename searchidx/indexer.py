@@ -25,8 +25,8 @@ from .settings import LOCK_WAIT_SECONDS
 if TYPE_CHECKING:
     from .documents import Article, FileContent, SourceFile
 
-__all__ = ["IndexReport", "IndexedFile", "Progress", "RunOptions", "Skipped", "absolute_roots", "ensure_index",
-           "file_stamp", "indexed_files", "rebuild", "reindex_files", "update"]
+__all__ = ["IndexReport", "IndexedFile", "Progress", "RunOptions", "Skipped", "absolute_roots",
+           "ensure_index", "file_stamp", "indexed_files", "rebuild", "reindex_files", "update"]
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(files_done, files_total)`` while files are read."""
@@ -120,8 +120,6 @@ def file_stamp(path: Path) -> str:
 
 _RUN_SEPARATOR = "/"
 _UNKNOWN_STAMP = ""  # never the stamp of a file
-
-
 _PROBLEM_MARK = "!"  # after a stamp: the file had problems, so it is read (and reported) again
 
 
@@ -369,6 +367,7 @@ class _Indexer:
         file failed part-way); a fresh index copies them from the old one."""
         remaining = [article_id for article_id in known.hashes if article_id not in self.kept_ids]
         self.kept_ids.update(remaining)
+        self.first_copy.update(dict.fromkeys(remaining, path))
         self.report.unchanged += len(remaining)
         if self.previous is not None:
             for article_id in remaining:

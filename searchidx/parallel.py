@@ -5,7 +5,7 @@ Each worker process analyzes a share of the articles and writes a segment of its
 2-core machine a fresh build of Reuters-21578 ran 1.6 times as fast as with one writer
 (32 s against 54 s).
 
-Whoosh's writer leaves three gaps, closed here:
+Whoosh's writer leaves four gaps, closed here:
 
 - A worker that dies loses its articles without a word: :meth:`ParallelWriter.commit`
   counts the articles in the committed index and raises if any is missing (the caller
@@ -38,8 +38,17 @@ __all__ = ["ParallelWriter"]
 _ORPHAN_CHECK_SECONDS = 0.5
 
 
-class _Failed(Exception):
-    """A worker failed, told its parent and took the remaining jobs: it ends quietly."""
+class _Jobs:
+    """A worker's job queue, noting whether the parent has said stop (a None job)."""
+
+    def __init__(self, queue) -> None:
+        self.queue = queue
+        self.stopped = False
+
+    def get(self):
+        job = self.queue.get()
+        self.stopped = self.stopped or job is None
+        return job
 
 
 class _Worker(SubWriterTask):
@@ -48,41 +57,32 @@ class _Worker(SubWriterTask):
 
     lock_fd: int | None = None
     failures: multiprocessing.SimpleQueue | None = None
-    failed = False
 
     def run(self) -> None:
         if self.lock_fd is not None:  # a forked copy of the parent's descriptor
             with contextlib.suppress(OSError):
                 os.close(self.lock_fd)
         threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+        self.jobqueue = _Jobs(self.jobqueue)
         try:
             super().run()
-        except (KeyboardInterrupt, _Failed):  # Ctrl+C reaches the parent too, which says so
+        except KeyboardInterrupt:  # Ctrl+C reaches the parent too, which says so
             return
         except Exception as error:  # noqa: BLE001 (handed to the parent, which reports it)
-            self._fail(error)
+            self.failures.put(_failure_reason(error))
+            # Its writer is not cancelled: that would delete the folder of job files the
+            # parent and the other workers share.
+            self._drop_remaining_jobs()
 
     def _process_file(self, filename, doc_count) -> None:
         # Whoosh makes the worker's writer in run(); it is given documents only here.
-        try:
-            if not isinstance(self.writer.pool, TermPool):
-                use_term_pool(self.writer, self.kwargs["limitmb"])
-            super()._process_file(filename, doc_count)
-        except Exception as error:  # noqa: BLE001 (handed to the parent, which reports it)
-            self._fail(error)
-            self._drop_remaining_jobs()
-            # Out of Whoosh's loop without cancelling the writer: that would delete the
-            # folder of job files the parent and the other workers share.
-            raise _Failed from None
-
-    def _fail(self, error: Exception) -> None:
-        if not self.failed:  # the first failure says why
-            self.failed = True
-            self.failures.put(_failure_reason(error))
+        if not isinstance(self.writer.pool, TermPool):
+            use_term_pool(self.writer, self.kwargs["limitmb"])
+        super()._process_file(filename, doc_count)
 
     def _drop_remaining_jobs(self) -> None:
         """Take the parent's jobs until it says stop, so that it never waits on a full queue."""
-        while (job := self.jobqueue.get()) is not None:
+        while not self.jobqueue.stopped and (job := self.jobqueue.get()) is not None:
             with contextlib.suppress(Exception):
                 self.writer.temp_storage().delete_file(job[0])
 
