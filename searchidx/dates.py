@@ -132,8 +132,8 @@ def _from_words(text: str, date_order: str | None) -> dt.date:
     if day_first.date() == month_first.date():
         return month_first.date()
     if date_order is None:
-        raise AmbiguousDate("day and month could be either way round (give a date order, "
-                             "dmy or mdy)")
+        raise AmbiguousDate("day and month could be either way round; set the date order to "
+                            "dmy or mdy")
     return (day_first if date_order == "dmy" else month_first).date()
 
 

@@ -136,11 +136,11 @@ def test_an_unreadable_date_leaves_the_article_undated_and_is_reported_once_with
         dated("d", "soon")])
     result = run("index", jsonl, "--index", index_dir)
     assert result.exit_code == 0
-    assert result.stderr.splitlines() == [
+    assert result.stderr.splitlines() == [(
         f'searchidx: warning: 3 articles had a date that could not be read (indexed undated), '
         f'e.g. {jsonl} line 2: "sometime in May" (not a date); {jsonl} line 3: "03/04/2024" '
-        f'(day and month could be either way round (give a date order, dmy or mdy)); '
-        f'{jsonl} line 4: "soon" (not a date)']
+        f'(day and month could be either way round; set the date order to dmy or mdy); '
+        f'{jsonl} line 4: "soon" (not a date)')]
     with SearchIndex.open(index_dir) as idx:
         assert idx.article("b").date is None and idx.stats().articles == 4
 
