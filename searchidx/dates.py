@@ -38,7 +38,8 @@ _YEAR_FIRST = re.compile(r"\d{4}[-/.]\d")
 _MONTH_NAME = re.compile(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec", re.IGNORECASE)
 # The most words a date with its time takes: "Thursday, February 26, 1987 3:01 PM".
 _MOST_DATE_WORDS = 6
-# Two sets of defaults: a field missing from the text takes different values in each.
+# Two sets of defaults: a field missing from the text takes different values in each (a
+# result with none of the first set's values needs no second look).
 _DEFAULTS = (dt.datetime(1, 1, 1), dt.datetime(2, 2, 2))
 
 
@@ -124,7 +125,8 @@ def _calendar_date(year: int, month: int, day: int) -> dt.date:
 def _from_words(text: str, date_order: str | None) -> dt.date:
     """A date in words or numbers, which must name its year, month and day."""
     month_first = _parse(text, dayfirst=False, default=_DEFAULTS[0])
-    if month_first.date() != _parse(text, dayfirst=False, default=_DEFAULTS[1]).date():
+    took_a_default = 1 in (month_first.year, month_first.month, month_first.day)
+    if took_a_default and month_first != _parse(text, dayfirst=False, default=_DEFAULTS[1]):
         raise UnreadableDate("incomplete date (no year, month or day)")
     if _MONTH_NAME.search(text) or _YEAR_FIRST.match(text):
         return month_first.date()
@@ -138,13 +140,10 @@ def _from_words(text: str, date_order: str | None) -> dt.date:
 
 
 def _parse(text: str, *, dayfirst: bool, default: dt.datetime) -> dt.datetime:
-    import warnings
-
     from dateutil.parser import ParserError, parse
 
     try:
-        with warnings.catch_warnings():  # an unknown zone name ("ICT") leaves the date as is
-            warnings.simplefilter("ignore")
-            return parse(text, dayfirst=dayfirst, default=default)
+        # The zone is passed over: it never moves the date written ("ICT" is read as well).
+        return parse(text, dayfirst=dayfirst, default=default, ignoretz=True)
     except (ParserError, ValueError, OverflowError):
         raise UnreadableDate("not a date") from None

@@ -4,8 +4,10 @@ Formats: ``.txt`` and ``.md`` (plain news text), ``.html``/``.htm``, and ``.json
 article a line). Every text is decoded (UTF-8, else Windows-1252 with a warning) and
 brought to NFC before anything else looks at it.
 
-Modules only some files need (``json``, ``hashlib``, ``html.parser``) are imported where
-they are used: every command imports this module, and start-up time counts.
+Modules only some files need (``json``, ``hashlib``, ``html.parser``, and python-dateutil
+through :mod:`searchidx.dates`) are imported where they are used: every command imports
+this module, and start-up time counts. Only regular files are opened (see
+:func:`open_regular_file`), and never read past ``settings.MAX_FILE_BYTES``.
 """
 
 from __future__ import annotations

@@ -238,7 +238,7 @@ class _Indexer:
             f"stopped: this would leave {after:,} of the index's {before:,} articles, "
             f"and the files of {kept_on_disk - after:,} of those dropped are still on disk "
             f"(not under the paths given, or no longer read); the index is unchanged "
-            f"(--force goes on)")
+            f"(--force, or force=True, goes on)")
 
     def _sources(self, roots: Sequence[Path]) -> Iterator[SourceFile]:
         from .documents import find_files  # reading files: only writers need it

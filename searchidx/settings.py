@@ -43,8 +43,9 @@ STEM_MIN_LENGTH = 3
 
 # Reading articles.
 TITLE_MAX_CHARS = 100
-# Files (and JSONL lines) of this size or more are skipped; one article contributes at
-# most this many characters, so memory stays bounded on huge inputs.
+# Files (and JSONL lines) of this size or more are skipped, and no more than this is ever
+# read of one, whatever its size says (a JSON-lines file itself may be larger); one article
+# contributes at most this many characters, so memory stays bounded on huge inputs.
 MAX_FILE_BYTES = 50 * 2**20
 MAX_ARTICLE_CHARS = 2_000_000
 
