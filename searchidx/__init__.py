@@ -14,8 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from .errors import (ArticleNotFound, IndexLocked, IndexNotFound, IndexUnusable, QueryError,
-                     SearchIdxError)
+from .errors import (ArticleNotFound, IndexLocked, IndexNotFound, IndexUnusable,
+                     IndexWouldShrink, QueryError, SearchIdxError)
 
 if TYPE_CHECKING:
     from .analysis import fold, normalize
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Article", "ArticleNotFound", "CheckReport", "Hit", "IndexLocked", "IndexNotFound", "IndexReport", "IndexStats",
     "IndexUnusable", "Problem", "QueryError", "SearchIdxError", "SearchIndex", "SearchResults", "Skipped",
-    "bundled_seeds", "fold", "normalize",
+    "bundled_seeds", "fold", "normalize", "IndexWouldShrink",
 ]
 
 # The rest of the API is imported on first use, so that the `searchidx` command (which

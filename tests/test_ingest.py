@@ -15,9 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import SEED_IDS
-from searchidx import SearchIndex, settings
+from searchidx import IndexWouldShrink, SearchIndex, settings
 from searchidx.cli import cli
-from searchidx.errors import IndexWouldShrink
 
 
 def run(*args: object):
