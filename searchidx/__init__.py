@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from .errors import (ArticleNotFound, IndexDamaged, IndexLocked, IndexNotFound, IndexUnusable,
-                     QueryError, SearchIdxError)
+                     IndexWouldShrink, QueryError, SearchIdxError)
 
 if TYPE_CHECKING:
     from .analysis import fold, normalize
@@ -30,7 +30,7 @@ __all__ = [
     "Article", "ArticleNotFound", "CheckReport", "Hit", "IndexLocked", "IndexNotFound", "IndexReport", "IndexStats",
     "IndexUnusable", "Problem", "QueryError", "SearchIdxError", "SearchIndex", "SearchResults", "Skipped",
     "bundled_seeds", "fold", "normalize",
-    "IndexDamaged", "IndexProgress",
+    "IndexDamaged", "IndexProgress", "IndexWouldShrink",
 ]
 
 # The rest of the API is imported on first use, so that the `searchidx` command (which

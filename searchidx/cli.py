@@ -21,7 +21,8 @@ import click
 
 from .errors import ArticleNotFound, SearchIdxError
 from .settings import (DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, PROGRESS_MIN_BYTES,
-                       PROGRESS_MIN_FILES, PROGRESS_REDRAW_SECONDS, WEB_HOST, WEB_PORT)
+                       PROGRESS_MIN_FILES, PROGRESS_REDRAW_SECONDS, REPORT_MAX_LINES, WEB_HOST,
+                       WEB_PORT)
 
 # A whole escape sequence (CSI "ESC [ … letter", OSC "ESC ] … BEL", or ESC and a letter),
 # or any other control character but tab and newline.
@@ -80,6 +81,20 @@ def _wait_option(function: Callable) -> Callable:
     return click.option("--wait", type=click.FloatRange(0), default=LOCK_WAIT_SECONDS,
                         show_default=True, metavar="SECONDS",
                         help="How long to wait for another process writing the index.")(function)
+
+
+def _date_order_option(function: Callable) -> Callable:
+    return click.option(
+        "--date-order", type=click.Choice(["dmy", "mdy"]), envvar="SEARCHIDX_DATE_ORDER",
+        help="How to read all-numeric dates such as 03/04/2024 (day first or month first); "
+             "without it they are not read and the article is indexed undated "
+             "[default: $SEARCHIDX_DATE_ORDER].")(function)
+
+
+def _force_option(function: Callable) -> Callable:
+    return click.option("--force", is_flag=True,
+                        help="Go on even if the index would be left with fewer than half of "
+                             "its articles while their files are still there.")(function)
 
 
 def _echo_json(data: object) -> None:
@@ -238,7 +253,8 @@ def _styled_snippet(hit) -> str:
 
 def _writing_command(function: Callable) -> Callable:
     """The arguments and options that ``index`` and ``rebuild`` share."""
-    for decorate in (_wait_option, _index_option, _format_option,
+    for decorate in (_force_option, _date_order_option, _wait_option, _index_option,
+                     _format_option,
                      click.argument("paths", nargs=-1, required=True, type=_FILE_OR_FOLDER)):
         function = decorate(function)
     return function
@@ -247,30 +263,31 @@ def _writing_command(function: Callable) -> Callable:
 @cli.command("index")
 @_writing_command
 def index_command(paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
-                  wait: float) -> None:
+                  wait: float, date_order: str | None, force: bool) -> None:
     """Add new and changed articles from PATHS (files or folders) and drop deleted ones.
 
-    Exit status: 0 if every file was indexed, 1 if some were skipped, 2 on an error.
+    Exit status: 0 if every file was indexed, 1 if some were skipped, 2 on an error
+    (also when the index would lose half of its articles: see --force).
     """
-    _write("index", paths, output_format, index_dir, wait)
+    _write("index", paths, output_format, index_dir, wait, date_order=date_order, force=force)
 
 
 @cli.command()
 @_writing_command
 def rebuild(paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
-            wait: float) -> None:
-    """Build a fresh index from PATHS and swap it in atomically.
+            wait: float, date_order: str | None, force: bool) -> None:
+    """Build a fresh index of exactly the articles in PATHS and swap it in atomically.
 
     Searches running meanwhile see the old index or the new one, never a half-built one.
     """
-    _write("rebuild", paths, output_format, index_dir, wait)
+    _write("rebuild", paths, output_format, index_dir, wait, date_order=date_order, force=force)
 
 
 def _write(method: str, paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
-           wait: float) -> None:
+           wait: float, **options: object) -> None:
     with _reported_errors(), _open_for_writing(index_dir) as idx, \
             _progress(output_format == "text" and sys.stderr.isatty()) as on_progress:
-        report = getattr(idx, method)(paths, wait=wait, on_progress=on_progress)
+        report = getattr(idx, method)(paths, wait=wait, on_progress=on_progress, **options)
     _finish_report(report, idx.location, output_format)
 
 
@@ -337,10 +354,13 @@ def _rates(state, elapsed: float) -> str:
 
 
 def _finish_report(report, location: Path, output_format: str) -> None:
-    for warning in report.warnings:
-        _echo(f"searchidx: warning: {warning}", err=True)
-    for skipped in report.skipped:
-        _echo(f"searchidx: skipped {skipped.path}: {skipped.reason}", err=True)
+    lines = [f"warning: {warning}" for warning in report.warnings]
+    lines += [f"skipped {skipped.path}: {skipped.reason}" for skipped in report.skipped]
+    for line in lines[:REPORT_MAX_LINES]:
+        _echo(f"searchidx: {line}", err=True)
+    if len(lines) > REPORT_MAX_LINES:
+        _echo(f"searchidx: … and {len(lines) - REPORT_MAX_LINES:,} more "
+              f"(--format json lists all)", err=True)
     if output_format == "json":
         _echo_json(report.to_dict())
     else:
@@ -392,12 +412,15 @@ def stats(output_format: str, index_dir: Path | None) -> None:
 @_format_option
 @_index_option
 @_wait_option
-def check(repair: bool, output_format: str, index_dir: Path | None, wait: float) -> None:
+@_date_order_option
+@_force_option
+def check(repair: bool, output_format: str, index_dir: Path | None, wait: float,
+          date_order: str | None, force: bool) -> None:
     """Check the index against the files it came from: missing, changed, unreadable,
     duplicated. Exit status: 0 if all is well (after --repair: if all was fixed), 1 if not.
     """
     with _reported_errors(), _open_for_reading(index_dir) as idx:
-        report = idx.check(repair=repair, wait=wait)
+        report = idx.check(repair=repair, wait=wait, date_order=date_order, force=force)
     if output_format == "json":
         _echo_json(report.to_dict())
     else:

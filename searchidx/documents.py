@@ -4,9 +4,11 @@ Formats: ``.txt`` and ``.md`` (plain news text), ``.html``/``.htm``, and ``.json
 article a line). Every text is decoded (UTF-8, else Windows-1252 with a warning) and
 brought to NFC before anything else looks at it.
 
-Modules only some files need (``json``, ``hashlib``, and :mod:`searchidx.pages` with
-trafilatura for HTML) are imported where they are used: every command imports this
-module, and start-up time counts.
+Modules only some files need (``json``, ``hashlib``, python-dateutil through
+:mod:`searchidx.dates`, and :mod:`searchidx.pages` with trafilatura for HTML) are imported
+where they are used: every command imports this module, and start-up time counts. Only
+regular files are opened (see :func:`open_regular_file`), and never read past
+``settings.MAX_FILE_BYTES``.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ import datetime as dt
 import errno
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from . import settings
 from .analysis import normalize
-from .settings import MAX_ARTICLE_CHARS, MAX_FILE_BYTES, TITLE_MAX_CHARS
+from .dates import AmbiguousDate, UnreadableDate, parse_date, read_date
+from .settings import MAX_ARTICLE_CHARS, TITLE_MAX_CHARS
 
 __all__ = ["Article", "FileContent", "SourceFile", "UnreadableFile", "find_files", "read_file",
            "stream_file"]
@@ -74,17 +79,46 @@ class SourceFile:
 
 
 @dataclass
+class DateReader:
+    """Reads the dates of one file in the order given (``dmy``/``mdy``, or None: an
+    ambiguous day/month is not read) and notes each date it could not read."""
+
+    order: str | None = None
+    unreadable: list[str] = field(default_factory=list)
+
+    def read(self, value: object, where: str) -> dt.date | None:
+        """The date ``value`` writes, or None (noted, with ``where`` it was found)."""
+        try:
+            return read_date(value, date_order=self.order)  # type: ignore[arg-type]
+        except UnreadableDate as error:
+            self.note(value, where, error)
+            return None
+
+    def note(self, value: object, where: str, error: UnreadableDate) -> None:
+        shown = value if isinstance(value, str) else repr(value)
+        self.unreadable.append(f"{where}: \"{str(shown)[:60]}\" ({error})")
+
+
+@dataclass
 class FileContent:
     """What one file gave: its articles, and notes on what was odd or left out.
 
     From :func:`stream_file` the articles may be an iterator that reads the file as it
-    goes; the notes are complete once it is exhausted.
+    goes; the notes are complete once it is exhausted, and ``line`` is the line of a
+    JSON-lines file that the latest article came from.
     """
 
     articles: list[Article] | Iterator[Article] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     bytes_read: int = 0  # how far a JSON-lines file has been read, for showing progress
+    dates: DateReader = field(default_factory=DateReader)
+    line: int | None = None
+
+    @property
+    def unreadable_dates(self) -> list[str]:
+        """Where a date could not be read (the article is kept undated), and why."""
+        return self.dates.unreadable
 
     def unreadable_reason(self) -> str:
         """Why the file is unreadable, when it gave no article at all."""
@@ -108,33 +142,36 @@ def find_files(root: Path) -> Iterator[SourceFile]:
             yield SourceFile(path, path.relative_to(root).with_suffix("").as_posix())
 
 
-def read_file(source: SourceFile) -> FileContent:
+def read_file(source: SourceFile, *, date_order: str | None = None) -> FileContent:
     """Read and parse one file into articles; raise :class:`UnreadableFile` if it has none."""
-    content = stream_file(source)
+    content = stream_file(source, date_order=date_order)
     content.articles = list(content.articles)
     if not content.articles:
         raise UnreadableFile(content.unreadable_reason())
     return content
 
 
-def stream_file(source: SourceFile) -> FileContent:
+def stream_file(source: SourceFile, *, date_order: str | None = None) -> FileContent:
     """Like :func:`read_file`, but a JSON-lines file's articles are read and parsed as they
     are iterated, so memory does not grow with the file. Errors opening the file are
-    raised here; a file that turns out to hold no article gives an empty iterator."""
+    raised here; a file that turns out to hold no article gives an empty iterator.
+    ``date_order`` (``"dmy"``/``"mdy"``) settles all-numeric dates such as 03/04/2024."""
     suffix = source.path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported file type {suffix or '(none)'!r}")
+    content = FileContent(dates=DateReader(date_order))
     if suffix in JSONL_SUFFIXES:
-        return _stream_jsonl(source.path)
-    content = FileContent()
+        content.articles = _jsonl_articles(open_regular_file(source.path), source.path, content)
+        return content
     text = _decode(_read_bytes(source.path), source.path, content.warnings)
     text = _capped(text, f"{source.path}", content.warnings)
     if suffix in HTML_SUFFIXES:
         from .pages import parse_page  # trafilatura loads only when a page is read
 
-        article = parse_page(text, source.article_id, str(source.path), content.warnings)
+        article = parse_page(text, source.article_id, str(source.path), content.warnings,
+                             content.dates)
     else:
-        article = _parse_text(text, source.article_id, str(source.path))
+        article = _parse_text(text, source.article_id, str(source.path), dates=content.dates)
     content.articles.append(article)
     return content
 
@@ -155,21 +192,55 @@ _BINARY_CHARS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 _BINARY_SHARE = 0.1
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's bytes; FileNotFoundError passes through (the indexer tells a vanished
-    file from a broken link), every other failure becomes :class:`UnreadableFile`."""
+def open_regular_file(path: Path) -> BinaryIO:
+    """Open a regular file (through symbolic links) for reading. Anything else (a folder,
+    FIFO, socket or device) is refused as :class:`UnreadableFile` without being opened
+    for good: a FIFO would block for ever and a device never ends. FileNotFoundError
+    passes through (the indexer tells a vanished file from a broken link)."""
     try:
-        size = path.stat().st_size
-        if size >= MAX_FILE_BYTES:
-            raise UnreadableFile(f"too large ({size / 2**20:.0f} MiB; the limit is "
-                                 f"{MAX_FILE_BYTES / 2**20:.0f} MiB)")
-        return path.read_bytes()
-    except IsADirectoryError:
-        raise UnreadableFile("is a folder") from None
+        _refuse_unless_regular(path.stat().st_mode)
+        # Non-blocking, so that a FIFO put in the file's place meanwhile opens at once
+        # (and is refused by the second look); regular files ignore the flag.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise
     except OSError as error:
         raise UnreadableFile(os_error_reason(error)) from None
+    try:
+        _refuse_unless_regular(os.fstat(descriptor).st_mode)
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+_FILE_KINDS = ((stat.S_ISDIR, "is a folder"), (stat.S_ISFIFO, "a FIFO"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"))
+
+
+def _refuse_unless_regular(mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "an unknown kind of file")
+    raise UnreadableFile(kind if kind == "is a folder" else f"not a regular file ({kind})")
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, read no further than the size limit whatever the file's size
+    says (a file in /proc says 0); see :func:`open_regular_file` for the errors."""
+    limit = settings.MAX_FILE_BYTES
+    with open_regular_file(path) as handle:
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(limit) if size < limit else b""
+        except OSError as error:
+            raise UnreadableFile(os_error_reason(error)) from None
+    if max(size, len(data)) >= limit:
+        raise UnreadableFile(f"too large ({max(size, len(data)) / 2**20:.0f} MiB; "
+                             f"the limit is {limit / 2**20:.0f} MiB)")
+    return data
 
 
 def os_error_reason(error: OSError) -> str:
@@ -205,18 +276,9 @@ def _decode(data: bytes, path: Path, warnings: list[str]) -> str:
 
 # --- plain news text -------------------------------------------------------------------
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 _DATE_PREFIX = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*\n?")
-_TIME = r"(?:\s*[/|,-]?\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?(?:\s*(?:GMT|UTC|ICT)\s*[+-]?\d{0,2})?)?"
-_TIMESTAMP_LINES = [
-    re.compile(r"(?:[A-Z][a-z]+day,?\s+)?(?P<month>[A-Z][a-z]{2,8})\.?\s+(?P<day>\d{1,2}),?\s+"
-               r"(?P<year>\d{4})" + _TIME),
-    re.compile(r"(?:[A-Z][a-z]+day,?\s+)?(?P<day>\d{1,2})\s+(?P<month>[A-Z][a-z]{2,8})\.?,?\s+"
-               r"(?P<year>\d{4})" + _TIME),
-    re.compile(r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?:[ T]\d{1,2}:\d{2}\S*)?" + _TIME),
-    re.compile(r"(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})" + _TIME),
-]
+# A timestamp line's date and time may be parted by a bar, as in "14/02/2019 | 10:00".
+_TIMESTAMP_SEPARATOR = re.compile(r"\s+\|\s+")
 _BREADCRUMB = re.compile(r"^(?:home|trang chủ)\b|(?:\s[|»›>]\s.*){2,}", re.IGNORECASE)
 _FRONT_MATTER_KEY = re.compile(r"^(\w+)\s*:\s*(.*?)\s*$")
 _DASHES = "—–"
@@ -226,29 +288,13 @@ _SIGN_OFF = re.compile(rf"\s[{_DASHES}-]\s*(?P<source>[A-Z][A-Za-z]{{1,11}}(?:/[
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“‘(]?[A-ZÀ-ỸĐ0-9])|\n")
 
 
-def parse_date(text: str) -> dt.date | None:
-    """Parse the date formats news sites use: ISO, "Feb 14, 2019", "14 February 2019", "14/02/2019"."""
-    for pattern in _TIMESTAMP_LINES:
-        match = pattern.fullmatch(text.strip())
-        if match:
-            return _date_from_match(match)
-    return None
-
-
-def _date_from_match(match: re.Match[str]) -> dt.date | None:
-    month = match["month"]
-    month_number = int(month) if month.isdigit() else _MONTHS.get(month[:3].lower())
-    try:
-        return dt.date(int(match["year"]), month_number or 0, int(match["day"]))
-    except ValueError:
-        return None
-
-
 @dataclass
 class _Layout:
     """The fields found in a text as parsing goes down it."""
 
     lines: list[str]
+    dates: DateReader
+    path: str
     title: str | None = None
     date: dt.date | None = None
     place: str | None = None
@@ -257,8 +303,8 @@ class _Layout:
 
 
 def _parse_text(text: str, article_id: str, path: str, title: str | None = None,
-                date: dt.date | None = None) -> Article:
-    layout = _Layout(text.split("\n"), title=title, date=date)
+                date: dt.date | None = None, dates: DateReader | None = None) -> Article:
+    layout = _Layout(text.split("\n"), dates or DateReader(), path, title=title, date=date)
     _take_front_matter(layout)
     _take_date_prefix(layout)
     _drop_navigation_and_timestamp(layout)
@@ -296,7 +342,7 @@ def _set_metadata(layout: _Layout, key: str, value: str) -> None:
     if key in ("title", "headline"):
         layout.title = value
     elif key in ("date", "published", "pubdate"):
-        layout.date = parse_date(value[:10]) or parse_date(value) or layout.date
+        layout.date = layout.dates.read(value, f"{layout.path}, {key}") or layout.date
     elif key in ("place", "dateline", "location"):
         layout.place = value
     elif key in ("source", "agency"):
@@ -312,7 +358,7 @@ def _take_date_prefix(layout: _Layout) -> None:
         return
     match = _DATE_PREFIX.match(layout.lines[first])
     if match:
-        layout.date = layout.date or parse_date(match[1])
+        layout.date = layout.date or layout.dates.read(match[1], f"{layout.path}, date")
         layout.lines[first] = layout.lines[first][match.end():]
 
 
@@ -321,13 +367,25 @@ def _drop_navigation_and_timestamp(layout: _Layout) -> None:
     lines = layout.lines
     content = [i for i, line in enumerate(lines) if line.strip()][:5]
     for position, index in enumerate(content):
-        stamp = parse_date(lines[index])
-        if stamp:
-            layout.date = layout.date or stamp
+        if _take_timestamp(layout, lines[index]):
             del lines[: index + 1]
             return
         if position == 0 and _BREADCRUMB.search(lines[index].strip()):
             lines[index] = ""
+
+
+def _take_timestamp(layout: _Layout, line: str) -> bool:
+    """Whether ``line`` is a date line (its date, if readable, becomes the article's)."""
+    written = _TIMESTAMP_SEPARATOR.sub(" ", line.strip())
+    try:
+        stamp = read_date(written, date_order=layout.dates.order, trailing_text=False)
+    except AmbiguousDate as error:
+        layout.dates.note(written, f"{layout.path}, date line", error)
+        return True
+    except UnreadableDate:
+        return False
+    layout.date = layout.date or stamp
+    return True
 
 
 def _take_headline(layout: _Layout) -> None:
@@ -389,41 +447,45 @@ def _lead_title(body: str) -> str:
 
 # --- JSON lines -----------------------------------------------------------------------------
 
-def _stream_jsonl(path: Path) -> FileContent:
-    """A JSON-lines file, opened now and read line by line as its articles are iterated."""
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        raise UnreadableFile(os_error_reason(error)) from None
-    content = FileContent()
-    content.articles = _jsonl_articles(handle, path, content)
-    return content
-
-
 def _jsonl_articles(handle: BinaryIO, path: Path, content: FileContent) -> Iterator[Article]:
     """One article per line; a bad line is noted in ``problems`` and the others are kept."""
     with handle:
-        for number, raw in enumerate(handle, start=1):
-            content.bytes_read += len(raw)
-            if not raw.strip():
-                continue
+        for number, raw in _numbered_lines(handle):
+            content.line = number
+            content.bytes_read = handle.tell()
             try:
-                article = _article_from_line(raw, path, content.warnings)
-            except (UnreadableFile, ValueError) as error:
+                if raw is None:
+                    raise UnreadableFile(f"too large (the limit is "
+                                         f"{settings.MAX_FILE_BYTES / 2**20:.0f} MiB)")
+                if not raw.strip():
+                    continue
+                article = _article_from_line(raw, path, number, content)
+            except (UnreadableFile, ValueError, RecursionError) as error:
                 content.problems.append(f"line {number}: {_json_problem(error)}")
                 continue
             yield article
 
 
-def _article_from_line(raw: bytes, path: Path, warnings: list[str]) -> Article:
+def _numbered_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """``(number, line)``, each read no further than the size limit: a longer line is
+    passed over to its end and given as None."""
+    limit = settings.MAX_FILE_BYTES
+    number = 0
+    while raw := handle.readline(limit):
+        number += 1
+        if len(raw) < limit or raw.endswith(b"\n"):
+            yield number, raw
+            continue
+        while (rest := handle.readline(limit)) and not rest.endswith(b"\n"):
+            pass
+        yield number, None
+
+
+def _article_from_line(raw: bytes, path: Path, number: int, content: FileContent) -> Article:
     import json
 
-    if len(raw) >= MAX_FILE_BYTES:
-        raise UnreadableFile(f"too large ({len(raw) / 2**20:.0f} MiB)")
-    record = json.loads(_decode(raw, path, warnings))
-    return _article_from_json(record, str(path), warnings)
+    record = json.loads(_decode(raw, path, content.warnings))
+    return _article_from_json(record, path, number, content)
 
 
 def _json_problem(error: Exception) -> str:
@@ -431,28 +493,67 @@ def _json_problem(error: Exception) -> str:
 
     if isinstance(error, json.JSONDecodeError):
         return f"not valid JSON ({error.msg})"
+    if isinstance(error, RecursionError):
+        return "not read: nested too deeply"
     return str(error)
 
 
-def _article_from_json(record: object, path: str, warnings: list[str]) -> Article:
+# An id names an article in links (/articles/<id>): no path step up, no control character.
+_UNSAFE_ID = re.compile(r"(?:\A|[/\\])\.\.?(?:\Z|[/\\])|[\x00-\x1f\x7f-\x9f]")
+
+
+def _json_id(value: object) -> str:
+    """A record's id: a string or an integer, safe to put in a link."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError('no "id"')
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f'the "id" must be a string or an integer, not {_json_kind(value)}')
+    article_id = str(value)
+    if _UNSAFE_ID.search(article_id):
+        raise ValueError(f'the "id" {article_id.encode("unicode_escape").decode()[:60]!r} has '
+                         f'a "." or ".." path step or a control character')
+    return article_id
+
+
+def _json_text(record: dict, key: str) -> str | None:
+    """A text field of a record, cleaned; None when absent or null."""
+    value = record.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f'"{key}" must be text, not {_json_kind(value)}')
+    return normalize(_CONTROL_CHARS.sub("", value)).strip()
+
+
+def _json_kind(value: object) -> str:
+    import json
+
+    kinds = {dict: "an object", list: "a list", bool: "true/false", float: "a number",
+             int: "a number", str: "text"}
+    shown = json.dumps(value, ensure_ascii=False, default=str)
+    return f"{kinds.get(type(value), type(value).__name__)} ({shown[:40]})"
+
+
+def _article_from_json(record: object, path: Path, number: int,
+                       content: FileContent) -> Article:
+    """An article from a record: an id, a title or a body (a title alone is its text)."""
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
-    article_id = record.get("id")
-    body = record.get("body", record.get("text"))
-    if article_id in (None, "") or not isinstance(article_id, (str, int)):
-        raise ValueError("no \"id\"")
-    if not isinstance(body, str) or not body.strip():
-        raise ValueError(f"article {article_id}: no \"body\" text")
-    strings = {key: normalize(str(record[key])).strip() for key in
-               ("title", "place", "source", "url", "date") if record.get(key)}
-    body = _capped(body, f"{path}, article {article_id}", warnings)
-    body = _join_paragraphs(normalize(_CONTROL_CHARS.sub("", body)).split("\n"))
-    date_text = strings.get("date", "")
+    article_id = _json_id(record.get("id"))
+    body_key = "body" if record.get("body") is not None else "text"
+    fields = {key: _json_text(record, key) for key in (body_key, "title", "place", "source",
+                                                       "url")}
+    body, title = fields[body_key], fields["title"]
+    if not body and not title:
+        raise ValueError(f"article {article_id}: no title or text")
+    body = _capped(body or title or "", f"{path}, article {article_id}", content.warnings)
+    body = _join_paragraphs(body.split("\n"))
+    date = record.get("date")
     return Article(
-        id=str(article_id), path=path, body=body,
-        title=strings.get("title") or _lead_title(body),
-        date=parse_date(date_text[:10]) or parse_date(date_text),
-        place=strings.get("place") or _dateline_place(body),
-        source=strings.get("source") or _sign_off_source(body),
-        url=strings.get("url"),
+        id=article_id, path=str(path), body=body,
+        title=title or _lead_title(body),
+        date=None if date in (None, "") else content.dates.read(date, f"{path} line {number}"),
+        place=fields["place"] or _dateline_place(body),
+        source=fields["source"] or _sign_off_source(body),
+        url=fields["url"],
     )

@@ -28,3 +28,8 @@ class QueryError(SearchIdxError):
 
 class ArticleNotFound(SearchIdxError):
     """No article has the id given."""
+
+
+class IndexWouldShrink(SearchIdxError):
+    """A run would leave the index with fewer than half of its articles while their files
+    are still on disk; it stopped before changing anything (``force=True`` goes on)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import settings
 from .codec import Codec
+from .errors import IndexWouldShrink
 from .index import IndexStore
 from .pool import use_term_pool
 from .settings import LOCK_WAIT_SECONDS
@@ -24,9 +25,9 @@ from .settings import LOCK_WAIT_SECONDS
 if TYPE_CHECKING:
     from .documents import Article, FileContent, SourceFile
 
-__all__ = ["IndexReport", "IndexedFile", "Progress", "Skipped", "absolute_roots", "ensure_index",
-           "file_stamp", "indexed_files", "rebuild", "reindex_files", "update",
-           "IndexProgress", "ProgressWatcher"]
+__all__ = ["IndexProgress", "IndexReport", "IndexedFile", "Progress", "ProgressWatcher",
+           "RunOptions", "Skipped", "absolute_roots", "ensure_index", "file_stamp",
+           "indexed_files", "rebuild", "reindex_files", "update"]
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(files_done, files_total)`` while files are read."""
@@ -60,7 +61,11 @@ class Skipped:
 
 @dataclass
 class IndexReport:
-    """What an ``index`` or ``rebuild`` run did, counted in articles."""
+    """What an ``index`` or ``rebuild`` run did, counted in articles.
+
+    ``unreadable_dates`` says where each date that could not be read was (those articles
+    are indexed undated); ``warnings`` sums them up in one line.
+    """
 
     added: int = 0
     updated: int = 0
@@ -68,12 +73,20 @@ class IndexReport:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unreadable_dates: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON form: ``{"added", "updated", "removed", "unchanged", "skipped": [...]}``."""
-        report = asdict(self)
-        del report["warnings"]
-        return report
+        """The JSON form: ``{"added", "updated", "removed", "unchanged", "skipped": [...],
+        "warnings": [...], "unreadable_dates": [...]}``."""
+        return asdict(self)
+
+    def sum_up_dates(self) -> None:
+        """One warning line for the dates that could not be read: a count, a few examples."""
+        count = len(self.unreadable_dates)
+        if count:
+            examples = "; ".join(self.unreadable_dates[:settings.REPORT_DATE_EXAMPLES])
+            self.warnings.append(f"{count} article{'s' if count != 1 else ''} had a date that "
+                                 f"could not be read (indexed undated), e.g. {examples}")
 
 
 # --- what is indexed now ---------------------------------------------------------------------
@@ -87,6 +100,8 @@ class IndexedFile:
     so the stamp written by the latest run is the file's: the index matched the whole
     file then. ``run`` is that run's number. A file that failed part-way through its
     latest run has articles of that run with different stamps: its stamp is unknown.
+    A file that had problems (bad lines, duplicate ids, unreadable dates) has its stamp
+    marked on the article written last, so that the next run reads it again.
     """
 
     stamp: str
@@ -110,7 +125,7 @@ def indexed_files(reader) -> dict[str, IndexedFile]:
         if run > entry.run:
             entry.stamp, entry.run = stamp, run
         elif run == entry.run and stamp != entry.stamp:
-            entry.stamp = _UNKNOWN_STAMP
+            entry.stamp = _one_run_stamp(entry.stamp, stamp)
         entry.hashes[article_id] = digest
     return files
 
@@ -122,6 +137,19 @@ def file_stamp(path: Path) -> str:
 
 _RUN_SEPARATOR = "/"
 _UNKNOWN_STAMP = ""  # never the stamp of a file
+_PROBLEM_MARK = "!"  # after a stamp: the file had problems, so it is read (and reported) again
+
+
+def _with_problems(stamp: str) -> str:
+    return f"{stamp}{_PROBLEM_MARK}"
+
+
+def _one_run_stamp(one: str, other: str) -> str:
+    """The file's stamp from two that articles of one run recorded: the same but for the
+    problem mark (written last), else unknown (the file failed part-way)."""
+    if one.rstrip(_PROBLEM_MARK) == other.rstrip(_PROBLEM_MARK):
+        return _with_problems(one.rstrip(_PROBLEM_MARK))
+    return _UNKNOWN_STAMP
 
 
 def _recorded_stamp(stamp: str, run: int) -> str:
@@ -173,10 +201,11 @@ class _FileWrites:
 class _Indexer:
     """One pass over the files given: reads what changed and writes it through a writer.
 
-    In place, unchanged files are passed over by size and mtime, and only articles under
-    the paths given can be removed. Into a fresh index (a rebuild, given a searcher on the
-    old one as ``previous``) every file is read and every article added; the counts still
-    compare with the old index.
+    In place, unchanged files are passed over by size and mtime (files that had problems
+    are read again, to report them again), and only articles under the paths given can be
+    removed. Into a fresh index (a rebuild, given a searcher on the old one as
+    ``previous``) every file is read and every article added; duplicate ids are judged
+    among the files read alone, and the counts still compare with the old index.
     """
 
     def __init__(self, writer, indexed: dict[str, IndexedFile], previous=None) -> None:
@@ -186,12 +215,20 @@ class _Indexer:
         self.fresh = previous is not None or not indexed
         self.run_number = 1 + max((entry.run for entry in indexed.values()), default=0)
         self.force = False  # read every file, whatever its size and mtime
+        self.date_order: str | None = None  # how to read 03/04/2024: "dmy", "mdy" or not at all
+        self.allow_shrink = False  # go on even if the index would lose half its articles
         self.writes = 0
         self.report = IndexReport()
         self.seen_paths: set[str] = set()
-        self.id_owner = {i: path for path, entry in indexed.items() for i in entry.hashes}
+        self.old_hashes = {i: h for entry in indexed.values() for i, h in entry.hashes.items()}
+        # Who holds each id: the live index's files when updating it; in a fresh index,
+        # only what this run has read.
+        self.id_owner = {} if previous is not None else {
+            i: path for path, entry in indexed.items() for i in entry.hashes}
+        self.first_copy: dict[str, str] = {}  # id -> where this run read it ("path, line 3")
         self.kept_ids: set[str] = set()
         self.meter = _Meter(None, [])
+        self.gone_from_disk = 0  # articles removed because their file no longer exists
 
     def run(self, roots: Sequence[Path], progress: ProgressWatcher | None,
             sources: Sequence[SourceFile] | None = None) -> IndexReport:
@@ -204,7 +241,22 @@ class _Indexer:
             self.meter.file_done()
         self._remove_gone(roots)
         self.report.warnings = list(dict.fromkeys(self.report.warnings))
+        self.report.sum_up_dates()
         return self.report
+
+    def refuse_to_shrink(self) -> None:
+        """Stop (before anything is committed) a run that would leave fewer than half of
+        the articles, not counting those whose files are gone from disk."""
+        before = sum(len(entry.hashes) for entry in self.indexed.values())
+        after = before + self.report.added - self.report.removed
+        kept_on_disk = before - self.gone_from_disk
+        if self.allow_shrink or after * 2 >= kept_on_disk:
+            return
+        raise IndexWouldShrink(
+            f"stopped: this would leave {after:,} of the index's {before:,} articles, "
+            f"and the files of {kept_on_disk - after:,} of those dropped are still on disk "
+            f"(not under the paths given, or no longer read); the index is unchanged "
+            f"(--force, or force=True, goes on)")
 
     def _sources(self, roots: Sequence[Path]) -> Iterator[SourceFile]:
         from .documents import find_files  # reading files: only writers need it
@@ -228,7 +280,8 @@ class _Indexer:
                 self.report.unchanged += len(known.hashes)
                 self.kept_ids.update(known.hashes)
                 return
-            self._write_articles(path, stream_file(source), stamp, known)
+            content = stream_file(source, date_order=self.date_order)
+            self._write_articles(path, content, stamp, known)
         except FileNotFoundError:
             if not source.path.is_symlink():  # vanished meanwhile: gone, like a deleted file
                 self.seen_paths.discard(path)
@@ -253,33 +306,40 @@ class _Indexer:
         writes = _FileWrites()
         try:
             for article in content.articles:
-                self._take(path, article, old_hashes, writes, stamp)
+                self._take(path, article, old_hashes, writes, stamp, content.line)
                 self.meter.article_read(content.bytes_read)
         except OSError:  # failed part-way: the articles not read yet keep what they had
-            self._finish_file(writes, _UNKNOWN_STAMP)
+            self._finish_file(writes, _UNKNOWN_STAMP, known)
             raise
         if not writes.read:
             from .documents import UnreadableFile
 
             raise UnreadableFile(content.unreadable_reason())
         self.report.warnings.extend(content.warnings)
+        self.report.unreadable_dates.extend(content.unreadable_dates)
         for reason in [*content.problems, *writes.duplicates]:
             self._skip(path, reason)
-        self._finish_file(writes, stamp)
+        had_problems = (content.problems or writes.duplicates or content.warnings
+                        or content.unreadable_dates)
+        self._finish_file(writes, _with_problems(stamp) if had_problems else stamp, known)
         for gone in set(old_hashes) - self.kept_ids:
             self._delete(gone)
 
     def _take(self, path: str, article: Article, old_hashes: dict[str, str],
-              writes: _FileWrites, stamp: str) -> None:
-        """One article read from a file: skipped, written, held back or kept."""
+              writes: _FileWrites, stamp: str, line: int | None) -> None:
+        """One article read from a file (at ``line`` of a JSON-lines file): skipped,
+        written, held back or kept."""
         writes.read = True
         owner = self.id_owner.get(article.id)
         if article.id in self.kept_ids or (owner not in (None, path) and Path(owner).exists()):
-            writes.duplicates.append(f"duplicate id {article.id!r} (already indexed from {owner})")
-        elif self.fresh or old_hashes.get(article.id) != article.content_hash:
+            first = self.first_copy.get(article.id, owner)
+            writes.duplicates.append(f"duplicate id {article.id!r} (already indexed from {first})")
+            return
+        self.first_copy[article.id] = f"{path}, line {line}" if line else path
+        if self.fresh or old_hashes.get(article.id) != article.content_hash:
             if writes.last:
                 self._write(*writes.last, stamp)
-            writes.last = (article, self._previous_hash(article.id, owner))
+            writes.last = (article, self.old_hashes.get(article.id))
             self.kept_ids.add(article.id)
         elif writes.unchanged is None:
             writes.unchanged = article
@@ -287,13 +347,15 @@ class _Indexer:
         else:
             self._keep(article.id)
 
-    def _finish_file(self, writes: _FileWrites, stamp: str) -> None:
+    def _finish_file(self, writes: _FileWrites, stamp: str, known: IndexedFile | None) -> None:
         """Write the article held back with ``stamp``; if none changed, rewrite the first
-        unchanged one, so that the index records ``stamp`` for the file."""
+        unchanged one, so that the index records ``stamp`` for the file (unless it has)."""
         if writes.last:
             self._write(*writes.last, stamp)
             if writes.unchanged:
                 self._keep(writes.unchanged.id)
+        elif writes.unchanged and known and known.stamp == stamp:
+            self._keep(writes.unchanged.id)
         elif writes.unchanged:
             self._write(writes.unchanged, writes.unchanged.content_hash, stamp)
 
@@ -301,9 +363,6 @@ class _Indexer:
         """An article already indexed as it is now."""
         self.kept_ids.add(article_id)
         self.report.unchanged += 1
-
-    def _previous_hash(self, article_id: str, owner: str | None) -> str | None:
-        return self.indexed[owner].hashes[article_id] if owner else None
 
     def _write(self, article: Article, previous_hash: str | None, stamp: str) -> None:
         self.kept_ids.add(article.id)
@@ -329,6 +388,7 @@ class _Indexer:
         if self.previous is not None:
             remaining = [article_id for article_id in remaining if self._copy_old(path, article_id)]
         self.kept_ids.update(remaining)
+        self.first_copy.update(dict.fromkeys(remaining, path))
         self.report.unchanged += len(remaining)
 
     def _copy_old(self, path: str, article_id: str) -> bool:
@@ -351,7 +411,10 @@ class _Indexer:
         for path, entry in self.indexed.items():
             if path in self.seen_paths or not (self.fresh or _is_under_any(path, roots)):
                 continue
-            for article_id in set(entry.hashes) - self.kept_ids:
+            gone = set(entry.hashes) - self.kept_ids
+            if not os.path.lexists(path):
+                self.gone_from_disk += len(gone)
+            for article_id in gone:
                 self._delete(article_id)
 
     def _delete(self, article_id: str) -> None:
@@ -417,9 +480,34 @@ def absolute_roots(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     return [Path(os.path.abspath(os.fspath(p))) for p in paths]
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run reads and what it may do: the order of all-numeric dates (``"dmy"``,
+    ``"mdy"``, or None: such a date is not read), and ``force`` to go on even if the
+    index would lose half of its articles (see :meth:`_Indexer.refuse_to_shrink`)."""
+
+    date_order: str | None = None
+    force: bool = False
+
+
+def _runner(roots: Sequence[Path], progress: ProgressWatcher | None, options: RunOptions,
+            sources: Sequence[SourceFile] | None = None) -> Callable[[_Indexer], IndexReport]:
+    """What a run does with its indexer: read, then stop before a commit that would
+    leave the index with fewer than half of its articles."""
+    def run(indexer: _Indexer) -> IndexReport:
+        indexer.date_order = options.date_order
+        indexer.allow_shrink = indexer.allow_shrink or options.force
+        indexer.force = sources is not None
+        report = indexer.run(roots, progress, sources)
+        indexer.refuse_to_shrink()
+        return report
+
+    return run
+
+
 def update(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
-           progress: ProgressWatcher | None = None,
-           wait: float = LOCK_WAIT_SECONDS, demo: Path | None = None) -> IndexReport:
+           progress: ProgressWatcher | None = None, wait: float = LOCK_WAIT_SECONDS,
+           options: RunOptions = RunOptions(), demo: Path | None = None) -> IndexReport:
     """Add new files, update changed ones, remove the articles of files gone from ``paths``.
 
     ``demo`` is the folder of the bundled seeds when ``store`` is the per-user default
@@ -435,12 +523,12 @@ def update(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
         return (f"the {count} demo articles bundled with searchidx left the default index "
                 f"{store.location}: it holds your own articles now")
 
-    return _in_place(store, wait, lambda indexer: indexer.run(roots, progress),
+    return _in_place(store, wait, _runner(roots, progress, options),
                      lambda: _input_bytes(roots), demo_leaves)
 
 
-def reindex_files(store: IndexStore, files: dict[str, str],
-                  wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+def reindex_files(store: IndexStore, files: dict[str, str], wait: float = LOCK_WAIT_SECONDS,
+                  options: RunOptions = RunOptions()) -> IndexReport:
     """Read these files again whatever their size and mtime, each keeping its article id
     (``{path: id}``); the articles of those that are gone are removed."""
     from .documents import SourceFile
@@ -448,12 +536,8 @@ def reindex_files(store: IndexStore, files: dict[str, str],
     roots = [Path(path) for path in files]
     sources = [SourceFile(root, files[str(root)]) for root in roots
                if root.exists() or root.is_symlink()]
-
-    def run(indexer: _Indexer) -> IndexReport:
-        indexer.force = True
-        return indexer.run(roots, None, sources)
-
-    return _in_place(store, wait, run, lambda: _input_bytes(roots))
+    return _in_place(store, wait, _runner(roots, None, options, sources),
+                     lambda: _input_bytes(roots))
 
 
 InputBytes = Callable[[], int]
@@ -475,7 +559,7 @@ def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexRep
             indexed = indexed_files(reader)
         if reason := afresh(indexed):
             whoosh_index.close()
-            report = _build_fresh(store, run, input_bytes)
+            report = _build_fresh(store, run, input_bytes, demo_leaves=True)
             report.warnings.append(reason)
             return report
         writer = _writer(whoosh_index)
@@ -494,29 +578,30 @@ def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexRep
 
 
 def rebuild(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
-            progress: ProgressWatcher | None = None,
-            wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+            progress: ProgressWatcher | None = None, wait: float = LOCK_WAIT_SECONDS,
+            options: RunOptions = RunOptions()) -> IndexReport:
     """Build a fresh index from ``paths`` beside the live one and swap it in atomically."""
     with store.writing(wait):
-        return _rebuild_locked(store, absolute_roots(paths), progress)
+        return _rebuild_locked(store, absolute_roots(paths), progress, options)
 
 
-def _rebuild_locked(store: IndexStore, roots: list[Path],
-                    progress: ProgressWatcher | None) -> IndexReport:
-    return _build_fresh(store, lambda indexer: indexer.run(roots, progress),
-                        lambda: _input_bytes(roots))
+def _rebuild_locked(store: IndexStore, roots: list[Path], progress: ProgressWatcher | None,
+                    options: RunOptions = RunOptions()) -> IndexReport:
+    return _build_fresh(store, _runner(roots, progress, options), lambda: _input_bytes(roots))
 
 
 def _build_fresh(store: IndexStore, run: Callable[[_Indexer], IndexReport],
-                 input_bytes: InputBytes) -> IndexReport:
+                 input_bytes: InputBytes, demo_leaves: bool = False) -> IndexReport:
     """Write a new generation with ``run`` (the old one's articles are compared, and kept
-    where a file fails) and swap it in once complete."""
+    where a file fails) and swap it in once complete. When the demo's articles leave
+    (``demo_leaves``), the index may shrink: they were never the user's."""
     old_searcher = store.open_readable() if store.exists() else None
     indexed = indexed_files(old_searcher.reader()) if old_searcher else {}
     folder, whoosh_index = store.create_generation()
     try:
         writer = _fresh_writer(store, whoosh_index, input_bytes())
         indexer = _Indexer(writer, indexed, previous=old_searcher)
+        indexer.allow_shrink = demo_leaves
         try:
             report = run(indexer)
         except BaseException:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .documents import SourceFile, UnreadableFile, os_error_reason, read_file
 from .index import IndexStore
-from .indexer import IndexedFile, IndexReport, file_stamp, indexed_files, reindex_files
+from .indexer import (IndexedFile, IndexReport, RunOptions, file_stamp, indexed_files,
+                      reindex_files)
 from .manifest import Damage
 from .settings import LOCK_WAIT_SECONDS
 
@@ -49,7 +50,7 @@ class CheckReport:
                 "damaged": [damage.to_dict() for damage in self.damaged]}
 
 
-def check(store: IndexStore) -> CheckReport:
+def check(store: IndexStore, options: RunOptions = RunOptions()) -> CheckReport:
     """Read every file of the index (against its checksum, where it has one); if all are
     sound, compare every indexed article with its file: gone, changed, unreadable,
     duplicated."""
@@ -64,34 +65,36 @@ def check(store: IndexStore) -> CheckReport:
     whoosh_index.close()
     report = CheckReport(str(store.location), articles)
     for path, entry in sorted(files.items()):
-        report.problems.extend(_file_problems(path, entry))
+        report.problems.extend(_file_problems(path, entry, options.date_order))
     report.problems.extend(Problem(article_id, path, "duplicate id")
                            for article_id, path in duplicates)
     return report
 
 
-def repair(store: IndexStore, report: CheckReport,
-           wait: float = LOCK_WAIT_SECONDS) -> CheckReport:
+def repair(store: IndexStore, report: CheckReport, wait: float = LOCK_WAIT_SECONDS,
+           options: RunOptions = RunOptions()) -> CheckReport:
     """Re-index the files behind ``report``'s problems (removing the articles of files
     that are gone), then check again; the new report carries what the repair did. A
     damaged index is left as it is: only a rebuild from its files helps."""
     if report.damaged:
         return report
     files = {problem.path: problem.id for problem in report.problems}
-    repaired = reindex_files(store, files, wait) if files else IndexReport()
-    after = check(store)
+    repaired = reindex_files(store, files, wait, options) if files else IndexReport()
+    after = check(store, options)
     after.repaired = repaired
     return after
 
 
-def _file_problems(path: str, entry: IndexedFile) -> list[Problem]:
+def _file_problems(path: str, entry: IndexedFile, date_order: str | None) -> list[Problem]:
     source = Path(path)
     if not source.exists():
         return [Problem(article_id, path, "missing") for article_id in entry.hashes]
     try:
         if file_stamp(source) == entry.stamp:
             return []
-        articles = read_file(SourceFile(source, next(iter(entry.hashes)))).articles
+        # Read through the same guard as indexing: a FIFO or device is refused, not opened.
+        articles = read_file(SourceFile(source, next(iter(entry.hashes))),
+                             date_order=date_order).articles
     except UnreadableFile as error:
         return [Problem(article_id, path, f"unreadable: {error}") for article_id in entry.hashes]
     except OSError as error:

@@ -135,7 +135,8 @@ class SearchIndex:
     @_reads_index
     def index(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
               wait: float = LOCK_WAIT_SECONDS,
-              on_progress: ProgressWatcher | None = None) -> IndexReport:
+              on_progress: ProgressWatcher | None = None, date_order: str | None = None,
+              force: bool = False) -> IndexReport:
         """Add new articles, update changed ones and remove those whose files are gone.
 
         ``paths`` are files or folders (read recursively). Unchanged files are passed
@@ -146,23 +147,31 @@ class SearchIndex:
         ``progress`` is called as ``progress(files_done, files_total)`` after each file;
         ``on_progress`` with an :class:`~searchidx.indexer.IndexProgress` (files, bytes
         and articles read) after each article and each file.
+
+        ``date_order`` (``"dmy"`` or ``"mdy"``) reads all-numeric dates such as
+        03/04/2024; without it such a date is not read (the article is indexed undated
+        and ``report.warnings`` says so). A run that would leave fewer than half of the
+        articles, other than those whose files are gone, raises
+        :class:`~searchidx.errors.IndexWouldShrink` before changing anything, unless
+        ``force=True``.
         """
-        from .indexer import update
+        from .indexer import RunOptions, update
 
         return update(self._store, paths, _watcher(progress, on_progress), wait,
-                      demo=self._demo_seeds())
+                      RunOptions(date_order, force), demo=self._demo_seeds())
 
     def rebuild(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
-                wait: float = LOCK_WAIT_SECONDS,
-                on_progress: ProgressWatcher | None = None) -> IndexReport:
-        """Build a fresh index from ``paths`` and swap it in atomically.
+                wait: float = LOCK_WAIT_SECONDS, on_progress: ProgressWatcher | None = None,
+                date_order: str | None = None, force: bool = False) -> IndexReport:
+        """Build a fresh index of exactly the articles of ``paths`` and swap it in atomically.
 
         Searches running meanwhile see the old index or the new one, never a mix.
-        ``progress`` and ``on_progress`` are called as for :meth:`index`.
+        ``progress``, ``on_progress``, ``date_order`` and ``force`` are as for :meth:`index`.
         """
-        from .indexer import rebuild
+        from .indexer import RunOptions, rebuild
 
-        return rebuild(self._store, paths, _watcher(progress, on_progress), wait)
+        return rebuild(self._store, paths, _watcher(progress, on_progress), wait,
+                       RunOptions(date_order, force))
 
     @_reads_index
     def search(self, query: str, *, limit: int = DEFAULT_LIMIT, since: dt.date | None = None,
@@ -232,13 +241,18 @@ class SearchIndex:
         words = [term.decode("utf-8") for _, term in sorted(terms, reverse=True)]
         return [word for word in words if word.isalpha() and len(word) >= _EXAMPLE_LETTERS][:limit]
 
-    def check(self, *, repair: bool = False, wait: float = LOCK_WAIT_SECONDS) -> CheckReport:
+    def check(self, *, repair: bool = False, wait: float = LOCK_WAIT_SECONDS,
+              date_order: str | None = None, force: bool = False) -> CheckReport:
         """Compare every article with the file it came from (gone, changed, unreadable,
-        duplicated); with ``repair=True``, re-index what differs and check again."""
+        duplicated); with ``repair=True``, re-index what differs and check again.
+        ``date_order`` should be the one the articles were indexed with; ``force`` is as
+        for :meth:`index`."""
         from . import integrity
+        from .indexer import RunOptions
 
-        report = integrity.check(self._store)
-        return integrity.repair(self._store, report, wait) if repair else report
+        options = RunOptions(date_order, force)
+        report = integrity.check(self._store, options)
+        return integrity.repair(self._store, report, wait, options) if repair else report
 
     @_reads_index
     def stats(self) -> IndexStats:

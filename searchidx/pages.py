@@ -22,7 +22,7 @@ import trafilatura
 from lxml import etree
 
 from .analysis import normalize
-from .documents import _CONTROL_CHARS, Article, UnreadableFile, _parse_text
+from .documents import _CONTROL_CHARS, Article, DateReader, UnreadableFile, _parse_text
 from .settings import PAGE_MAX_ELEMENTS, PAGE_MAX_SIBLING_PAIRS
 
 __all__ = ["parse_page"]
@@ -46,14 +46,16 @@ _BLOCK_ELEMENTS = frozenset({
 _CELL_ELEMENTS = frozenset({"td", "th", "cell"})
 
 
-def parse_page(html: str, article_id: str, path: str, warnings: list[str]) -> Article:
-    """The article of a saved page; notes on what was cut or guessed go to ``warnings``."""
+def parse_page(html: str, article_id: str, path: str, warnings: list[str],
+               dates: DateReader | None = None) -> Article:
+    """The article of a saved page; notes on what was cut or guessed go to ``warnings``,
+    dates in its text that cannot be read to ``dates``."""
     tree = _parse_tree(html, path, warnings)
     _drop_furniture(tree)
     too_large = _too_large(tree)
     if too_large:
         warnings.append(f"{path}: {too_large}; its whole text is indexed")
-        return _parse_text(_plain_text(tree), article_id, path)
+        return _parse_text(_plain_text(tree), article_id, path, dates=dates)
     metadata = trafilatura.extract_metadata(tree, date_config=_date_search())
     text = _main_text(tree)
     if not text:
@@ -61,7 +63,7 @@ def parse_page(html: str, article_id: str, path: str, warnings: list[str]) -> Ar
         text = _plain_text(tree)
     title = _clean(metadata.title or "") or None
     article = _parse_text(_without_title(text, title), article_id, path, title=title,
-                          date=_iso_date(metadata.date))
+                          date=_iso_date(metadata.date), dates=dates)
     return replace(article, source=article.source or metadata.sitename,
                    url=article.url or metadata.url)
 

@@ -56,8 +56,9 @@ STEM_MIN_LENGTH = 3
 
 # Reading articles.
 TITLE_MAX_CHARS = 100
-# Files (and JSONL lines) of this size or more are skipped; one article contributes at
-# most this many characters, so memory stays bounded on huge inputs.
+# Files (and JSONL lines) of this size or more are skipped, and no more than this is ever
+# read of one, whatever its size says (a JSON-lines file itself may be larger); one article
+# contributes at most this many characters, so memory stays bounded on huge inputs.
 MAX_FILE_BYTES = 50 * 2**20
 MAX_ARTICLE_CHARS = 2_000_000
 # Saved pages: trafilatura's time grows with a page's elements and with the square of an
@@ -84,6 +85,10 @@ LOCK_WAIT_SECONDS = 5.0
 PROGRESS_MIN_FILES = 200
 PROGRESS_MIN_BYTES = 2**20
 PROGRESS_REDRAW_SECONDS = 1.0
+# An index or rebuild report shows at most this many skipped files and warnings on stderr
+# (the JSON report lists all), and this many examples of dates that could not be read.
+REPORT_MAX_LINES = 10
+REPORT_DATE_EXAMPLES = 3
 # Postings are written in blocks of this many (Whoosh writes 128). Measured with the
 # bench's 200 queries, in one process, taking turns: on ten times Reuters-21578, 512 took
 # 15 % less time in all than 128 (p95 55 -> 50 ms), 1024 the same as 512; on Reuters
@@ -100,3 +105,6 @@ WEB_THREADS = 4
 # defaults, 100 and 120 s, let 101 idle connections lock everyone out for two minutes).
 WEB_CONNECTION_LIMIT = 1000
 WEB_IDLE_SECONDS = 10
+
+# Dates: a value longer than this is not read as a date (the parser's time stays bounded).
+MAX_DATE_CHARS = 100

@@ -36,7 +36,8 @@ def cli_index(seed_dir, index_dir) -> Path:
 def test_index_reports_counts_as_json_and_exits_0(seed_dir, index_dir):
     result, report = run_json("index", seed_dir, "--index", index_dir)
     assert result.exit_code == 0
-    assert report == {"added": 5, "updated": 0, "removed": 0, "unchanged": 0, "skipped": []}
+    assert report == {"added": 5, "updated": 0, "removed": 0, "unchanged": 0, "skipped": [],
+                      "warnings": [], "unreadable_dates": []}
 
 
 def test_index_again_reports_five_unchanged_in_text(cli_index, seed_dir):
@@ -59,7 +60,8 @@ def test_index_skips_bad_files_with_one_line_each_and_exits_1(seed_dir, index_di
 def test_rebuild_gives_the_same_report(cli_index, seed_dir):
     result, report = run_json("rebuild", seed_dir, "--index", cli_index)
     assert result.exit_code == 0
-    assert report == {"added": 0, "updated": 0, "removed": 0, "unchanged": 5, "skipped": []}
+    assert report == {"added": 0, "updated": 0, "removed": 0, "unchanged": 5, "skipped": [],
+                      "warnings": [], "unreadable_dates": []}
 
 
 def test_search_prints_rank_title_date_path_and_snippet(cli_index):

@@ -422,6 +422,6 @@ def test_the_server_picks_up_a_rebuilt_index_without_restarting(tmp_path):
         web = create_app(idx).test_client()
         assert web.get("/api/search?q=Vu").get_json()["total"] == 3
         with SearchIndex.open(index_dir) as writer:
-            writer.rebuild([bundled_seeds() / f"{SEED_001}.txt"])
+            writer.rebuild([bundled_seeds() / f"{SEED_001}.txt"], force=True)
         assert [hit["id"] for hit in web.get("/api/search?q=Vu").get_json()["hits"]] == [SEED_001]
 
