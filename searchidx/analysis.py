@@ -8,6 +8,8 @@ The analyzers are Whoosh analyzers composed from small filters with ``|``::
 
 Folding is complete for Vietnamese: every tone and vowel mark goes, and so does the
 stroke of đ/Đ, which Unicode does not decompose. ``fold("Nguyễn Đà Nẵng") == "nguyen da nang"``.
+Other Latin letters fold as Lucene's and ICU's folding tables fold them ("ə" → "a", "ꜳ" →
+"aa"), from a table generated from both (:mod:`searchidx.fold_table`).
 
 Stopwords are never dropped: after folding, Vietnamese syllables collide with English
 stopwords ("thế" → "the", "Tô" → "to"), and "US" is a country, not a pronoun.
@@ -31,22 +33,24 @@ from typing import NamedTuple
 from whoosh.analysis import Filter, Token, Tokenizer
 from whoosh.lang.porter import stem
 
+from .fold_table import LETTERS
 from .settings import STEM_MIN_LENGTH
 
-__all__ = ["exact_analyzer", "exact_terms", "fold", "is_acronym", "name_analyzer", "normalize",
-           "prose_analyzer", "prose_terms", "spelling_words", "tokenize", "words"]
+__all__ = ["ANALYSIS_VERSION", "exact_analyzer", "exact_terms", "fold", "is_acronym",
+           "name_analyzer", "normalize", "prose_analyzer", "prose_terms", "spelling_words",
+           "tokenize", "words"]
 
-# Latin letters whose marks are part of the letter itself, so NFKD leaves them alone.
-_UNDECOMPOSED = {
-    "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
-    "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "ẞ": "SS", "þ": "th",
-    "Þ": "TH", "ı": "i", "ȷ": "j", "ħ": "h", "Ħ": "H", "ŧ": "t", "Ŧ": "T", "ŋ": "ng",
-    "Ŋ": "NG", "ƀ": "b", "Ɓ": "B", "ɓ": "b", "ƈ": "c", "ɗ": "d", "Ɗ": "D", "ƒ": "f",
-    "ɠ": "g", "ɨ": "i", "Ɨ": "I", "ƙ": "k", "ĸ": "k", "ƚ": "l", "ɲ": "n", "ƞ": "n",
-    "ɵ": "o", "Ɵ": "O", "ʉ": "u", "Ʉ": "U", "ƴ": "y", "Ƴ": "Y", "ƶ": "z", "Ƶ": "Z",
-}
-# Every apostrophe-like character reads as the straight apostrophe.
-_APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\uff07": "'"}
+# The version of the terms analysis makes of a text, recorded in each index built (see
+# index.analysis_version): an index of another version needs a rebuild to match as this
+# one does. 1: searchidx before it was recorded. 2: folding from the Lucene and ICU tables,
+# names of three syllables joined, one tone placement in the exact field.
+ANALYSIS_VERSION = 2
+
+# Characters that write the same letter or sign differently: every apostrophe-like
+# character reads as the straight apostrophe, and final sigma as sigma (lower() writes a
+# word's last "Σ" as "ς", and NFKD makes the lunate "ϲ" one: all fold alike).
+_VARIANTS = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\uff07": "'",
+             "\u03c2": "\u03c3"}
 
 # Combining marks that can follow a letter; included in tokens so that text which
 # escaped NFC composition (or has no precomposed form) still yields whole words.
@@ -61,18 +65,12 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-@lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    if char in _UNDECOMPOSED:
-        return _UNDECOMPOSED[char]
-    if char in _APOSTROPHES:
-        return _APOSTROPHES[char]
-    decomposed = unicodedata.normalize("NFKD", char)
-    return "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
-
-
 def fold(text: str) -> str:
     """Fold ``text`` for matching: lower case, no diacritics, no special Latin letters.
+
+    Lower-cased, decomposed (NFKD), then each character mapped once: marks go, letters of
+    the generated table (:mod:`searchidx.fold_table`) become ASCII. Decomposing first makes
+    the NFC, NFD and NFKD forms of a text fold alike ("ǽ" is "æ" and a mark: "ae").
 
     >>> fold("Nguyễn Đà Nẵng")
     'nguyen da nang'
@@ -81,9 +79,29 @@ def fold(text: str) -> str:
     """
     if text.isascii():
         return text.lower()
-    folded = "".join(_fold_char(char) for char in text.lower())
-    # Lower-casing after folding too: NFKD can yield capitals (e.g. from "ℌ").
-    return folded.lower()
+    return unicodedata.normalize("NFKD", text.lower()).translate(_FOLDINGS)
+
+
+class _Foldings(dict):
+    """What each character of a lower-cased, decomposed text folds to, for ``str.translate``:
+    the generated table and the variants from the start, any other character worked out
+    when first met (a mark: nothing; a capital, which NFKD can yield: its small letter's
+    folding; else itself) and kept. At most one entry per code point."""
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
+        if unicodedata.category(char).startswith("M"):
+            folding = None
+        elif (small := char.lower()) != char:
+            folding = fold(small)
+        else:
+            folding = char
+        self[code] = folding
+        return folding
+
+
+_FOLDINGS = _Foldings(LETTERS)
+_FOLDINGS.update({ord(char): folding for char, folding in _VARIANTS.items()})
 
 
 class NewsTokenizer(Tokenizer):
