@@ -36,7 +36,7 @@ from whoosh.lang.porter import stem
 from .fold_table import LETTERS
 from .settings import STEM_MIN_LENGTH
 
-__all__ = ["ANALYSIS_VERSION", "exact_analyzer", "exact_terms", "fold", "is_acronym",
+__all__ = ["ANALYSIS_VERSION", "JOINED_MAX_WORDS", "exact_analyzer", "exact_terms", "fold", "is_acronym",
            "name_analyzer", "normalize", "prose_analyzer", "prose_terms", "spelling_words",
            "tokenize", "words"]
 
@@ -109,13 +109,15 @@ class NewsTokenizer(Tokenizer):
 
     Input is brought to NFC first: Whoosh's regex tokenizer splits NFD text inside words
     ("Nguyễn" → "nguye", "n"), and the character offsets must point into the stored NFC
-    text. Two capitalized words with one space between them ("Hà Nội", "Viet Nam") and a
-    capitalized word hyphenated to another ("Jong-un") are also indexed as one word, at
-    the first word's position, so "Hanoi" finds "Hà Nội" and "Jongun" finds "Jong-un". An
-    ordinary lowercase pair stays two words, and so does a pair led by an English
-    function word ("The Bank"), one with a word longer than a name syllable ("Morgan
-    Stanley") or one inside a headline set in capitals ("BAHIA COCOA REVIEW"). Queries are not joined here: the query parser offers
-    each adjacent pair of query words joined as an alternative instead.
+    text. Two or three capitalized words with one space between them ("Hà Nội", "Viet
+    Nam", "Buôn Ma Thuột") and a capitalized word hyphenated to another ("Jong-un") are
+    also indexed as one word, at the first word's position, so "Hanoi" finds "Hà Nội",
+    "Buonmathuot" finds "Buôn Ma Thuột" and "Jongun" finds "Jong-un". An ordinary
+    lowercase pair stays two words, and so does a pair led by an English function word
+    ("The Bank"), one with a word longer than a name syllable ("Morgan Stanley") or one
+    inside a headline set in capitals ("BAHIA COCOA REVIEW"); three words are joined only
+    if both their pairs are. Queries are not joined here: the query parser offers each
+    run of adjacent query words joined as an alternative instead.
     """
 
     def __init__(self, join: bool = True) -> None:
@@ -151,28 +153,37 @@ FUNCTION_WORDS = frozenset("""
 # Vietnamese and Korean name syllables are at most this long ("Nguyễn", "nghiêng"); a
 # longer capitalized pair ("Morgan Stanley") is joined by nothing a reader would type.
 NAME_SYLLABLE_MAX = 7
+# Names of up to this many words written apart are also indexed joined ("Buôn Ma Thuột").
+JOINED_MAX_WORDS = 3
 
 
 def words(value: str, join: bool) -> Iterator[tuple[str, int, int, int, str]]:
     """``(text, position, start, end, kind)`` for each word of NFC ``value``; with
-    ``join``, also each pair of words that form one name, at its first word's position.
+    ``join``, also each run of two or three words that form one name, at its first word's
+    position.
 
     ``kind`` is ``WORD``, ``HEADLINE`` (a word in a run of capitals, which is no sign of
     an acronym) or ``JOINED``. Every analyzer, and the indexing fast paths, tokenize here.
     """
     headline = _headline_starts(value)
-    capitalized = None  # the previous word and its start, if it could begin a name
+    name: list[tuple[str, int]] = []  # the last words of a name being read, and their starts
     for position, match in enumerate(TOKEN_PATTERN.finditer(value)):
         text = match.group()
         start, end = match.span()
         yield text, position, start, end, HEADLINE if start in headline else WORD
-        if capitalized is not None:
-            first, first_start = capitalized
-            if (_joins(first, value[first_start + len(first):start], text)
-                    and not (start in headline and first_start in headline)):
-                yield first + text, position - 1, first_start, end, JOINED
-        # Only a capitalized word begins a name (most words are not: no join is tried).
-        capitalized = (text, start) if join and text[0].isupper() else None
+        last, last_start = name[-1] if name else ("", 0)
+        if name and (_joins(last, value[last_start + len(last):start], text)
+                     and not (start in headline and last_start in headline)):
+            for before in range(1, len(name) + 1):  # "Ma Thuột", then "Buôn Ma Thuột"
+                joined = "".join(word for word, _ in name[-before:]) + text
+                yield joined, position - before, name[-before][1], end, JOINED
+            name.append((text, start))
+            del name[:-(JOINED_MAX_WORDS - 1)]
+        else:
+            name = [(text, start)]
+        # Only a capitalized word goes on a name (most words do not: no join is tried).
+        if not (join and text[0].isupper()):
+            name = []
 
 
 # A run of at least three words in capitals, one space apart: a headline, not a name.
