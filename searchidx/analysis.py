@@ -36,9 +36,9 @@ from whoosh.lang.porter import stem
 from .fold_table import LETTERS
 from .settings import STEM_MIN_LENGTH
 
-__all__ = ["ANALYSIS_VERSION", "JOINED_MAX_WORDS", "exact_analyzer", "exact_terms", "fold", "is_acronym",
-           "name_analyzer", "normalize", "prose_analyzer", "prose_terms", "spelling_words",
-           "tokenize", "words"]
+__all__ = ["ANALYSIS_VERSION", "JOINED_MAX_WORDS", "exact_analyzer", "exact_form", "exact_terms",
+           "fold", "is_acronym", "name_analyzer", "normalize", "prose_analyzer", "prose_terms",
+           "spelling_words", "tokenize", "words"]
 
 # The version of the terms analysis makes of a text, recorded in each index built (see
 # index.analysis_version): an index of another version needs a rebuild to match as this
@@ -251,8 +251,8 @@ class FoldFilter(Filter):
 
 class ExactFormsFilter(Filter):
     """Keeps the words whose exact form tells more than their folded form: words with
-    diacritics (lower-cased: "sơn") and acronyms (as written: "UN", "DPRK"; not the
-    words of a headline set in capitals).
+    diacritics (as :func:`exact_form` writes them: "sơn", "hoà") and acronyms (as written:
+    "UN", "DPRK"; not the words of a headline set in capitals).
 
     They make the exact field: a query written with diacritics ranks the articles that
     spell its words exactly so above those that match only once folded, and an acronym
@@ -264,8 +264,28 @@ class ExactFormsFilter(Filter):
             if is_acronym(token.text) and not token.headline:
                 yield token
             elif not token.text.isascii():
-                token.text = token.text.lower()
+                token.text = exact_form(token.text)
                 yield token
+
+
+def exact_form(word: str) -> str:
+    """An accented NFC word as the exact field holds it: lower case, and the tone mark of
+    an open "oa", "oe" or "uy" on its second vowel, where Vietnamese writes it in one
+    convention ("hoà", "khoẻ", "thuỷ") and on the first vowel in the other ("hòa", "khỏe",
+    "thủy"): both spellings are exact."""
+    word = word.lower()
+    glide = _TONED_GLIDES.get(word[-2:-1])
+    if glide is None or glide[0] + word[-1] not in _GLIDE_RHYMES:
+        return word
+    plain, tone = glide
+    return word[:-2] + plain + unicodedata.normalize("NFC", word[-1] + tone)
+
+
+# The open rhymes whose tone mark goes on either vowel, and their first vowel with a tone.
+_GLIDE_RHYMES = ("oa", "oe", "uy")
+_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng
+_TONED_GLIDES = {unicodedata.normalize("NFC", plain + tone): (plain, tone)
+                 for plain in "ou" for tone in _TONE_MARKS}
 
 
 def is_acronym(word: str) -> bool:
@@ -440,7 +460,7 @@ def exact_terms(value: str) -> dict[str, int]:
             if match.start() in headline:
                 continue
         else:
-            text = text.lower()
+            text = exact_form(text)
         counts[text] = counts.get(text, 0) + 1
     return counts
 
