@@ -14,14 +14,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from .errors import (ArticleNotFound, IndexLocked, IndexNotFound, IndexUnusable, QueryError,
-                     SearchIdxError)
+from .errors import (ArticleNotFound, IndexDamaged, IndexLocked, IndexNotFound, IndexUnusable,
+                     QueryError, SearchIdxError)
 
 if TYPE_CHECKING:
     from .analysis import fold, normalize
     from .documents import Article
     from .index import IndexStats
-    from .indexer import IndexReport, Skipped
+    from .indexer import IndexProgress, IndexReport, Skipped
     from .integrity import CheckReport, Problem
     from .library import SearchIndex, bundled_seeds
     from .search import Hit, SearchResults
@@ -30,6 +30,7 @@ __all__ = [
     "Article", "ArticleNotFound", "CheckReport", "Hit", "IndexLocked", "IndexNotFound", "IndexReport", "IndexStats",
     "IndexUnusable", "Problem", "QueryError", "SearchIdxError", "SearchIndex", "SearchResults", "Skipped",
     "bundled_seeds", "fold", "normalize",
+    "IndexDamaged", "IndexProgress",
 ]
 
 # The rest of the API is imported on first use, so that the `searchidx` command (which
@@ -40,6 +41,7 @@ _LAZY = {
     "CheckReport": "integrity", "Problem": "integrity",
     "SearchIndex": "library", "bundled_seeds": "library",
     "Hit": "search", "SearchResults": "search",
+    "IndexProgress": "indexer",
 }
 
 

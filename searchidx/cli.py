@@ -11,17 +11,26 @@ import gc
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from .errors import ArticleNotFound, SearchIdxError
-from .settings import (DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, PROGRESS_MIN_FILES,
-                       WEB_HOST, WEB_PORT)
+from .settings import (DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, PROGRESS_MIN_BYTES,
+                       PROGRESS_MIN_FILES, PROGRESS_REDRAW_SECONDS, WEB_HOST, WEB_PORT)
 
-_TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A whole escape sequence (CSI "ESC [ … letter", OSC "ESC ] … BEL", or ESC and a letter),
+# or any other control character but tab and newline.
+_TERMINAL_UNSAFE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_])?"
+                              r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The sequences _echo keeps: the colours click.style writes (an article's own text has been
+# through _terminal_safe, which keeps none).
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+_C1_CONTROL = re.compile(r"[\x7f-\x9f]")
 # Path types shared by the commands: click translates a type's name when one is made (a
 # gettext look-up on disk), and a type per command made start-up ~1 ms slower.
 _FOLDER = click.Path(file_okay=False, path_type=Path)
@@ -34,7 +43,7 @@ class Failure(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:  # noqa: ARG002 (click's signature)
-        click.echo(f"searchidx: error: {self.format_message()}", err=True)
+        _echo(f"searchidx: error: {self.format_message()}", err=True)
 
 
 @contextmanager
@@ -42,11 +51,11 @@ def _reported_errors() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        click.echo("searchidx: interrupted; the index keeps what it had before this command",
-                   err=True)
+        _echo("searchidx: interrupted; the index keeps what it had before this command",
+              err=True)
         sys.exit(130)
     except ArticleNotFound as error:
-        click.echo(f"searchidx: {error}", err=True)
+        _echo(f"searchidx: {error}", err=True)
         sys.exit(1)
     except SearchIdxError as error:
         raise Failure(str(error)) from None
@@ -76,7 +85,9 @@ def _wait_option(function: Callable) -> Callable:
 def _echo_json(data: object) -> None:
     import json  # only --format json needs it: kept out of start-up
 
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    # C1 controls are the only ones json.dumps leaves as they are: escaped, they keep the data.
+    _echo(_C1_CONTROL.sub(lambda match: f"\\u{ord(match[0]):04x}",
+                          json.dumps(data, ensure_ascii=False, indent=2)))
 
 
 def _use_color() -> bool | None:
@@ -87,6 +98,25 @@ def _use_color() -> bool | None:
 def _terminal_safe(text: str) -> str:
     """Article text with control characters and escape sequences removed."""
     return _TERMINAL_UNSAFE.sub("", text)
+
+
+def _echo(line: str = "", *, err: bool = False, color: bool | None = None) -> None:
+    """Print a line, the one way the CLI prints: whatever a file name, an article or a query
+    holds, no control character or escape sequence but click's colours reaches the
+    terminal. A reader that has gone (``| head -1``) ends the command quietly."""
+    safe = _TERMINAL_UNSAFE.sub(lambda match: match[0] if _COLOUR.fullmatch(match[0]) else "",
+                                line)
+    try:
+        click.echo(safe, err=err, color=color)
+    except BrokenPipeError:
+        _reader_gone()
+
+
+def _reader_gone() -> NoReturn:
+    """Stop writing, with success: the reader of the output has all it wanted."""
+    # Python would flush stdout again at exit and fail once more: it goes nowhere now.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(0)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -107,8 +137,8 @@ def _open_for_reading(index_dir: Path | None, aliases_file: Path | None = None):
     if index_dir is None:
         location, per_user_default = default_location()
         if per_user_default and not IndexStore(location).exists():
-            click.echo(f"searchidx: building the default index from the bundled seed articles "
-                       f"in {location}", err=True)
+            _echo(f"searchidx: building the default index from the bundled seed articles "
+                  f"in {location}", err=True)
     return SearchIndex.open(index_dir, aliases_file=aliases_file)
 
 
@@ -122,7 +152,7 @@ def _open_for_writing(index_dir: Path | None):
 # --- search --------------------------------------------------------------------------------------
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", nargs=-1, required=True)
 @click.option("--limit", "-n", type=click.IntRange(1, MAX_LIMIT), default=DEFAULT_LIMIT,
               show_default=True, help="How many hits to show.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
@@ -136,17 +166,19 @@ def _open_for_writing(index_dir: Path | None):
 @click.option("--no-aliases", is_flag=True, help="Search the words as typed, without aliases.")
 @_format_option
 @_index_option
-def search(query: str, limit: int, since: dt.datetime | None, until: dt.datetime | None,
-           sort: str, aliases_file: Path | None, no_aliases: bool, output_format: str,
-           index_dir: Path | None) -> None:
-    """Search the archive. Every word must match; accents are optional.
+def search(query: tuple[str, ...], limit: int, since: dt.datetime | None,
+           until: dt.datetime | None, sort: str, aliases_file: Path | None, no_aliases: bool,
+           output_format: str, index_dir: Path | None) -> None:
+    """Search the archive for QUERY (one or more words). Every word must match; accents
+    are optional.
 
     A query that starts with "-" goes after "--":  searchidx search -- "-Hanoi Korea"
 
     Exit status: 0 with hits, 1 with none, 2 on an error.
     """
     with _reported_errors(), _open_for_reading(index_dir, aliases_file) as idx:
-        results = idx.search(query, limit=limit, since=since.date() if since else None,
+        results = idx.search(" ".join(query), limit=limit,
+                             since=since.date() if since else None,
                              until=until.date() if until else None, sort=sort,  # type: ignore[arg-type]
                              expand_aliases=not no_aliases)
     _finish_results(results, output_format)
@@ -154,7 +186,7 @@ def search(query: str, limit: int, since: dt.datetime | None, until: dt.datetime
 
 def _finish_results(results, output_format: str) -> None:
     if results.notice:
-        click.echo(f"searchidx: {results.notice}", err=True)
+        _echo(f"searchidx: {results.notice}", err=True)
     if output_format == "json":
         _echo_json(results.to_dict())
     else:
@@ -182,16 +214,17 @@ def _print_results(results) -> None:
     color = _use_color()
     shown = f"{len(results)} shown" if len(results) < results.total else ""
     noun = "result" if results.total == 1 else "results"
-    click.echo(f"{results.total} {noun} for “{results.query}”"
-               f"{' (' + shown + ')' if shown else ''}", color=color)
+    _echo(f"{results.total} {noun} for “{results.query}”"
+          f"{' (' + shown + ')' if shown else ''}", color=color)
     for rank, hit in enumerate(results, start=1):
-        click.echo("", color=color)
-        click.echo(f"{rank:>2}. " + click.style(_terminal_safe(hit.title), bold=True), color=color)
+        _echo("", color=color)
+        _echo(f"{rank:>2}. " + click.style(_terminal_safe(hit.title), bold=True), color=color)
         facts = [hit.date.isoformat() if hit.date else "undated", hit.place, hit.source,
-                 f"score {hit.score:.2f}"]
-        click.echo("    " + click.style(" · ".join(f for f in facts if f), dim=True), color=color)
-        click.echo("    " + click.style(hit.path, fg="cyan"), color=color)
-        click.echo("    " + _styled_snippet(hit), color=color)
+                 f"score {hit.score:.2f}", f"id {hit.id}"]  # the id is what show takes
+        facts_line = _terminal_safe(" · ".join(f for f in facts if f))
+        _echo("    " + click.style(facts_line, dim=True), color=color)
+        _echo("    " + click.style(_terminal_safe(hit.path), fg="cyan"), color=color)
+        _echo("    " + _styled_snippet(hit), color=color)
 
 
 def _styled_snippet(hit) -> str:
@@ -235,41 +268,84 @@ def rebuild(paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
 
 def _write(method: str, paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
            wait: float) -> None:
-    with _reported_errors(), _open_for_writing(index_dir) as idx, _progress() as progress:
-        report = getattr(idx, method)(paths, progress=progress, wait=wait)
+    with _reported_errors(), _open_for_writing(index_dir) as idx, \
+            _progress(output_format == "text" and sys.stderr.isatty()) as on_progress:
+        report = getattr(idx, method)(paths, wait=wait, on_progress=on_progress)
     _finish_report(report, idx.location, output_format)
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[int, int], None]]:
-    """A progress callback that shows a bar on a terminal once there is a lot to do."""
-    bar = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None and total >= PROGRESS_MIN_FILES and sys.stderr.isatty():
-            bar = click.progressbar(length=total, label="Indexing", file=sys.stderr)
-            bar.__enter__()
-        if bar is not None:
-            bar.update(done - bar.pos)
-
+def _progress(on_terminal: bool) -> Iterator[Callable | None]:
+    """A progress line on stderr, once there is a lot to read: the share of bytes read,
+    articles a second and the time left. Nothing off a terminal or with JSON output."""
+    if not on_terminal:
+        yield None
+        return
+    line = _ProgressLine()
     try:
-        yield update
+        yield line.update
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        line.end()
+
+
+class _ProgressLine:
+    """``Indexing  42%  11.5 of 27.4 MiB  1,234 articles/s  0:13 left``, redrawn in place."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.drawn: tuple[int, float] | None = None  # percentage and time of the last drawing
+        self.width = 0
+
+    def update(self, state) -> None:
+        if state.files_total < PROGRESS_MIN_FILES and state.bytes_total < PROGRESS_MIN_BYTES:
+            return
+        now = time.monotonic()
+        percent = 100 * state.bytes_done // max(state.bytes_total, 1)
+        same_percent = self.drawn is not None and self.drawn[0] == percent
+        if same_percent and now - self.drawn[1] < PROGRESS_REDRAW_SECONDS:
+            return
+        self.drawn = (percent, now)
+        text = f"Indexing {percent:3d}%  {_mebibytes(state.bytes_done)} of " \
+               f"{_mebibytes(state.bytes_total)} MiB{_rates(state, now - self.started)}"
+        sys.stderr.write(f"\r{text:<{self.width}}")
+        sys.stderr.flush()
+        self.width = len(text)
+
+    def end(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _mebibytes(size: int) -> str:
+    return f"{size / 2**20:,.1f}"
+
+
+def _rates(state, elapsed: float) -> str:
+    """``  1,234 articles/s  0:13 left``, once something has been read; ``finishing`` once
+    all is read (the index is still being written)."""
+    if elapsed <= 0 or state.bytes_done == 0:
+        return ""
+    speed = f"  {state.articles / elapsed:,.0f} articles/s"
+    if state.bytes_done >= state.bytes_total:
+        return f"{speed}  finishing"
+    left = (state.bytes_total - state.bytes_done) * elapsed / state.bytes_done
+    minutes, seconds = divmod(round(left), 60)
+    hours, minutes = divmod(minutes, 60)
+    clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    return f"{speed}  {clock} left"
 
 
 def _finish_report(report, location: Path, output_format: str) -> None:
     for warning in report.warnings:
-        click.echo(f"searchidx: warning: {warning}", err=True)
+        _echo(f"searchidx: warning: {warning}", err=True)
     for skipped in report.skipped:
-        click.echo(f"searchidx: skipped {skipped.path}: {skipped.reason}", err=True)
+        _echo(f"searchidx: skipped {skipped.path}: {skipped.reason}", err=True)
     if output_format == "json":
         _echo_json(report.to_dict())
     else:
-        click.echo(f"{report.added} added, {report.updated} updated, {report.removed} removed, "
-                   f"{report.unchanged} unchanged, {len(report.skipped)} skipped ({location})")
+        _echo(f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+              f"{report.unchanged} unchanged, {len(report.skipped)} skipped ({location})")
     sys.exit(1 if report.skipped else 0)
 
 
@@ -288,13 +364,13 @@ def show(article_id: str, output_format: str, index_dir: Path | None) -> None:
     if output_format == "json":
         _echo_json(article.to_dict())
         return
-    click.echo(click.style(_terminal_safe(article.title), bold=True), color=_use_color())
+    _echo(click.style(_terminal_safe(article.title), bold=True), color=_use_color())
     for label, value in (("Date", article.date), ("Place", article.place),
                          ("Source", article.source), ("Path", article.path), ("URL", article.url)):
         if value:
-            click.echo(f"{label + ':':<8}{_terminal_safe(str(value))}")
-    click.echo()
-    click.echo(_terminal_safe(article.body))
+            _echo(f"{label + ':':<8}{_terminal_safe(str(value))}")
+    _echo()
+    _echo(_terminal_safe(article.body))
 
 
 @cli.command()
@@ -307,9 +383,9 @@ def stats(output_format: str, index_dir: Path | None) -> None:
     if output_format == "json":
         _echo_json(info.to_dict())
         return
-    click.echo(f"Index:    {info.location}\nArticles: {info.articles}\n"
-               f"Size:     {info.size_bytes / 1024:.1f} KiB\nUpdated:  {info.updated.isoformat()}\n"
-               f"Analysis: {_analysis_line(info)}")
+    _echo(f"Index:    {info.location}\nArticles: {info.articles}\n"
+          f"Size:     {info.size_bytes / 1024:.1f} KiB\nUpdated:  {info.updated.isoformat()}\n"
+          f"Analysis: {_analysis_line(info)}")
 
 
 def _analysis_line(info) -> str:
@@ -335,22 +411,28 @@ def check(repair: bool, output_format: str, index_dir: Path | None, wait: float)
         _echo_json(report.to_dict())
     else:
         _print_check(report)
-    sys.exit(1 if report.problems else 0)
+    sys.exit(1 if report.problems or report.damaged else 0)
 
 
 def _print_check(report) -> None:
     if report.repaired:
         done = report.repaired
-        click.echo(f"Repaired: {done.added} added, {done.updated} updated, {done.removed} "
-                   f"removed, {done.unchanged} unchanged, {len(done.skipped)} skipped")
-    click.echo(f"Index: {report.location} ({report.articles} articles)")
+        _echo(f"Repaired: {done.added} added, {done.updated} updated, {done.removed} "
+              f"removed, {done.unchanged} unchanged, {len(done.skipped)} skipped")
+    _echo(f"Index: {report.location} ({report.articles} articles)")
+    for damage in report.damaged:
+        _echo(f"{'damaged':<16} {_terminal_safe(damage.file)} {damage.problem}")
+    if report.damaged:
+        _echo(f"The index is damaged; `searchidx rebuild PATH… --index {report.location}` "
+              f"builds it afresh from your files.")
+        return
     for problem in report.problems:
-        click.echo(f"{problem.problem:<16} {_terminal_safe(problem.id)}  "
-                   f"{_terminal_safe(problem.path)}")
+        _echo(f"{problem.problem:<16} {_terminal_safe(problem.id)}  "
+              f"{_terminal_safe(problem.path)}")
     if not report.problems:
-        click.echo("No problems.")
+        _echo("No problems.")
     elif not report.repaired:
-        click.echo(f"{len(report.problems)} problem(s); `searchidx check --repair` re-indexes them.")
+        _echo(f"{len(report.problems)} problem(s); `searchidx check --repair` re-indexes them.")
 
 
 # --- serve ---------------------------------------------------------------------------------------
@@ -366,10 +448,10 @@ def serve(index_dir: Path | None, host: str, port: int) -> None:
     from . import web  # the web stack is imported by this command alone
 
     if not web.is_loopback(host):
-        click.echo(f"searchidx: warning: listening on {host}, so anyone who can reach this "
-                   f"machine can read the archive (there is no login)", err=True)
+        _echo(f"searchidx: warning: listening on {host}, so anyone who can reach this "
+              f"machine can read the archive (there is no login)", err=True)
     with _reported_errors(), _open_for_reading(index_dir) as idx:
-        web.serve(idx, host, port, ready=lambda url: click.echo(
+        web.serve(idx, host, port, ready=lambda url: _echo(
             f"searchidx: serving {idx.location} at {url} (Ctrl+C to stop)", err=True))
 
 
@@ -380,12 +462,17 @@ def main() -> None:
     # freed 10 objects.
     gc.set_threshold(20_000)
     try:
-        cli(prog_name="searchidx")
+        try:
+            cli(prog_name="searchidx")
+        finally:  # output still buffered meets a reader that has gone here, not at exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _reader_gone()
     except Exception as error:  # noqa: BLE001 (the last line of defence for the user)
         if os.environ.get("SEARCHIDX_DEBUG"):
             raise
-        click.echo(f"searchidx: internal error: {type(error).__name__}: {error} "
-                   f"(set SEARCHIDX_DEBUG=1 to see where)", err=True)
+        _echo(f"searchidx: internal error: {type(error).__name__}: {error} "
+              f"(set SEARCHIDX_DEBUG=1 to see where)", err=True)
         sys.exit(2)
     finally:
         # The process ends here, its files closed: spare Python's garbage collection of

@@ -83,6 +83,7 @@ class FileContent:
     articles: list[Article] | Iterator[Article] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    bytes_read: int = 0  # how far a JSON-lines file has been read, for showing progress
 
     def unreadable_reason(self) -> str:
         """Why the file is unreadable, when it gave no article at all."""
@@ -504,6 +505,7 @@ def _jsonl_articles(handle: BinaryIO, path: Path, content: FileContent) -> Itera
     """One article per line; a bad line is noted in ``problems`` and the others are kept."""
     with handle:
         for number, raw in enumerate(handle, start=1):
+            content.bytes_read += len(raw)
             if not raw.strip():
                 continue
             try:

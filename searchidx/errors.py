@@ -13,6 +13,11 @@ class IndexUnusable(SearchIdxError):
     """An index is there but cannot be read (damaged, or made by an incompatible version)."""
 
 
+class IndexDamaged(IndexUnusable):
+    """A file of the index is damaged or missing (the message names it); ``searchidx
+    rebuild PATH…`` builds the index afresh from its files."""
+
+
 class IndexLocked(SearchIdxError):
     """Another process is writing the index and did not finish in time."""
 

@@ -10,6 +10,9 @@ On disk an index is a folder holding Whoosh indexes in generations::
 writes a new generation beside it and swaps ``CURRENT`` with an atomic rename, so a
 search sees the old index or the new one, never a half-built one. The generation before
 the live one is kept, so a reader that was opening it when the swap came still succeeds.
+Each generation holds a manifest of its files' checksums (:mod:`searchidx.manifest`),
+brought up to date whenever a writer lets go of the lock; a writer first removes the
+files that a cancelled or killed writer left.
 
 Building and updating are :mod:`searchidx.indexer`'s. Whoosh imports this module to read
 an index's schema, so every search loads it: it holds only what a search needs.
@@ -19,11 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from whoosh.fields import ID, TEXT
 from whoosh.formats import Characters
@@ -32,8 +37,11 @@ from whoosh.system import pack_uint
 from .analysis import (ANALYSIS_VERSION, PAIR_SIGNATURE_BYTES, exact_terms, pair_signature,
                        prose_terms, spelling_words)
 from .codec import Occurrences
-from .errors import IndexLocked, IndexNotFound, IndexUnusable
+from .errors import IndexDamaged, IndexLocked, IndexNotFound, IndexUnusable, SearchIdxError
 from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST
+
+if TYPE_CHECKING:
+    from .manifest import Damage
 
 __all__ = ["SIGNATURE_FIELDS", "IndexStats", "IndexStore", "analysis_version", "build_schema",
            "default_location"]
@@ -223,16 +231,26 @@ class IndexStore:
 
     def live_generation(self) -> Path:
         """The folder of the live Whoosh index."""
+        name = self._pointer_name()
+        if not _is_generation_name(name):
+            raise self._damaged(self._bad_pointer(name))
+        return self.location / name
+
+    def _pointer_name(self) -> str:
+        """What CURRENT says."""
         try:
-            name = self._pointer.read_text(encoding="utf-8").strip()
+            return self._pointer.read_bytes().decode("utf-8", errors="replace").strip()
         except FileNotFoundError:
             raise IndexNotFound(f"no index at {self.location}") from None
         except OSError as error:
             raise IndexUnusable(f"cannot read the index at {self.location}: {error}") from None
-        if not name.startswith(_GENERATION_PREFIX) or "/" in name or "\\" in name:
-            raise IndexUnusable(f"the index at {self.location} is damaged "
-                                f"(CURRENT names {name!r}); run `searchidx rebuild`")
-        return self.location / name
+
+    def _bad_pointer(self, name: str) -> Damage:
+        from .manifest import Damage
+
+        readable = name.isprintable() and len(name) <= 40
+        return Damage(str(self._pointer), f"names {name!r}, which is not a generation"
+                      if readable else "does not name a generation")
 
     def open(self):
         """Open the live Whoosh index, retrying once if a rebuild swapped it meanwhile."""
@@ -246,9 +264,81 @@ class IndexStore:
                 if attempt == 2:
                     break
                 time.sleep(0.05)
-            except Exception as error:  # Whoosh raises many kinds on damaged files
-                raise IndexUnusable(f"cannot open the index at {self.location}: {error}") from None
-        raise IndexUnusable(f"the index at {self.location} is damaged; run `searchidx rebuild`")
+            except Exception:  # noqa: BLE001 (Whoosh raises many kinds on damaged files)
+                break
+        raise self._damaged(*self.damage()[:1])
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Report an error met while reading the index as :class:`IndexDamaged`, naming the
+        damaged file, when a file is damaged; on sound files the error passes unchanged."""
+        try:
+            yield
+        except SearchIdxError:
+            raise
+        except Exception as error:
+            found = self.damage()
+            if not found:
+                raise
+            raise self._damaged(found[0]) from error
+
+    def damage(self, thorough: bool = False) -> list[Damage]:
+        """The damaged or missing files of the live generation (see :mod:`searchidx.manifest`);
+        with ``thorough``, the segments no manifest covers are read to the end."""
+        from .manifest import Damage, find_damage
+
+        for _attempt in range(3):  # a writer that commits meanwhile removes files: look again
+            before = self._state()
+            name = self._pointer_name()
+            generation = self.location / name
+            if not _is_generation_name(name):
+                found = [self._bad_pointer(name)]
+            elif not generation.is_dir():
+                found = [Damage(str(self._pointer), f"names {name}, which is missing")]
+            else:  # on the way to an error, the first damage found is enough
+                damage = find_damage(generation, _storage(generation), thorough)
+                found = list(damage if thorough else itertools.islice(damage, 1))
+            if not found or self._state() == before:
+                break
+        return found
+
+    def recorded_articles(self) -> int:
+        """How many articles the live generation's table of contents counts (0 if it
+        cannot be read): what a damaged index held."""
+        from .manifest import recorded_articles
+
+        generation = self._live_or_none()
+        return recorded_articles(_storage(generation)) if generation else 0
+
+    def _damaged(self, damage: Damage | None = None) -> IndexDamaged:
+        """The one-line error for a damaged index: which file, and the remedy."""
+        what = f": {damage.file} {damage.problem}" if damage else " (it cannot be opened)"
+        remedy = f"`searchidx rebuild PATH… --index {self.location}`"
+        return IndexDamaged(f"the index at {self.location} is damaged{what}; build it afresh "
+                            f"from your files with {remedy}")
+
+    def _state(self) -> tuple[str, ...]:
+        """What changes when a writer commits or publishes: CURRENT and the files it leads to."""
+        try:
+            generation = self.live_generation()
+            return (generation.name, *sorted(p.name for p in generation.iterdir()))
+        except (OSError, SearchIdxError):
+            return ()
+
+    def open_readable(self):
+        """A searcher on what can still be read of the live index, or None (see
+        :func:`~searchidx.manifest.readable_segments`): a rebuild keeps from a damaged
+        index what it can, and needs nothing from it."""
+        from whoosh.reading import MultiReader
+        from whoosh.searching import Searcher
+
+        from .manifest import readable_segments
+
+        generation = self._live_or_none()
+        readers = readable_segments(_storage(generation)) if generation else []
+        if not readers:
+            return None
+        return Searcher(readers[0] if len(readers) == 1 else MultiReader(readers))
 
     def create_generation(self):
         """Make a new, empty generation folder and return ``(path, whoosh_index)``."""
@@ -260,7 +350,10 @@ class IndexStore:
 
     def publish(self, generation: Path) -> None:
         """Make ``generation`` the live one (an atomic rename), then drop the older ones."""
-        previous = self.live_generation() if self.exists() else None
+        from .manifest import write_manifest
+
+        write_manifest(generation, _storage(generation))
+        previous = self._live_or_none()
         temporary = self._pointer.with_name("CURRENT.tmp")
         with open(temporary, "w", encoding="utf-8") as handle:
             handle.write(generation.name + "\n")
@@ -280,12 +373,34 @@ class IndexStore:
 
     def _discard_unpublished(self) -> None:
         """Remove generations newer than the live one: a rebuild that was killed left them."""
-        if not self.exists():
+        live = self._live_or_none()
+        if live is None:
             return
-        live = self.live_generation().name
         for folder in self._generations():
-            if folder.name > live:
+            if folder.name > live.name:
                 self.discard(folder)
+
+    def _tidy_live(self, manifest: bool) -> None:
+        """Remove from the live generation the files a cancelled or killed writer left; with
+        ``manifest``, bring its manifest up to date. Best effort: what cannot be tidied
+        (a damaged generation, a full disk) is left as it is, for ``check`` to judge."""
+        from .manifest import remove_orphans, write_manifest
+
+        generation = self._live_or_none()
+        if generation is None or not generation.is_dir():
+            return
+        storage = _storage(generation)
+        with contextlib.suppress(Exception):
+            remove_orphans(generation, storage)
+            if manifest:
+                write_manifest(generation, storage)
+
+    def _live_or_none(self) -> Path | None:
+        """The live generation's folder; None when there is no index or CURRENT is damaged."""
+        try:
+            return self.live_generation()
+        except SearchIdxError:
+            return None
 
     def _generations(self) -> list[Path]:
         if not self.location.is_dir():
@@ -313,8 +428,10 @@ class IndexStore:
                 time.sleep(0.1)
             try:
                 self._discard_unpublished()
+                self._tidy_live(manifest=False)
                 yield
             finally:
+                self._tidy_live(manifest=True)
                 self.lock_fd = None
                 _unlock(handle)
 
@@ -325,6 +442,10 @@ class IndexStore:
         newest = max((p.stat().st_mtime for p in files), default=time.time())
         updated = dt.datetime.fromtimestamp(newest, tz=dt.timezone.utc).replace(microsecond=0)
         return IndexStats(str(self.location), articles, size, updated, version)
+
+
+def _is_generation_name(name: str) -> bool:
+    return name.startswith(_GENERATION_PREFIX) and "/" not in name and "\\" not in name
 
 
 def _storage(folder: Path):

@@ -25,10 +25,27 @@ if TYPE_CHECKING:
     from .documents import Article, FileContent, SourceFile
 
 __all__ = ["IndexReport", "IndexedFile", "Progress", "Skipped", "absolute_roots", "ensure_index",
-           "file_stamp", "indexed_files", "rebuild", "reindex_files", "update"]
+           "file_stamp", "indexed_files", "rebuild", "reindex_files", "update",
+           "IndexProgress", "ProgressWatcher"]
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(files_done, files_total)`` while files are read."""
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """How far an ``index`` or ``rebuild`` run has got: the files and bytes of files read,
+    and the articles read. A JSON-lines file's bytes count as its lines are read."""
+
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+    articles: int
+
+
+ProgressWatcher = Callable[[IndexProgress], None]
+"""Called with an :class:`IndexProgress` after each article and each file read."""
 
 
 # --- reports ------------------------------------------------------------------------------
@@ -174,16 +191,17 @@ class _Indexer:
         self.seen_paths: set[str] = set()
         self.id_owner = {i: path for path, entry in indexed.items() for i in entry.hashes}
         self.kept_ids: set[str] = set()
+        self.meter = _Meter(None, [])
 
-    def run(self, roots: Sequence[Path], progress: Progress | None,
+    def run(self, roots: Sequence[Path], progress: ProgressWatcher | None,
             sources: Sequence[SourceFile] | None = None) -> IndexReport:
         """Index ``sources`` (by default, every file under ``roots``), then remove the
         articles of files under ``roots`` that are gone."""
         sources = list(self._sources(roots)) if sources is None else sources
-        for done, source in enumerate(sources, start=1):
+        self.meter = _Meter(progress, [_size(source.path) for source in sources])
+        for source in sources:
             self._index_file(source)
-            if progress:
-                progress(done, len(sources))
+            self.meter.file_done()
         self._remove_gone(roots)
         self.report.warnings = list(dict.fromkeys(self.report.warnings))
         return self.report
@@ -236,6 +254,7 @@ class _Indexer:
         try:
             for article in content.articles:
                 self._take(path, article, old_hashes, writes, stamp)
+                self.meter.article_read(content.bytes_read)
         except OSError:  # failed part-way: the articles not read yet keep what they had
             self._finish_file(writes, _UNKNOWN_STAMP)
             raise
@@ -307,13 +326,25 @@ class _Indexer:
         """Keep a file's indexed articles (those this run has not already written, if the
         file failed part-way); a fresh index copies them from the old one."""
         remaining = [article_id for article_id in known.hashes if article_id not in self.kept_ids]
+        if self.previous is not None:
+            remaining = [article_id for article_id in remaining if self._copy_old(path, article_id)]
         self.kept_ids.update(remaining)
         self.report.unchanged += len(remaining)
-        if self.previous is not None:
-            for article_id in remaining:
-                stored = self.previous.document(id=article_id)
-                unstored = _unstored_fields(stored.get("title", ""), stored.get("body", ""))
-                self.writer.add_document(**_in_schema(self.writer, {**stored, **unstored}))
+
+    def _copy_old(self, path: str, article_id: str) -> bool:
+        """Copy an article from the old index into the fresh one; False if the old index
+        is too damaged to give it (the article is lost, with a warning)."""
+        try:
+            stored = self.previous.document(id=article_id)
+        except Exception:  # noqa: BLE001 (Whoosh raises many kinds on damaged files)
+            stored = None
+        if stored is None:
+            self.report.warnings.append(f"{path}: the article {article_id!r} could not be kept "
+                                        f"from the damaged index it replaces")
+            return False
+        unstored = _unstored_fields(stored.get("title", ""), stored.get("body", ""))
+        self.writer.add_document(**_in_schema(self.writer, {**stored, **unstored}))
+        return True
 
     def _remove_gone(self, roots: Sequence[Path]) -> None:
         """Remove the articles of files that are gone (under the paths given, unless fresh)."""
@@ -332,6 +363,39 @@ class _Indexer:
 
     def _skip(self, path: str, reason: str) -> None:
         self.report.skipped.append(Skipped(path, reason))
+
+
+class _Meter:
+    """Counts what a run has read, and tells ``watch`` after each article and each file."""
+
+    def __init__(self, watch: ProgressWatcher | None, sizes: list[int]) -> None:
+        self.watch = watch
+        self.sizes = sizes
+        self.bytes_total = sum(sizes)
+        self.files_done = 0
+        self.bytes_before = 0  # the sizes of the files done
+        self.articles = 0
+
+    def article_read(self, bytes_into_file: int) -> None:
+        self.articles += 1
+        self._tell(self.bytes_before + min(bytes_into_file, self.sizes[self.files_done]))
+
+    def file_done(self) -> None:
+        self.bytes_before += self.sizes[self.files_done]
+        self.files_done += 1
+        self._tell(self.bytes_before)
+
+    def _tell(self, bytes_done: int) -> None:
+        if self.watch:
+            self.watch(IndexProgress(self.files_done, len(self.sizes), bytes_done,
+                                     self.bytes_total, self.articles))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone or unreadable: the indexer says why when it comes to it
+        return 0
 
 
 def _is_under_any_indexed(indexed: dict[str, IndexedFile], root: Path) -> bool:
@@ -354,11 +418,25 @@ def absolute_roots(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 
 def update(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
-           progress: Progress | None = None, wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
-    """Add new files, update changed ones, remove the articles of files gone from ``paths``."""
+           progress: ProgressWatcher | None = None,
+           wait: float = LOCK_WAIT_SECONDS, demo: Path | None = None) -> IndexReport:
+    """Add new files, update changed ones, remove the articles of files gone from ``paths``.
+
+    ``demo`` is the folder of the bundled seeds when ``store`` is the per-user default
+    index, which starts as a demo of them: while it holds nothing else, other ``paths``
+    are indexed afresh, without the seeds (a report warning says so)."""
     roots = absolute_roots(paths)
+
+    def demo_leaves(indexed: dict[str, IndexedFile]) -> str | None:
+        if demo is None or all(_is_under(str(root), demo) for root in roots) \
+                or not all(_is_under(path, demo) for path in indexed):
+            return None
+        count = sum(len(entry.hashes) for entry in indexed.values())
+        return (f"the {count} demo articles bundled with searchidx left the default index "
+                f"{store.location}: it holds your own articles now")
+
     return _in_place(store, wait, lambda indexer: indexer.run(roots, progress),
-                     lambda: _input_bytes(roots))
+                     lambda: _input_bytes(roots), demo_leaves)
 
 
 def reindex_files(store: IndexStore, files: dict[str, str],
@@ -383,15 +461,23 @@ InputBytes = Callable[[], int]
 
 
 def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexReport],
-              input_bytes: InputBytes) -> IndexReport:
+              input_bytes: InputBytes,
+              afresh: Callable[[dict[str, IndexedFile]], str | None] = lambda indexed: None,
+              ) -> IndexReport:
     """Run an indexer on the live index under the writer lock; one commit, or none.
-    An empty index is built afresh instead (see :func:`_build_fresh`)."""
+    An empty index is built afresh instead (see :func:`_build_fresh`), and so is one for
+    which ``afresh(indexed)`` gives a reason (added to the report's warnings)."""
     with store.writing(wait):
         whoosh_index = store.open() if store.exists() else None
         if whoosh_index is None or whoosh_index.doc_count_all() == 0:
             return _build_fresh(store, run, input_bytes)
         with whoosh_index.reader() as reader:
             indexed = indexed_files(reader)
+        if reason := afresh(indexed):
+            whoosh_index.close()
+            report = _build_fresh(store, run, input_bytes)
+            report.warnings.append(reason)
+            return report
         writer = _writer(whoosh_index)
         indexer = _Indexer(writer, indexed)
         try:
@@ -408,13 +494,15 @@ def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexRep
 
 
 def rebuild(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
-            progress: Progress | None = None, wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+            progress: ProgressWatcher | None = None,
+            wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
     """Build a fresh index from ``paths`` beside the live one and swap it in atomically."""
     with store.writing(wait):
         return _rebuild_locked(store, absolute_roots(paths), progress)
 
 
-def _rebuild_locked(store: IndexStore, roots: list[Path], progress: Progress | None) -> IndexReport:
+def _rebuild_locked(store: IndexStore, roots: list[Path],
+                    progress: ProgressWatcher | None) -> IndexReport:
     return _build_fresh(store, lambda indexer: indexer.run(roots, progress),
                         lambda: _input_bytes(roots))
 
@@ -423,11 +511,8 @@ def _build_fresh(store: IndexStore, run: Callable[[_Indexer], IndexReport],
                  input_bytes: InputBytes) -> IndexReport:
     """Write a new generation with ``run`` (the old one's articles are compared, and kept
     where a file fails) and swap it in once complete."""
-    indexed: dict[str, IndexedFile] = {}
-    old_searcher = None
-    if store.exists():
-        old_searcher = store.open().searcher()
-        indexed = indexed_files(old_searcher.reader())
+    old_searcher = store.open_readable() if store.exists() else None
+    indexed = indexed_files(old_searcher.reader()) if old_searcher else {}
     folder, whoosh_index = store.create_generation()
     try:
         writer = _fresh_writer(store, whoosh_index, input_bytes())

@@ -1,4 +1,5 @@
-"""Checking an index against the files it came from, and repairing what differs."""
+"""Checking an index: its own files (damaged or missing), then its articles against the
+files they came from, and repairing what differs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from .documents import SourceFile, UnreadableFile, os_error_reason, read_file
 from .index import IndexStore
 from .indexer import IndexedFile, IndexReport, file_stamp, indexed_files, reindex_files
+from .manifest import Damage
 from .settings import LOCK_WAIT_SECONDS
 
 __all__ = ["CheckReport", "Problem", "check", "repair"]
@@ -34,16 +36,26 @@ class CheckReport:
     articles: int
     problems: list[Problem] = field(default_factory=list)
     repaired: IndexReport | None = None
+    damaged: list[Damage] = field(default_factory=list)
+    """The index's own files that are damaged or missing; then ``problems`` is not looked
+    for (the articles cannot be trusted) and only a rebuild helps."""
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON form: ``{"index", "articles", "problems": [...], "repaired"}``."""
+        """The JSON form: ``{"index", "articles", "problems": [...], "repaired",
+        "damaged": [{"file", "problem"}, ...]}``."""
         return {"index": self.location, "articles": self.articles,
                 "problems": [asdict(problem) for problem in self.problems],
-                "repaired": self.repaired.to_dict() if self.repaired else None}
+                "repaired": self.repaired.to_dict() if self.repaired else None,
+                "damaged": [damage.to_dict() for damage in self.damaged]}
 
 
 def check(store: IndexStore) -> CheckReport:
-    """Compare every indexed article with its file: gone, changed, unreadable, duplicated."""
+    """Read every file of the index (against its checksum, where it has one); if all are
+    sound, compare every indexed article with its file: gone, changed, unreadable,
+    duplicated."""
+    damaged = store.damage(thorough=True)
+    if damaged:
+        return CheckReport(str(store.location), store.recorded_articles(), damaged=damaged)
     whoosh_index = store.open()
     with whoosh_index.reader() as reader:
         files = indexed_files(reader)
@@ -61,7 +73,10 @@ def check(store: IndexStore) -> CheckReport:
 def repair(store: IndexStore, report: CheckReport,
            wait: float = LOCK_WAIT_SECONDS) -> CheckReport:
     """Re-index the files behind ``report``'s problems (removing the articles of files
-    that are gone), then check again; the new report carries what the repair did."""
+    that are gone), then check again; the new report carries what the repair did. A
+    damaged index is left as it is: only a rebuild from its files helps."""
+    if report.damaged:
+        return report
     files = {problem.path: problem.id for problem in report.problems}
     repaired = reindex_files(store, files, wait) if files else IndexReport()
     after = check(store)

@@ -12,15 +12,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from .errors import IndexNotFound
 from .index import IndexStore, default_location
-from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS
+from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS, SEARCH_TIME_BUDGET_SECONDS
 
 # The modules for writing, searching (they load Whoosh's query parser), checking and
 # articles are imported by the methods that use them: a command loads only what it needs.
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from .aliases import Aliases
     from .documents import Article
     from .index import IndexStats
-    from .indexer import IndexReport, Progress
+    from .indexer import IndexProgress, IndexReport, Progress, ProgressWatcher
     from .integrity import CheckReport
     from .query import QueryBuilder
     from .search import SearchResults, Sort, Span
@@ -48,21 +50,53 @@ def bundled_seeds() -> Path:
     raise IndexNotFound("the bundled seed articles are missing from this installation")
 
 
+def _reads_index(method: Callable) -> Callable:
+    """Report an error met reading a damaged index as :class:`~searchidx.errors.IndexDamaged`,
+    naming the damaged file (see :meth:`IndexStore.reading`)."""
+
+    @functools.wraps(method)
+    def reading(self: SearchIndex, *args, **kwargs):
+        with self._store.reading():
+            return method(self, *args, **kwargs)
+
+    return reading
+
+
+def _watcher(progress: Progress | None,
+             on_progress: ProgressWatcher | None) -> ProgressWatcher | None:
+    """One watcher for the indexer: ``on_progress`` at every step, ``progress`` once a file."""
+    if progress is None:
+        return on_progress
+    files_told = 0
+
+    def watch(state: IndexProgress) -> None:
+        nonlocal files_told
+        if on_progress:
+            on_progress(state)
+        if state.files_done > files_told:
+            files_told = state.files_done
+            progress(state.files_done, state.files_total)
+
+    return watch
+
+
 class SearchIndex:
     """A searchable index of news articles, kept in a folder on disk.
 
     Open one with :meth:`open`; use it as a context manager or call :meth:`close`.
-    One open ``SearchIndex`` keeps its searcher between searches and notices when
-    another process has updated or rebuilt the index.
+    One open ``SearchIndex`` keeps its searchers between searches and notices when
+    another process has updated or rebuilt the index. Several threads may search one
+    ``SearchIndex`` at once: each searches with a searcher of its own (a Whoosh searcher
+    must not be shared by threads), so a slow search holds up only its own thread.
     """
 
     def __init__(self, store: IndexStore, aliases_file: PathLike | None = None) -> None:
         self._store = store
         self._aliases_file = aliases_file
         self._aliases: Aliases | None = None
-        self._whoosh_index = None
-        self._searcher = None
-        self._generation: Path | None = None
+        self._local = threading.local()  # this thread's _Reader
+        self._readers: list[_Reader] = []  # every thread's, to close them all
+        self._readers_lock = threading.Lock()
 
     @classmethod
     def open(cls, location: PathLike | None = None, *, create: bool = False,
@@ -98,46 +132,60 @@ class SearchIndex:
         """The folder that holds the index."""
         return self._store.location
 
+    @_reads_index
     def index(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
-              wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+              wait: float = LOCK_WAIT_SECONDS,
+              on_progress: ProgressWatcher | None = None) -> IndexReport:
         """Add new articles, update changed ones and remove those whose files are gone.
 
         ``paths`` are files or folders (read recursively). Unchanged files are passed
         over by size and modification time. Files that cannot be read are listed in
-        ``report.skipped`` and the others are indexed all the same.
+        ``report.skipped`` and the others are indexed all the same. The per-user default
+        index starts as a demo of the bundled seeds: the first time other files are
+        indexed into it, the seeds' articles leave it (``report.warnings`` says so).
+        ``progress`` is called as ``progress(files_done, files_total)`` after each file;
+        ``on_progress`` with an :class:`~searchidx.indexer.IndexProgress` (files, bytes
+        and articles read) after each article and each file.
         """
         from .indexer import update
 
-        return update(self._store, paths, progress, wait)
+        return update(self._store, paths, _watcher(progress, on_progress), wait,
+                      demo=self._demo_seeds())
 
     def rebuild(self, paths: Sequence[PathLike], *, progress: Progress | None = None,
-                wait: float = LOCK_WAIT_SECONDS) -> IndexReport:
+                wait: float = LOCK_WAIT_SECONDS,
+                on_progress: ProgressWatcher | None = None) -> IndexReport:
         """Build a fresh index from ``paths`` and swap it in atomically.
 
         Searches running meanwhile see the old index or the new one, never a mix.
+        ``progress`` and ``on_progress`` are called as for :meth:`index`.
         """
         from .indexer import rebuild
 
-        return rebuild(self._store, paths, progress, wait)
+        return rebuild(self._store, paths, _watcher(progress, on_progress), wait)
 
+    @_reads_index
     def search(self, query: str, *, limit: int = DEFAULT_LIMIT, since: dt.date | None = None,
                until: dt.date | None = None, sort: Sort = "relevance",
-               expand_aliases: bool = True) -> SearchResults:
+               expand_aliases: bool = True,
+               time_budget: float = SEARCH_TIME_BUDGET_SECONDS) -> SearchResults:
         """Search the index; every word must match, in the title or the body.
 
         ``since``/``until`` keep articles dated within those days (inclusive);
         ``sort="date"`` puts the newest first; ``expand_aliases=False`` searches the
         words as typed, without their aliases. If nothing matches, a spelling correction
         (``results.suggestion``) or any-word matching is tried, and ``results.notice``
-        says so. Raises :class:`~searchidx.errors.QueryError` for an empty query or bad
-        arguments.
+        says so. A search that has taken ``time_budget`` seconds stops at its next check
+        of the clock and returns what it has found, and the notice says so. Raises
+        :class:`~searchidx.errors.QueryError` for an empty query or bad arguments.
         """
         from .search import run_search
 
         searcher = self._current_searcher()
         return run_search(searcher, self._query_builder(searcher, expand_aliases), query,
-                          limit, since, until, sort)
+                          limit, since, until, sort, time_budget)
 
+    @_reads_index
     def similar(self, article_id: str, *, limit: int = DEFAULT_LIMIT) -> SearchResults:
         """Articles related to the one with this id (never the article itself).
 
@@ -147,6 +195,7 @@ class SearchIndex:
 
         return run_similar(self._current_searcher(), article_id, limit)
 
+    @_reads_index
     def article(self, article_id: str) -> Article | None:
         """The article with this id, or None."""
         from .documents import Article
@@ -160,6 +209,7 @@ class SearchIndex:
                        place=stored.get("place"), source=stored.get("source"),
                        url=stored.get("url"))
 
+    @_reads_index
     def matches(self, article_id: str, query: str) -> tuple[Span, ...]:
         """Where ``query`` matches in an article's body, for marking the words on display.
 
@@ -173,6 +223,15 @@ class SearchIndex:
         searcher = self._current_searcher()
         return match_spans(searcher, self._query_builder(searcher, True), article_id, query)
 
+    @_reads_index
+    def common_words(self, limit: int = 2) -> list[str]:
+        """Words in the titles of many articles, most common first: examples of queries
+        that find something here. They are words as the index holds them (folded, and
+        stemmed: "compani"), which find the articles when searched."""
+        terms = self._current_searcher().reader().most_frequent_terms("title", limit * 50)
+        words = [term.decode("utf-8") for _, term in sorted(terms, reverse=True)]
+        return [word for word in words if word.isalpha() and len(word) >= _EXAMPLE_LETTERS][:limit]
+
     def check(self, *, repair: bool = False, wait: float = LOCK_WAIT_SECONDS) -> CheckReport:
         """Compare every article with the file it came from (gone, changed, unreadable,
         duplicated); with ``repair=True``, re-index what differs and check again."""
@@ -181,6 +240,7 @@ class SearchIndex:
         report = integrity.check(self._store)
         return integrity.repair(self._store, report, wait) if repair else report
 
+    @_reads_index
     def stats(self) -> IndexStats:
         """Where the index is, how many articles it holds, its size and last update, and
         whether a rebuild is needed to get the current analysis."""
@@ -190,12 +250,11 @@ class SearchIndex:
         return self._store.stats(searcher.doc_count(), analysis_version(searcher.schema))
 
     def close(self) -> None:
-        """Release the open searcher and index."""
-        if self._searcher is not None:
-            self._searcher.close()
-        if self._whoosh_index is not None:
-            self._whoosh_index.close()
-        self._searcher = self._whoosh_index = self._generation = None
+        """Release the open searchers and index, every thread's."""
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            reader.close()
 
     def __enter__(self) -> SearchIndex:
         return self
@@ -203,6 +262,12 @@ class SearchIndex:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+    def _demo_seeds(self) -> Path | None:
+        """The bundled seeds if this is the per-user default index, which starts as their
+        demo; their articles leave it when the user first indexes their own files."""
+        location, per_user_default = default_location()
+        return bundled_seeds() if per_user_default and location == self.location else None
 
     def _query_builder(self, searcher, expand_aliases: bool) -> QueryBuilder:
         from .aliases import load_aliases
@@ -214,19 +279,43 @@ class SearchIndex:
                             searcher.reader())
 
     def _current_searcher(self):
-        """The open searcher, reopened after a rebuild or an update.
+        """This thread's open searcher, reopened after a rebuild or an update.
 
         (Whoosh's ``refresh()`` would keep the readers of the segments still there with the
         deletions they had when opened: articles an update replaced or removed would
         still be found.)
         """
         generation = self._store.live_generation()
-        stale = self._searcher is None or generation != self._generation
-        if stale or not self._searcher.up_to_date():
-            self.close()
-            from .search import scoring
+        reader: _Reader | None = getattr(self._local, "reader", None)
+        if reader is None or reader.closed or not reader.is_current(generation):
+            if reader is not None:
+                reader.close()
+            self._local.reader = reader = _Reader(self._store, generation)
+            with self._readers_lock:
+                self._readers = [*(other for other in self._readers if not other.closed), reader]
+        return reader.searcher
 
-            self._whoosh_index = self._store.open()
-            self._searcher = self._whoosh_index.searcher(weighting=scoring())
-            self._generation = generation
-        return self._searcher
+
+# The least letters of a word that common_words() offers as an example ("the" is no example).
+_EXAMPLE_LETTERS = 5
+
+
+class _Reader:
+    """One thread's open Whoosh index and searcher, of one generation of the index."""
+
+    def __init__(self, store: IndexStore, generation: Path) -> None:
+        from .search import scoring
+
+        self.generation = generation
+        self.index = store.open()
+        self.searcher = self.index.searcher(weighting=scoring())
+        self.closed = False
+
+    def is_current(self, generation: Path) -> bool:
+        return generation == self.generation and self.searcher.up_to_date()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.searcher.close()
+            self.index.close()

@@ -23,19 +23,23 @@ parser would make (a property test compares the two).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from whoosh import qparser
 from whoosh.qparser import plugins, syntax
-from whoosh.query import And, AndMaybe, AndNot, FuzzyTerm, NullQuery, Or, Phrase, Term
+from whoosh.query import (And, AndMaybe, AndNot, FuzzyTerm, MultiTerm, NullQuery, Or, Phrase,
+                          Term)
 
 from .aliases import Aliases, AliasMatch
 from .analysis import JOINED_MAX_WORDS, is_acronym, tokenize
-from .settings import (ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST, HEADLINE_MIN_WORDS,
-                       MAX_FUZZY_EDITS, MAX_QUERY_CHARS, MIN_WILDCARD_PREFIX)
+from .budget import Budget
+from .settings import (ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST, FUZZY_PREFIX_LETTERS,
+                       HEADLINE_MIN_WORDS, MAX_FUZZY_EDITS, MAX_QUERY_CHARS, MAX_QUERY_EXPANSION,
+                       MAX_TERM_EXPANSION, MIN_WILDCARD_PREFIX)
 
-__all__ = ["ParsedQuery", "QueryBuilder", "bounded", "plain_words", "syntax_problem"]
+__all__ = ["ParsedQuery", "QueryBuilder", "bounded", "expanded", "has_exclusion",
+           "joined_notices", "plain_words", "syntax_problem", "words_within"]
 
 SEARCH_FIELDS = ("title", "body")
 QUERY_FIELDS = frozenset({"title", "body", "place", "source", "date", "id"})
@@ -118,6 +122,10 @@ class QueryBuilder:
         """Parse ``text``; ``any_word=True`` lets articles match some of the words."""
         text, shortened = bounded(text)
         text = _DATE_RANGE.sub(_date_range_syntax, _headline_operators_as_words(text))
+        excluded = _only_excluded(text)
+        if excluded:
+            return ParsedQuery(NullQuery, joined_notices(shortened, _ONLY_EXCLUSIONS.format(
+                words=", ".join(excluded), first=excluded[0])))
         problem = syntax_problem(text)
         if problem is None and not any_word and _are_plain(words := text.split()):
             return self._finished(self._plain_words_query(words), text, shortened)
@@ -134,7 +142,7 @@ class QueryBuilder:
         notice = (f"could not read the query {text!r} ({problem}); searching for the words: "
                   f"{' '.join(words) or '(none)'}")
         query = self._parser(any_word).parse(" ".join(words)) if words else NullQuery
-        return self._finished(query, text, "; ".join(filter(None, (shortened, notice))))
+        return self._finished(query, text, joined_notices(shortened, notice))
 
     def _parser(self, any_word: bool):
         group = qparser.OrGroup.factory(ANY_WORD_COORDINATION) if any_word else qparser.AndGroup
@@ -255,6 +263,40 @@ def bounded(text: str) -> tuple[str, str | None]:
     return cut, f"the query was cut to its first {len(cut)} characters"
 
 
+_ONLY_EXCLUSIONS = ("nothing to search for: the query only excludes words ({words}); "
+                    "add a word to look for, as in “Korea -{first}”")
+
+
+def _only_excluded(text: str) -> list[str]:
+    """The excluded words of a query that has nothing but exclusions (``-oil``,
+    ``NOT oil``, ``-oil -gas``); empty if it looks for something."""
+    words = re.sub(r'"([^"]*)"', lambda match: match[1].replace(" ", "_"), text)
+    words = words.replace("(", " ").replace(")", " ").split()
+    excluded = []
+    for before, word in zip(["", *words], words):
+        if word.startswith("-") and len(word) > 1:
+            excluded.append(word[1:])
+        elif before == "NOT" and word not in _OPERATORS:
+            excluded.append(word)
+        elif word not in _OPERATORS:
+            return []
+    return [word.replace("_", " ") for word in excluded]
+
+
+def has_exclusion(text: str) -> bool:
+    """Whether a query excludes something (``-word``, ``NOT word``; in a pasted headline,
+    NOT is a word)."""
+    return bool(_EXCLUSION.search(_headline_operators_as_words(text)))
+
+
+_EXCLUSION = re.compile(r"(?:^|[\s(])(?:-(?=\S)|NOT\s)")
+
+
+def joined_notices(*notices: str | None) -> str | None:
+    """The notices that were given, in one line (None if none was)."""
+    return "; ".join(notice for notice in notices if notice) or None
+
+
 def _parse_or_why_not(parser, text: str):
     """``(query, None)``, or ``(None, problem)`` if Whoosh cannot make sense of ``text``."""
     try:
@@ -295,6 +337,76 @@ def _date_range_syntax(match: re.Match[str]) -> str:
     return f"date:[{start + ' ' if start else ''}TO{' ' + end if end else ''}]"
 
 
+# --- expanding the terms that stand for many --------------------------------------------------
+
+def expanded(query, reader, budget: Budget) -> tuple[object, list[str]]:
+    """``query`` with each term that stands for many words of the index (``prefix*``,
+    ``wild*card``, ``[a TO b]``, ``word~``) replaced by those words, and a notice for
+    each that was cut.
+
+    Each stands for at most ``MAX_TERM_EXPANSION`` words (the first in the index's
+    order) and all of them together for about ``MAX_QUERY_EXPANSION`` (each keeps at
+    least one); the expansion stops early when the search's time ``budget`` is spent.
+    """
+    expander = _Expander(reader, budget)
+    query = expander.walk(query)
+    return query, [_cut_notice(shown, cap) for shown, cap in expander.cuts.items()]
+
+
+class _Expander:
+    def __init__(self, reader, budget: Budget) -> None:
+        self.reader, self.budget = reader, budget
+        self.room = MAX_QUERY_EXPANSION  # words the rest of the query may still expand to
+        self.cuts: dict[str, int] = {}  # how many words each cut term was searched for
+
+    def walk(self, query):
+        if isinstance(query, MultiTerm):
+            return self.expand(query)
+        if not query.children():
+            return query
+        rebuilt = query.apply(self.walk)
+        for setting in ("scale", "minmatch"):  # Whoosh's apply() keeps only the boost
+            if hasattr(query, setting):
+                setattr(rebuilt, setting, getattr(query, setting))
+        return rebuilt
+
+    def expand(self, query):
+        """The words of the index ``query`` stands for, as an Or of terms."""
+        field = query.field()
+        if field not in self.reader.schema:
+            return NullQuery
+        cap = max(1, min(MAX_TERM_EXPANSION, self.room))
+        words: list = []
+        if isinstance(query, _StemmedFuzzyTerm):  # the one expansion that scans many words
+            found = query.stemmed_words(self.reader, self.budget)
+        else:
+            found = iter(query._btexts(self.reader))  # noqa: SLF001 (Whoosh's expansion itself)
+        for word in found:
+            words.append(word)
+            if len(words) == cap or self.budget.stop_if_exhausted():
+                break
+        if len(words) == cap and next(found, None) is not None:
+            shown = _shown(query)  # the same for its title and its body
+            self.cuts[shown] = min(cap, self.cuts.get(shown, cap))
+        self.room -= len(words)
+        texts = [self.reader.schema[field].from_bytes(word) if isinstance(word, bytes)
+                 else word for word in words]
+        return Or([Term(field, text, boost=query.boost) for text in texts]).normalize()
+
+
+def _cut_notice(shown: str, cap: int) -> str:
+    searched = f"the first {cap} were" if cap > 1 else "the first was"
+    return (f"“{shown}” stands for more words of the index than a query may search: only "
+            f"{searched} searched")
+
+
+def _shown(query) -> str:
+    """A query part as a reader typed it: without the field when it is title or body."""
+    text = str(query)
+    field = query.field()
+    return text.removeprefix(f"{field}:") if field in SEARCH_FIELDS else text
+
+
 # --- the parser plugin ------------------------------------------------------------------------
 
 class _StemmedFuzzyTerm(FuzzyTerm):
@@ -303,10 +415,40 @@ class _StemmedFuzzyTerm(FuzzyTerm):
     each candidate is stemmed before it is looked up ("ministers~" finds "minist")."""
 
     def _btexts(self, ixreader):
-        field = ixreader.schema[self.fieldname]
-        words = ixreader.terms_within(self.fieldname, self.text, self.maxdist,
-                                      prefix=self.prefixlength)
-        return sorted({term for word in words for term in field.process_text(word, mode="query")})
+        return self.stemmed_words(ixreader, None)
+
+    def stemmed_words(self, reader, budget: Budget | None) -> Iterator[str]:
+        """The field's terms this fuzzy word stands for, each once (see :func:`words_within`)."""
+        field = reader.schema[self.fieldname]
+        seen: set[str] = set()
+        for word in words_within(reader, self.fieldname, self.text, self.maxdist,
+                                 self.prefixlength, budget):
+            for term in field.process_text(word, mode="query"):
+                if term not in seen:
+                    seen.add(term)
+                    yield term
+
+
+def words_within(reader, field: str, text: str, maxdist: int, prefix: int,
+                 budget: Budget | None) -> Iterator[str]:
+    """The words of ``field`` that begin with the first ``prefix`` letters of ``text`` and
+    are within ``maxdist`` edits of it, in order: Whoosh's ``terms_within``, except that a
+    word whose length alone puts it too far is passed over before its distance is computed
+    (in Python: "the~2" looked at 124,000 words for 13 s), and that the search stops once
+    the time ``budget`` is spent."""
+    from whoosh.support.levenshtein import distance
+
+    fieldobj = reader.schema[field]
+    for count, btext in enumerate(reader.expand_prefix(field, text[:prefix]), start=1):
+        if budget is not None and not count % _WORDS_PER_CLOCK_CHECK \
+                and budget.stop_if_exhausted():
+            return
+        word = fieldobj.from_bytes(btext)
+        if abs(len(word) - len(text)) <= maxdist and distance(word, text, maxdist) <= maxdist:
+            yield word
+
+
+_WORDS_PER_CLOCK_CHECK = 256
 
 
 class _BuiltQuery(syntax.SyntaxNode):
@@ -340,6 +482,7 @@ class _NamesAndAliasesPlugin(plugins.Plugin):
                 group.nodes[index] = self.rewrite(parser, node)
             elif isinstance(node, plugins.FuzzyTermPlugin.FuzzyTermNode):
                 node.qclass = _StemmedFuzzyTerm
+                node.prefixlength = max(node.prefixlength, FUZZY_PREFIX_LETTERS)
         for start, end in reversed(_plain_runs(group.nodes)):
             words = [n for n in group.nodes[start:end] if not n.is_ws()]
             group.nodes[start:end] = self._expand(words)

@@ -16,6 +16,19 @@ ANY_WORD_COORDINATION = 0.9
 MAX_QUERY_CHARS = 500
 MIN_WILDCARD_PREFIX = 2
 MAX_FUZZY_EDITS = 2
+# A fuzzy word (word~) keeps its first letter as typed: the words looked at are those
+# beginning with it, a twentieth of the vocabulary.
+FUZZY_PREFIX_LETTERS = 1
+# A term that stands for many words (prefix*, wild*card, [a TO b], word~) searches at most
+# this many of them (the first in the index's order), and a whole query about this many,
+# each such term keeping at least one; a notice names what was cut. Measured on
+# Reuters-21578 (scripts/hostile.py): with these caps no query takes a second.
+MAX_TERM_EXPANSION = 100
+MAX_QUERY_EXPANSION = 1000
+# A search stops at the first check of the clock after this many seconds (between
+# expanded terms, segments and batches of documents) and returns what it has, with a
+# notice. SearchIndex.search(time_budget=...) overrides it.
+SEARCH_TIME_BUDGET_SECONDS = 2.0
 # A query of at least this many words written all in capitals is a pasted headline: its
 # AND/OR/NOT are words, not operators.
 HEADLINE_MIN_WORDS = 5
@@ -59,7 +72,11 @@ WRITER_MEMORY_MB = 128
 WRITER_PROCESSES = 2
 PARALLEL_MIN_BYTES = 2 * 2**20
 LOCK_WAIT_SECONDS = 5.0
+# `index` and `rebuild` show their progress on a terminal when there are this many files
+# or bytes to read; the line is redrawn when its percentage changes, or after this long.
 PROGRESS_MIN_FILES = 200
+PROGRESS_MIN_BYTES = 2**20
+PROGRESS_REDRAW_SECONDS = 1.0
 # Postings are written in blocks of this many (Whoosh writes 128). Measured with the
 # bench's 200 queries, in one process, taking turns: on ten times Reuters-21578, 512 took
 # 15 % less time in all than 128 (p95 55 -> 50 ms), 1024 the same as 512; on Reuters
@@ -67,8 +84,12 @@ PROGRESS_MIN_FILES = 200
 POSTINGS_PER_BLOCK = 512
 
 # The web page (`searchidx serve`): where it listens, how many hits a page shows, and how
-# many requests it works on at once (searches take turns at the index; see web.py).
+# many requests it works on at once (each worker thread searches with its own searcher).
 WEB_HOST = "127.0.0.1"
 WEB_PORT = 8080
 WEB_PAGE_SIZE = 10
 WEB_THREADS = 4
+# Open connections at once, and the seconds after which an idle one is closed (waitress's
+# defaults, 100 and 120 s, let 101 idle connections lock everyone out for two minutes).
+WEB_CONNECTION_LIMIT = 1000
+WEB_IDLE_SECONDS = 10

@@ -12,38 +12,38 @@ Flask serves the routes and waitress runs it. The pages are Jinja2 templates wit
 autoescaping, styled by one static style sheet, and use no JavaScript at all; every
 response carries a Content-Security-Policy that allows no script and no inline style.
 
-Requests run on waitress's worker threads and share one open :class:`SearchIndex`. A
-Whoosh searcher must not be used by two threads at once, so requests take turns at the
-index behind a lock: a search takes milliseconds, and pages are rendered outside it.
-The index notices on every call when it has been updated or rebuilt.
+Requests run on waitress's worker threads and share one open :class:`SearchIndex`, which
+gives each thread a searcher of its own: a slow search holds up its own thread only,
+never the others (nor ``/healthz``). The index notices on every call when it has been
+updated or rebuilt. A client cannot hold the server with idle connections: there may be
+``WEB_CONNECTION_LIMIT`` at once, and one idle for ``WEB_IDLE_SECONDS`` is closed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import ipaddress
 import math
 import re
 import socket
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlencode
 
 import flask
 import waitress
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import BadHost, HTTPException, NotFound
 
 from .errors import QueryError, SearchIdxError
 from .library import SearchIndex
 from .search import SearchResults, Span, mark_html
-from .settings import DEFAULT_LIMIT, MAX_LIMIT, WEB_PAGE_SIZE, WEB_THREADS
+from .settings import (DEFAULT_LIMIT, MAX_LIMIT, WEB_CONNECTION_LIMIT, WEB_IDLE_SECONDS,
+                       WEB_PAGE_SIZE, WEB_THREADS)
 
-__all__ = ["BadParameter", "SearchRequest", "create_app", "is_loopback", "marked_paragraphs",
-           "serve"]
+__all__ = ["BadParameter", "SearchRequest", "create_app", "create_server", "is_loopback",
+           "marked_paragraphs", "serve"]
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'self'; img-src 'self'; "
@@ -123,18 +123,9 @@ def _day(params: Mapping[str, str], name: str) -> dt.date | None:
 
 # --- the shared index -------------------------------------------------------------------------
 
-@dataclasses.dataclass
-class _SharedIndex:
-    index: SearchIndex
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
-
-
-@contextlib.contextmanager
-def _shared_index() -> Iterator[SearchIndex]:
-    """The app's one open index, for this request alone while the block runs."""
-    shared: _SharedIndex = flask.current_app.extensions["searchidx"]
-    with shared.lock:
-        yield shared.index
+def _index() -> SearchIndex:
+    """The app's one open index (each thread searches it with a searcher of its own)."""
+    return flask.current_app.extensions["searchidx"]
 
 
 def _request_context() -> dict[str, object]:
@@ -153,14 +144,27 @@ def search_page() -> ResponseReturnValue:
     context: dict[str, object] = {}
     try:
         search = SearchRequest.from_params(flask.request.args, WEB_PAGE_SIZE)
-        with _shared_index() as index:
-            results = search.run(index) if search.query.strip() else None
-            context["articles"] = index.stats().articles
+        index = _index()
+        results = search.run(index) if search.query.strip() else None
+        context["articles"] = index.stats().articles
+        if results is None:
+            context["examples"] = _examples(index)
     except (BadParameter, QueryError) as problem:
         return flask.render_template("search.html", error=str(problem)), 400
     if results is not None:
         context |= _results_context(search, results)
     return flask.render_template("search.html", **context)
+
+
+def _examples(index: SearchIndex) -> list[str] | None:
+    """Two words to offer as example queries, where the page's own examples (Vietnamese
+    names) find nothing in this index; None where they do."""
+    if all(index.search(example, limit=1).total for example in _BUILT_IN_EXAMPLES):
+        return None
+    return index.common_words(2) or None
+
+
+_BUILT_IN_EXAMPLES = ("Vu", '"Minh Vũ" NOT Kim')  # as search.html links them
 
 
 def _results_context(search: SearchRequest, results: SearchResults) -> dict[str, object]:
@@ -183,9 +187,9 @@ def _page_link(page: int) -> str:
 def article_page(article_id: str) -> ResponseReturnValue:
     """One article in full, with the words of the query ``q`` marked."""
     query = flask.request.args.get("q", "")
-    with _shared_index() as index:
-        article = index.article(article_id)
-        spans = index.matches(article_id, query) if article else ()
+    index = _index()
+    article = index.article(article_id)
+    spans = index.matches(article_id, query) if article else ()
     if article is None:
         raise NotFound(f"no article with id {article_id!r}")
     return flask.render_template("article.html", article=article, matches=len(spans),
@@ -205,16 +209,13 @@ def marked_paragraphs(text: str, spans: tuple[Span, ...]) -> list[Markup]:
 def api_search() -> ResponseReturnValue:
     """``SearchResults.to_dict()``: the JSON of ``searchidx search --format json``."""
     search = SearchRequest.from_params(flask.request.args, DEFAULT_LIMIT)
-    with _shared_index() as index:
-        results = search.run(index)
-    return results.to_dict()
+    return search.run(_index()).to_dict()
 
 
 @routes.get("/api/articles/<path:article_id>")
 def api_article(article_id: str) -> ResponseReturnValue:
     """``Article.to_dict()``: the JSON of ``searchidx show --format json``."""
-    with _shared_index() as index:
-        article = index.article(article_id)
+    article = _index().article(article_id)
     if article is None:
         raise NotFound(f"no article with id {article_id!r}")
     return article.to_dict()
@@ -223,9 +224,7 @@ def api_article(article_id: str) -> ResponseReturnValue:
 @routes.get("/healthz")
 def healthz() -> ResponseReturnValue:
     """Whether the index can be read, and how many articles it holds."""
-    with _shared_index() as index:
-        articles = index.stats().articles
-    return {"status": "ok", "articles": articles}
+    return {"status": "ok", "articles": _index().stats().articles}
 
 
 # --- errors and headers -----------------------------------------------------------------------
@@ -240,6 +239,9 @@ def _error(status: int, message: str, headers: Headers = ()) -> ResponseReturnVa
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
     """Not found, method not allowed and the like; their headers (such as Allow) kept."""
+    if isinstance(error, BadHost):  # no link can be made for that host, so no page either
+        host = flask.request.headers.get("Host", "")
+        return flask.Response(f"bad Host header: {host!r}\n", 400, mimetype="text/plain")
     headers = [(name, value) for name, value in error.get_headers()
                if name.lower() != "content-type"]
     return _error(error.code or 500, error.description or error.name, headers)
@@ -250,6 +252,7 @@ def _bad_request(error: BadParameter | QueryError) -> ResponseReturnValue:
 
 
 def _unreadable_index(error: SearchIdxError) -> ResponseReturnValue:
+    flask.current_app.logger.error("searchidx: %s", error)  # one line, no traceback
     return _error(503, f"the index cannot be read: {error}")
 
 
@@ -275,9 +278,9 @@ def create_app(index: SearchIndex) -> flask.Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the order of to_dict()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
-    app.jinja_env.filters.update(day=_day_text, web_link=_web_link)
+    app.jinja_env.filters.update(day=_day_text, web_link=_web_link, count="{:,}".format)
     app.context_processor(_request_context)
-    app.extensions["searchidx"] = _SharedIndex(index)
+    app.extensions["searchidx"] = index
     app.register_blueprint(routes)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(BadParameter, _bad_request)
@@ -313,14 +316,44 @@ def _url(listener: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
+def create_server(index: SearchIndex, host: str, port: int):
+    """The waitress server of the page and the API, listening on ``host:port``: its
+    ``run()`` serves until Ctrl+C, ``close()`` stops it, ``url`` is its address.
+
+    Raises :class:`SearchIdxError` when ``host:port`` cannot be listened on.
+    """
+    listener = _listen(host, port)
+    _allow_open_files(WEB_CONNECTION_LIMIT + _FILES_BESIDE_CONNECTIONS)
+    # poll(), not select(): select() cannot watch a socket numbered 1024 or more.
+    server = waitress.create_server(create_app(index), sockets=[listener], threads=WEB_THREADS,
+                                    ident="searchidx", connection_limit=WEB_CONNECTION_LIMIT,
+                                    channel_timeout=WEB_IDLE_SECONDS,
+                                    cleanup_interval=WEB_IDLE_SECONDS, asyncore_use_poll=True)
+    server.url = _url(listener)
+    return server
+
+
+# Files the server keeps open besides its connections: the index's, the listener, stdio.
+_FILES_BESIDE_CONNECTIONS = 100
+
+
+def _allow_open_files(count: int) -> None:
+    """Raise this process's limit of open files to ``count`` where it is lower, as far as
+    the hard limit allows (each connection is a file; a common default limit is 1,024)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = count if hard == resource.RLIM_INFINITY else min(count, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def serve(index: SearchIndex, host: str, port: int,
           ready: Callable[[str], None] = lambda url: None) -> None:
     """Serve the page and the API until Ctrl+C; ``ready(url)`` is called once listening.
 
     Raises :class:`SearchIdxError` when ``host:port`` cannot be listened on.
     """
-    listener = _listen(host, port)
-    server = waitress.create_server(create_app(index), sockets=[listener], threads=WEB_THREADS,
-                                    ident="searchidx")
-    ready(_url(listener))
+    server = create_server(index, host, port)
+    ready(server.url)
     server.run()  # returns on Ctrl+C, once the requests under way are answered

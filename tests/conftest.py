@@ -135,12 +135,14 @@ def searcher(corpus_index: Path):
         yield idx
 
 
-def modules_a_search_loads(index: Path) -> set[str]:
-    """The modules a ``searchidx search`` in a fresh process has loaded when it exits."""
+def modules_a_search_loads(index: Path, *options: str) -> set[str]:
+    """The modules a ``searchidx search`` (with ``options``) in a fresh process has loaded
+    when it exits."""
     probe = ("import atexit, sys\n"
              "atexit.register(lambda: print(' '.join(sys.modules), file=sys.stderr))\n"
              "from searchidx.cli import main\n"
-             f"sys.argv = ['searchidx', 'search', 'Vu', '--index', {str(index)!r}]\n"
+             f"sys.argv = ['searchidx', 'search', 'Vu', '--index', {str(index)!r}, "
+             f"*{list(options)!r}]\n"
              "main()\n")
     finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                               timeout=60)

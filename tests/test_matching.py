@@ -15,7 +15,7 @@ from searchidx.aliases import load_aliases
 from searchidx.index import IndexStore
 from searchidx.matching import _Postings, _Segment, rank
 from searchidx.query import QueryBuilder
-from searchidx.search import _ordering, _relevance_scores, scoring
+from searchidx.search import _lifted_scores, _ordering, _relevance_scores, scoring
 
 from newsgen import NewsWriter, queries_from, with_bodies, write_jsonl
 
@@ -76,7 +76,9 @@ def _whoosh_and_fast(location: Path, text: str, limit: int = 10):
         every = searcher.search(parsed.query, limit=None, terms=True,
                                 **_ordering("relevance", parsed.exact))
         top = every[:limit]
-        scores = _relevance_scores(searcher, parsed.query, top)
+        # Exact spellings rank first, their scores lifted above the others' (both paths).
+        scores = (_lifted_scores(every, top) if parsed.exact is not None
+                  else _relevance_scores(top))
         whoosh = [(hit.docnum, scores[hit.docnum], frozenset(hit.matched_terms())) for hit in top]
         fast = rank(searcher, parsed.query, limit, parsed.exact)
         return len(every), whoosh, fast

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import SEED_IDS
+from test_progress import Terminal
 from searchidx import IndexLocked, QueryError, SearchIndex, normalize
 from searchidx.cli import cli
 from searchidx.index import IndexStore
@@ -122,13 +123,12 @@ def test_ctrl_c_stops_with_a_message_and_keeps_the_index(tmp_path):
     with SearchIndex.open(index_dir, create=True) as idx:
         idx.index([articles / "a0000.txt"])
     # A shell starts background jobs with SIGINT ignored; the child must have it back.
-    process = searchidx("index", articles, "--index", index_dir,
+    terminal = Terminal("index", articles, "--index", index_dir,
                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(1.5)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert stderr.strip().splitlines()[-1].startswith("searchidx: interrupted")
+    assert terminal.wait_for("Indexing")  # under way: its progress line is shown
+    terminal.process.send_signal(signal.SIGINT)
+    assert terminal.finish() == 130
+    assert terminal.output.strip().splitlines()[-1].startswith("searchidx: interrupted")
     assert article_count(index_dir) in (1, 2000)
 
 

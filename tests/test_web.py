@@ -9,6 +9,7 @@ import datetime as dt
 import http.client
 import json
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -60,11 +61,15 @@ def build_web_index(folder: Path) -> Path:
 
 
 @contextlib.contextmanager
-def serving(index_dir: Path, *options: str) -> Iterator[tuple[str, list[str]]]:
-    """Run `searchidx serve` on a free port; yields its address and the lines of its stderr."""
+def serving(index_dir: Path, *options: str,
+            files: int | None = None) -> Iterator[tuple[str, list[str]]]:
+    """Run `searchidx serve` on a free port (allowed to open ``files`` files, if given);
+    yields its address and the lines of its stderr."""
     command = [sys.executable, "-m", "searchidx", "serve", "--index", str(index_dir),
                "--port", "0", *options]
-    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, encoding="utf-8") as server:
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                          preexec_fn=None if files is None else _open_files_limit(files)
+                          ) as server:
         assert server.stderr is not None
         stderr: list[str] = []
         for line in server.stderr:
@@ -78,6 +83,14 @@ def serving(index_dir: Path, *options: str) -> Iterator[tuple[str, list[str]]]:
             yield address[1], stderr
         finally:
             server.terminate()
+
+
+def _open_files_limit(files: int):
+    """What a child process runs before it starts, to open at most ``files`` files."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (files, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    return limit
 
 
 @pytest.fixture(scope="module")
