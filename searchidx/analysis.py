@@ -114,7 +114,7 @@ class NewsTokenizer(Tokenizer):
     also indexed as one word, at the first word's position, so "Hanoi" finds "Hà Nội",
     "Buonmathuot" finds "Buôn Ma Thuột" and "Jongun" finds "Jong-un". An ordinary
     lowercase pair stays two words, and so does a pair led by an English function word
-    ("The Bank"), one with a word longer than a name syllable ("Morgan Stanley") or one
+    ("The Bank"), one with a word longer than a name syllable ("Deutsche Bank") or one
     inside a headline set in capitals ("BAHIA COCOA REVIEW"); three words are joined only
     if both their pairs are. Queries are not joined here: the query parser offers each
     run of adjacent query words joined as an alternative instead.
@@ -151,7 +151,7 @@ FUNCTION_WORDS = frozenset("""
     until was we were what when where which while who why will with would you your
 """.split())
 # Vietnamese and Korean name syllables are at most this long ("Nguyễn", "nghiêng"); a
-# longer capitalized pair ("Morgan Stanley") is joined by nothing a reader would type.
+# longer capitalized pair ("Deutsche Bundesbank") is joined by nothing a reader would type.
 NAME_SYLLABLE_MAX = 7
 # Names of up to this many words written apart are also indexed joined ("Buôn Ma Thuột").
 JOINED_MAX_WORDS = 3
@@ -171,18 +171,18 @@ def words(value: str, join: bool) -> Iterator[tuple[str, int, int, int, str]]:
         text = match.group()
         start, end = match.span()
         yield text, position, start, end, HEADLINE if start in headline else WORD
-        last, last_start = name[-1] if name else ("", 0)
-        if name and (_joins(last, value[last_start + len(last):start], text)
-                     and not (start in headline and last_start in headline)):
+        continued = bool(name) and _continues_name(value, name[-1], text, start, headline)
+        if continued:
             for before in range(1, len(name) + 1):  # "Ma Thuột", then "Buôn Ma Thuột"
                 joined = "".join(word for word, _ in name[-before:]) + text
                 yield joined, position - before, name[-before][1], end, JOINED
-            name.append((text, start))
-            del name[:-(JOINED_MAX_WORDS - 1)]
-        else:
-            name = [(text, start)]
         # Only a capitalized word goes on a name (most words do not: no join is tried).
-        if not (join and text[0].isupper()):
+        if join and text[0].isupper():
+            if not continued:
+                name = []
+            name.append((text, start))
+            del name[:-(JOINED_MAX_WORDS - 1)]  # the words a longer name may still join
+        elif name:
             name = []
 
 
@@ -212,6 +212,15 @@ def _headline_starts(value: str) -> set[int] | frozenset[int]:
 
 
 _NO_STARTS: frozenset[int] = frozenset()
+
+
+def _continues_name(value: str, previous: tuple[str, int], text: str, start: int,
+                    headline: set[int] | frozenset[int]) -> bool:
+    """Whether the word ``text`` at ``start`` in ``value`` forms one name with the word
+    before it, ``previous`` (with its start): not where both are in a headline."""
+    word, word_start = previous
+    return (_joins(word, value[word_start + len(word):start], text)
+            and not (start in headline and word_start in headline))
 
 
 def _joins(first: str, gap: str, second: str) -> bool:

@@ -121,7 +121,8 @@ def as_written_before_versions(index_dir: Path) -> None:
 
 @pytest.fixture
 def baku_index(tmp_path: Path) -> Path:
-    write_article(tmp_path / "articles", "baku.txt", "Baku talks\n\nİlham Əliyev met Łukasz Ørsted.")
+    write_article(tmp_path / "articles", "baku.txt",
+                  "Baku talks\n\nİlham Əliyev met Łukasz Ørsted.")
     index_dir = tmp_path / "index"
     with SearchIndex.open(index_dir, create=True) as idx:
         idx.index([tmp_path / "articles"])
