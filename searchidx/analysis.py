@@ -8,6 +8,8 @@ The analyzers are Whoosh analyzers composed from small filters with ``|``::
 
 Folding is complete for Vietnamese: every tone and vowel mark goes, and so does the
 stroke of đ/Đ, which Unicode does not decompose. ``fold("Nguyễn Đà Nẵng") == "nguyen da nang"``.
+Other Latin letters fold as Lucene's and ICU's folding tables fold them ("ə" → "a", "ꜳ" →
+"aa"), from a table generated from both (:mod:`searchidx.fold_table`).
 
 Stopwords are never dropped: after folding, Vietnamese syllables collide with English
 stopwords ("thế" → "the", "Tô" → "to"), and "US" is a country, not a pronoun.
@@ -31,22 +33,24 @@ from typing import NamedTuple
 from whoosh.analysis import Filter, Token, Tokenizer
 from whoosh.lang.porter import stem
 
+from .fold_table import LETTERS
 from .settings import STEM_MIN_LENGTH
 
-__all__ = ["exact_analyzer", "exact_terms", "fold", "is_acronym", "name_analyzer", "normalize",
-           "prose_analyzer", "prose_terms", "spelling_words", "tokenize", "words"]
+__all__ = ["ANALYSIS_VERSION", "JOINED_MAX_WORDS", "exact_analyzer", "exact_form", "exact_terms",
+           "fold", "is_acronym", "name_analyzer", "normalize", "prose_analyzer", "prose_terms",
+           "spelling_words", "tokenize", "words"]
 
-# Latin letters whose marks are part of the letter itself, so NFKD leaves them alone.
-_UNDECOMPOSED = {
-    "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
-    "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "ẞ": "SS", "þ": "th",
-    "Þ": "TH", "ı": "i", "ȷ": "j", "ħ": "h", "Ħ": "H", "ŧ": "t", "Ŧ": "T", "ŋ": "ng",
-    "Ŋ": "NG", "ƀ": "b", "Ɓ": "B", "ɓ": "b", "ƈ": "c", "ɗ": "d", "Ɗ": "D", "ƒ": "f",
-    "ɠ": "g", "ɨ": "i", "Ɨ": "I", "ƙ": "k", "ĸ": "k", "ƚ": "l", "ɲ": "n", "ƞ": "n",
-    "ɵ": "o", "Ɵ": "O", "ʉ": "u", "Ʉ": "U", "ƴ": "y", "Ƴ": "Y", "ƶ": "z", "Ƶ": "Z",
-}
-# Every apostrophe-like character reads as the straight apostrophe.
-_APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\uff07": "'"}
+# The version of the terms analysis makes of a text, recorded in each index built (see
+# index.analysis_version): an index of another version needs a rebuild to match as this
+# one does. 1: searchidx before it was recorded. 2: folding from the Lucene and ICU tables,
+# names of three syllables joined, one tone placement in the exact field.
+ANALYSIS_VERSION = 2
+
+# Characters that write the same letter or sign differently: every apostrophe-like
+# character reads as the straight apostrophe, and final sigma as sigma (lower() writes a
+# word's last "Σ" as "ς", and NFKD makes the lunate "ϲ" one: all fold alike).
+_VARIANTS = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\uff07": "'",
+             "\u03c2": "\u03c3"}
 
 # Combining marks that can follow a letter; included in tokens so that text which
 # escaped NFC composition (or has no precomposed form) still yields whole words.
@@ -61,18 +65,12 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-@lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    if char in _UNDECOMPOSED:
-        return _UNDECOMPOSED[char]
-    if char in _APOSTROPHES:
-        return _APOSTROPHES[char]
-    decomposed = unicodedata.normalize("NFKD", char)
-    return "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
-
-
 def fold(text: str) -> str:
     """Fold ``text`` for matching: lower case, no diacritics, no special Latin letters.
+
+    Lower-cased, decomposed (NFKD), then each character mapped once: marks go, letters of
+    the generated table (:mod:`searchidx.fold_table`) become ASCII. Decomposing first makes
+    the NFC, NFD and NFKD forms of a text fold alike ("ǽ" is "æ" and a mark: "ae").
 
     >>> fold("Nguyễn Đà Nẵng")
     'nguyen da nang'
@@ -81,9 +79,29 @@ def fold(text: str) -> str:
     """
     if text.isascii():
         return text.lower()
-    folded = "".join(_fold_char(char) for char in text.lower())
-    # Lower-casing after folding too: NFKD can yield capitals (e.g. from "ℌ").
-    return folded.lower()
+    return unicodedata.normalize("NFKD", text.lower()).translate(_FOLDINGS)
+
+
+class _Foldings(dict):
+    """What each character of a lower-cased, decomposed text folds to, for ``str.translate``:
+    the generated table and the variants from the start, any other character worked out
+    when first met (a mark: nothing; a capital, which NFKD can yield: its small letter's
+    folding; else itself) and kept. At most one entry per code point."""
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
+        if unicodedata.category(char).startswith("M"):
+            folding = None
+        elif (small := char.lower()) != char:
+            folding = fold(small)
+        else:
+            folding = char
+        self[code] = folding
+        return folding
+
+
+_FOLDINGS = _Foldings(LETTERS)
+_FOLDINGS.update({ord(char): folding for char, folding in _VARIANTS.items()})
 
 
 class NewsTokenizer(Tokenizer):
@@ -91,13 +109,15 @@ class NewsTokenizer(Tokenizer):
 
     Input is brought to NFC first: Whoosh's regex tokenizer splits NFD text inside words
     ("Nguyễn" → "nguye", "n"), and the character offsets must point into the stored NFC
-    text. Two capitalized words with one space between them ("Hà Nội", "Viet Nam") and a
-    capitalized word hyphenated to another ("Jong-un") are also indexed as one word, at
-    the first word's position, so "Hanoi" finds "Hà Nội" and "Jongun" finds "Jong-un". An
-    ordinary lowercase pair stays two words, and so does a pair led by an English
-    function word ("The Bank"), one with a word longer than a name syllable ("Morgan
-    Stanley") or one inside a headline set in capitals ("BAHIA COCOA REVIEW"). Queries are not joined here: the query parser offers
-    each adjacent pair of query words joined as an alternative instead.
+    text. Two or three capitalized words with one space between them ("Hà Nội", "Viet
+    Nam", "Buôn Ma Thuột") and a capitalized word hyphenated to another ("Jong-un") are
+    also indexed as one word, at the first word's position, so "Hanoi" finds "Hà Nội",
+    "Buonmathuot" finds "Buôn Ma Thuột" and "Jongun" finds "Jong-un". An ordinary
+    lowercase pair stays two words, and so does a pair led by an English function word
+    ("The Bank"), one with a word longer than a name syllable ("Deutsche Bank") or one
+    inside a headline set in capitals ("BAHIA COCOA REVIEW"); three words are joined only
+    if both their pairs are. Queries are not joined here: the query parser offers each
+    run of adjacent query words joined as an alternative instead.
     """
 
     def __init__(self, join: bool = True) -> None:
@@ -131,30 +151,39 @@ FUNCTION_WORDS = frozenset("""
     until was we were what when where which while who why will with would you your
 """.split())
 # Vietnamese and Korean name syllables are at most this long ("Nguyễn", "nghiêng"); a
-# longer capitalized pair ("Morgan Stanley") is joined by nothing a reader would type.
+# longer capitalized pair ("Deutsche Bundesbank") is joined by nothing a reader would type.
 NAME_SYLLABLE_MAX = 7
+# Names of up to this many words written apart are also indexed joined ("Buôn Ma Thuột").
+JOINED_MAX_WORDS = 3
 
 
 def words(value: str, join: bool) -> Iterator[tuple[str, int, int, int, str]]:
     """``(text, position, start, end, kind)`` for each word of NFC ``value``; with
-    ``join``, also each pair of words that form one name, at its first word's position.
+    ``join``, also each run of two or three words that form one name, at its first word's
+    position.
 
     ``kind`` is ``WORD``, ``HEADLINE`` (a word in a run of capitals, which is no sign of
     an acronym) or ``JOINED``. Every analyzer, and the indexing fast paths, tokenize here.
     """
     headline = _headline_starts(value)
-    capitalized = None  # the previous word and its start, if it could begin a name
+    name: list[tuple[str, int]] = []  # the last words of a name being read, and their starts
     for position, match in enumerate(TOKEN_PATTERN.finditer(value)):
         text = match.group()
         start, end = match.span()
         yield text, position, start, end, HEADLINE if start in headline else WORD
-        if capitalized is not None:
-            first, first_start = capitalized
-            if (_joins(first, value[first_start + len(first):start], text)
-                    and not (start in headline and first_start in headline)):
-                yield first + text, position - 1, first_start, end, JOINED
-        # Only a capitalized word begins a name (most words are not: no join is tried).
-        capitalized = (text, start) if join and text[0].isupper() else None
+        continued = bool(name) and _continues_name(value, name[-1], text, start, headline)
+        if continued:
+            for before in range(1, len(name) + 1):  # "Ma Thuột", then "Buôn Ma Thuột"
+                joined = "".join(word for word, _ in name[-before:]) + text
+                yield joined, position - before, name[-before][1], end, JOINED
+        # Only a capitalized word goes on a name (most words do not: no join is tried).
+        if join and text[0].isupper():
+            if not continued:
+                name = []
+            name.append((text, start))
+            del name[:-(JOINED_MAX_WORDS - 1)]  # the words a longer name may still join
+        elif name:
+            name = []
 
 
 # A run of at least three words in capitals, one space apart: a headline, not a name.
@@ -183,6 +212,15 @@ def _headline_starts(value: str) -> set[int] | frozenset[int]:
 
 
 _NO_STARTS: frozenset[int] = frozenset()
+
+
+def _continues_name(value: str, previous: tuple[str, int], text: str, start: int,
+                    headline: set[int] | frozenset[int]) -> bool:
+    """Whether the word ``text`` at ``start`` in ``value`` forms one name with the word
+    before it, ``previous`` (with its start): not where both are in a headline."""
+    word, word_start = previous
+    return (_joins(word, value[word_start + len(word):start], text)
+            and not (start in headline and word_start in headline))
 
 
 def _joins(first: str, gap: str, second: str) -> bool:
@@ -222,8 +260,8 @@ class FoldFilter(Filter):
 
 class ExactFormsFilter(Filter):
     """Keeps the words whose exact form tells more than their folded form: words with
-    diacritics (lower-cased: "sơn") and acronyms (as written: "UN", "DPRK"; not the
-    words of a headline set in capitals).
+    diacritics (as :func:`exact_form` writes them: "sơn", "hoà") and acronyms (as written:
+    "UN", "DPRK"; not the words of a headline set in capitals).
 
     They make the exact field: a query written with diacritics ranks the articles that
     spell its words exactly so above those that match only once folded, and an acronym
@@ -235,8 +273,28 @@ class ExactFormsFilter(Filter):
             if is_acronym(token.text) and not token.headline:
                 yield token
             elif not token.text.isascii():
-                token.text = token.text.lower()
+                token.text = exact_form(token.text)
                 yield token
+
+
+def exact_form(word: str) -> str:
+    """An accented NFC word as the exact field holds it: lower case, and the tone mark of
+    an open "oa", "oe" or "uy" on its second vowel, where Vietnamese writes it in one
+    convention ("hoà", "khoẻ", "thuỷ") and on the first vowel in the other ("hòa", "khỏe",
+    "thủy"): both spellings are exact."""
+    word = word.lower()
+    glide = _TONED_GLIDES.get(word[-2:-1])
+    if glide is None or glide[0] + word[-1] not in _GLIDE_RHYMES:
+        return word
+    plain, tone = glide
+    return word[:-2] + plain + unicodedata.normalize("NFC", word[-1] + tone)
+
+
+# The open rhymes whose tone mark goes on either vowel, and their first vowel with a tone.
+_GLIDE_RHYMES = ("oa", "oe", "uy")
+_TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng
+_TONED_GLIDES = {unicodedata.normalize("NFC", plain + tone): (plain, tone)
+                 for plain in "ou" for tone in _TONE_MARKS}
 
 
 def is_acronym(word: str) -> bool:
@@ -411,7 +469,7 @@ def exact_terms(value: str) -> dict[str, int]:
             if match.start() in headline:
                 continue
         else:
-            text = text.lower()
+            text = exact_form(text)
         counts[text] = counts.get(text, 0) + 1
     return counts
 

@@ -404,7 +404,16 @@ def stats(output_format: str, index_dir: Path | None) -> None:
         _echo_json(info.to_dict())
         return
     _echo(f"Index:    {info.location}\nArticles: {info.articles}\n"
-          f"Size:     {info.size_bytes / 1024:.1f} KiB\nUpdated:  {info.updated.isoformat()}")
+          f"Size:     {info.size_bytes / 1024:.1f} KiB\nUpdated:  {info.updated.isoformat()}\n"
+          f"Analysis: {_analysis_line(info)}")
+
+
+def _analysis_line(info) -> str:
+    """The analysis version the index was built with, and whether a rebuild is needed."""
+    if not info.rebuild_needed:
+        return f"version {info.analysis_version} (current)"
+    return (f"version {info.analysis_version}, not this searchidx's: run `searchidx rebuild` "
+            f"to get its foldings, joined names and exact spellings")
 
 
 @cli.command()

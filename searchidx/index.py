@@ -34,8 +34,8 @@ from whoosh.fields import ID, TEXT
 from whoosh.formats import Characters
 from whoosh.system import pack_uint
 
-from .analysis import (PAIR_SIGNATURE_BYTES, exact_terms, pair_signature, prose_terms,
-                       spelling_words)
+from .analysis import (ANALYSIS_VERSION, PAIR_SIGNATURE_BYTES, exact_terms, pair_signature,
+                       prose_terms, spelling_words)
 from .codec import Occurrences
 from .errors import IndexDamaged, IndexLocked, IndexNotFound, IndexUnusable, SearchIdxError
 from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST
@@ -43,7 +43,8 @@ from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST
 if TYPE_CHECKING:
     from .manifest import Damage
 
-__all__ = ["SIGNATURE_FIELDS", "IndexStats", "IndexStore", "build_schema", "default_location"]
+__all__ = ["SIGNATURE_FIELDS", "IndexStats", "IndexStore", "analysis_version", "build_schema",
+           "default_location"]
 
 SIGNATURE_FIELDS = {"body": "body_pairs"}
 """The field that holds each prose field's pair signatures."""
@@ -60,11 +61,21 @@ class IndexStats:
     articles: int
     size_bytes: int
     updated: dt.datetime
+    analysis_version: int = ANALYSIS_VERSION
+    """The analysis the index was built with (see :func:`analysis_version`)."""
+
+    @property
+    def rebuild_needed(self) -> bool:
+        """Whether the index was built with another analysis than this searchidx's: only a
+        ``rebuild`` gives it the current foldings and joined names."""
+        return self.analysis_version != ANALYSIS_VERSION
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON form: ``{"index", "articles", "size_bytes", "updated"}``."""
+        """The JSON form: ``{"index", "articles", "size_bytes", "updated",
+        "analysis_version", "rebuild_needed"}``."""
         return {"index": self.location, "articles": self.articles,
-                "size_bytes": self.size_bytes, "updated": self.updated.isoformat()}
+                "size_bytes": self.size_bytes, "updated": self.updated.isoformat(),
+                "analysis_version": self.analysis_version, "rebuild_needed": self.rebuild_needed}
 
 
 # --- schema and location -----------------------------------------------------------------
@@ -80,12 +91,16 @@ class SpelledText(TEXT):
     word is written once per writer. With ``chars=True`` where each word occurs is kept
     as :class:`~searchidx.codec.Occurrences` (an index written before keeps Whoosh's
     ``Characters``). Index files name this class: keep its name and module.
+
+    The field records the analysis version its terms were made with (the schema is saved
+    with the index, and an update keeps the saved one): see :func:`analysis_version`.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if type(self.format) is Characters:
             self.format = Occurrences(field_boost=self.format.field_boost)
+        self.analysis_version = ANALYSIS_VERSION
 
     def index(self, value, **kwargs):
         if kwargs or not isinstance(value, str):
@@ -179,6 +194,12 @@ def build_schema():
         hash=Recorded(stored=True, sortable=True),
         stamp=Recorded(stored=True, sortable=True),
     )
+
+
+def analysis_version(schema) -> int:
+    """The analysis version an index's terms were made with: 1 for an index written before
+    the version was recorded."""
+    return getattr(schema["body"], "analysis_version", 1)
 
 
 def default_location() -> tuple[Path, bool]:
@@ -414,13 +435,13 @@ class IndexStore:
                 self.lock_fd = None
                 _unlock(handle)
 
-    def stats(self, articles: int) -> IndexStats:
-        """Size and last update of the live generation."""
+    def stats(self, articles: int, version: int = ANALYSIS_VERSION) -> IndexStats:
+        """Size and last update of the live generation, built with analysis ``version``."""
         files = [p for p in self.live_generation().iterdir() if p.is_file()]
         size = sum(p.stat().st_size for p in files)
         newest = max((p.stat().st_mtime for p in files), default=time.time())
         updated = dt.datetime.fromtimestamp(newest, tz=dt.timezone.utc).replace(microsecond=0)
-        return IndexStats(str(self.location), articles, size, updated)
+        return IndexStats(str(self.location), articles, size, updated, version)
 
 
 def _is_generation_name(name: str) -> bool:

@@ -256,8 +256,12 @@ class SearchIndex:
 
     @_reads_index
     def stats(self) -> IndexStats:
-        """Where the index is, how many articles it holds, its size and last update."""
-        return self._store.stats(self._current_searcher().doc_count())
+        """Where the index is, how many articles it holds, its size and last update, and
+        whether a rebuild is needed to get the current analysis."""
+        from .index import analysis_version
+
+        searcher = self._current_searcher()
+        return self._store.stats(searcher.doc_count(), analysis_version(searcher.schema))
 
     def close(self) -> None:
         """Release the open searchers and index, every thread's."""

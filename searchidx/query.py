@@ -7,9 +7,10 @@ rules (folding, stemming) apply inside all of them. On top of Whoosh's parser:
 
 - **aliases**: a run of query words that is a term of an alias group finds every term of
   the group ("DPRK" finds "North Korea"); a term of several words matches as a phrase;
-- **joined names**: each pair of adjacent query words also matches the two written as
-  one word ("Ha Noi" finds "Hanoi", "Kim Jongun" finds "Kim Jong-un"); the index side
-  joins names written apart, so "Hanoi" finds "Hà Nội";
+- **joined names**: each run of two or three adjacent query words also matches the words
+  written as one ("Ha Noi" finds "Hanoi", "Buon Ma Thuot" finds "Buonmathuot", "Kim
+  Jongun" finds "Kim Jong-un"); the index side joins names written apart, so "Hanoi"
+  finds "Hà Nội";
 - **accents**: words typed with diacritics add a bonus for articles that spell them
   exactly so, so "Sơn" ranks "Bùi Thanh Sơn" above an English "son"; a query without
   diacritics treats every spelling alike.
@@ -31,7 +32,7 @@ from whoosh.query import (And, AndMaybe, AndNot, FuzzyTerm, MultiTerm, NullQuery
                           Term)
 
 from .aliases import Aliases, AliasMatch
-from .analysis import is_acronym, tokenize
+from .analysis import JOINED_MAX_WORDS, is_acronym, tokenize
 from .budget import Budget
 from .settings import (ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST, FUZZY_PREFIX_LETTERS,
                        HEADLINE_MIN_WORDS, MAX_FUZZY_EDITS, MAX_QUERY_CHARS, MAX_QUERY_EXPANSION,
@@ -188,10 +189,14 @@ class QueryBuilder:
         return parts
 
     def _joined_forms(self, words: Sequence[str]) -> list[list]:
-        """For each word, the queries of its joined forms that the index has."""
+        """For each word, the queries of its joined forms that the index has: each run of
+        two or three adjacent words it is in ("Buon Ma Thuot" → "BuonMa", "BuonMaThuot")."""
         joined = []
         for index, word in enumerate(words):
-            forms = [words[i] + words[i + 1] for i in (index - 1, index) if 0 <= i < len(words) - 1]
+            forms = ["".join(words[start:start + length])
+                     for length in range(2, JOINED_MAX_WORDS + 1)
+                     for start in range(max(index - length + 1, 0),
+                                        min(index, len(words) - length) + 1)]
             if _HYPHEN in word:
                 forms.append(word.replace(_HYPHEN, ""))
             # A joined word the index lacks would match nothing, at the cost of a matcher.

@@ -46,16 +46,21 @@ _GLIDE_RHYMES = ("oa", "oe", "uy")
 
 def syllables() -> list[str]:
     """Every generated syllable, NFC, lower case, sorted, each once."""
-    found = set()
+    return sorted({spelling for pair in spelling_pairs() for spelling in pair})
+
+
+def spelling_pairs() -> list[tuple[str, str]]:
+    """Each syllable once, as ``(traditional, modern)`` spellings (``("hòa", "hoà")``); the
+    two are the same where the conventions agree."""
+    pairs = []
     for onset in ONSETS:
         for rhyme in OPEN_RHYMES + CLOSED_RHYMES:
             if not _spelled_together(onset, rhyme):
                 continue
             tones = STOP_TONES if rhyme.endswith(STOP_FINALS) else TONES
             for tone in tones:
-                for traditional in (True, False):
-                    found.add(_write(onset, rhyme, tone, traditional))
-    return sorted(found)
+                pairs.append((_write(onset, rhyme, tone, True), _write(onset, rhyme, tone, False)))
+    return pairs
 
 
 def _spelled_together(onset: str, rhyme: str) -> bool:

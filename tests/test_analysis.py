@@ -126,7 +126,7 @@ def test_indexing_also_joins_capitalized_words_written_apart():
 
 def test_indexing_joins_a_capitalized_word_to_its_hyphenated_part():
     assert words(name_analyzer(), "Kim Jong-un", mode="index") == [
-        "kim", "jong", "kimjong", "un", "jongun"]
+        "kim", "jong", "kimjong", "un", "jongun", "kimjongun"]
 
 
 def test_indexing_never_joins_an_ordinary_lowercase_pair():

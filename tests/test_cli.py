@@ -152,7 +152,8 @@ def test_show_an_unknown_id_exits_1(cli_index):
 def test_stats_json_has_the_contract_keys(cli_index):
     result, stats = run_json("stats", "--index", cli_index)
     assert result.exit_code == 0
-    assert set(stats) == {"index", "articles", "size_bytes", "updated"}
+    assert set(stats) == {"index", "articles", "size_bytes", "updated", "analysis_version",
+                          "rebuild_needed"}
     assert (stats["index"], stats["articles"]) == (str(cli_index), 5)
 
 
