@@ -446,20 +446,20 @@ def spelling_suggestions(index, articles: Sequence[Article], seed: int) -> Spell
     """What ``index`` (of ``articles``) suggests for the misspellings and rare words that
     ``seed`` picks: MISSPELLED_WORDS frequent words, a third of them names (words written
     capitalized), and the seeds' names, each misspelled once; RARE_WORDS rare words."""
-    frequency = Counter(word for article in articles for word in _words(article))
+    frequency = Counter(word for article in articles for word in article_words(article))
     names = _names(articles)
     rng = random.Random(seed)
     frequent = sorted(word for word, count in frequency.items()
-                      if count >= FREQUENT_ARTICLES and _misspellable(word))
+                      if count >= FREQUENT_ARTICLES and misspellable(word))
     rare = sorted(word for word, count in frequency.items()
-                  if count <= RARE_ARTICLES and _misspellable(word))
+                  if count <= RARE_ARTICLES and misspellable(word))
     chosen = (rng.sample([word for word in frequent if word not in names], MISSPELLED_WORDS * 2 // 3)
               + rng.sample([word for word in frequent if word in names], MISSPELLED_WORDS // 3))
     result = SpellingResult(len(articles), seed)
     for group, words in ((FREQUENT, chosen), (SEED_NAMES, seed_names())):
         misspelled = result.misspelled.setdefault(group, {})
         for word in words:
-            typed, result.suggested[typed] = _misspelled_search(index, word, frequency, rng)
+            typed, result.suggested[typed] = misspelled_search(index, word, frequency, rng)
             misspelled[typed] = word
     picked = rng.sample(rare, RARE_WORDS)
     result.rare_pairs = list(zip(picked[::2], picked[1::2]))
@@ -468,17 +468,17 @@ def spelling_suggestions(index, articles: Sequence[Article], seed: int) -> Spell
     return result
 
 
-def _misspelled_search(index, word: str, known: Counter, rng: random.Random) -> tuple[str, str | None]:
+def misspelled_search(index, word: str, known: Counter, rng: random.Random) -> tuple[str, str | None]:
     """A misspelling of ``word`` that is no word of the index (by its stem either), and the
     suggestion searching it gives."""
     while True:
-        typed = _misspelling(word, known, rng)
+        typed = misspelling(word, known, rng)
         results = index.search(typed, limit=1)
         if results.suggestion or not results.total:
             return typed, results.suggestion
 
 
-def _words(article: Article) -> set[str]:
+def article_words(article: Article) -> set[str]:
     from searchidx.analysis import spelling_words
 
     return spelling_words(f"{article.title}\n{article.body}")
@@ -497,7 +497,7 @@ def _names(articles: Sequence[Article]) -> set[str]:
     return {word for word, count in capitalized.items() if count >= 0.9 * written[word]}
 
 
-def _misspellable(word: str) -> bool:
+def misspellable(word: str) -> bool:
     from searchidx.analysis import FUNCTION_WORDS
 
     return len(word) >= MIN_LETTERS and word.isascii() and word.isalpha() and word not in FUNCTION_WORDS
@@ -512,10 +512,10 @@ def seed_names() -> list[str]:
                for word in TOKEN_PATTERN.findall(f"{article.title}\n{article.body}")}
     lower = {fold(word) for word in written if word[0].islower()}
     return sorted({fold(word) for word in written if word[0].isupper() and not word.isupper()
-                   and _misspellable(fold(word))} - lower)
+                   and misspellable(fold(word))} - lower)
 
 
-def _misspelling(word: str, known: Counter, rng: random.Random) -> str:
+def misspelling(word: str, known: Counter, rng: random.Random) -> str:
     """``word`` with one edit at a random place (a letter dropped, added, replaced, or two
     swapped) that makes a word the articles do not have."""
     letters = "abcdefghijklmnopqrstuvwxyz"

@@ -58,7 +58,7 @@ class _Word(NamedTuple):
 def spelling_correction(reader, text: str, budget: Budget) -> str | None:
     """``text`` with each plain word that the index does not contain replaced by its
     confident correction, as the archive writes it; None if no word was corrected."""
-    words = list(plain_query_words(text))
+    words = list(_plain_query_words(text))
     if len(words) > CORRECTION_MAX_WORDS:
         return None
     corrected, position = [], 0
@@ -72,7 +72,7 @@ def spelling_correction(reader, text: str, budget: Budget) -> str | None:
     return "".join([*corrected, text[position:]]) if corrected else None
 
 
-def plain_query_words(text: str) -> Iterator[_Word]:
+def _plain_query_words(text: str) -> Iterator[_Word]:
     """The plain words of a query, outside quotes and syntax, that are one word when folded."""
     for part in _QUERY_PART.finditer(text):
         match = _WORD_PLACE.fullmatch(part[0])

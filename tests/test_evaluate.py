@@ -7,28 +7,18 @@ numbers that ``python scripts/evaluate.py`` prints.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 pytest.importorskip("ir_measures", reason="the evaluation needs ir-measures: pip install -e '.[eval]'")
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "evaluate.py"
 
 
 @pytest.fixture(scope="module")
 def evaluate():
     """scripts/evaluate.py, imported as a module."""
-    spec = importlib.util.spec_from_file_location("evaluate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    with pytest.MonkeyPatch.context() as patch:
-        # The script puts the checkout first on sys.path; the suite tests the installed package.
-        patch.setattr(sys, "path", list(sys.path))
-        spec.loader.exec_module(module)
-    return module
+    return load_script("evaluate")
 
 
 @pytest.fixture(scope="module")
