@@ -67,3 +67,15 @@ def test_fts5_query_quotes_words_and_keeps_phrases(evaluate) -> None:
     assert evaluate.fts5_query('Kim Jong-un "Korean Peninsula"') == '"Kim" "Jong-un" "Korean Peninsula"'
     assert evaluate.fts5_query('title:Hanoi place:"HÀ NỘI"') == 'title:"Hanoi" "HÀ NỘI"'
     assert evaluate.fts5_query('say "hi') == '"say" """hi"'
+
+
+def test_the_spelling_set_counts_corrections_to_the_word_meant_and_rare_words_kept(evaluate) -> None:
+    result = evaluate.SpellingResult(
+        articles=10, seed=19, misspelled={evaluate.FREQUENT: {"prics": "prices", "gvernment": "government"}},
+        suggested={"prics": "Prices", "gvernment": None, "zorba quintal": "zorba quintet"},
+        rare_pairs=[("zorba", "quintal")])
+    assert result.corrected_share() == 0.5 and result.left_as_typed_share() == 0.5
+    assert result.mistakes() == ["gvernment -> None (meant government)"]
+    table = evaluate.spelling_table(result)
+    assert "| misspellings of frequent words and names corrected to the word meant (2) | 0.500 |" in table
+    assert "| rare words left as typed (2) | 0.500 |" in table
