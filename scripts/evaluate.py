@@ -12,6 +12,12 @@ Every system indexes the same articles, read once with searchidx's own reader
   every article is indexed (a title-only one takes its title as its body), then a seeded
   sample of articles with a body each have their title as the query and themselves as
   the one relevant document. Measures: MRR@10 and success@1.
+- Set (c): spelling corrections (searchidx only) over Reuters-21578 and the seeds: frequent
+  Reuters words and the seeds' names, each misspelled by one seeded edit (a letter dropped,
+  added, replaced, or two swapped) into a word the index does not have, must be corrected
+  to the word meant; rare words (in one or two articles), searched two at a time so that
+  nothing matches, must never be "corrected". Measures: the share of misspellings
+  corrected to the word meant, and the share of rare words left as typed.
 
 The measures are computed by ir-measures (``pip install -e '.[eval]'``). A query that a
 system cannot run (a syntax error, say) gets an empty run, which scores 0.
@@ -19,11 +25,13 @@ system cannot run (a syntax error, say) gets an empty run, which scores 0.
     python scripts/evaluate.py                      # both sets, every system
     python scripts/evaluate.py --set a --per-query  # set (a), with the queries searchidx misses
     python scripts/evaluate.py --set b --sample 200 --systems searchidx,fts5 --json out.json
+    python scripts/evaluate.py --set c              # spelling corrections only
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -33,6 +41,7 @@ import sys
 import tempfile
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +63,12 @@ DEPTH = 100                  # results taken per query (Recall@100)
 TITLE_WEIGHT = 2.0           # the peers' title weight (the issue: bm25() with title weight 2)
 WEAK_NDCG = 0.9              # --per-query lists set (a) queries where searchidx scores below this
 SHOWN_HITS = 5               # --per-query shows this many of searchidx's hits
+MISSPELLED_WORDS = 150       # set (c): frequent Reuters words misspelled (besides the seeds' names)
+FREQUENT_ARTICLES = 20       # set (c): a frequent word is in at least this many articles
+RARE_WORDS = 150             # set (c): rare words searched, two at a time
+RARE_ARTICLES = 2            # set (c): a rare word is in at most this many articles
+MIN_LETTERS = 4              # set (c): words this long or longer are misspelled
+SHOWN_MISTAKES = 8           # set (c): this many wrong corrections are shown
 
 
 # --- query sets -------------------------------------------------------------------------------
@@ -86,6 +101,18 @@ def known_item_set(corpus: Path, sample: int, seed: int, workdir: Path) -> Query
     """Set (b): Reuters-21578 rewritten as one searchidx JSONL file, and sampled title queries."""
     from ir_measures import RR, Qrel, Success
 
+    folder, titled_with_body = reuters_folder(corpus, workdir)
+    chosen = random.Random(seed).sample(list(titled_with_body), min(sample, len(titled_with_body)))
+    return QuerySet("b", f"known-item search over Reuters-21578, {sample} titles as queries (seed {seed})",
+                    [folder], {f"b{doc_id}": titled_with_body[doc_id] for doc_id in chosen},
+                    [Qrel(f"b{doc_id}", doc_id, 1) for doc_id in chosen],
+                    {"MRR@10": RR @ 10, "success@1": Success @ 1})
+
+
+@functools.cache
+def reuters_folder(corpus: Path, workdir: Path) -> tuple[Path, dict[str, str]]:
+    """Reuters-21578 rewritten as one searchidx JSONL file in a folder of its own, and the
+    titles of the articles that have a title and a body, by id."""
     folder = workdir / "reuters"
     folder.mkdir()
     titled_with_body: dict[str, str] = {}
@@ -98,11 +125,7 @@ def known_item_set(corpus: Path, sample: int, seed: int, workdir: Path) -> Query
                 titled_with_body[doc_id] = title
             if body or title:  # 737 records have neither
                 out.write(json.dumps({"id": doc_id, "title": title, "body": body or title}) + "\n")
-    chosen = random.Random(seed).sample(list(titled_with_body), min(sample, len(titled_with_body)))
-    return QuerySet("b", f"known-item search over Reuters-21578, {sample} titles as queries (seed {seed})",
-                    [folder], {f"b{doc_id}": titled_with_body[doc_id] for doc_id in chosen},
-                    [Qrel(f"b{doc_id}", doc_id, 1) for doc_id in chosen],
-                    {"MRR@10": RR @ 10, "success@1": Success @ 1})
+    return folder, titled_with_body
 
 
 def load_articles(roots: Sequence[Path]) -> list[Article]:
@@ -366,14 +389,178 @@ def as_json(query_set: QuerySet, results: Sequence[SystemResult]) -> dict[str, o
                                       "per_query": result.per_query} for result in results}}
 
 
+# --- set (c): spelling corrections ------------------------------------------------------------
+
+FREQUENT = "frequent words and names"
+SEED_NAMES = "the seeds' names (in 1 to 3 articles each)"
+
+
+@dataclass
+class SpellingResult:
+    """What searchidx suggested for each misspelling and for each pair of rare words."""
+
+    articles: int
+    seed: int
+    misspelled: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> typed -> meant
+    suggested: dict[str, str | None] = field(default_factory=dict)  # query -> suggestion
+    rare_pairs: list[tuple[str, str]] = field(default_factory=list)
+
+    def corrected_share(self, group: str = FREQUENT) -> float:
+        """The share of a group's misspellings corrected to the word meant."""
+        misspelled = self.misspelled.get(group, {})
+        return len(misspelled) and sum(
+            self._meant(typed, meant) for typed, meant in misspelled.items()) / len(misspelled)
+
+    def left_as_typed_share(self) -> float:
+        """The share of rare words that a suggestion did not change."""
+        words = [word for pair in self.rare_pairs for word in pair]
+        changed = [word for pair in self.rare_pairs for word in pair
+                   if self.suggested[" ".join(pair)] is not None
+                   and word not in self.suggested[" ".join(pair)].split()]
+        return len(words) and 1 - len(changed) / len(words)
+
+    def mistakes(self, group: str = FREQUENT) -> list[str]:
+        return [f"{typed} -> {self.suggested[typed]} (meant {meant})"
+                for typed, meant in self.misspelled.get(group, {}).items()
+                if not self._meant(typed, meant)]
+
+    def _meant(self, typed: str, meant: str) -> bool:
+        from searchidx.analysis import fold
+
+        suggestion = self.suggested[typed]
+        return suggestion is not None and fold(suggestion) == meant
+
+
+def spelling_set(reuters: Path, seed: int, workdir: Path) -> SpellingResult:
+    """Set (c): index Reuters-21578 and the seeds, then search misspellings of frequent
+    words and names and of the seeds' names, and pairs of rare words."""
+    from searchidx import SearchIndex
+
+    workdir.mkdir(parents=True)
+    with SearchIndex.open(workdir / "searchidx", create=True) as index:
+        index.index([reuters, SEEDS])
+        return spelling_suggestions(index, load_articles([reuters, SEEDS]), seed)
+
+
+def spelling_suggestions(index, articles: Sequence[Article], seed: int) -> SpellingResult:
+    """What ``index`` (of ``articles``) suggests for the misspellings and rare words that
+    ``seed`` picks: MISSPELLED_WORDS frequent words, a third of them names (words written
+    capitalized), and the seeds' names, each misspelled once; RARE_WORDS rare words."""
+    frequency = Counter(word for article in articles for word in article_words(article))
+    names = _names(articles)
+    rng = random.Random(seed)
+    frequent = sorted(word for word, count in frequency.items()
+                      if count >= FREQUENT_ARTICLES and misspellable(word))
+    rare = sorted(word for word, count in frequency.items()
+                  if count <= RARE_ARTICLES and misspellable(word))
+    chosen = (rng.sample([word for word in frequent if word not in names], MISSPELLED_WORDS * 2 // 3)
+              + rng.sample([word for word in frequent if word in names], MISSPELLED_WORDS // 3))
+    result = SpellingResult(len(articles), seed)
+    for group, words in ((FREQUENT, chosen), (SEED_NAMES, seed_names())):
+        misspelled = result.misspelled.setdefault(group, {})
+        for word in words:
+            typed, result.suggested[typed] = misspelled_search(index, word, frequency, rng)
+            misspelled[typed] = word
+    picked = rng.sample(rare, RARE_WORDS)
+    result.rare_pairs = list(zip(picked[::2], picked[1::2]))
+    for pair in result.rare_pairs:
+        result.suggested[" ".join(pair)] = index.search(" ".join(pair), limit=1).suggestion
+    return result
+
+
+def misspelled_search(index, word: str, known: Counter, rng: random.Random) -> tuple[str, str | None]:
+    """A misspelling of ``word`` that is no word of the index (by its stem either), and the
+    suggestion searching it gives."""
+    while True:
+        typed = misspelling(word, known, rng)
+        results = index.search(typed, limit=1)
+        if results.suggestion or not results.total:
+            return typed, results.suggestion
+
+
+def article_words(article: Article) -> set[str]:
+    from searchidx.analysis import spelling_words
+
+    return spelling_words(f"{article.title}\n{article.body}")
+
+
+def _names(articles: Sequence[Article]) -> set[str]:
+    """The words (folded) that the bodies write capitalized at least nine times in ten."""
+    from searchidx.analysis import TOKEN_PATTERN, fold
+
+    written, capitalized = Counter(), Counter()
+    for article in articles:
+        for word in TOKEN_PATTERN.findall(article.body):
+            folded = fold(word)
+            written[folded] += 1
+            capitalized[folded] += word[0].isupper() and not word.isupper()
+    return {word for word, count in capitalized.items() if count >= 0.9 * written[word]}
+
+
+def misspellable(word: str) -> bool:
+    from searchidx.analysis import FUNCTION_WORDS
+
+    return len(word) >= MIN_LETTERS and word.isascii() and word.isalpha() and word not in FUNCTION_WORDS
+
+
+def seed_names() -> list[str]:
+    """The names of the seeds, folded: words written capitalized and never in lower case
+    (not acronyms)."""
+    from searchidx.analysis import TOKEN_PATTERN, fold
+
+    written = {word for article in load_articles([SEEDS])
+               for word in TOKEN_PATTERN.findall(f"{article.title}\n{article.body}")}
+    lower = {fold(word) for word in written if word[0].islower()}
+    return sorted({fold(word) for word in written if word[0].isupper() and not word.isupper()
+                   and misspellable(fold(word))} - lower)
+
+
+def misspelling(word: str, known: Counter, rng: random.Random) -> str:
+    """``word`` with one edit at a random place (a letter dropped, added, replaced, or two
+    swapped) that makes a word the articles do not have."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    while True:
+        at = rng.randrange(len(word))
+        edit = rng.choice(("drop", "add", "replace", "swap"))
+        if edit == "drop":
+            typed = word[:at] + word[at + 1:]
+        elif edit == "add":
+            typed = word[:at] + rng.choice(letters) + word[at:]
+        elif edit == "replace":
+            typed = word[:at] + rng.choice(letters) + word[at + 1:]
+        else:
+            at = min(at, len(word) - 2)
+            typed = word[:at] + word[at + 1] + word[at] + word[at + 2:]
+        if typed != word and typed not in known:
+            return typed
+
+
+def spelling_table(result: SpellingResult) -> str:
+    lines = [f"Set (c): spelling corrections over Reuters-21578 and the seeds (seed {result.seed}); "
+             f"{result.articles:,} articles", "", "| measure | searchidx |", "|---|---:|"]
+    lines += [f"| misspellings of {group} corrected to the word meant ({len(misspelled)}) "
+              f"| {result.corrected_share(group):.3f} |"
+              for group, misspelled in result.misspelled.items()]
+    lines.append(f"| rare words left as typed ({2 * len(result.rare_pairs)}) "
+                 f"| {result.left_as_typed_share():.3f} |")
+    for group in result.misspelled:
+        mistakes = result.mistakes(group)
+        if mistakes:
+            lines.append(f"\n{group}: {len(mistakes)} misspellings not corrected to the word "
+                         f"meant, e.g. " + "; ".join(mistakes[:SHOWN_MISTAKES]))
+    return "\n".join(lines)
+
+
 # --- command line -------------------------------------------------------------------------
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("a", "b", "all"), default="all", dest="which",
+    parser.add_argument("--set", choices=("a", "b", "c", "all"), default="all", dest="which",
                         help="which query set to run (default: all)")
     parser.add_argument("--sample", type=int, default=500, help="set (b): how many titles to query (500)")
     parser.add_argument("--seed", type=int, default=21578, help="set (b): the sampling seed (21578)")
+    parser.add_argument("--spelling-seed", type=int, default=19,
+                        help="set (c): the seed that picks and misspells the words (19)")
     parser.add_argument("--systems", default=",".join(SYSTEM_NAMES),
                         help=f"comma-separated, from {', '.join(SYSTEM_NAMES)} (default: all)")
     parser.add_argument("--reuters", type=Path, default=REUTERS, help="set (b): the Reuters-21578 JSONL")
@@ -399,19 +586,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="searchidx-eval-") as temp:
         workdir = Path(temp)
         query_sets = [judged_set()] if args.which in ("a", "all") else []
-        if args.which in ("b", "all"):
-            if args.reuters.is_file():
-                query_sets.append(known_item_set(args.reuters, args.sample, args.seed, workdir))
-            else:
-                print(f"evaluate: set (b) skipped: no Reuters-21578 corpus at {args.reuters} (set "
-                      f"SEARCHIDX_DATA to the folder that holds reuters21578/docs.jsonl, or pass "
-                      f"--reuters FILE)", file=sys.stderr)
+        reuters = args.reuters.is_file()
+        if args.which in ("b", "c", "all") and not reuters:
+            print(f"evaluate: sets (b) and (c) skipped: no Reuters-21578 corpus at {args.reuters} "
+                  f"(set SEARCHIDX_DATA to the folder that holds reuters21578/docs.jsonl, or pass "
+                  f"--reuters FILE)", file=sys.stderr)
+        if args.which in ("b", "all") and reuters:
+            query_sets.append(known_item_set(args.reuters, args.sample, args.seed, workdir))
         for query_set in query_sets:
             results = evaluate(query_set, args.systems, workdir / query_set.name)
             print(table(query_set, results) + "\n")
             if args.per_query and query_set.name == "a":
                 print(weak_queries(query_set, results) + "\n")
             report[query_set.name] = as_json(query_set, results)
+        if args.which in ("c", "all") and reuters:
+            print("evaluate: set (c): searchidx indexing Reuters-21578 and the seeds, "
+                  "searching misspellings and rare words", file=sys.stderr)
+            folder, _ = reuters_folder(args.reuters, workdir)
+            spelling = spelling_set(folder, args.spelling_seed, workdir / "c")
+            print(spelling_table(spelling) + "\n")
+            report["c"] = {"corrected": {group: spelling.corrected_share(group)
+                                         for group in spelling.misspelled},
+                           "left_as_typed": spelling.left_as_typed_share(),
+                           "suggested": spelling.suggested, "misspelled": spelling.misspelled}
     print(f"({time.perf_counter() - started:.0f} s)")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

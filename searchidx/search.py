@@ -26,10 +26,10 @@ from .analysis import normalize
 from .budget import Budget
 from .errors import ArticleNotFound, QueryError
 from .matching import Chars, Ranked, Ranking, body_chars, rank
-from .query import (SEARCH_FIELDS, ParsedQuery, QueryBuilder, bounded, expanded, has_exclusion,
-                    joined_notices, plain_words, words_within)
-from .settings import (BM25_B, BM25_K1, CORRECTION_LONGEST_WORD, CORRECTION_MAX_WORDS,
-                       CORRECTION_SHORT_WORD, MAX_LIMIT, SEARCH_TIME_BUDGET_SECONDS,
+from .query import (ParsedQuery, QueryBuilder, bounded, expanded, has_exclusion, joined_notices,
+                    plain_words)
+from .spelling import spelling_correction
+from .settings import (BM25_B, BM25_K1, MAX_LIMIT, SEARCH_TIME_BUDGET_SECONDS,
                        SIMILAR_KEY_TERMS, SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS,
                        SNIPPET_LEAD_CHARS, SNIPPET_SEPARATOR, SNIPPET_SURROUND_CHARS)
 
@@ -304,7 +304,7 @@ def _whoosh_ranking(searcher, results, limit: int, exact_first: bool) -> Ranking
 def _second_chance(searcher, builder: QueryBuilder, request: _Request,
                    first_notice: str | None, budget: Budget) -> _Outcome | None:
     """A spelling correction, else any-word matching, for a query that found nothing."""
-    corrected = _spelling_correction(searcher.reader(), request.text, budget)
+    corrected = spelling_correction(searcher.reader(), request.text, budget)
     if corrected:
         outcome = _attempt(searcher, builder, request, builder.parse(corrected), budget)
         if outcome.ranking.total:
@@ -322,39 +322,6 @@ def _second_chance(searcher, builder: QueryBuilder, request: _Request,
             notice = "No article has all the words; showing articles that have some of them"
             return _Outcome(outcome.ranking, outcome.query, joined_notices(first_notice, notice))
     return None
-
-
-def _spelling_correction(reader, text: str, budget: Budget) -> str | None:
-    """The query's words with those the index does not know replaced by the nearest known
-    word (edit distance 1 for short words, 2 for longer), or None if nothing changed."""
-    words, changed = [], False
-    if len(plain_words(text)) > CORRECTION_MAX_WORDS:
-        return None
-    for word in plain_words(text):
-        if len(word) <= CORRECTION_LONGEST_WORD and not _is_known(reader, word):
-            maxdist = 1 if len(word) <= CORRECTION_SHORT_WORD else 2
-            suggestion = _likeliest_spelling(reader, word, maxdist, budget)
-            if suggestion:
-                word, changed = suggestion, True
-        words.append(word)
-    return " ".join(words) if changed else None
-
-
-def _likeliest_spelling(reader, word: str, maxdist: int, budget: Budget) -> str | None:
-    """The commonest body word within ``maxdist`` edits of ``word`` that begins with the
-    same letter (the first of those in order on a tie), as Whoosh's
-    ``corrector("body").suggest(word, limit=1, maxdist, prefix=1)`` picks it."""
-    spelling = reader.schema["body"].spelling_fieldname("body")
-    candidates = [candidate for candidate
-                  in words_within(reader, spelling, word, maxdist, 1, budget) if candidate != word]
-    return min(candidates, default=None,
-               key=lambda candidate: (-(reader.frequency("body", candidate) or 1), candidate))
-
-
-def _is_known(reader, word: str) -> bool:
-    schema = reader.schema
-    return any(reader.doc_frequency(field, term) for field in SEARCH_FIELDS
-               for term in schema[field].process_text(word, mode="query"))
 
 
 def run_similar(searcher, article_id: str, limit: int) -> SearchResults:

@@ -154,3 +154,17 @@ def ids(results) -> list[str]:
     """The seed numbers ("001") or ids of a result list, in rank order."""
     short = {full: number for number, full in SEED_IDS.items()}
     return [short.get(hit.id, hit.id) for hit in results]
+
+
+def load_script(name: str):
+    """``scripts/<name>.py`` imported as a module, leaving sys.path as it was (a script puts
+    the checkout first on it; the suite tests the installed package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "path", list(sys.path))
+        spec.loader.exec_module(module)
+    return module

@@ -228,8 +228,8 @@ def test_a_malformed_aliases_file_is_a_one_line_error(cli_index, tmp_path):
 
 def test_a_correction_is_announced_and_carried_in_json(cli_index):
     result, data = run_json("search", "Nguyn Minh Vu", "--index", cli_index)
-    assert result.exit_code == 0 and data["suggestion"] == "nguyen minh vu"
-    assert "Showing results for “nguyen minh vu”" in result.stderr
+    assert result.exit_code == 0 and data["suggestion"] == "Nguyễn Minh Vu"
+    assert "Showing results for “Nguyễn Minh Vu”" in result.stderr
 
 
 def test_the_search_command_does_not_load_the_indexer(cli_index):

@@ -7,28 +7,18 @@ numbers that ``python scripts/evaluate.py`` prints.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 pytest.importorskip("ir_measures", reason="the evaluation needs ir-measures: pip install -e '.[eval]'")
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "evaluate.py"
 
 
 @pytest.fixture(scope="module")
 def evaluate():
     """scripts/evaluate.py, imported as a module."""
-    spec = importlib.util.spec_from_file_location("evaluate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    with pytest.MonkeyPatch.context() as patch:
-        # The script puts the checkout first on sys.path; the suite tests the installed package.
-        patch.setattr(sys, "path", list(sys.path))
-        spec.loader.exec_module(module)
-    return module
+    return load_script("evaluate")
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +67,15 @@ def test_fts5_query_quotes_words_and_keeps_phrases(evaluate) -> None:
     assert evaluate.fts5_query('Kim Jong-un "Korean Peninsula"') == '"Kim" "Jong-un" "Korean Peninsula"'
     assert evaluate.fts5_query('title:Hanoi place:"HÀ NỘI"') == 'title:"Hanoi" "HÀ NỘI"'
     assert evaluate.fts5_query('say "hi') == '"say" """hi"'
+
+
+def test_the_spelling_set_counts_corrections_to_the_word_meant_and_rare_words_kept(evaluate) -> None:
+    result = evaluate.SpellingResult(
+        articles=10, seed=19, misspelled={evaluate.FREQUENT: {"prics": "prices", "gvernment": "government"}},
+        suggested={"prics": "Prices", "gvernment": None, "zorba quintal": "zorba quintet"},
+        rare_pairs=[("zorba", "quintal")])
+    assert result.corrected_share() == 0.5 and result.left_as_typed_share() == 0.5
+    assert result.mistakes() == ["gvernment -> None (meant government)"]
+    table = evaluate.spelling_table(result)
+    assert "| misspellings of frequent words and names corrected to the word meant (2) | 0.500 |" in table
+    assert "| rare words left as typed (2) | 0.500 |" in table

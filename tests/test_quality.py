@@ -129,8 +129,8 @@ def test_query_syntax(searcher, query, expected):
 def test_a_misspelled_name_is_corrected_from_the_index_vocabulary(searcher):
     results = searcher.search("Nguyn Minh Vu")
     assert set(ids(results)) == {"000", "001", "004"}
-    assert results.suggestion == "nguyen minh vu"
-    assert results.notice.startswith("Showing results for “nguyen minh vu”")
+    assert results.suggestion == "Nguyễn Minh Vu"
+    assert results.notice.startswith("Showing results for “Nguyễn Minh Vu”")
 
 
 def test_results_json_carries_suggestion_and_notice(searcher):
