@@ -85,6 +85,22 @@ def test_a_rebuild_judges_duplicate_ids_among_its_own_paths(seed_dir, tmp_path, 
         f"duplicate id '{i}' (already indexed from {seed_dir / i}.txt)" for i in SEED_IDS.values())
 
 
+def test_a_file_under_two_of_the_paths_given_is_read_once(seed_dir, index_dir):
+    with SearchIndex.open(index_dir, create=True) as idx:
+        report = idx.index([seed_dir, seed_dir / f"{SEED_IDS['000']}.txt", seed_dir])
+        assert report.skipped == [] and report.added == 5
+        report = idx.rebuild([seed_dir, seed_dir])
+        assert report.skipped == [] and idx.stats().articles == 5
+
+
+def test_a_file_under_a_folder_and_its_subfolder_keeps_one_article(seed_dir, tmp_path, index_dir):
+    archive = shutil.copytree(seed_dir, tmp_path / "archive" / "asia")
+    with SearchIndex.open(index_dir, create=True) as idx:
+        idx.index([archive.parent, archive])
+        assert idx.stats().articles == 5
+        assert idx.article(f"asia/{SEED_IDS['000']}") is not None
+
+
 # --- a run that would leave fewer than half of the articles stops ----------------------------------
 
 def test_a_rebuild_that_would_leave_fewer_than_half_stops_and_changes_nothing(
