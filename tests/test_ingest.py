@@ -292,6 +292,16 @@ def test_more_than_ten_skips_are_summarised_on_stderr_and_all_listed_in_json(tmp
     assert len(json.loads(as_json.stdout)["skipped"]) == 14
 
 
+def test_a_skip_is_shown_on_stderr_before_more_than_ten_warnings(tmp_path, index_dir):
+    for i in range(12):  # each is read as Windows-1252, with a warning
+        (tmp_path / f"cafe{i}.txt").write_bytes(b"Caf\xe9 talks in Hanoi went on.")
+    jsonl = write_jsonl(tmp_path / "feed.jsonl", [*feed(3), "{bad"])
+    lines = run("index", tmp_path, "--index", index_dir).stderr.splitlines()
+    assert lines[0] == (f"searchidx: skipped {jsonl}: line 4: not valid JSON "
+                        f"(Expecting property name enclosed in double quotes)")
+    assert lines[-1] == "searchidx: … and 3 more (--format json lists all)"
+
+
 def test_lines_that_keep_failing_are_reported_again_on_every_run(tmp_path, index_dir):
     jsonl = write_jsonl(tmp_path / "feed.jsonl", [*feed(3), "{bad", {"id": "d", "date": "soon",
                                                                       "body": "Talks."}])
