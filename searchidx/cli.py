@@ -354,8 +354,9 @@ def _rates(state, elapsed: float) -> str:
 
 
 def _finish_report(report, location: Path, output_format: str) -> None:
-    lines = [f"warning: {warning}" for warning in report.warnings]
-    lines += [f"skipped {skipped.path}: {skipped.reason}" for skipped in report.skipped]
+    # Skips first: their articles are not in the index, a warned one's are.
+    lines = [f"skipped {skipped.path}: {skipped.reason}" for skipped in report.skipped]
+    lines += [f"warning: {warning}" for warning in report.warnings]
     for line in lines[:REPORT_MAX_LINES]:
         _echo(f"searchidx: {line}", err=True)
     if len(lines) > REPORT_MAX_LINES:

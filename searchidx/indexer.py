@@ -261,12 +261,16 @@ class _Indexer:
     def _sources(self, roots: Sequence[Path]) -> Iterator[SourceFile]:
         from .documents import find_files  # reading files: only writers need it
 
+        listed: set[Path] = set()  # a file under two of the paths is read once, as first met
         for root in roots:
             if not root.exists():
                 if not _is_under_any_indexed(self.indexed, root):
                     self._skip(str(root), "no such file or folder")
                 continue
-            yield from find_files(root)
+            for source in find_files(root):
+                if source.path not in listed:
+                    listed.add(source.path)
+                    yield source
 
     def _index_file(self, source: SourceFile) -> None:
         from .documents import UnreadableFile, os_error_reason, stream_file

@@ -85,6 +85,22 @@ def test_a_rebuild_judges_duplicate_ids_among_its_own_paths(seed_dir, tmp_path, 
         f"duplicate id '{i}' (already indexed from {seed_dir / i}.txt)" for i in SEED_IDS.values())
 
 
+def test_a_file_under_two_of_the_paths_given_is_read_once(seed_dir, index_dir):
+    with SearchIndex.open(index_dir, create=True) as idx:
+        report = idx.index([seed_dir, seed_dir / f"{SEED_IDS['000']}.txt", seed_dir])
+        assert report.skipped == [] and report.added == 5
+        report = idx.rebuild([seed_dir, seed_dir])
+        assert report.skipped == [] and idx.stats().articles == 5
+
+
+def test_a_file_under_a_folder_and_its_subfolder_keeps_one_article(seed_dir, tmp_path, index_dir):
+    archive = shutil.copytree(seed_dir, tmp_path / "archive" / "asia")
+    with SearchIndex.open(index_dir, create=True) as idx:
+        idx.index([archive.parent, archive])
+        assert idx.stats().articles == 5
+        assert idx.article(f"asia/{SEED_IDS['000']}") is not None
+
+
 # --- a run that would leave fewer than half of the articles stops ----------------------------------
 
 def test_a_rebuild_that_would_leave_fewer_than_half_stops_and_changes_nothing(
@@ -274,6 +290,16 @@ def test_more_than_ten_skips_are_summarised_on_stderr_and_all_listed_in_json(tmp
     assert len(lines) == 11 and lines[-1] == "searchidx: … and 4 more (--format json lists all)"
     as_json = run("index", jsonl, "--index", index_dir, "--format", "json")
     assert len(json.loads(as_json.stdout)["skipped"]) == 14
+
+
+def test_a_skip_is_shown_on_stderr_before_more_than_ten_warnings(tmp_path, index_dir):
+    for i in range(12):  # each is read as Windows-1252, with a warning
+        (tmp_path / f"cafe{i}.txt").write_bytes(b"Caf\xe9 talks in Hanoi went on.")
+    jsonl = write_jsonl(tmp_path / "feed.jsonl", [*feed(3), "{bad"])
+    lines = run("index", tmp_path, "--index", index_dir).stderr.splitlines()
+    assert lines[0] == (f"searchidx: skipped {jsonl}: line 4: not valid JSON "
+                        f"(Expecting property name enclosed in double quotes)")
+    assert lines[-1] == "searchidx: … and 3 more (--format json lists all)"
 
 
 def test_lines_that_keep_failing_are_reported_again_on_every_run(tmp_path, index_dir):

@@ -162,6 +162,19 @@ def test_a_hundred_thousand_angle_brackets_stay_literal_text(tmp_path):
     assert "<" * 100_000 in read_page(path)[0].body
 
 
+def test_a_page_of_a_hundred_thousand_angle_brackets_is_indexed_and_found(tmp_path):
+    # Its words took minutes (a headline test tried at every "<", where no run of capitals
+    # such as "HẢI PHÒNG —" comes first); the timeout is only a guard against that.
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    article = "<p>Officials met traders to discuss harbour fees.</p>"
+    write_page(folder, page_of(body=article + "<p>" + "<" * 100_000 + "</p>"))
+    finished = run_searchidx("index", folder, "--index", tmp_path / "index", timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    with SearchIndex.open(tmp_path / "index") as idx:
+        assert idx.search("harbour fees").total == 1
+
+
 def test_a_page_of_tens_of_thousands_of_unclosed_tags_is_indexed(tmp_path):
     # html.parser took 74 s for 25,000 "<a " and grows with the square of the count; the
     # timeout is only a guard against that: lxml reads this page in well under a second.
