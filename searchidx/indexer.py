@@ -252,11 +252,13 @@ class _Indexer:
         kept_on_disk = before - self.gone_from_disk
         if self.allow_shrink or after * 2 >= kept_on_disk:
             return
+        first_skip = (f"; first skipped: {self.report.skipped[0].path}: "
+                      f"{self.report.skipped[0].reason}" if self.report.skipped else "")
         raise IndexWouldShrink(
             f"stopped: this would leave {after:,} of the index's {before:,} articles, "
             f"and the files of {kept_on_disk - after:,} of those dropped are still on disk "
-            f"(not under the paths given, or no longer read); the index is unchanged "
-            f"(--force, or force=True, goes on)")
+            f"(not under the paths given, or no longer read){first_skip}; the index is "
+            f"unchanged (--force, or force=True, goes on)")
 
     def _sources(self, roots: Sequence[Path]) -> Iterator[SourceFile]:
         from .documents import find_files  # reading files: only writers need it

@@ -133,6 +133,14 @@ def test_the_cli_stops_a_shrinking_rebuild_with_one_line_and_force_goes_on(seed_
     assert forced.exit_code == 0 and articles_in(index_dir) == 0
 
 
+def test_a_stopped_rebuild_says_why_the_paths_given_had_too_few_articles(seed_dir, tmp_path,
+                                                                        index_dir):
+    assert run("index", seed_dir, "--index", index_dir).exit_code == 0
+    stopped = run("rebuild", tmp_path / "artcles-mistyped", "--index", index_dir)
+    assert stopped.exit_code == 2 and len(stopped.stderr.splitlines()) == 1
+    assert "artcles-mistyped: no such file or folder" in stopped.stderr
+
+
 def test_index_stops_when_a_file_still_there_would_lose_most_of_its_articles(tmp_path,
                                                                             index_dir):
     jsonl = write_jsonl(tmp_path / "feed.jsonl", feed(10))
