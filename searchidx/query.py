@@ -22,6 +22,7 @@ parser would make (a property test compares the two).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
@@ -52,6 +53,7 @@ _PLAIN_WORD = re.compile(r"\w+")
 _WILDCARD = re.compile(r"[*?]")
 _FUZZY = re.compile(r"~(\d*)(?:/\d*)?\)*$")
 _PARTIAL_DATE = r"\d{4}(?:-\d{1,2}){0,2}"
+_CALENDAR_DATE = re.compile(r"\b\d{4}-\d{1,2}(?:-\d{1,2})?\b")
 _DATE_RANGE = re.compile(rf"\bdate:({_PARTIAL_DATE})?\.\.({_PARTIAL_DATE})?(?=\s|\)|$)")
 
 
@@ -84,7 +86,7 @@ def syntax_problem(text: str) -> str | None:
         if not following or following in "()":
             return f"nothing after {name}:"
     for word in outside_quotes.split():
-        problem = _wildcard_or_fuzzy_problem(word)
+        problem = _wildcard_or_fuzzy_problem(word) or _date_problem(word)
         if problem:
             return problem
     words = outside_quotes.replace("(", " ( ").replace(")", " ) ").split()
@@ -94,6 +96,19 @@ def syntax_problem(text: str) -> str | None:
             return f"{word} needs a word on each side"
         if word == "NOT" and after in _OPERATORS | {")"}:
             return "NOT needs a word after it"
+    return None
+
+
+def _date_problem(word: str) -> str | None:
+    """A ``date:`` value naming a month or day the calendar does not have (1987-02-30)."""
+    if not word.lstrip("(+-").startswith("date:"):
+        return None
+    for written in _CALENDAR_DATE.findall(word):
+        year, month, day = (int(part) for part in (written + "-1-1").split("-")[:3])
+        try:
+            dt.date(year, month, day)
+        except ValueError:
+            return f"{written} is not a date"
     return None
 
 

@@ -137,6 +137,14 @@ def test_malformed_queries_are_searched_as_plain_words_with_a_notice(searcher, q
     assert results.notice.split("; ")[1] == f"searching for the words: {words}"
 
 
+@pytest.mark.parametrize("query, written", [
+    ("date:2025-02-30 DPRK", "2025-02-30"), ("date:2024-13 DPRK", "2024-13"),
+    ("date:2025-01..2025-02-31 DPRK", "2025-02-31"),
+])
+def test_a_date_the_calendar_lacks_is_named_in_the_notice(searcher, query, written):
+    assert f"({written} is not a date)" in searcher.search(query).notice
+
+
 def test_well_formed_query_syntax_gets_no_notice(searcher):
     results = searcher.search('"Korean Peninsula" AND title:Hanoi')
     assert results.notice is None and ids(results) == ["003"]
