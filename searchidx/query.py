@@ -53,6 +53,7 @@ _PLAIN_WORD = re.compile(r"\w+")
 _WILDCARD = re.compile(r"[*?]")
 _FUZZY = re.compile(r"~(\d*)(?:/\d*)?\)*$")
 _PARTIAL_DATE = r"\d{4}(?:-\d{1,2}){0,2}"
+_DATE_VALUE = re.compile(r"\bdate:(\[[^\]]*\]?|\S+)")
 _CALENDAR_DATE = re.compile(r"\b\d{4}-\d{1,2}(?:-\d{1,2})?\b")
 _DATE_RANGE = re.compile(rf"\bdate:({_PARTIAL_DATE})?\.\.({_PARTIAL_DATE})?(?=\s|\)|$)")
 
@@ -86,9 +87,12 @@ def syntax_problem(text: str) -> str | None:
         if not following or following in "()":
             return f"nothing after {name}:"
     for word in outside_quotes.split():
-        problem = _wildcard_or_fuzzy_problem(word) or _date_problem(word)
+        problem = _wildcard_or_fuzzy_problem(word)
         if problem:
             return problem
+    date_problem = _date_problem(outside_quotes)
+    if date_problem:
+        return date_problem
     words = outside_quotes.replace("(", " ( ").replace(")", " ) ").split()
     for before, word, after in zip(["("] + words, words, words[1:] + [")"]):
         if word in _OPERATORS - {"NOT"} and (before in _OPERATORS | {"("}
@@ -99,11 +103,10 @@ def syntax_problem(text: str) -> str | None:
     return None
 
 
-def _date_problem(word: str) -> str | None:
+def _date_problem(text: str) -> str | None:
     """A ``date:`` value naming a month or day the calendar does not have (1987-02-30)."""
-    if not word.lstrip("(+-").startswith("date:"):
-        return None
-    for written in _CALENDAR_DATE.findall(word):
+    values = " ".join(match[1] for match in _DATE_VALUE.finditer(text))
+    for written in _CALENDAR_DATE.findall(values):
         year, month, day = (int(part) for part in (written + "-1-1").split("-")[:3])
         try:
             dt.date(year, month, day)
