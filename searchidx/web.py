@@ -35,6 +35,7 @@ import waitress
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.exceptions import BadHost, HTTPException, NotFound
+from werkzeug.routing import PathConverter
 
 from .errors import QueryError, SearchIdxError
 from .library import SearchIndex
@@ -183,7 +184,7 @@ def _page_link(page: int) -> str:
     return flask.url_for("searchidx.search_page", **(flask.request.args.to_dict() | {"page": page}))
 
 
-@routes.get("/articles/<path:article_id>")
+@routes.get("/articles/<article_id:article_id>")
 def article_page(article_id: str) -> ResponseReturnValue:
     """One article in full, with the words of the query ``q`` marked."""
     query = flask.request.args.get("q", "")
@@ -212,7 +213,7 @@ def api_search() -> ResponseReturnValue:
     return search.run(_index()).to_dict()
 
 
-@routes.get("/api/articles/<path:article_id>")
+@routes.get("/api/articles/<article_id:article_id>")
 def api_article(article_id: str) -> ResponseReturnValue:
     """``Article.to_dict()``: the JSON of ``searchidx show --format json``."""
     article = _index().article(article_id)
@@ -272,9 +273,18 @@ def _web_link(url: str | None) -> str | None:
     return url if url and url.lower().startswith(("https://", "http://")) else None
 
 
+class _ArticleIdConverter(PathConverter):
+    """An article id in a URL: any text, slashes included, even a leading one (a JSONL id
+    may be "/world/asia"), so the link to it must keep its double slash."""
+
+    regex = "/?[^/].*?"  # a "/" in it tells Werkzeug that the id may span path segments
+
+
 def create_app(index: SearchIndex) -> flask.Flask:
     """The web application over an open index; the caller keeps the index open and closes it."""
     app = flask.Flask(__name__)
+    app.url_map.converters["article_id"] = _ArticleIdConverter
+    app.url_map.merge_slashes = False  # "/articles//world/asia" is the id "/world/asia"
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the order of to_dict()
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True

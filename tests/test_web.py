@@ -208,6 +208,21 @@ def test_api_article_returns_the_article_as_json_even_with_a_slash_in_its_id(cli
         assert response.get_json() == idx.article(HOSTILE_ID).to_dict()
 
 
+def test_the_link_to_an_article_whose_id_starts_with_a_slash_opens_it(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"id": "/world/asia", "title": "Harbour talks in Hải Phòng",
+                                "body": "Harbour officials met."}) + "\n", encoding="utf-8")
+    with SearchIndex.open(tmp_path / "index", create=True) as idx:
+        idx.index([feed])
+        client = create_app(idx).test_client()
+        page = client.get("/?q=harbour").get_data(as_text=True)
+        link = re.search(r'<h2><a href="([^"?]+)', page)[1]
+        article = client.get(link)
+        assert article.status_code == 200, link
+        assert "Hải Phòng" in article.get_data(as_text=True)
+        assert client.get(f"/api{link}").get_json()["id"] == "/world/asia"
+
+
 def test_api_article_with_an_unknown_id_is_a_json_404(client):
     response = client.get("/api/articles/no-such-article")
     assert response.status_code == 404
