@@ -142,8 +142,7 @@ class QueryBuilder:
         text = _DATE_RANGE.sub(_date_range_syntax, _headline_operators_as_words(text))
         excluded = _only_excluded(text)
         if excluded:
-            return ParsedQuery(NullQuery, joined_notices(shortened, _ONLY_EXCLUSIONS.format(
-                words=", ".join(excluded), first=excluded[0])))
+            return ParsedQuery(NullQuery, joined_notices(shortened, _only_exclusions(excluded)))
         problem = syntax_problem(text)
         if problem is None and not any_word and _are_plain(words := text.split()):
             return self._finished(self._plain_words_query(words), text, shortened)
@@ -282,7 +281,18 @@ def bounded(text: str) -> tuple[str, str | None]:
 
 
 _ONLY_EXCLUSIONS = ("nothing to search for: the query only excludes words ({words}); "
-                    "add a word to look for, as in “Korea -{first}”")
+                    "add a word to look for, as in “{example} -{first}”")
+# The word that example offers, unless the excluded word is that one.
+_EXCLUSION_EXAMPLES = ("Korea", "Vietnam")
+
+
+def _only_exclusions(excluded: list[str]) -> str:
+    """The notice for a query of exclusions alone, with an example that looks for a word
+    it does not exclude."""
+    example = next(word for word in _EXCLUSION_EXAMPLES
+                   if word.lower() != excluded[0].lower())
+    return _ONLY_EXCLUSIONS.format(words=", ".join(excluded), first=excluded[0],
+                                   example=example)
 
 
 def _only_excluded(text: str) -> list[str]:

@@ -138,6 +138,11 @@ def test_a_query_of_exclusions_alone_finds_nothing_and_says_why(words_index, que
                                      f"({words})")
 
 
+def test_the_example_beside_an_exclusion_alone_never_excludes_its_own_word(words_index):
+    assert "as in “Vietnam -Korea”" in words_index.search("-Korea").notice
+    assert "as in “Korea -oil”" in words_index.search("-oil").notice
+
+
 def test_an_exclusion_beside_a_word_still_excludes(words_index):
     results = words_index.search("harbour -zqbbb", time_budget=60)
     assert results.total == len(WORDS) - 1

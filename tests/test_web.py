@@ -223,6 +223,11 @@ def test_the_link_to_an_article_whose_id_starts_with_a_slash_opens_it(tmp_path):
         assert client.get(f"/api{link}").get_json()["id"] == "/world/asia"
 
 
+def test_a_page_whose_notice_says_why_nothing_matched_gives_no_other_advice(client):
+    page = client.get("/?q=-harbour").get_data(as_text=True)
+    assert "only excludes words" in page and "Try fewer words" not in page
+
+
 def test_api_article_with_an_unknown_id_is_a_json_404(client):
     response = client.get("/api/articles/no-such-article")
     assert response.status_code == 404
