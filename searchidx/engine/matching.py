@@ -37,13 +37,13 @@ from typing import NamedTuple
 from whoosh import query as q
 from whoosh.util.numeric import byte_to_length
 
-from .analysis import PAIR_SIGNATURE_BYTES, pair_bits
-from .budget import Budget
+from ..analysis import PAIR_SIGNATURE_BYTES, pair_bits
+from ..budget import Budget
 from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
                     block_spans, first_position, joined_values, occurrence_positions,
                     position_steps, weight_list)
-from .index import SIGNATURE_FIELDS
-from .settings import BM25_B, BM25_K1
+from ..index import SIGNATURE_FIELDS
+from ..settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
 
@@ -194,7 +194,7 @@ class _Postings:
     The term's whole extent of Whoosh's ``whoosh3`` format is read at once: after a magic
     number, each block is a signed length (negative for the last), an info tuple (count,
     last id, …, compression) and the ids (delta-coded), weights and values, pickled and
-    maybe compressed, or a :class:`~searchidx.codec.Block` whose ids and weights are two
+    maybe compressed, or a :class:`~searchidx.engine.codec.Block` whose ids and weights are two
     arrays and whose values are packed apart. Blocks are decoded in C, not a posting at a
     time; their values are unpacked only for the documents asked about. A few candidates
     are looked up in the blocks (by bisection); many, or all, fill a dictionary from
@@ -351,7 +351,7 @@ class _Postings:
 
     def _joined_values(self, number: int) -> tuple[Sequence[int], Sequence[int] | None, bytes]:
         """A block's ids, and its values joined with where each ends (see
-        :meth:`~searchidx.codec.Block.joined_values`)."""
+        :meth:`~searchidx.engine.codec.Block.joined_values`)."""
         joined = self._joined.get(number)
         if joined is None:
             ids, _, values = self._block(number)
@@ -401,7 +401,7 @@ def _extent(postfile, terminfo) -> tuple[bytes, list[_Header]]:
 
 
 def _pickled_infos(raw: bytes, position: int) -> list[tuple[int, int, int, int, int]]:
-    """What :func:`~searchidx.codec.block_infos` reads, from blocks whose infos whoosh3
+    """What :func:`~searchidx.engine.codec.block_infos` reads, from blocks whose infos whoosh3
     pickled."""
     infos = []
     stream = io.BytesIO(raw)
@@ -582,7 +582,7 @@ def _length_norms(avg_length: float) -> list[float]:
 def _field_lengths(reader, leaf, field: str) -> bytes | Callable[[int], int]:
     """Each document's length in ``field`` as Whoosh's scorer reads it: the bytes of the
     whole column (a code for each document) where the segment was written by
-    :class:`~searchidx.codec.Codec`, else a function of the document number."""
+    :class:`~searchidx.engine.codec.Codec`, else a function of the document number."""
     perdoc = getattr(reader, "_perdoc", None)
     lengths = perdoc.length_bytes(field) if isinstance(perdoc, PerDocumentReader) else None
     if lengths is None:
@@ -889,7 +889,7 @@ _SIGNATURE_FIRST = 3
 
 
 def _positions_decoder(field_format) -> Callable[[bytes], Sequence[int]]:
-    """``field_format.decode_positions``; for :class:`~searchidx.codec.Occurrences`, the
+    """``field_format.decode_positions``; for :class:`~searchidx.engine.codec.Occurrences`, the
     same without copying a single position into a list."""
     if type(field_format) is Occurrences:
         return occurrence_positions

@@ -30,7 +30,7 @@ import time
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from .errors import IndexUnusable
+from ..errors import IndexUnusable
 from .pool import TermPool, use_term_pool
 
 __all__ = ["ParallelWriter"]

@@ -23,7 +23,7 @@ faster, and field lengths read a column at a time. Whoosh reads all of it as its
 
 Indexes written before any of this still open and update: a reader unpickles whatever it
 finds, and ``searchidx rebuild`` gives an old index the faster format. Index files name
-:class:`Codec`, :class:`Block` and :class:`Occurrences`: keep their names and module.
+:class:`Codec`, :class:`Block` and :class:`Occurrences`: a move or rename goes through legacy.py.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Codec(whoosh3.W3Codec):
     ``settings.POSTINGS_PER_BLOCK`` (Whoosh's are 128)."""
 
     def __init__(self) -> None:
-        from . import settings
+        from .. import settings
 
         super().__init__(blocklimit=settings.POSTINGS_PER_BLOCK)
 

@@ -1,0 +1,14 @@
+"""The storage layer: everything below the query, on Whoosh's index files.
+
+- :mod:`.codec`: the on-disk format of postings and field lengths.
+- :mod:`.pool`: the postings held term by term while a segment is written.
+- :mod:`.parallel`: the writer that splits a large batch over processes.
+- :mod:`.matching`: matching and scoring over whole posting lists.
+- :mod:`.manifest`: the checksums of a generation's files, and finding damage.
+- :mod:`.legacy`: what it takes to read indexes written in an earlier format.
+"""
+
+from .legacy import register_moved_classes
+
+# Before any index file is unpickled: files of format version 1 name old module paths.
+register_moved_classes()
