@@ -37,6 +37,7 @@ from whoosh.system import pack_uint
 from .analysis import (ANALYSIS_VERSION, PAIR_SIGNATURE_BYTES, exact_terms, pair_signature,
                        prose_terms, spelling_words)
 from .engine.codec import Occurrences
+from .engine.format import check_readable, is_readable, write_format
 from .errors import IndexDamaged, IndexLocked, IndexNotFound, IndexUnusable, SearchIdxError
 from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST
 
@@ -258,6 +259,7 @@ class IndexStore:
 
         for attempt in range(3):
             generation = self.live_generation()
+            check_readable(generation, self._rebuild_remedy())
             try:
                 return _storage(generation).open_index()
             except (FileNotFoundError, whoosh_index.EmptyIndexError):
@@ -313,9 +315,12 @@ class IndexStore:
     def _damaged(self, damage: Damage | None = None) -> IndexDamaged:
         """The one-line error for a damaged index: which file, and the remedy."""
         what = f": {damage.file} {damage.problem}" if damage else " (it cannot be opened)"
-        remedy = f"`searchidx rebuild PATH… --index {self.location}`"
-        return IndexDamaged(f"the index at {self.location} is damaged{what}; build it afresh "
-                            f"from your files with {remedy}")
+        return IndexDamaged(f"the index at {self.location} is damaged{what}; "
+                            f"{self._rebuild_remedy()}")
+
+    def _rebuild_remedy(self) -> str:
+        return (f"build it afresh from your files with "
+                f"`searchidx rebuild PATH… --index {self.location}`")
 
     def _state(self) -> tuple[str, ...]:
         """What changes when a writer commits or publishes: CURRENT and the files it leads to."""
@@ -335,7 +340,9 @@ class IndexStore:
         from .engine.manifest import readable_segments
 
         generation = self._live_or_none()
-        readers = readable_segments(_storage(generation)) if generation else []
+        if generation is None or not is_readable(generation):
+            return None
+        readers = readable_segments(_storage(generation))
         if not readers:
             return None
         return Searcher(readers[0] if len(readers) == 1 else MultiReader(readers))
@@ -346,6 +353,7 @@ class IndexStore:
         numbers = [int(p.name[len(_GENERATION_PREFIX):]) for p in self._generations()]
         folder = self.location / f"{_GENERATION_PREFIX}{max(numbers, default=0) + 1:06d}"
         folder.mkdir()
+        write_format(folder)
         return folder, _storage(folder).create_index(build_schema())
 
     def publish(self, generation: Path) -> None:
