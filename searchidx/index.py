@@ -44,11 +44,7 @@ from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST
 if TYPE_CHECKING:
     from .engine.manifest import Damage
 
-__all__ = ["SIGNATURE_FIELDS", "IndexStats", "IndexStore", "analysis_version", "build_schema",
-           "default_location"]
-
-SIGNATURE_FIELDS = {"body": "body_pairs"}
-"""The field that holds each prose field's pair signatures."""
+__all__ = ["IndexStats", "IndexStore", "analysis_version", "build_schema", "default_location"]
 
 _GENERATION_PREFIX = "gen-"
 

@@ -37,13 +37,12 @@ from typing import NamedTuple
 from whoosh import query as q
 from whoosh.util.numeric import byte_to_length
 
-from ..analysis import PAIR_SIGNATURE_BYTES, pair_bits
+from ..analysis import PAIR_SIGNATURE_BYTES, SIGNATURE_FIELDS, pair_bits
 from ..budget import Budget
 from . import counters, whoosh_adapter
 from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
                     block_spans, first_position, joined_values, occurrence_positions,
                     position_steps, weight_list)
-from ..index import SIGNATURE_FIELDS
 from ..settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
