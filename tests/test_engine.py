@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import whoosh
 
 from searchidx import SearchIndex, UnsupportedWhoosh, settings
 from searchidx.engine import counters
@@ -57,16 +58,15 @@ def test_any_other_whoosh_is_refused_naming_the_verified_ones(installed):
     assert "whoosh3==3.54.0" in message and "\n" not in message
 
 
-def test_the_command_refuses_a_second_whoosh_in_one_line_with_exit_2(tmp_path, seeded):
-    """Another Whoosh distribution beside the verified one (its metadata is enough to be
-    seen as installed)."""
-    other = tmp_path / "site" / "whoosh_reloaded-2.7.5.dist-info"
-    other.mkdir(parents=True)
-    (other / "METADATA").write_text("Metadata-Version: 2.1\nName: whoosh-reloaded\n"
-                                    "Version: 2.7.5\n")
+def test_the_command_refuses_another_whoosh_in_one_line_with_exit_2(tmp_path, seeded):
+    """A ``whoosh`` package that whoosh-reloaded 2.7.5 installed, first on the path (the
+    package itself is the installed one: the check reads which distribution put it there)."""
+    site = tmp_path / "site"
+    (site / "whoosh_reloaded-2.7.5.dist-info").mkdir(parents=True)
+    (site / "whoosh").symlink_to(Path(whoosh.__file__).parent)
     completed = subprocess.run(
-        [installed_command(), "search", "Vũ", "--index", str(seeded.location)], capture_output=True,
-        text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(other.parent)})
+        [installed_command(), "search", "Vũ", "--index", str(seeded.location)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(site)})
     assert completed.returncode == 2 and completed.stdout == ""
     assert completed.stderr.count("\n") == 1
     assert "whoosh3==3.54.0" in completed.stderr and "whoosh-reloaded==2.7.5" in completed.stderr

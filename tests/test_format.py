@@ -66,14 +66,16 @@ def test_an_index_in_an_unknown_format_is_refused_in_one_line_with_exit_2(seed_d
     completed = subprocess.run([installed_command(), "search", "Vũ", "--index", str(index_dir)],
                                capture_output=True, text=True, timeout=60)
     assert completed.returncode == 2 and completed.stdout == ""
-    assert completed.stderr.count("\n") == 1 and "reads searchidx versions 1–2" in completed.stderr
+    assert completed.stderr.count("\n") == 1
+    assert "reads searchidx versions 1–2" in completed.stderr
     assert f"searchidx rebuild PATH… --index {index_dir}" in completed.stderr
 
 
 def test_rebuild_makes_an_index_of_an_unknown_format_readable(seed_dir, index_dir):
     with SearchIndex.open(index_dir, create=True) as idx:
         idx.index([seed_dir])
-    (_live_generation(index_dir) / "FORMAT.json").write_text('{"format": "searchidx", "version": 9}')
+    said = '{"format": "searchidx", "version": 9}'
+    (_live_generation(index_dir) / "FORMAT.json").write_text(said)
     with SearchIndex.open(index_dir) as idx:
         idx.rebuild([seed_dir])
         assert idx.search("Vũ").total == 3

@@ -6,6 +6,7 @@
 - :mod:`.matching`: matching and scoring over whole posting lists.
 - :mod:`.manifest`: the checksums of a generation's files, and finding damage.
 - :mod:`.whoosh_adapter`: every private name of Whoosh used, and the version check.
+- :mod:`.format`: the format name and version each generation folder says it is in.
 - :mod:`.legacy`: what it takes to read indexes written in an earlier format.
 """
 

@@ -45,8 +45,8 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from . import whoosh_adapter
 
 __all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "Occurrences", "PerDocumentReader",
-           "block_infos", "block_spans", "encoded_block", "first_position", "joined_values", "occurrence_positions",
-           "position_steps", "weight_list"]
+           "block_infos", "block_spans", "encoded_block", "first_position", "joined_values",
+           "occurrence_positions", "position_steps", "weight_list"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
