@@ -11,7 +11,6 @@ Versions: 1, the Whoosh files of searchidx 0.1 (classes pickled as ``searchidx.c
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import IndexUnusable
@@ -21,21 +20,30 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = range(1, FORMAT_VERSION + 1)
 _FORMAT_FILE = "FORMAT.json"
 _BEFORE_THE_FILE = 1  # the version of a folder without one
+# What this version writes, byte for byte: a search that finds it need not import json (1 ms).
+_CURRENT = f'{{"format": "{FORMAT_NAME}", "version": {FORMAT_VERSION}}}\n'.encode()
 
 
 def write_format(folder: Path) -> None:
     """Say in a new generation folder that it is written in the current format."""
-    (folder / _FORMAT_FILE).write_text(
-        json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION}) + "\n", encoding="utf-8")
+    (folder / _FORMAT_FILE).write_bytes(_CURRENT)
 
 
 def format_of(folder: Path) -> tuple[str, object]:
     """The format name and version a generation folder says it was written in."""
     try:
-        said = json.loads((folder / _FORMAT_FILE).read_text(encoding="utf-8"))
+        written = (folder / _FORMAT_FILE).read_bytes()
     except FileNotFoundError:
         return FORMAT_NAME, _BEFORE_THE_FILE
-    except (OSError, ValueError):
+    except OSError:
+        return "unknown", "unknown"
+    if written == _CURRENT:
+        return FORMAT_NAME, FORMAT_VERSION
+    import json
+
+    try:
+        said = json.loads(written)
+    except ValueError:
         return "unknown", "unknown"
     if not isinstance(said, dict):
         return "unknown", "unknown"
