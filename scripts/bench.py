@@ -271,7 +271,7 @@ class SearchIdxEngine(Engine):
     def _search_without_snippets(self, query: Query) -> int:
         """The library always cuts snippets, so this does the rest of what it does with its
         own (private) searcher and query builder: parse, rank, count, read the hits."""
-        from searchidx.matching import rank
+        from searchidx.engine.matching import rank
 
         searcher = self.index_handle._current_searcher()
         parsed = self.index_handle._query_builder(searcher, True).parse(query.text)

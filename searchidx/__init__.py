@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from .errors import (ArticleNotFound, IndexDamaged, IndexLocked, IndexNotFound, IndexUnusable,
-                     IndexWouldShrink, QueryError, SearchIdxError)
+                     IndexWouldShrink, QueryError, SearchIdxError, UnsupportedWhoosh)
 
 if TYPE_CHECKING:
     from .analysis import fold, normalize
@@ -31,6 +31,7 @@ __all__ = [
     "IndexUnusable", "Problem", "QueryError", "SearchIdxError", "SearchIndex", "SearchResults", "Skipped",
     "bundled_seeds", "fold", "normalize",
     "IndexDamaged", "IndexProgress", "IndexWouldShrink",
+    "UnsupportedWhoosh",
 ]
 
 # The rest of the API is imported on first use, so that the `searchidx` command (which

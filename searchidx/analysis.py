@@ -38,7 +38,7 @@ from .settings import STEM_MIN_LENGTH
 
 __all__ = ["ANALYSIS_VERSION", "JOINED_MAX_WORDS", "exact_analyzer", "exact_form", "exact_terms",
            "fold", "is_acronym", "name_analyzer", "normalize", "prose_analyzer", "prose_terms",
-           "spelling_words", "tokenize", "words"]
+           "spelling_words", "tokenize", "words", "SIGNATURE_FIELDS"]
 
 # The version of the terms analysis makes of a text, recorded in each index built (see
 # index.analysis_version): an index of another version needs a rebuild to match as this
@@ -438,6 +438,8 @@ _AS_DIGITS = bytes.maketrans(b"\0\1", b"01")
 # without a given pair has both its bits by chance about once in twenty. Part of the
 # index format.
 PAIR_SIGNATURE_BYTES = 128
+SIGNATURE_FIELDS = {"body": "body_pairs"}
+"""The field that holds each prose field's pair signatures."""
 _SIGNATURE_BITS = 8 * PAIR_SIGNATURE_BYTES
 
 

@@ -146,22 +146,20 @@ def cli() -> None:
 # --- opening the index ---------------------------------------------------------------------
 
 def _open_for_reading(index_dir: Path | None, aliases_file: Path | None = None):
-    from .index import IndexStore, default_location
-    from .library import SearchIndex
+    from .library import SearchIndex, default_index
 
     if index_dir is None:
-        location, per_user_default = default_location()
-        if per_user_default and not IndexStore(location).exists():
+        location, built_from_seeds = default_index()
+        if built_from_seeds:
             _echo(f"searchidx: building the default index from the bundled seed articles "
                   f"in {location}", err=True)
     return SearchIndex.open(index_dir, aliases_file=aliases_file)
 
 
 def _open_for_writing(index_dir: Path | None):
-    from .index import default_location
-    from .library import SearchIndex
+    from .library import SearchIndex, default_index
 
-    return SearchIndex.open(index_dir or default_location()[0], create=True)
+    return SearchIndex.open(index_dir or default_index()[0], create=True)
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -243,7 +241,7 @@ def _print_results(results) -> None:
 
 
 def _styled_snippet(hit) -> str:
-    from .search import marked
+    from .library import marked
 
     return marked(hit.snippet, hit.highlights, _terminal_safe,
                   lambda match: click.style(_terminal_safe(match), fg="yellow", bold=True))

@@ -33,3 +33,8 @@ class ArticleNotFound(SearchIdxError):
 class IndexWouldShrink(SearchIdxError):
     """A run would leave the index with fewer than half of its articles while their files
     are still on disk; it stopped before changing anything (``force=True`` goes on)."""
+
+
+class UnsupportedWhoosh(SearchIdxError):
+    """The installed Whoosh is not one this searchidx was verified with (the message names
+    those it was); searchidx reads Whoosh's internals, which change between releases."""

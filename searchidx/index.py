@@ -10,7 +10,7 @@ On disk an index is a folder holding Whoosh indexes in generations::
 writes a new generation beside it and swaps ``CURRENT`` with an atomic rename, so a
 search sees the old index or the new one, never a half-built one. The generation before
 the live one is kept, so a reader that was opening it when the swap came still succeeds.
-Each generation holds a manifest of its files' checksums (:mod:`searchidx.manifest`),
+Each generation holds a manifest of its files' checksums (:mod:`searchidx.engine.manifest`),
 brought up to date whenever a writer lets go of the lock; a writer first removes the
 files that a cancelled or killed writer left.
 
@@ -36,18 +36,15 @@ from whoosh.system import pack_uint
 
 from .analysis import (ANALYSIS_VERSION, PAIR_SIGNATURE_BYTES, exact_terms, pair_signature,
                        prose_terms, spelling_words)
-from .codec import Occurrences
+from .engine.codec import Occurrences
+from .engine.format import check_readable, is_readable, write_format
 from .errors import IndexDamaged, IndexLocked, IndexNotFound, IndexUnusable, SearchIdxError
 from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST
 
 if TYPE_CHECKING:
-    from .manifest import Damage
+    from .engine.manifest import Damage
 
-__all__ = ["SIGNATURE_FIELDS", "IndexStats", "IndexStore", "analysis_version", "build_schema",
-           "default_location"]
-
-SIGNATURE_FIELDS = {"body": "body_pairs"}
-"""The field that holds each prose field's pair signatures."""
+__all__ = ["IndexStats", "IndexStore", "analysis_version", "build_schema", "default_location"]
 
 _GENERATION_PREFIX = "gen-"
 
@@ -89,7 +86,7 @@ class SpelledText(TEXT):
     every article to the field's spelling list, one posting per article and word, only
     to record which words exist: a writer gets its own copy of the schema, so here each
     word is written once per writer. With ``chars=True`` where each word occurs is kept
-    as :class:`~searchidx.codec.Occurrences` (an index written before keeps Whoosh's
+    as :class:`~searchidx.engine.codec.Occurrences` (an index written before keeps Whoosh's
     ``Characters``). Index files name this class: keep its name and module.
 
     The field records the analysis version its terms were made with (the schema is saved
@@ -246,7 +243,7 @@ class IndexStore:
             raise IndexUnusable(f"cannot read the index at {self.location}: {error}") from None
 
     def _bad_pointer(self, name: str) -> Damage:
-        from .manifest import Damage
+        from .engine.manifest import Damage
 
         readable = name.isprintable() and len(name) <= 40
         return Damage(str(self._pointer), f"names {name!r}, which is not a generation"
@@ -258,6 +255,7 @@ class IndexStore:
 
         for attempt in range(3):
             generation = self.live_generation()
+            check_readable(generation, self._rebuild_remedy())
             try:
                 return _storage(generation).open_index()
             except (FileNotFoundError, whoosh_index.EmptyIndexError):
@@ -283,9 +281,9 @@ class IndexStore:
             raise self._damaged(found[0]) from error
 
     def damage(self, thorough: bool = False) -> list[Damage]:
-        """The damaged or missing files of the live generation (see :mod:`searchidx.manifest`);
+        """The damaged or missing files of the live generation (see :mod:`searchidx.engine.manifest`);
         with ``thorough``, the segments no manifest covers are read to the end."""
-        from .manifest import Damage, find_damage
+        from .engine.manifest import Damage, find_damage
 
         for _attempt in range(3):  # a writer that commits meanwhile removes files: look again
             before = self._state()
@@ -305,7 +303,7 @@ class IndexStore:
     def recorded_articles(self) -> int:
         """How many articles the live generation's table of contents counts (0 if it
         cannot be read): what a damaged index held."""
-        from .manifest import recorded_articles
+        from .engine.manifest import recorded_articles
 
         generation = self._live_or_none()
         return recorded_articles(_storage(generation)) if generation else 0
@@ -313,9 +311,12 @@ class IndexStore:
     def _damaged(self, damage: Damage | None = None) -> IndexDamaged:
         """The one-line error for a damaged index: which file, and the remedy."""
         what = f": {damage.file} {damage.problem}" if damage else " (it cannot be opened)"
-        remedy = f"`searchidx rebuild PATH… --index {self.location}`"
-        return IndexDamaged(f"the index at {self.location} is damaged{what}; build it afresh "
-                            f"from your files with {remedy}")
+        return IndexDamaged(f"the index at {self.location} is damaged{what}; "
+                            f"{self._rebuild_remedy()}")
+
+    def _rebuild_remedy(self) -> str:
+        return (f"build it afresh from your files with "
+                f"`searchidx rebuild PATH… --index {self.location}`")
 
     def _state(self) -> tuple[str, ...]:
         """What changes when a writer commits or publishes: CURRENT and the files it leads to."""
@@ -327,15 +328,17 @@ class IndexStore:
 
     def open_readable(self):
         """A searcher on what can still be read of the live index, or None (see
-        :func:`~searchidx.manifest.readable_segments`): a rebuild keeps from a damaged
+        :func:`~searchidx.engine.manifest.readable_segments`): a rebuild keeps from a damaged
         index what it can, and needs nothing from it."""
         from whoosh.reading import MultiReader
         from whoosh.searching import Searcher
 
-        from .manifest import readable_segments
+        from .engine.manifest import readable_segments
 
         generation = self._live_or_none()
-        readers = readable_segments(_storage(generation)) if generation else []
+        if generation is None or not is_readable(generation):
+            return None
+        readers = readable_segments(_storage(generation))
         if not readers:
             return None
         return Searcher(readers[0] if len(readers) == 1 else MultiReader(readers))
@@ -346,11 +349,12 @@ class IndexStore:
         numbers = [int(p.name[len(_GENERATION_PREFIX):]) for p in self._generations()]
         folder = self.location / f"{_GENERATION_PREFIX}{max(numbers, default=0) + 1:06d}"
         folder.mkdir()
+        write_format(folder)
         return folder, _storage(folder).create_index(build_schema())
 
     def publish(self, generation: Path) -> None:
         """Make ``generation`` the live one (an atomic rename), then drop the older ones."""
-        from .manifest import write_manifest
+        from .engine.manifest import write_manifest
 
         write_manifest(generation, _storage(generation))
         previous = self._live_or_none()
@@ -384,7 +388,7 @@ class IndexStore:
         """Remove from the live generation the files a cancelled or killed writer left; with
         ``manifest``, bring its manifest up to date. Best effort: what cannot be tidied
         (a damaged generation, a full disk) is left as it is, for ``check`` to judge."""
-        from .manifest import remove_orphans, write_manifest
+        from .engine.manifest import remove_orphans, write_manifest
 
         generation = self._live_or_none()
         if generation is None or not generation.is_dir():

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import settings
-from .codec import Codec
+from .engine.codec import Codec
 from .errors import IndexWouldShrink
 from .index import IndexStore
-from .pool import use_term_pool
+from .engine.pool import use_term_pool
 from .settings import LOCK_WAIT_SECONDS
 
 if TYPE_CHECKING:
@@ -629,7 +629,7 @@ def _fresh_writer(store: IndexStore, whoosh_index, input_bytes: int):
     """One writer; several worker processes for a large build where there are cores."""
     processes = min(settings.WRITER_PROCESSES, _usable_cpus())
     if processes > 1 and input_bytes >= settings.PARALLEL_MIN_BYTES:
-        from .parallel import ParallelWriter
+        from .engine.parallel import ParallelWriter
 
         return ParallelWriter(whoosh_index, processes, store.lock_fd,
                               limitmb=settings.WRITER_MEMORY_MB / processes, codec=Codec())

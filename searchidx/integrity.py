@@ -11,7 +11,7 @@ from .documents import SourceFile, UnreadableFile, os_error_reason, read_file
 from .index import IndexStore
 from .indexer import (IndexedFile, IndexReport, RunOptions, file_stamp, indexed_files,
                       reindex_files)
-from .manifest import Damage
+from .engine.manifest import Damage
 from .settings import LOCK_WAIT_SECONDS
 
 __all__ = ["CheckReport", "Problem", "check", "repair"]

@@ -35,7 +35,20 @@ if TYPE_CHECKING:
     from .query import QueryBuilder
     from .search import SearchResults, Sort, Span
 
-__all__ = ["SearchIndex", "bundled_seeds"]
+__all__ = ["SearchIndex", "bundled_seeds", "default_index", "SearchResults", "Span", "mark_html",
+           "marked"]
+
+# The search module's names the CLI and the web page use, imported on first use: a search
+# loads that module anyway, and other commands need not.
+_FROM_SEARCH = frozenset({"SearchResults", "Span", "mark_html", "marked"})
+
+
+def __getattr__(name: str) -> object:
+    if name not in _FROM_SEARCH:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import search
+
+    return getattr(search, name)
 
 PathLike = str | os.PathLike[str]
 
@@ -48,6 +61,14 @@ def bundled_seeds() -> Path:
         if candidate.is_dir():
             return candidate
     raise IndexNotFound("the bundled seed articles are missing from this installation")
+
+
+def default_index() -> tuple[Path, bool]:
+    """Where the default index is (``$SEARCHIDX_INDEX``, else a per-user folder), and
+    whether opening it builds it first from the bundled seeds (the per-user one, not
+    built yet)."""
+    location, per_user_default = default_location()
+    return location, per_user_default and not IndexStore(location).exists()
 
 
 def _reads_index(method: Callable) -> Callable:

@@ -29,12 +29,12 @@ from typing import NamedTuple
 
 from whoosh import qparser
 from whoosh.qparser import plugins, syntax
-from whoosh.query import (And, AndMaybe, AndNot, FuzzyTerm, MultiTerm, NullQuery, Or, Phrase,
-                          Term)
+from whoosh.query import And, AndMaybe, AndNot, MultiTerm, NullQuery, Or, Phrase, Term
 
 from .aliases import Aliases, AliasMatch
 from .analysis import JOINED_MAX_WORDS, is_acronym, tokenize
 from .budget import Budget
+from .engine.whoosh_adapter import FuzzyTermOfWords, expanded_words
 from .settings import (ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST, FUZZY_PREFIX_LETTERS,
                        HEADLINE_MIN_WORDS, MAX_FUZZY_EDITS, MAX_QUERY_CHARS, MAX_QUERY_EXPANSION,
                        MAX_TERM_EXPANSION, MIN_WILDCARD_PREFIX)
@@ -408,7 +408,7 @@ class _Expander:
         if isinstance(query, _StemmedFuzzyTerm):  # the one expansion that scans many words
             found = query.stemmed_words(self.reader, self.budget)
         else:
-            found = iter(query._btexts(self.reader))  # noqa: SLF001 (Whoosh's expansion itself)
+            found = iter(expanded_words(query)(self.reader))
         for word in found:
             words.append(word)
             if len(words) == cap or self.budget.stop_if_exhausted():
@@ -437,13 +437,13 @@ def _shown(query) -> str:
 
 # --- the parser plugin ------------------------------------------------------------------------
 
-class _StemmedFuzzyTerm(FuzzyTerm):
+class _StemmedFuzzyTerm(FuzzyTermOfWords):
     """A fuzzy term on a stemmed field. Whoosh looks for words within the edit distance
     among the unstemmed words it keeps for spelling, but the field holds stemmed terms:
     each candidate is stemmed before it is looked up ("ministers~" finds "minist")."""
 
-    def _btexts(self, ixreader):
-        return self.stemmed_words(ixreader, None)
+    def words(self, reader):
+        return self.stemmed_words(reader, None)
 
     def stemmed_words(self, reader, budget: Budget | None) -> Iterator[str]:
         """The field's terms this fuzzy word stands for, each once (see :func:`words_within`)."""

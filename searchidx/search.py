@@ -25,7 +25,7 @@ from whoosh.query import NullQuery
 from .analysis import normalize
 from .budget import Budget
 from .errors import ArticleNotFound, QueryError
-from .matching import Chars, Ranked, Ranking, body_chars, rank
+from .engine.matching import Chars, Ranked, Ranking, body_chars, rank
 from .query import (ParsedQuery, QueryBuilder, bounded, expanded, has_exclusion, joined_notices,
                     plain_words)
 from .spelling import spelling_correction

@@ -82,7 +82,7 @@ PAGE_MAX_ELEMENTS = 10_000
 PAGE_MAX_SIBLING_PAIRS = 10_000_000
 
 # Writing the index: the memory a writer's postings may take (shared by its worker
-# processes) before they go to a run on disk (see pool.py). Measured on Reuters-21578,
+# processes) before they go to a run on disk (see engine/pool.py). Measured on Reuters-21578,
 # two workers: 128 MB peaked at 280 MB for all processes and built 5 % slower than with
 # no runs at all; ten times the articles peaked at 400 MB.
 WRITER_MEMORY_MB = 128

@@ -38,8 +38,7 @@ from werkzeug.exceptions import BadHost, HTTPException, NotFound
 from werkzeug.routing import PathConverter
 
 from .errors import QueryError, SearchIdxError
-from .library import SearchIndex
-from .search import SearchResults, Span, mark_html
+from .library import SearchIndex, SearchResults, Span, mark_html
 from .settings import (DEFAULT_LIMIT, MAX_LIMIT, WEB_CONNECTION_LIMIT, WEB_IDLE_SECONDS,
                        WEB_PAGE_SIZE, WEB_THREADS)
 

@@ -15,9 +15,9 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Characters
 
-from searchidx.codec import Block, Codec, Occurrences, _arrays_head, _joined_values
+from searchidx.engine.codec import Block, Codec, Occurrences, _arrays_head, _joined_values
 from searchidx.index import build_schema
-from searchidx.matching import _Postings
+from searchidx.engine.matching import _Postings
 
 # A word in every article (blocks of 128, values kept apart), in a few (one small
 # block), in one (kept in the term's entry).

@@ -255,5 +255,5 @@ def test_the_next_writer_removes_the_files_a_killed_writer_left(tmp_path, index_
     assert left - {"MAIN_WRITELOCK"}  # the killed writer's segment files and temporary folder
     result = CliRunner().invoke(cli, ["index", str(articles / "a0.txt"), "--index", str(index_dir)])
     assert result.exit_code == 0 and "1 unchanged" in result.output
-    assert set(os.listdir(live_generation(index_dir))) == named_before | {"MANIFEST.json",
-                                                                           "MAIN_WRITELOCK"}
+    assert set(os.listdir(live_generation(index_dir))) == named_before | {
+        "MANIFEST.json", "FORMAT.json", "MAIN_WRITELOCK"}

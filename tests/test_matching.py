@@ -13,7 +13,7 @@ from whoosh.query import Term
 from searchidx import SearchIndex, settings
 from searchidx.aliases import load_aliases
 from searchidx.index import IndexStore
-from searchidx.matching import _Postings, _Segment, rank
+from searchidx.engine.matching import _Postings, _Segment, rank
 from searchidx.query import QueryBuilder
 from searchidx.search import _lifted_scores, _ordering, _relevance_scores, scoring
 

@@ -12,8 +12,8 @@ from whoosh.writing import PostingPool
 
 from searchidx import SearchIndex, settings
 from searchidx.index import IndexStore
-from searchidx import pool
-from searchidx.pool import TermPool
+from searchidx.engine import pool
+from searchidx.engine.pool import TermPool
 
 from conftest import ids, seed_source
 

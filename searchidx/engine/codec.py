@@ -23,7 +23,7 @@ faster, and field lengths read a column at a time. Whoosh reads all of it as its
 
 Indexes written before any of this still open and update: a reader unpickles whatever it
 finds, and ``searchidx rebuild`` gives an old index the faster format. Index files name
-:class:`Codec`, :class:`Block` and :class:`Occurrences`: keep their names and module.
+:class:`Codec`, :class:`Block` and :class:`Occurrences`: a move or rename goes through legacy.py.
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ from whoosh.codec import whoosh3
 from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from . import whoosh_adapter
+
 __all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "Occurrences", "PerDocumentReader",
-           "block_infos", "block_spans", "first_position", "joined_values", "occurrence_positions",
-           "position_steps", "weight_list"]
+           "block_infos", "block_spans", "encoded_block", "first_position", "joined_values",
+           "occurrence_positions", "position_steps", "weight_list"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
@@ -54,23 +56,23 @@ _BLOCK_MIN_POSTINGS = 32
 
 
 class Codec(whoosh3.W3Codec):
-    """Whoosh's codec, writing postings with :class:`_PostingsWriter` in blocks of
+    """Whoosh's codec, writing postings with :func:`encoded_block` in blocks of
     ``settings.POSTINGS_PER_BLOCK`` (Whoosh's are 128)."""
 
     def __init__(self) -> None:
-        from . import settings
+        from .. import settings
 
         super().__init__(blocklimit=settings.POSTINGS_PER_BLOCK)
 
     def postings_writer(self, dbfile, byteids=False):
-        return _PostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
-                               compression=self._compression, inlinelimit=self._inlinelimit)
+        return whoosh_adapter.PostingsWriter(dbfile, encoded_block, byteids=byteids,
+                                             **whoosh_adapter.codec_settings(self))
 
     def per_document_reader(self, storage, segment):
         return PerDocumentReader(storage, segment)
 
 
-class PerDocumentReader(whoosh3.W3PerDocReader):
+class PerDocumentReader(whoosh_adapter.ColumnsReader):
     """Whoosh's per-document reader, with each field's lengths read at once."""
 
     def __init__(self, storage, segment) -> None:
@@ -82,9 +84,7 @@ class PerDocumentReader(whoosh3.W3PerDocReader):
         """Each document's length in ``fieldname`` as Whoosh codes it, one byte per
         document (None if the field keeps no lengths)."""
         if fieldname not in self._length_bytes:
-            column = self._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
-            self._length_bytes[fieldname] = (None if column is None else
-                                             column._dbfile.get(column._basepos, column._count))
+            self._length_bytes[fieldname] = self.length_column_bytes(fieldname)
         return self._length_bytes[fieldname]
 
     def fixed_column_bytes(self, fieldname: str, column) -> bytes | None:
@@ -92,15 +92,12 @@ class PerDocumentReader(whoosh3.W3PerDocReader):
         ``FixedBytesColumn``), one after another (zeros for a document without one),
         read at once; None if no document here has one."""
         if fieldname not in self._column_bytes:
-            reader = self._cached_reader(fieldname, column)
-            self._column_bytes[fieldname] = None if reader is None else reader._dbfile.get(
-                reader._basepos, reader._count * reader._fixedlen,
-            ).ljust(self._doccount * reader._fixedlen, b"\0")
+            self._column_bytes[fieldname] = super().fixed_column_bytes(fieldname, column)
         return self._column_bytes[fieldname]
 
     def doc_field_length(self, docnum, fieldname, default=0):
-        if docnum > self._doccount:
-            raise IndexError(f"Asked for docnum {docnum!r} of {self._doccount}")
+        if docnum > self.document_count():
+            raise IndexError(f"Asked for docnum {docnum!r} of {self.document_count()}")
         lengths = self.length_bytes(fieldname)
         return default if lengths is None else _length(lengths, docnum)
 
@@ -117,52 +114,26 @@ def _length(lengths: bytes, docnum: int) -> int | None:
     return byte_to_length(code) if code else None
 
 
-class _PostingsWriter(whoosh3.W3PostingsWriter):
-    """Writes blocks laid out as ``W3PostingsWriter`` lays them out (magic, then per block
-    a length, the info and the data), with the info in a fixed layout, the data pickled
-    with ``pickle.HIGHEST_PROTOCOL``, counts as integers, and the values of a block of
-    ``_BLOCK_MIN_POSTINGS`` or more kept apart in a :class:`Block`."""
-
-    def add_posting(self, id_, weight, vbytes, length=None) -> None:
-        """``W3PostingsWriter.add_posting`` without its four type assertions per posting
-        (5 % of a build): our fields make the postings, with the types it asserts."""
-        if len(self._ids) >= self._blocklimit:
-            self._write_block()
-        self._ids.append(id_)
-        self._weights.append(weight)
-        if weight > self._maxweight:
-            self._maxweight = weight
-        if vbytes:
-            self._values.append(vbytes)
-        if length:
-            if self._minlength is None or length < self._minlength:
-                self._minlength = length
-            if length > self._maxlength:
-                self._maxlength = length
-
-    def _write_block(self, last: bool = False) -> None:
-        if not self._blockcount:
-            self._postfile.write(whoosh3.WHOOSH3_HEADER_MAGIC)
-        self._terminfo.add_block(self)
-        weights, values = self._mini_weights(), self._mini_values()
-        if isinstance(values, tuple) and len(values) >= _BLOCK_MIN_POSTINGS:
-            data = pickle.dumps(Block(_arrays_head(self._ids, weights), _joined_values(values)),
-                                pickle.HIGHEST_PROTOCOL)
-            compression = 0  # a Block is not compressed
-        else:
-            if isinstance(weights, tuple) and all(float(weight).is_integer() for weight in weights):
-                weights = tuple(map(int, weights))  # counts: smaller, and quicker to read
-            data = pickle.dumps((self._mini_ids(), weights, values), pickle.HIGHEST_PROTOCOL)
-            compression = self._compression if len(data) >= _COMPRESSION_MIN_BYTES else 0
-            if compression:
-                data = zlib.compress(data, compression)
-        info = _block_info_bytes(len(self._ids), self._ids[-1], self._maxweight, compression,
-                                 self._minlength, self._maxlength)
-        length = len(info) + len(data)
-        self._postfile.write_int(-length if last else length)  # negative: the last block
-        self._postfile.write(info + data)
-        self._blockcount += 1
-        self._new_block()
+def encoded_block(ids: Sequence[int], mini_ids, weights, values, compression: int,
+                  maxweight: float, minlength: int, maxlength: int) -> bytes:
+    """A block of postings as it is written after its length: its info in a fixed layout,
+    then its data pickled with ``pickle.HIGHEST_PROTOCOL``, counts as integers, and the
+    values of a block of ``_BLOCK_MIN_POSTINGS`` or more kept apart in a :class:`Block`.
+    ``weights`` and ``values`` are whoosh3's (one weight or value for all, or a tuple);
+    ``mini_ids()`` gives the document numbers as whoosh3 pickles them."""
+    if isinstance(values, tuple) and len(values) >= _BLOCK_MIN_POSTINGS:
+        data = pickle.dumps(Block(_arrays_head(ids, weights), _joined_values(values)),
+                            pickle.HIGHEST_PROTOCOL)
+        compression = 0  # a Block is not compressed
+    else:
+        if isinstance(weights, tuple) and all(float(weight).is_integer() for weight in weights):
+            weights = tuple(map(int, weights))  # counts: smaller, and quicker to read
+        data = pickle.dumps((mini_ids(), weights, values), pickle.HIGHEST_PROTOCOL)
+        compression = compression if len(data) >= _COMPRESSION_MIN_BYTES else 0
+        if compression:
+            data = zlib.compress(data, compression)
+    return _block_info_bytes(len(ids), ids[-1], maxweight, compression, minlength,
+                             maxlength) + data
 
 
 def block_spans(raw: bytes, position: int) -> Iterator[tuple[int, int]]:

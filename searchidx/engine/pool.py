@@ -23,6 +23,8 @@ from typing import Any
 
 from whoosh.util import random_name
 
+from . import counters, whoosh_adapter
+
 __all__ = ["TermPool", "use_term_pool"]
 
 # Bytes of memory counted for a term and for one of its postings (besides the term's and
@@ -125,7 +127,8 @@ def use_term_pool(writer, limitmb: float) -> None:
 
     Whoosh's writer makes its own ``PostingPool`` and ignores a pool class passed to it.
     """
-    writer.pool = TermPool(writer.temp_storage(), limitmb)
+    counters["term_pool"] += 1
+    whoosh_adapter.replace_pool(writer, TermPool(writer.temp_storage(), limitmb))
 
 
 def _by_document(docnums: list, weights: list, values: list) -> tuple[list, list, list]:

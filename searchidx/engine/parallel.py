@@ -27,11 +27,11 @@ import os
 import threading
 import time
 
-from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from .errors import IndexUnusable
+from ..errors import IndexUnusable
 from .pool import TermPool, use_term_pool
+from .whoosh_adapter import ProcessWriter, WorkerTask
 
 __all__ = ["ParallelWriter"]
 
@@ -51,7 +51,7 @@ class _Jobs:
         return job
 
 
-class _Worker(SubWriterTask):
+class _Worker(WorkerTask):
     """One worker process; it leaves the index's lock to its parent and dies with it.
     Its failure is put on ``failures`` as one line, never printed as a traceback."""
 
@@ -74,11 +74,9 @@ class _Worker(SubWriterTask):
             # parent and the other workers share.
             self._drop_remaining_jobs()
 
-    def _process_file(self, filename, doc_count) -> None:
-        # Whoosh makes the worker's writer in run(); it is given documents only here.
+    def before_documents(self) -> None:
         if not isinstance(self.writer.pool, TermPool):
             use_term_pool(self.writer, self.kwargs["limitmb"])
-        super()._process_file(filename, doc_count)
 
     def _drop_remaining_jobs(self) -> None:
         """Take the parent's jobs until it says stop, so that it never waits on a full queue."""
@@ -99,7 +97,7 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)
 
 
-class ParallelWriter(MpWriter):
+class ParallelWriter(ProcessWriter):
     """A Whoosh writer that spreads articles over ``processes`` worker processes.
 
     ``lock_fd`` is the descriptor holding the index's write lock in this process: a
@@ -119,8 +117,7 @@ class ParallelWriter(MpWriter):
         self._expected += 1
         super().add_document(**fields)
 
-    def _new_task(self):
-        # Whoosh 2.7 and whoosh3 both start each worker here.
+    def start_worker(self) -> _Worker:
         task = _Worker(self.storage, self.indexname, self.jobqueue, self.resultqueue,
                        self.subargs, self.multisegment)
         task.lock_fd = self._lock_fd

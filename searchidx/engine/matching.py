@@ -37,13 +37,13 @@ from typing import NamedTuple
 from whoosh import query as q
 from whoosh.util.numeric import byte_to_length
 
-from .analysis import PAIR_SIGNATURE_BYTES, pair_bits
-from .budget import Budget
+from ..analysis import PAIR_SIGNATURE_BYTES, SIGNATURE_FIELDS, pair_bits
+from ..budget import Budget
+from . import counters, whoosh_adapter
 from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
                     block_spans, first_position, joined_values, occurrence_positions,
                     position_steps, weight_list)
-from .index import SIGNATURE_FIELDS
-from .settings import BM25_B, BM25_K1
+from ..settings import BM25_B, BM25_K1
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
 
@@ -194,7 +194,7 @@ class _Postings:
     The term's whole extent of Whoosh's ``whoosh3`` format is read at once: after a magic
     number, each block is a signed length (negative for the last), an info tuple (count,
     last id, …, compression) and the ids (delta-coded), weights and values, pickled and
-    maybe compressed, or a :class:`~searchidx.codec.Block` whose ids and weights are two
+    maybe compressed, or a :class:`~searchidx.engine.codec.Block` whose ids and weights are two
     arrays and whose values are packed apart. Blocks are decoded in C, not a posting at a
     time; their values are unpacked only for the documents asked about. A few candidates
     are looked up in the blocks (by bisection); many, or all, fill a dictionary from
@@ -217,15 +217,17 @@ class _Postings:
         self._in_weights: set[int] = set()  # numbers of blocks all in ``weights``
         self._fixed_size = reader.schema[field].format.fixed_value_size()
         self._last_ids: list[int] = []
-        postfile = getattr(getattr(reader, "_terms", None), "_postfile", None)
-        if type(terminfo) is not W3TermInfo or postfile is None:  # another codec's
+        if type(terminfo) is not W3TermInfo:  # another codec's
+            counters["postings_one_at_a_time"] += 1
             self._fixed_size = None
             self._read_whole(*_one_at_a_time(reader.postings(field, text)))
         elif terminfo.is_inlined():  # a rare term's postings, kept in its entry
+            counters["postings_inlined"] += 1
             self._fixed_size = None
             self._read_whole(*terminfo.inlined_postings())
         else:
-            self._raw, self._headers = _extent(postfile, terminfo)
+            counters["postings_blocks"] += 1
+            self._raw, self._headers = _extent(whoosh_adapter.postings_file(reader), terminfo)
             self._last_ids = [header.last_id for header in self._headers]
 
     def ids(self) -> frozenset[int]:
@@ -327,9 +329,11 @@ class _Postings:
             data = zlib.decompress(data)
         block = pickle.loads(data)
         if type(block) is Block:
+            counters["blocks_split"] += 1
             ids, weights = block.ids_and_weights()
             values = block
-        else:
+        else:  # a small block, or one written before blocks were split
+            counters["blocks_whole"] += 1
             deltas, weights, values = block
             ids = list(accumulate(deltas))
         self._blocks[number] = decoded = (ids, weight_list(weights, len(ids)), values)
@@ -351,7 +355,7 @@ class _Postings:
 
     def _joined_values(self, number: int) -> tuple[Sequence[int], Sequence[int] | None, bytes]:
         """A block's ids, and its values joined with where each ends (see
-        :meth:`~searchidx.codec.Block.joined_values`)."""
+        :meth:`~searchidx.engine.codec.Block.joined_values`)."""
         joined = self._joined.get(number)
         if joined is None:
             ids, _, values = self._block(number)
@@ -395,13 +399,15 @@ def _extent(postfile, terminfo) -> tuple[bytes, list[_Header]]:
         (length,) = length
     raw = postfile.get(offset, length)
     position = len(WHOOSH3_HEADER_MAGIC)
-    infos = block_infos(raw, position) or _pickled_infos(raw, position)
+    infos = block_infos(raw, position)
+    counters["block_infos_fixed" if infos else "block_infos_pickled"] += 1
+    infos = infos or _pickled_infos(raw, position)
     return raw, [_Header(count, last_id, start, end, bool(compression))
                  for count, last_id, compression, start, end in infos]
 
 
 def _pickled_infos(raw: bytes, position: int) -> list[tuple[int, int, int, int, int]]:
-    """What :func:`~searchidx.codec.block_infos` reads, from blocks whose infos whoosh3
+    """What :func:`~searchidx.engine.codec.block_infos` reads, from blocks whose infos whoosh3
     pickled."""
     infos = []
     stream = io.BytesIO(raw)
@@ -536,10 +542,13 @@ class _Segment:
     def signatures(self, field: str) -> bytes | None:
         """The pair signature of each document's ``field`` here (None if it has none)."""
         name = SIGNATURE_FIELDS.get(field)
-        perdoc = getattr(self.reader, "_perdoc", None)
-        if name is None or name not in self.searcher.schema or \
-                not isinstance(perdoc, PerDocumentReader):
+        if name is None or name not in self.searcher.schema:
             return None
+        perdoc = whoosh_adapter.columns_reader(self.reader)
+        if not isinstance(perdoc, PerDocumentReader):  # a segment written by whoosh3's codec
+            counters["signatures_none"] += 1
+            return None
+        counters["signatures_column"] += 1
         return perdoc.fixed_column_bytes(name, self.searcher.schema[name].column_type)
 
     def ranked(self, node: _Node, doc: int, score: float) -> Ranked:
@@ -582,9 +591,10 @@ def _length_norms(avg_length: float) -> list[float]:
 def _field_lengths(reader, leaf, field: str) -> bytes | Callable[[int], int]:
     """Each document's length in ``field`` as Whoosh's scorer reads it: the bytes of the
     whole column (a code for each document) where the segment was written by
-    :class:`~searchidx.codec.Codec`, else a function of the document number."""
-    perdoc = getattr(reader, "_perdoc", None)
+    :class:`~searchidx.engine.codec.Codec`, else a function of the document number."""
+    perdoc = whoosh_adapter.columns_reader(reader)
     lengths = perdoc.length_bytes(field) if isinstance(perdoc, PerDocumentReader) else None
+    counters["lengths_per_document" if lengths is None else "lengths_column"] += 1
     if lengths is None:
         return partial(leaf.doc_field_length, fieldname=field, default=1)
     return lengths
@@ -889,10 +899,12 @@ _SIGNATURE_FIRST = 3
 
 
 def _positions_decoder(field_format) -> Callable[[bytes], Sequence[int]]:
-    """``field_format.decode_positions``; for :class:`~searchidx.codec.Occurrences`, the
+    """``field_format.decode_positions``; for :class:`~searchidx.engine.codec.Occurrences`, the
     same without copying a single position into a list."""
     if type(field_format) is Occurrences:
+        counters["positions_packed"] += 1
         return occurrence_positions
+    counters["positions_decoded"] += 1
     return field_format.decode_positions
 
 

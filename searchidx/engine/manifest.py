@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from . import whoosh_adapter
+
 __all__ = ["Damage", "find_damage", "read_toc", "readable_segments", "recorded_articles",
            "remove_orphans", "write_manifest"]
 
@@ -151,14 +153,13 @@ def _readable_segment(storage, schema, segment):
 
 
 def _toc_name(toc) -> str:
-    return toc._filename(_INDEX_NAME, toc.generation)
+    return whoosh_adapter.toc_file_name(_INDEX_NAME, toc.generation)
 
 
 def _toc_path(folder: Path, storage) -> Path:
     """The table of contents a reader opens: the latest one."""
-    from whoosh.index import TOC
-
-    return folder / TOC._filename(_INDEX_NAME, TOC._latest_generation(storage, _INDEX_NAME))
+    generation = whoosh_adapter.latest_toc_generation(storage, _INDEX_NAME)
+    return folder / whoosh_adapter.toc_file_name(_INDEX_NAME, generation)
 
 
 def _load_manifest(folder: Path) -> dict[str, dict]:

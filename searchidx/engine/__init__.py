@@ -1,0 +1,22 @@
+"""The storage layer: everything below the query, on Whoosh's index files.
+
+- :mod:`.codec`: the on-disk format of postings and field lengths.
+- :mod:`.pool`: the postings held term by term while a segment is written.
+- :mod:`.parallel`: the writer that splits a large batch over processes.
+- :mod:`.matching`: matching and scoring over whole posting lists.
+- :mod:`.manifest`: the checksums of a generation's files, and finding damage.
+- :mod:`.whoosh_adapter`: every private name of Whoosh used, and the version check.
+- :mod:`.format`: the format name and version each generation folder says it is in.
+- :mod:`.legacy`: what it takes to read indexes written in an earlier format.
+"""
+
+from collections import Counter
+
+# How often each fast path (and each slower path it falls back to) ran in this process:
+# the fallbacks give the same results, so only these counts tell them apart.
+counters: Counter[str] = Counter()
+
+from .legacy import register_moved_classes  # noqa: E402 (needs ``counters``)
+
+# Before any index file is unpickled: files of format version 1 name old module paths.
+register_moved_classes()

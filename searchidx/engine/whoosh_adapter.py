@@ -1,0 +1,214 @@
+"""Every private name of Whoosh that searchidx uses, in one module.
+
+searchidx reaches its speed below Whoosh's public API: it subclasses whoosh3's postings
+writer and per-document reader, hooks the multiprocessing writer's workers and the fuzzy
+term's expansion, and reads a reader's postings file and column files directly. Those
+internals change between releases, so this module is checked at import against the
+Whoosh distributions it was verified with (:data:`VERIFIED`) and refuses any other in one
+line (:class:`~searchidx.errors.UnsupportedWhoosh`), rather than failing later with an
+``AttributeError`` or falling back, unnoticed, to a slow path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ..errors import UnsupportedWhoosh
+
+# The distributions (and releases) that install the ``whoosh`` package and that the suite
+# passed with (whoosh-reloaded 2.7.5 failed three tests: date ranges among them).
+VERIFIED = {"whoosh3": "3.54.0"}
+_KNOWN_DISTRIBUTIONS = frozenset({"whoosh3", "whoosh-reloaded", "whoosh"})
+
+
+def installed_whoosh() -> dict[str, str]:
+    """The distributions of Whoosh installed where the ``whoosh`` package that Python
+    imports lies, with their versions, from the names of their ``.dist-info`` folders (one
+    folder listing, 0.1 ms: asking ``importlib.metadata`` for each name took 2.4 ms of
+    every command)."""
+    spec = importlib.util.find_spec("whoosh")
+    if spec is None or spec.origin is None:
+        return {}
+    found = {}
+    for info in Path(spec.origin).parent.parent.glob("[Ww]hoosh*.dist-info"):
+        name, _, version = info.name.removesuffix(".dist-info").partition("-")
+        name = name.lower().replace("_", "-")  # as a wheel's folder spells it
+        if name in _KNOWN_DISTRIBUTIONS:
+            found[name] = version
+    return found
+
+
+def check_whoosh(installed: dict[str, str]) -> None:
+    """Raise :class:`UnsupportedWhoosh` unless exactly one verified Whoosh is installed."""
+    if len(installed) == 1 and installed.items() <= VERIFIED.items():
+        return
+    found = ", ".join(f"{name}=={version}" for name, version in installed.items()) or "none"
+    supported = " or ".join(f"{name}=={version}" for name, version in VERIFIED.items())
+    raise UnsupportedWhoosh(f"searchidx works only with Whoosh as {supported} (installed: "
+                            f"{found}); install that one alone")
+
+
+check_whoosh(installed_whoosh())
+
+# Imported once the installed Whoosh is known to have the internals used below.
+from whoosh.codec import whoosh3  # noqa: E402
+from whoosh.index import TOC  # noqa: E402
+from whoosh.query import FuzzyTerm  # noqa: E402
+
+# --- writing postings ------------------------------------------------------------------------
+
+
+def codec_settings(codec: whoosh3.W3Codec) -> dict:
+    """The block size, compression level and inline limit a whoosh3 codec was made with."""
+    return {"blocklimit": codec._blocklimit, "compression": codec._compression,
+            "inlinelimit": codec._inlinelimit}
+
+
+class PostingsWriter(whoosh3.W3PostingsWriter):
+    """Writes blocks laid out as ``W3PostingsWriter`` lays them out (magic, then per block
+    a length, the info and the data), each block's info and data made by ``encode_block``
+    (see :func:`searchidx.engine.codec.encoded_block`)."""
+
+    def __init__(self, postfile, encode_block: Callable[..., bytes], **settings) -> None:
+        super().__init__(postfile, **settings)
+        self._encode_block = encode_block
+
+    def add_posting(self, id_, weight, vbytes, length=None) -> None:
+        """``W3PostingsWriter.add_posting`` without its four type assertions per posting
+        (5 % of a build): our fields make the postings, with the types it asserts."""
+        if len(self._ids) >= self._blocklimit:
+            self._write_block()
+        self._ids.append(id_)
+        self._weights.append(weight)
+        if weight > self._maxweight:
+            self._maxweight = weight
+        if vbytes:
+            self._values.append(vbytes)
+        if length:
+            if self._minlength is None or length < self._minlength:
+                self._minlength = length
+            if length > self._maxlength:
+                self._maxlength = length
+
+    def _write_block(self, last: bool = False) -> None:
+        if not self._blockcount:
+            self._postfile.write(whoosh3.WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)
+        block = self._encode_block(self._ids, self._mini_ids, self._mini_weights(),
+                                   self._mini_values(), self._compression, self._maxweight,
+                                   self._minlength, self._maxlength)
+        self._postfile.write_int(-len(block) if last else len(block))  # negative: the last
+        self._postfile.write(block)
+        self._blockcount += 1
+        self._new_block()
+
+
+def replace_pool(segment_writer, pool) -> None:
+    """Make ``pool`` the pool a ``SegmentWriter`` (not yet given documents) hands every
+    posting to (its own is made in its constructor, which takes no other)."""
+    segment_writer.pool = pool
+
+
+# --- reading columns and postings ------------------------------------------------------------
+
+class ColumnsReader(whoosh3.W3PerDocReader):
+    """whoosh3's per-document reader, with a whole column's bytes read at once."""
+
+    def fixed_column_bytes(self, fieldname: str, column) -> bytes | None:
+        """The bytes of ``fieldname``'s column of fixed-width values (``column``, a
+        ``FixedBytesColumn``), zeros for a document without a value (None if no document
+        here has one)."""
+        reader = self._cached_reader(fieldname, column)
+        if reader is None:
+            return None
+        width = reader._fixedlen
+        return reader._dbfile.get(reader._basepos, reader._count * width).ljust(
+            self._doccount * width, b"\0")
+
+    def length_column_bytes(self, fieldname: str) -> bytes | None:
+        """Each document's length in ``fieldname`` as whoosh3 codes it, one byte each (as
+        far as the last document with one; None if the field keeps no lengths)."""
+        reader = self._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
+        return None if reader is None else reader._dbfile.get(reader._basepos, reader._count)
+
+    def document_count(self) -> int:
+        return self._doccount
+
+
+def columns_reader(segment_reader) -> whoosh3.W3PerDocReader:
+    """A segment reader's per-document reader (a :class:`ColumnsReader` if our codec
+    wrote the segment)."""
+    return segment_reader._perdoc
+
+
+def postings_file(segment_reader):
+    """The file a segment reader reads its postings from (whoosh3's)."""
+    return segment_reader._terms._postfile
+
+
+def toc_file_name(indexname: str, generation: int) -> str:
+    """The name of an index's table of contents of a generation."""
+    return TOC._filename(indexname, generation)
+
+
+def latest_toc_generation(storage, indexname: str) -> int:
+    """The generation of the table of contents a reader opens."""
+    return TOC._latest_generation(storage, indexname)
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+def expanded_words(query) -> Callable[[object], Iterable]:
+    """The function listing the words of the index a multi-term query stands for, as
+    Whoosh's own search expands it."""
+    return query._btexts
+
+
+class FuzzyTermOfWords(FuzzyTerm):
+    """A fuzzy term whose words, when Whoosh expands it, are those of :meth:`words`."""
+
+    def words(self, reader) -> Iterable:
+        raise NotImplementedError
+
+    def _btexts(self, ixreader):
+        return self.words(ixreader)
+
+
+# --- the multiprocessing writer --------------------------------------------------------------
+# Made when first asked for: whoosh.multiproc imports multiprocessing and Whoosh's writer and
+# searcher, 20 ms that a search never needs.
+
+def __getattr__(name: str) -> type:
+    if name not in ("WorkerTask", "ProcessWriter"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals().update(_process_writer_classes())
+    return globals()[name]
+
+
+def _process_writer_classes() -> dict[str, type]:
+    from whoosh.multiproc import MpWriter, SubWriterTask
+
+    class WorkerTask(SubWriterTask):
+        """A worker of :class:`ProcessWriter`, told before it is given its first documents."""
+
+        def before_documents(self) -> None:
+            raise NotImplementedError
+
+        def _process_file(self, filename, doc_count) -> None:
+            # Whoosh makes the worker's writer in run(); it is given documents only here.
+            self.before_documents()
+            super()._process_file(filename, doc_count)
+
+    class ProcessWriter(MpWriter):
+        """Whoosh's multiprocessing writer, whose workers :meth:`start_worker` starts."""
+
+        def start_worker(self) -> WorkerTask:
+            raise NotImplementedError
+
+        def _new_task(self):
+            # Whoosh 2.7 and whoosh3 both start each worker here.
+            return self.start_worker()
+
+    return {"WorkerTask": WorkerTask, "ProcessWriter": ProcessWriter}

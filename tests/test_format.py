@@ -1,0 +1,81 @@
+"""Indexes written in an earlier on-disk format open, search and update."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from searchidx import SearchIndex
+
+from test_cli import installed_command
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# The hits the code that wrote index-v1 returned (ids of the first five, and how many).
+V1_HITS = {"said": (88, ["17", "39", "69", "79", "96"]),
+           "the": (107, ["29", "43", "46", "69", "79"]),
+           '"said it"': (7, ["88", "98", "117", "22", "107"]),
+           "Revised": (10, ["4", "7", "9", "2", "5"]),
+           "minister": (16, ["122", "13", "22", "68", "88"])}
+
+
+@pytest.fixture()
+def index_v1(tmp_path: Path) -> Path:
+    """A copy of the committed format-1 index, free to write to."""
+    return Path(shutil.copytree(FIXTURES / "index-v1", tmp_path / "index-v1"))
+
+
+@pytest.mark.parametrize("text", sorted(V1_HITS))
+def test_a_format_1_index_finds_what_its_writer_found(index_v1, text):
+    with SearchIndex.open(index_v1) as idx:
+        found = idx.search(text, limit=5)
+    assert (found.total, [hit.id for hit in found.hits]) == V1_HITS[text]
+
+
+def test_a_format_1_index_takes_new_articles(index_v1, tmp_path):
+    new = tmp_path / "new.jsonl"
+    new.write_text(json.dumps({"id": "n1", "title": "Zanzibar cloves",
+                               "body": "Zanzibar said the clove harvest rose."}) + "\n")
+    with SearchIndex.open(index_v1) as idx:
+        assert idx.index([new]).added == 1
+        assert [hit.id for hit in idx.search("zanzibar").hits] == ["n1"]
+        assert idx.search("said").total == V1_HITS["said"][0] + 1
+
+
+def _live_generation(location: Path) -> Path:
+    return location / (location / "CURRENT").read_text().strip()
+
+
+def test_a_new_index_says_its_format_and_version(seeded):
+    said = json.loads((_live_generation(seeded.location) / "FORMAT.json").read_text())
+    assert said == {"format": "searchidx", "version": 2}
+
+
+@pytest.mark.parametrize("said", ['{"format": "searchidx", "version": 3}',
+                                  '{"format": "other-engine", "version": 1}',
+                                  '{"format": "searchidx", "version": "2\\nx"}', "not json"])
+def test_an_index_in_an_unknown_format_is_refused_in_one_line_with_exit_2(seed_dir, index_dir,
+                                                                           said):
+    with SearchIndex.open(index_dir, create=True) as idx:
+        idx.index([seed_dir])
+    (_live_generation(index_dir) / "FORMAT.json").write_text(said)
+    completed = subprocess.run([installed_command(), "search", "Vũ", "--index", str(index_dir)],
+                               capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 2 and completed.stdout == ""
+    assert completed.stderr.count("\n") == 1
+    assert "reads searchidx versions 1–2" in completed.stderr
+    assert f"searchidx rebuild PATH… --index {index_dir}" in completed.stderr
+
+
+def test_rebuild_makes_an_index_of_an_unknown_format_readable(seed_dir, index_dir):
+    with SearchIndex.open(index_dir, create=True) as idx:
+        idx.index([seed_dir])
+    said = '{"format": "searchidx", "version": 9}'
+    (_live_generation(index_dir) / "FORMAT.json").write_text(said)
+    with SearchIndex.open(index_dir) as idx:
+        idx.rebuild([seed_dir])
+        assert idx.search("Vũ").total == 3
