@@ -67,31 +67,28 @@ def get_json(url: str) -> dict:
         return json.load(response)
 
 
-def test_healthz_answers_while_a_slow_search_holds_its_thread(web_index: Path):
+def answer_while_a_search_is_held(web_index: Path, request: str) -> dict:
+    """The answer to ``request``, asked while a search on another thread is held; the held
+    search then finishes with hits."""
     with HeldIndex.open(web_index) as index, running(index) as url, \
             concurrent.futures.ThreadPoolExecutor(1) as pool:
         slow = pool.submit(get_json, f"{url}api/search?q={HeldIndex.HELD}")
         assert index.holding.wait(LOCKED_OUT_SECONDS)
         try:
-            health = get_json(f"{url}healthz")
+            answer = get_json(f"{url}{request}")
             assert not slow.done()  # answered while the search was still held
         finally:
             index.release.set()
-        assert health["status"] == "ok"
         assert slow.result()["total"] >= 1
+        return answer
+
+
+def test_healthz_answers_while_a_slow_search_holds_its_thread(web_index: Path):
+    assert answer_while_a_search_is_held(web_index, "healthz")["status"] == "ok"
 
 
 def test_searches_answer_while_a_slow_search_holds_its_thread(web_index: Path):
-    with HeldIndex.open(web_index) as index, running(index) as url, \
-            concurrent.futures.ThreadPoolExecutor(1) as pool:
-        slow = pool.submit(get_json, f"{url}api/search?q={HeldIndex.HELD}")
-        assert index.holding.wait(LOCKED_OUT_SECONDS)
-        try:
-            other = get_json(f"{url}api/search?q=Vu")
-            assert not slow.done()
-        finally:
-            index.release.set()
-        assert other["total"] >= 3
+    assert answer_while_a_search_is_held(web_index, "api/search?q=Vu")["total"] >= 3
 
 
 def open_idle_connections(url: str, stack: contextlib.ExitStack, count: int) -> None:
