@@ -250,13 +250,29 @@ def _set(token: Token, text: str, position: int, start: int, end: int, keeporigi
     return token
 
 
-class FoldFilter(Filter):
-    """Replaces each token's text with its :func:`fold` ed form."""
+class WordFilter(Filter):
+    """A filter that changes each word on its own, as :meth:`word` says: its one definition,
+    which the analyzer applies token by token and :class:`WordForms` word by word."""
+
+    leaves_whole = False
+    """Whether a term the query parser did not tokenize (a prefix, a wildcard) is kept."""
+
+    def word(self, text: str) -> str:
+        raise NotImplementedError
 
     def __call__(self, tokens):  # type: ignore[override]
+        word, leaves_whole = self.word, self.leaves_whole
         for token in tokens:
-            token.text = fold(token.text)
+            if not (leaves_whole and getattr(token, "whole", False)):
+                token.text = word(token.text)
             yield token
+
+
+class FoldFilter(WordFilter):
+    """Replaces each token's text with its :func:`fold` ed form."""
+
+    def word(self, text: str) -> str:
+        return fold(text)
 
 
 class ExactFormsFilter(Filter):
@@ -303,7 +319,7 @@ def is_acronym(word: str) -> bool:
     return len(word) > 1 and word.isascii() and word.isalpha() and word.isupper()
 
 
-class EnglishStemFilter(Filter):
+class EnglishStemFilter(WordFilter):
     """Porter-stems words longer than three letters, so "relations" finds "relation".
 
     Short words are left alone: folded Vietnamese syllables are short, and stemming
@@ -311,14 +327,11 @@ class EnglishStemFilter(Filter):
     """
 
     is_morph = True  # so that Whoosh keeps unstemmed words for spelling suggestions
+    # Stemming a prefix or a wildcard ("Nguy*") would change it ("nguy" → "ngui").
+    leaves_whole = True
 
-    def __call__(self, tokens):  # type: ignore[override]
-        for token in tokens:
-            # A term the query parser did not tokenize is a prefix or wildcard ("Nguy*"):
-            # stemming it would change the prefix ("nguy" → "ngui").
-            if not getattr(token, "whole", False):
-                token.text = _stem(token.text)
-            yield token
+    def word(self, text: str) -> str:
+        return _stem(text)
 
 
 @lru_cache(maxsize=100_000)
@@ -332,67 +345,93 @@ def _stem(word: str) -> str:
 Occurrence = tuple[int, int, int]
 """Where a term occurs: ``(position, start, end)``, the offsets into the NFC text."""
 
-_PROSE_FORMS: dict[str, tuple[str, str]] = {}  # word as written -> (folded, prose term)
-_PROSE_FORMS_MAX = 500_000
+
+
+class Prose(NamedTuple):
+    """What a prose analyzer makes of a text, in one pass."""
+
+    terms: dict[str, list[Occurrence]]
+    """Each term with its occurrences: what the analyzer indexes."""
+    plain: set[str]
+    """The words before the analyzer's morphological filters: the spelling words."""
+    sequence: list[str]
+    """The term at each position (not a joined name)."""
+    joined: list[tuple[int, str]]
+    """Each joined name and its position."""
+
+
+class WordForms:
+    """An analyzer of :class:`NewsTokenizer` and :class:`WordFilter` s run without Token
+    objects: the tokenizer's words, each distinct word passed through the filters once
+    (indexing spends most of its time here), give the terms the analyzer gives."""
+
+    def __init__(self, analyzer) -> None:
+        """Raises TypeError for an analyzer of other parts."""
+        tokenizer, *filters = getattr(analyzer, "items", [analyzer])
+        if type(tokenizer) is not NewsTokenizer or not all(
+                isinstance(part, WordFilter) for part in filters):
+            raise TypeError(f"not a chain of word filters: {analyzer!r}")
+        self.join = tokenizer.join
+        self._filters = filters
+        self._forms: dict[str, tuple[str, str]] = {}  # word as written -> (plain, term)
+
+    def prose(self, value: str) -> Prose:
+        """``value``'s terms, spelling words, and terms in order (for its signature)."""
+        terms: dict[str, list[Occurrence]] = {}
+        plain: set[str] = set()
+        sequence: list[str] = []
+        joined: list[tuple[int, str]] = []
+        forms = self._forms
+        for text, position, start, end, kind in words(normalize(value), self.join):
+            folded, term = forms.get(text) or self._form(text)
+            if kind is JOINED:
+                joined.append((position, term))
+            else:
+                plain.add(folded)
+                sequence.append(term)
+            occurrences = terms.get(term)
+            if occurrences is None:
+                terms[term] = [(position, start, end)]
+            else:
+                occurrences.append((position, start, end))
+        return Prose(terms, plain, sequence, joined)
+
+    def _form(self, text: str) -> tuple[str, str]:
+        if len(self._forms) >= _WORD_FORMS_MAX:
+            self._forms.clear()
+        plain = term = text
+        for part in self._filters:
+            term = part.word(term)
+            if not part.is_morph:
+                plain = term
+        self._forms[text] = plain, term
+        return plain, term
+
+
+_WORD_FORMS_MAX = 500_000
+
+
+@lru_cache(maxsize=1)
+def _prose_forms() -> WordForms:
+    return WordForms(prose_analyzer())
 
 
 def prose_terms(value: str) -> tuple[dict[str, list[Occurrence]], set[str]]:
     """What ``prose_analyzer()`` indexes for ``value``, each term with its occurrences,
-    and the plain folded words of ``value`` (for spelling suggestions).
-
-    The same terms as the analyzer's, made in one pass without Token objects, and each
-    distinct word folded and stemmed once per process: indexing spends most of its time
-    here. Joined names are terms but not spelling words.
-    """
-    return _prose(value)[:2]
+    and the plain folded words of ``value`` (for spelling suggestions). Joined names are
+    terms but not spelling words."""
+    return _prose_forms().prose(value)[:2]
 
 
-class _Prose(NamedTuple):
-    terms: dict[str, list[Occurrence]]
-    plain: set[str]
-    sequence: list[str]  # the term at each position (not a joined name)
-    joined: list[tuple[int, str]]  # each joined name and its position
-
-
-def _prose(value: str) -> _Prose:
-    """``value``'s prose terms; the last value's are kept (its signature is made from
-    them just after)."""
-    if value is not _LAST_PROSE[0]:
-        _LAST_PROSE[:] = value, _analysed_prose(value)
-    return _LAST_PROSE[1]
-
-
-def _analysed_prose(value: str) -> _Prose:
-    terms: dict[str, list[Occurrence]] = {}
-    plain: set[str] = set()
-    sequence: list[str] = []
-    joined: list[tuple[int, str]] = []
-    forms = _PROSE_FORMS
-    for text, position, start, end, kind in words(normalize(value), join=True):
-        folded, term = forms.get(text) or _prose_form(text)
-        if kind is JOINED:
-            joined.append((position, term))
-        else:
-            plain.add(folded)
-            sequence.append(term)
-        occurrences = terms.get(term)
-        if occurrences is None:
-            terms[term] = [(position, start, end)]
-        else:
-            occurrences.append((position, start, end))
-    return _Prose(terms, plain, sequence, joined)
-
-
-_LAST_PROSE: list = [None, None]  # [value, its _Prose]
-
-
-def pair_signature(value: str) -> bytes:
-    """The pair signature of ``value``: for each two prose terms at consecutive positions,
+def pair_signature(value: str, prose: Prose | None = None) -> bytes:
+    """The pair signature of ``value`` (from its ``prose`` if made already): for each two
+    prose terms at consecutive positions,
     their two bits (:func:`pair_bits`) set in ``PAIR_SIGNATURE_BYTES`` bytes, a Bloom
     filter. An article whose signature lacks a two-word phrase's bits does not have the
     phrase; one that has them may (positions decide). Made with C loops (``map``): a
     Python loop over the pairs took a sixth of the build."""
-    prose = _prose(value)
+    if prose is None:
+        prose = _prose_forms().prose(value)
     sequence, joined = prose.sequence, prose.joined
     firsts, seconds = sequence[:-1], sequence[1:]
     joined_at: dict[int, list[str]] = {}  # a joined name is at its first word's position
@@ -421,7 +460,7 @@ def pair_bits(first: str, second: str) -> tuple[int, int]:
                  for first_part, second_part in _PAIR_PARTS)
 
 
-@lru_cache(maxsize=_PROSE_FORMS_MAX)
+@lru_cache(maxsize=_WORD_FORMS_MAX)
 def _term_codes(term: str) -> tuple[int, int, int]:
     """Three numbers below the number of signature bits from a hash of ``term`` that is
     the same in every process; a pair's bits mix its first term's with its second's."""
@@ -441,15 +480,6 @@ PAIR_SIGNATURE_BYTES = 128
 SIGNATURE_FIELDS = {"body": "body_pairs"}
 """The field that holds each prose field's pair signatures."""
 _SIGNATURE_BITS = 8 * PAIR_SIGNATURE_BYTES
-
-
-def _prose_form(text: str) -> tuple[str, str]:
-    if len(_PROSE_FORMS) >= _PROSE_FORMS_MAX:
-        _PROSE_FORMS.clear()
-    folded = fold(text)
-    form = folded, _stem(folded)
-    _PROSE_FORMS[text] = form
-    return form
 
 
 def spelling_words(value: str) -> set[str]:

@@ -34,8 +34,8 @@ from whoosh.fields import ID, TEXT
 from whoosh.formats import Characters
 from whoosh.system import pack_uint
 
-from .analysis import (ANALYSIS_VERSION, PAIR_SIGNATURE_BYTES, exact_terms, pair_signature,
-                       prose_terms, spelling_words)
+from .analysis import (ANALYSIS_VERSION, PAIR_SIGNATURE_BYTES, Prose, WordForms, exact_terms,
+                       pair_signature, spelling_words)
 from .engine.codec import Occurrences
 from .engine.format import check_readable, is_readable, write_format
 from .errors import IndexDamaged, IndexLocked, IndexNotFound, IndexUnusable, SearchIdxError
@@ -81,8 +81,8 @@ class SpelledText(TEXT):
     """A prose field (title, body) indexed in one pass, its spelling words written once.
 
     Whoosh runs the analyzer's chain of filters once per token, then again for the
-    spelling words; :func:`~searchidx.analysis.prose_terms` makes the same terms in one
-    pass, folding and stemming each distinct word once. And Whoosh adds the words of
+    spelling words; the same chain run in one pass (:class:`~searchidx.analysis.WordForms`)
+    makes the same terms, folding and stemming each distinct word once. And Whoosh adds the words of
     every article to the field's spelling list, one posting per article and word, only
     to record which words exist: a writer gets its own copy of the schema, so here each
     word is written once per writer. With ``chars=True`` where each word occurs is kept
@@ -100,20 +100,34 @@ class SpelledText(TEXT):
         self.analysis_version = ANALYSIS_VERSION
 
     def index(self, value, **kwargs):
-        if kwargs or not isinstance(value, str):
+        forms = self._word_forms()
+        if kwargs or not isinstance(value, str) or forms is None:
             yield from super().index(value, **kwargs)
             return
-        terms, plain = prose_terms(value)
-        if self.spelling:
-            self.__dict__["_last_words"] = (value, plain)
+        prose = forms.prose(value)
+        self.__dict__["_last_prose"] = (value, prose)  # one tuple: read whole or not at all
         encode = self.format.encode
         boost = self.format.field_boost
-        for term, occurrences in terms.items():
+        for term, occurrences in prose.terms.items():
             yield term.encode("utf-8"), len(occurrences), boost * len(occurrences), encode(occurrences)
 
+    def prose_of(self, value: str) -> Prose | None:
+        """The prose this field made of ``value`` (the very object) last, if it did."""
+        last_value, prose = self.__dict__.get("_last_prose", (None, None))
+        return prose if last_value is value else None
+
+    def _word_forms(self) -> WordForms | None:
+        """The field's analyzer run in one pass (None if it is not a chain of word filters)."""
+        if "_forms" not in self.__dict__:
+            try:
+                self.__dict__["_forms"] = WordForms(self.analyzer)
+            except TypeError:
+                self.__dict__["_forms"] = None
+        return self.__dict__["_forms"]
+
     def spellable_words(self, value: str) -> Iterator[str]:
-        last_value, plain = self.__dict__.pop("_last_words", (None, None))
-        words = plain if last_value is value else spelling_words(value)
+        prose = self.prose_of(value)
+        words = prose.plain if prose is not None else spelling_words(value)
         written = self.__dict__.setdefault("_written_words", set())
         words = words - written
         written.update(words)
@@ -121,8 +135,8 @@ class SpelledText(TEXT):
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
-        state.pop("_written_words", None)  # the words of one writer, never saved
-        state.pop("_last_words", None)
+        for name in ("_written_words", "_last_prose", "_forms"):  # a writer's, never saved
+            state.pop(name, None)
         return state
 
 
@@ -141,17 +155,24 @@ class ExactText(TEXT):
 class PairSignature(ID):
     """A prose text's pair signature (:func:`~searchidx.analysis.pair_signature`), kept
     in a column of fixed width: which articles can have a two-word phrase. It makes no
-    index terms. Index files name this class: keep its name and module."""
+    index terms. Index files name this class: keep its name and module.
+
+    ``prose`` is the field of the same text (saved with the schema, as a reference to
+    that field): the signature is made from the terms it made of the very same value
+    (Whoosh takes a document's fields in name order), else from the text again."""
 
     indexed = False
 
-    def __init__(self) -> None:
+    def __init__(self, prose: SpelledText | None = None) -> None:
         from whoosh.columns import FixedBytesColumn
 
         super().__init__(sortable=FixedBytesColumn(PAIR_SIGNATURE_BYTES))
+        self.prose = prose
 
     def to_column_value(self, value) -> bytes:
-        return pair_signature(str(value))
+        value = str(value)
+        field = getattr(self, "prose", None)  # None in an index written before it was kept
+        return pair_signature(value, field.prose_of(value) if field is not None else None)
 
 
 class Recorded(ID):
@@ -169,17 +190,17 @@ def build_schema():
     from .analysis import exact_analyzer, name_analyzer, prose_analyzer
 
     prose, names = prose_analyzer(), name_analyzer()
+    body = SpelledText(analyzer=prose, stored=True, chars=True, spelling=True)
     return Schema(
         id=ID(unique=True, stored=True, sortable=True),
         path=Recorded(stored=True, sortable=True),
         # No spelling list of its own: corrections come from the body's words, and the
         # title's would double the terms written for a fifth more words.
         title=SpelledText(analyzer=prose, stored=True, chars=True, field_boost=TITLE_BOOST),
-        body=SpelledText(analyzer=prose, stored=True, chars=True, spelling=True),
+        body=body,
         # Phrases in the body are looked for only in the articles whose signature has
-        # their pairs. (Whoosh takes a document's fields in name order: the signature is
-        # made from the body's terms just made.) An index built before has none.
-        body_pairs=PairSignature(),
+        # their pairs. An index built before has none.
+        body_pairs=PairSignature(body),
         # The words of title and body whose exact form matters (accented words, acronyms):
         # to rank exact spellings first, and to tell "UN" from "Jong-un". Not stored.
         exact=ExactText(analyzer=exact_analyzer(), phrase=False),

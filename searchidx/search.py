@@ -29,7 +29,7 @@ from .engine.matching import Chars, Ranked, Ranking, body_chars, rank
 from .query import (ParsedQuery, QueryBuilder, bounded, expanded, has_exclusion, joined_notices,
                     plain_words)
 from .spelling import spelling_correction
-from .settings import (BM25_B, BM25_K1, MAX_LIMIT, SEARCH_TIME_BUDGET_SECONDS,
+from .settings import (MAX_LIMIT, SEARCH_TIME_BUDGET_SECONDS,
                        SIMILAR_KEY_TERMS, SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS,
                        SNIPPET_LEAD_CHARS, SNIPPET_SEPARATOR, SNIPPET_SURROUND_CHARS)
 
@@ -378,10 +378,11 @@ _HITS_PER_CLOCK_CHECK = 100
 
 
 def scoring():
-    """The ranking function: BM25F, with field boosts from the schema."""
-    from whoosh import scoring as whoosh_scoring
+    """The ranking function: BM25F, with field boosts from the schema (the fast path's
+    own, for the queries Whoosh's matchers run)."""
+    from .engine.scoring import weighting
 
-    return whoosh_scoring.BM25F(B=BM25_B, K1=BM25_K1)
+    return weighting()
 
 
 def _date_filter(since: dt.date | None, until: dt.date | None):

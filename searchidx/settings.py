@@ -74,21 +74,18 @@ TITLE_MAX_CHARS = 100
 MAX_FILE_BYTES = 50 * 2**20
 MAX_ARTICLE_CHARS = 2_000_000
 # Saved pages: trafilatura's time grows with a page's elements and with the square of an
-# element's children (one paragraph of 10,000 <span>: 6 s; of 40,000: 194 s). A page with
-# more elements, or more pairs of siblings (the sum of each element's children squared),
-# is read as plain text with a warning. The median web page has about 600 elements (HTTP
-# Archive's Web Almanac); at these limits a page takes at most about 2 s on 2 busy cores.
+# element's children. A page with more elements, or more pairs of siblings (the sum of each
+# element's children squared), is read as plain text with a warning: at these limits a
+# page takes at most about 2 s.
 PAGE_MAX_ELEMENTS = 10_000
 PAGE_MAX_SIBLING_PAIRS = 10_000_000
 
 # Writing the index: the memory a writer's postings may take (shared by its worker
-# processes) before they go to a run on disk (see engine/pool.py). Measured on Reuters-21578,
-# two workers: 128 MB peaked at 280 MB for all processes and built 5 % slower than with
-# no runs at all; ten times the articles peaked at 400 MB.
+# processes) before they go to a run on disk (see engine/pool.py). The measurements behind
+# this and the other writing and reading settings: docs/performance.md.
 WRITER_MEMORY_MB = 128
 # A fresh build of at least this many bytes of files spreads over this many worker
-# processes (at most one per core). Measured on 2 cores, Reuters-21578: 2 processes built
-# 1.6 times as fast as one writer (32 s against 54 s), 3 no faster than 2.
+# processes (at most one per core; more than two were no faster on two cores).
 WRITER_PROCESSES = 2
 PARALLEL_MIN_BYTES = 2 * 2**20
 LOCK_WAIT_SECONDS = 5.0
@@ -101,10 +98,8 @@ PROGRESS_REDRAW_SECONDS = 1.0
 # (the JSON report lists all), and this many examples of dates that could not be read.
 REPORT_MAX_LINES = 10
 REPORT_DATE_EXAMPLES = 3
-# Postings are written in blocks of this many (Whoosh writes 128). Measured with the
-# bench's 200 queries, in one process, taking turns: on ten times Reuters-21578, 512 took
-# 15 % less time in all than 128 (p95 55 -> 50 ms), 1024 the same as 512; on Reuters
-# itself 3 % less (1024: 7 %). Blocks of 512 also make a slightly smaller index.
+# Postings are written in blocks of this many (Whoosh writes 128): larger blocks answer
+# faster on large indexes, up to about this size.
 POSTINGS_PER_BLOCK = 512
 
 # The web page (`searchidx serve`): where it listens, how many hits a page shows, and how

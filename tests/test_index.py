@@ -190,3 +190,53 @@ def test_a_large_fresh_build_runs_in_worker_processes_and_finds_the_same(
 
 
 QUERIES = ["Vu", "Nguyễn Minh Vũ", "Hanoi", "Kim Jong-un", "DPRK", "Sơn", "son"]
+
+
+# --- the one-pass analysis keeps no state between indexes ----------------------------------
+
+def _index_in_thread(location, jsonl, start: threading.Barrier) -> None:
+    with SearchIndex.open(location, create=True) as idx:
+        start.wait(timeout=60)
+        idx.index([jsonl])
+
+
+def _terms_and_signatures_are_each_body_s_own(location) -> None:
+    """Each body term's document frequency, and each article's pair signature, are the
+    ones its own stored body makes."""
+    from collections import Counter
+
+    from searchidx.analysis import pair_signature, prose_terms
+
+    with IndexStore(location).open().reader() as reader:
+        signatures = reader.column_reader("body_pairs", translate=False)
+        frequencies: Counter = Counter()
+        for docnum, stored in reader.iter_docs():
+            frequencies.update(prose_terms(stored["body"])[0].keys())
+            assert signatures[docnum] == pair_signature(stored["body"]), stored["id"]
+        indexed = {term.decode(): reader.doc_frequency("body", term)
+                   for term in reader.lexicon("body")}
+    assert indexed == dict(frequencies)
+
+
+def test_two_indexes_written_at_once_in_one_process_each_get_their_own_terms(tmp_path):
+    from newsgen import NewsWriter, with_bodies, write_jsonl
+
+    locations = [tmp_path / "first", tmp_path / "second"]
+    files = [write_jsonl(tmp_path / f"{seed}.jsonl", with_bodies(NewsWriter(seed).articles(150)))
+             for seed in (1, 2)]
+    start = threading.Barrier(2)
+    threads = [threading.Thread(target=_index_in_thread, args=(location, jsonl, start))
+               for location, jsonl in zip(locations, files)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for location in locations:
+        _terms_and_signatures_are_each_body_s_own(location)
+
+
+def test_the_signature_field_is_made_from_the_body_field_s_own_terms(tmp_path):
+    with SearchIndex.open(tmp_path / "index", create=True):
+        pass
+    schema = IndexStore(tmp_path / "index").open().schema  # as saved with the index
+    assert schema["body_pairs"].prose is schema["body"]

@@ -4,6 +4,7 @@
 - :mod:`.pool`: the postings held term by term while a segment is written.
 - :mod:`.parallel`: the writer that splits a large batch over processes.
 - :mod:`.matching`: matching and scoring over whole posting lists.
+- :mod:`.scoring`: BM25F, the one ranking function of the fast path and of Whoosh's matchers.
 - :mod:`.manifest`: the checksums of a generation's files, and finding damage.
 - :mod:`.whoosh_adapter`: every private name of Whoosh used, and the version check.
 - :mod:`.format`: the format name and version each generation folder says it is in.

@@ -1,25 +1,22 @@
 """The on-disk format: Whoosh's ``whoosh3`` codec, with blocks of postings that read
 faster, and field lengths read a column at a time. Whoosh reads all of it as its own.
 
-- **Blocks.** whoosh3 3.54 pickles each block of postings with protocol 2, where every
-  ``bytes`` value (a posting's positions and character offsets) is written as a call to
-  ``_codecs.encode`` and called again when read: on Reuters-21578 a block of a common word
-  took 160 µs to unpickle, 6 times as long as with protocol 5. Here blocks are pickled in
-  the current protocol; weights that are counts are kept as integers (smaller, quicker to
-  read); and a block of 32 postings or more is a :class:`Block`, whose values (most of its
-  bytes) are kept apart from its document numbers and weights, so matching and scoring
-  never read them, joined in one string that a phrase or a snippet slices (not
-  compressed: see :func:`_joined_values`), and whose document numbers and weights are
-  two arrays of numbers, read in one call each (unpickling, decompressing and adding up
-  delta-coded numbers took a third longer for a common word). A block's info tuple is
-  pickled by hand in one fixed layout that :func:`block_infos` reads without unpickling.
+- **Blocks.** whoosh3 pickles each block with protocol 2, which writes every ``bytes``
+  value as a call made again when read; here blocks are pickled in the current protocol,
+  weights that are counts are kept as integers, and a block of 32 postings or more is a
+  :class:`Block`: its values (most of its bytes) apart from its document numbers and
+  weights, so matching and scoring never read them, joined in one uncompressed string
+  that a phrase or a snippet slices, and its document numbers and weights two arrays,
+  each read in one call. A block's info tuple is pickled by hand in one fixed layout that
+  :func:`block_infos` reads without unpickling. (The measurements behind these choices:
+  docs/performance.md, "Measurements behind the settings".)
 - **Lengths.** Each document's length in a field is one byte in a column, which
   ``whoosh3`` reads one document at a time, through Python file calls, for every posting it
   writes and every match it scores; here a field's column is read once.
 - **Occurrences.** Prose fields keep where each word occurs (position, start and end
   character) in :class:`Occurrences`, Whoosh's ``Characters`` information as packed
   numbers rather than a pickled list of tuples: a phrase reads the positions of every
-  article that has its words, and the pickle took several times as long to read.
+  article that has its words.
 
 Indexes written before any of this still open and update: a reader unpickles whatever it
 finds, and ``searchidx rebuild`` gives an old index the faster format. Index files name
@@ -288,11 +285,8 @@ def _joined_values(values: Sequence[bytes]) -> bytes:
     :meth:`Block.joined_values`): a flag, the type code of the ends, the count, the ends
     and the values.
 
-    Not compressed: the values are small packed numbers that zlib shrank only 1.8 times
-    while reading a few of them meant inflating all 512 (at about 120 MB/s). Measured on
-    Reuters-21578 and ten times it (the bench's queries, one process, taking turns): p95
-    9.0 -> 8.0 ms and 54 -> 41 ms, for an index 12 % and 21 % larger. Blocks written
-    compressed before still read."""
+    Not compressed: reading a few values must not inflate the whole block (the figures:
+    docs/performance.md). Blocks written compressed before still read."""
     ends, joined = joined_values(values)
     code = _narrowest(ends[-1])
     return _JOINED_PLAIN + code.encode() + _COUNT.pack(len(ends)) + \

@@ -6,9 +6,9 @@ and ``id`` millions of times on a large archive. The queries readers type most (
 that must all match in the title or the body, phrases, the bonus for exact spellings,
 excluded words) are evaluated here a segment at a time instead: each term's postings are
 read a block at a time, the boolean logic is done on sets of document numbers (in C),
-and only the documents that match are scored, all at once, with Whoosh's own BM25F
-formula and statistics, so the ranking is the one Whoosh gives (the tests compare the
-two). The rarest part of a conjunction is read first; the others read only the blocks
+and only the documents that match are scored, all at once, with the BM25F function
+Whoosh's matchers are given too (:mod:`.scoring`) and Whoosh's statistics, so the ranking
+and the scores are the ones Whoosh gives (the tests compare the two). The rarest part of a conjunction is read first; the others read only the blocks
 that can hold its documents (a block's header gives its last document number). A phrase
 intersects its words' positions, keyed by document, in one set operation. Every match is
 counted, but where there are many, only those that can still place are scored: the parts
@@ -27,9 +27,9 @@ import operator
 import pickle
 import weakref
 import zlib
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from functools import cached_property, lru_cache, partial, reduce
+from functools import cached_property, lru_cache, partial
 from itertools import accumulate, islice, repeat
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
@@ -43,7 +43,7 @@ from . import counters, whoosh_adapter
 from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
                     block_spans, first_position, joined_values, occurrence_positions,
                     position_steps, weight_list)
-from ..settings import BM25_B, BM25_K1
+from .scoring import bm25, length_norm, term_score
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
 
@@ -466,18 +466,16 @@ class _Segment:
 
     def bm25(self, field: str, idf: float, avg_length: float, docs: Sequence[int],
              weights: Sequence[float]) -> list[float]:
-        """Whoosh's BM25F score of a term with these weights in these documents (its
-        ``scoring.BM25FScorer``, term for term, so the floats are the same)."""
+        """The BM25F score (:func:`~searchidx.engine.scoring.bm25`, the one Whoosh's
+        matchers use too) of a term with these weights in these documents."""
         if field not in self._lengths:
             self._lengths[field] = _field_lengths(self.reader, self.leaf, field)
         lengths = self._lengths[field]
-        top = BM25_K1 + 1
         if isinstance(lengths, bytes):  # one byte a document: a normalizer for each code
-            norm = _length_norms(avg_length)
-            return [idf * (weight * top) / (weight + norm[lengths[doc]])
-                    for doc, weight in zip(docs, weights)]
-        return [_bm25(idf, weight, _length_norm(lengths(doc), avg_length))
-                for doc, weight in zip(docs, weights)]
+            norms = map(_length_norms(avg_length).__getitem__, map(lengths.__getitem__, docs))
+        else:
+            norms = (length_norm(lengths(doc), avg_length) for doc in docs)
+        return list(map(bm25, repeat(idf), weights, norms))
 
     def node(self, query) -> _Node:
         """The node that evaluates ``query`` here; raises :class:`Unsupported`."""
@@ -495,7 +493,8 @@ class _Segment:
         if kind is q.Not:  # every other article, each scoring 1 (Whoosh's InverseMatcher)
             return _Not(self.node(query.query), self.everything())
         if kind in (q.And, q.Or) and not getattr(query, "scale", None):
-            return self._compound(query, _And if kind is q.And else _Or)
+            return self._compound(query, _And if kind is q.And else
+                                  partial(_Or, documents=self.reader.doc_count()))
         raise Unsupported(kind.__name__)
 
     def _compound(self, query, node_class) -> _Node:
@@ -571,21 +570,10 @@ def _deleted(reader) -> frozenset[int]:
     return _DELETED[reader]
 
 
-def _bm25(idf: float, weight: float, norm: float) -> float:
-    """Whoosh's BM25F score of a term's weight in a document, given its length's ``norm``
-    (the comprehensions in :meth:`_Segment.bm25` inline this, for speed)."""
-    return idf * (weight * (BM25_K1 + 1)) / (weight + norm)
-
-
-def _length_norm(length: float, avg_length: float) -> float:
-    """BM25's normalization of a document's length in a field."""
-    return BM25_K1 * ((1 - BM25_B) + BM25_B * length / avg_length)
-
-
 @lru_cache(maxsize=64)
 def _length_norms(avg_length: float) -> list[float]:
     """BM25's length normalization for each of the 256 codes of a field's length."""
-    return [_length_norm(byte_to_length(code), avg_length) for code in range(256)]
+    return [length_norm(byte_to_length(code), avg_length) for code in range(256)]
 
 
 def _field_lengths(reader, leaf, field: str) -> bytes | Callable[[int], int]:
@@ -665,15 +653,19 @@ class _Sum(_Node):
         return sum(child.bound_without(parts) for child in self.summed)
 
 
-def _summed(score_lists: Iterable[list[float]]) -> list[float]:
-    """The scores added up document by document, left to right as Whoosh adds them."""
-    return reduce(lambda totals, scores: list(map(operator.add, totals, scores)), score_lists)
+def _halves_summed(score_lists: list[list[float]]) -> list[float]:
+    """The score lists added up as Whoosh's ``make_binary_tree`` adds its matchers' scores
+    (a phrase's words): the first half's sum plus the second half's."""
+    if len(score_lists) == 1:
+        return score_lists[0]
+    half = len(score_lists) // 2
+    return list(map(operator.add, _halves_summed(score_lists[:half]),
+                    _halves_summed(score_lists[half:])))
 
 
 class _TermNode(_Node):
-    """A term: Whoosh's BM25F score (``scoring.BM25FScorer``, the searcher's weighting as
-    ``search.scoring`` makes it) of its weight in a document, with the collection
-    statistics of the whole index."""
+    """A term: the BM25F score (:mod:`~searchidx.engine.scoring`, the searcher's weighting
+    too) of its weight in a document, with the collection statistics of the whole index."""
 
     def __init__(self, segment: _Segment, field: str, text: bytes, postings: _Postings) -> None:
         super().__init__()
@@ -686,8 +678,8 @@ class _TermNode(_Node):
         self.avg_length = searcher.avg_field_length(field) or 1
         self.bound = postings.max_weight
         if self.scorable:
-            self.bound = _bm25(self.idf, postings.max_weight, _length_norm(
-                postings.min_length, self.avg_length))
+            self.bound = term_score(self.idf, postings.max_weight, postings.min_length,
+                                    self.avg_length)
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         postings = self.postings
@@ -752,7 +744,8 @@ class _And(_Sum):
         return candidates
 
     def scores(self, docs: Sequence[int]) -> list[float]:
-        return _summed(child.scores(docs) for child in self.children)
+        # Whoosh joins the largest parts first (its ``And`` weighs a part by minus its size).
+        return _tree_summed([(-child.estimate, child.scores(docs)) for child in self.children])
 
     def terms(self, doc: int) -> Iterator[Term]:
         for child in self.children:
@@ -760,24 +753,42 @@ class _And(_Sum):
 
 
 class _Or(_Sum):
-    def __init__(self, children: list[_Node]) -> None:
+    def __init__(self, children: list[_Node], documents: int) -> None:
+        """``documents``: how many the segment holds, the most that can match."""
         super().__init__()
         self.children = self.summed = [child for child in children if child is not _EMPTY]
-        self.estimate = sum(child.estimate for child in self.children)
+        self.estimate = min(sum(child.estimate for child in self.children), documents)
+        self._absent = len(children) - len(self.children)  # parts matching nothing
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         return frozenset().union(*(child.within(candidates) for child in self.children))
 
     def scores(self, docs: Sequence[int]) -> list[float]:
-        totals = [0] * len(docs)
-        for child in self.children:
-            totals = _plus_scores(totals, child, docs)
-        return totals
+        # Whoosh joins the smallest parts first; a part adds 0.0 where it does not match.
+        zeros = [0.0] * len(docs)
+        summed = _tree_summed([(0, None)] * self._absent + [
+            (child.estimate, _plus_scores(zeros, child, docs)) for child in self.children])
+        return zeros if summed is None else summed
 
     def terms(self, doc: int) -> Iterator[Term]:
         for child in self.children:
             if doc in child.matched:
                 yield from child.terms(doc)
+
+
+def _tree_summed(weighted: list[tuple[int, list[float] | None]]) -> list[float] | None:
+    """The score lists added up in the order of Whoosh's tree of matchers
+    (``make_weighted_tree``): the two lightest first, their sum placed after the parts of
+    equal weight, until one is left (None: a part with no scores, as a missing term)."""
+    parts = sorted(weighted, key=itemgetter(0))
+    while len(parts) > 1:
+        (weight, first), (other_weight, second) = parts[0], parts[1]
+        del parts[:2]
+        joined = first if second is None else second if first is None else \
+            list(map(operator.add, first, second))
+        weight += other_weight
+        parts.insert(bisect_right(parts, weight, key=itemgetter(0)), (weight, joined))
+    return parts[0][1]
 
 
 def _plus_scores(totals: list[float], node: _Node, docs: Sequence[int]) -> list[float]:
@@ -877,7 +888,7 @@ class _PhraseNode(_Node):
         return frozenset(key // _POSITION_SPAN for key in starts)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
-        return _summed(word.scores(docs) for word in self.words)
+        return _halves_summed([word.scores(docs) for word in self.words])
 
     def terms(self, doc: int) -> Iterator[Term]:
         for word in self.words:

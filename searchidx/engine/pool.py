@@ -3,12 +3,10 @@
 Whoosh's writer hands every posting, ``(field, term, document, weight, value)``, to a pool
 that gives them back sorted when the segment is written. Whoosh's ``PostingPool`` keeps
 each posting as a tuple and sorts them all; past its memory limit it pickles every posting
-to a run file and merges the runs back one posting at a time. In a build of
-Reuters-21578 (two workers of 64 MB each) that was over a third of the time. A
-:class:`TermPool` keeps each term's postings together, in the order they come (which is
-the order of their document numbers), so that only the terms are sorted and a run is
-written and read back a piece at a time: the same build took 31.5 s instead of
-49.3 s, in about a fifth less memory per posting.
+to a run file and merges the runs back one posting at a time. A :class:`TermPool` keeps
+each term's postings together, in the order they come (which is the order of their
+document numbers), so that only the terms are sorted and a run is written and read back a
+piece at a time (the build time and memory it saves: docs/performance.md).
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ __all__ = ["TermPool", "use_term_pool"]
 
 # Bytes of memory counted for a term and for one of its postings (besides the term's and
 # the value's own bytes): a term's key, dict slot and lists; a posting's list slots and
-# weight. Measured with tracemalloc on Reuters-21578 postings.
+# weight (tracemalloc's figures on real postings).
 _TERM_BYTES = 400
 _POSTING_BYTES = 80
 # A run is written and read back in pieces of about this many postings: merging the runs

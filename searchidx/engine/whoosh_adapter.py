@@ -56,6 +56,39 @@ check_whoosh(installed_whoosh())
 from whoosh.codec import whoosh3  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
 from whoosh.query import FuzzyTerm  # noqa: E402
+from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
+
+# --- scoring -----------------------------------------------------------------------------------
+
+
+class LengthWeighting(WeightingModel):
+    """A Whoosh weighting whose score of a term in a document is ``term_score(idf, weight,
+    length, avg_length)``, with the statistics Whoosh's ``BM25F`` reads (a field that is
+    not scorable scores its weight, as there)."""
+
+    def __init__(self, term_score: Callable[[float, float, float, float], float]) -> None:
+        self.term_score = term_score
+
+    def supports_block_quality(self) -> bool:
+        return True
+
+    def scorer(self, searcher, fieldname: str, text, qf: int = 1):
+        if not searcher.schema[fieldname].scorable:
+            return WeightScorer.for_(searcher, fieldname, text)
+        return _LengthScorer(searcher, fieldname, text, self.term_score)
+
+
+class _LengthScorer(WeightLengthScorer):
+    def __init__(self, searcher, fieldname: str, text, term_score) -> None:
+        parent = searcher.get_parent()  # the statistics of the whole index
+        self.idf = parent.idf(fieldname, text)
+        self.avg_length = parent.avg_field_length(fieldname) or 1
+        self.term_score = term_score
+        self.setup(searcher, fieldname, text)
+
+    def _score(self, weight: float, length: int) -> float:
+        return self.term_score(self.idf, weight, length, self.avg_length)
+
 
 # --- writing postings ------------------------------------------------------------------------
 
