@@ -302,9 +302,10 @@ class _Indexer:
                 self.report.unchanged += len(known.hashes)
                 self.kept_ids.update(known.hashes)
                 return
-            reread_lines = known and not (self.fresh or self.force)
+            # A fresh index needs every article; a forced run reads every line again.
+            pass_known = known and not (self.fresh or self.force)
             content = stream_file(source, date_order=self.date_order,
-                                  known_lines=known.lines if reread_lines else None)
+                                  known_lines=known.lines if pass_known else None)
             self._write_articles(path, content, stamp, known)
         except FileNotFoundError:
             if not source.path.is_symlink():  # vanished meanwhile: gone, like a deleted file
@@ -460,7 +461,10 @@ class _Indexer:
 def _parsed(article: Article | KnownLine) -> Article:
     from .documents import KnownLine
 
-    return article.parse() if isinstance(article, KnownLine) else article
+    if not isinstance(article, KnownLine):
+        return article
+    counters["indexer: article parsed"] += 1
+    return article.parse()
 
 
 class _Meter:
