@@ -79,7 +79,6 @@ class KnownLine:
     decoded or parsed again (``parse()`` does it, if the article is needed after all)."""
 
     id: str
-    line_hash: str
     parse: Callable[[], Article] = field(repr=False, compare=False)
 
 
@@ -505,7 +504,7 @@ def _known_or_parsed(raw: bytes, path: Path, number: int,
     digest = line_digest(raw, content.dates.order)
     known_id = content.known_lines.get(digest)
     if known_id is not None:
-        return KnownLine(known_id, digest, lambda: replace(
+        return KnownLine(known_id, lambda: replace(
             _article_from_line(raw, path, number, content), line_hash=digest))
     notes = content.note_count()
     article = _article_from_line(raw, path, number, content)
