@@ -18,8 +18,8 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,8 +28,8 @@ from .analysis import normalize
 from .dates import AmbiguousDate, UnreadableDate, parse_date, read_date
 from .settings import MAX_ARTICLE_CHARS, TITLE_MAX_CHARS
 
-__all__ = ["Article", "FileContent", "SourceFile", "UnreadableFile", "find_files", "read_file",
-           "stream_file"]
+__all__ = ["Article", "FileContent", "KnownLine", "SourceFile", "UnreadableFile", "find_files",
+           "read_file", "stream_file"]
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -53,6 +53,9 @@ class Article:
     place: str | None = None
     source: str | None = None
     url: str | None = None
+    # The digest of the JSON line it was read from, when reading that line again would
+    # give the same article and no note (see :func:`line_digest`); else None.
+    line_hash: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def content_hash(self) -> str:
@@ -68,6 +71,15 @@ class Article:
         return {"id": self.id, "path": self.path, "title": self.title,
                 "date": self.date.isoformat() if self.date else None, "place": self.place,
                 "source": self.source, "url": self.url, "body": self.body}
+
+
+@dataclass(frozen=True)
+class KnownLine:
+    """A JSON line whose bytes are those an indexed article was read from: it is not
+    decoded or parsed again (``parse()`` does it, if the article is needed after all)."""
+
+    id: str
+    parse: Callable[[], Article] = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -114,6 +126,11 @@ class FileContent:
     bytes_read: int = 0  # how far a JSON-lines file has been read, for showing progress
     dates: DateReader = field(default_factory=DateReader)
     line: int | None = None
+    known_lines: Mapping[str, str] = field(default_factory=dict)  # line hash -> article id
+
+    def note_count(self) -> int:
+        """How many notes (warnings, unreadable dates) the file has given so far."""
+        return len(self.warnings) + len(self.dates.unreadable)
 
     @property
     def unreadable_dates(self) -> list[str]:
@@ -151,15 +168,18 @@ def read_file(source: SourceFile, *, date_order: str | None = None) -> FileConte
     return content
 
 
-def stream_file(source: SourceFile, *, date_order: str | None = None) -> FileContent:
+def stream_file(source: SourceFile, *, date_order: str | None = None,
+                known_lines: Mapping[str, str] | None = None) -> FileContent:
     """Like :func:`read_file`, but a JSON-lines file's articles are read and parsed as they
     are iterated, so memory does not grow with the file. Errors opening the file are
     raised here; a file that turns out to hold no article gives an empty iterator.
-    ``date_order`` (``"dmy"``/``"mdy"``) settles all-numeric dates such as 03/04/2024."""
+    ``date_order`` (``"dmy"``/``"mdy"``) settles all-numeric dates such as 03/04/2024.
+    A JSON line whose :func:`line_digest` is in ``known_lines`` (digest -> article id)
+    comes as a :class:`KnownLine`, not parsed."""
     suffix = source.path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported file type {suffix or '(none)'!r}")
-    content = FileContent(dates=DateReader(date_order))
+    content = FileContent(dates=DateReader(date_order), known_lines=known_lines or {})
     if suffix in JSONL_SUFFIXES:
         content.articles = _jsonl_articles(open_regular_file(source.path), source.path, content)
         return content
@@ -447,8 +467,10 @@ def _lead_title(body: str) -> str:
 
 # --- JSON lines -----------------------------------------------------------------------------
 
-def _jsonl_articles(handle: BinaryIO, path: Path, content: FileContent) -> Iterator[Article]:
-    """One article per line; a bad line is noted in ``problems`` and the others are kept."""
+def _jsonl_articles(handle: BinaryIO, path: Path,
+                    content: FileContent) -> Iterator[Article | KnownLine]:
+    """One article per line; a bad line is noted in ``problems`` and the others are kept.
+    A known line (see :func:`stream_file`) is passed on unparsed."""
     with handle:
         for number, raw in _numbered_lines(handle):
             content.line = number
@@ -459,11 +481,36 @@ def _jsonl_articles(handle: BinaryIO, path: Path, content: FileContent) -> Itera
                                          f"{settings.MAX_FILE_BYTES / 2**20:.0f} MiB)")
                 if not raw.strip():
                     continue
-                article = _article_from_line(raw, path, number, content)
+                article = _known_or_parsed(raw, path, number, content)
             except (UnreadableFile, ValueError, RecursionError) as error:
                 content.problems.append(f"line {number}: {_json_problem(error)}")
                 continue
             yield article
+
+
+def line_digest(raw: bytes, date_order: str | None) -> str:
+    """What tells a JSON line from any other: its bytes and the date order they are read
+    in (the same bytes read in another order may give another date)."""
+    import hashlib
+
+    person = (date_order or "").encode()
+    return hashlib.blake2b(raw, digest_size=8, person=person).hexdigest()
+
+
+def _known_or_parsed(raw: bytes, path: Path, number: int,
+                     content: FileContent) -> Article | KnownLine:
+    """A known line as it is; any other parsed, with its digest if it gave no note (a line
+    that did is parsed on every read, so that its notes are given again)."""
+    digest = line_digest(raw, content.dates.order)
+    known_id = content.known_lines.get(digest)
+    if known_id is not None:
+        return KnownLine(known_id, lambda: replace(
+            _article_from_line(raw, path, number, content), line_hash=digest))
+    notes = content.note_count()
+    article = _article_from_line(raw, path, number, content)
+    if content.note_count() != notes:
+        return article
+    return replace(article, line_hash=digest)
 
 
 def _numbered_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:

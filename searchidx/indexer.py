@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import settings
+from .engine import counters
 from .engine.codec import Codec
 from .errors import IndexWouldShrink
 from .index import IndexStore
 from .engine.pool import use_term_pool
+from .engine.whoosh_adapter import text_column
 from .settings import LOCK_WAIT_SECONDS
 
 if TYPE_CHECKING:
-    from .documents import Article, FileContent, SourceFile
+    from .documents import Article, FileContent, KnownLine, SourceFile
 
 __all__ = ["IndexProgress", "IndexReport", "IndexedFile", "Progress", "ProgressWatcher",
            "RunOptions", "Skipped", "absolute_roots", "ensure_index", "file_stamp",
@@ -102,11 +104,15 @@ class IndexedFile:
     latest run has articles of that run with different stamps: its stamp is unknown.
     A file that had problems (bad lines, duplicate ids, unreadable dates) has its stamp
     marked on the article written last, so that the next run reads it again.
+
+    An article read from a JSON line that gave no note also records the line's digest
+    (after its content hash): a line with those bytes is not parsed again.
     """
 
     stamp: str
     hashes: dict[str, str] = field(default_factory=dict)  # article id -> content hash
     run: int = 0
+    lines: dict[str, str] = field(default_factory=dict)  # line digest -> article id
 
 
 def indexed_files(reader) -> dict[str, IndexedFile]:
@@ -114,8 +120,7 @@ def indexed_files(reader) -> dict[str, IndexedFile]:
     if reader.doc_count_all() == 0:
         return {}  # an empty reader has no columns
     live = set(reader.all_doc_ids()) if reader.has_deletions() else None
-    # Each column read whole, front to back: twice as fast as by document number.
-    rows = zip(*[list(reader.column_reader(name)) for name in ("id", "path", "hash", "stamp")])
+    rows = zip(*[text_column(reader, name) for name in ("id", "path", "hash", "stamp")])
     files: dict[str, IndexedFile] = {}
     for docnum, (article_id, path, digest, recorded) in enumerate(rows):
         if live is not None and docnum not in live:
@@ -126,7 +131,9 @@ def indexed_files(reader) -> dict[str, IndexedFile]:
             entry.stamp, entry.run = stamp, run
         elif run == entry.run and stamp != entry.stamp:
             entry.stamp = _one_run_stamp(entry.stamp, stamp)
-        entry.hashes[article_id] = digest
+        entry.hashes[article_id], _, line = digest.partition(_LINE_SEPARATOR)
+        if line:
+            entry.lines[line] = article_id
     return files
 
 
@@ -136,6 +143,7 @@ def file_stamp(path: Path) -> str:
 
 
 _RUN_SEPARATOR = "/"
+_LINE_SEPARATOR = "+"  # in a recorded hash: content hash + line digest (older indexes: none)
 _UNKNOWN_STAMP = ""  # never the stamp of a file
 _PROBLEM_MARK = "!"  # after a stamp: the file had problems, so it is read (and reported) again
 
@@ -168,9 +176,17 @@ def _document(article: Article, recorded_stamp: str) -> dict[str, object]:
     document = {"id": article.id, "path": article.path, "title": article.title,
                 "body": article.body, "date": date, "place": article.place,
                 "source": article.source, "url": article.url,
-                "hash": article.content_hash, "stamp": recorded_stamp}
+                "hash": _recorded_hash(article), "stamp": recorded_stamp}
     document.update(_unstored_fields(article.title, article.body))
     return {name: value for name, value in document.items() if value is not None}
+
+
+def _recorded_hash(article: Article) -> str:
+    """What an article records of its text: ``content hash+line digest``, or the content
+    hash alone when it has no line digest."""
+    if article.line_hash is None:
+        return article.content_hash
+    return f"{article.content_hash}{_LINE_SEPARATOR}{article.line_hash}"
 
 
 def _unstored_fields(title: str, body: str) -> dict[str, str]:
@@ -195,7 +211,7 @@ class _FileWrites:
     duplicates: list[str] = field(default_factory=list)  # why each was skipped
     last: tuple[Article, str | None] | None = None  # the latest changed one and its old hash,
     # held back until the file is read to the end (its stamp tells whether it was)
-    unchanged: Article | None = None  # the first unchanged one
+    unchanged: Article | KnownLine | None = None  # the first unchanged one
 
 
 class _Indexer:
@@ -286,7 +302,10 @@ class _Indexer:
                 self.report.unchanged += len(known.hashes)
                 self.kept_ids.update(known.hashes)
                 return
-            content = stream_file(source, date_order=self.date_order)
+            # A fresh index needs every article; a forced run reads every line again.
+            pass_known = known and not (self.fresh or self.force)
+            content = stream_file(source, date_order=self.date_order,
+                                  known_lines=known.lines if pass_known else None)
             self._write_articles(path, content, stamp, known)
         except FileNotFoundError:
             if not source.path.is_symlink():  # vanished meanwhile: gone, like a deleted file
@@ -331,18 +350,22 @@ class _Indexer:
         for gone in set(old_hashes) - self.kept_ids:
             self._delete(gone)
 
-    def _take(self, path: str, article: Article, old_hashes: dict[str, str],
+    def _take(self, path: str, article: Article | KnownLine, old_hashes: dict[str, str],
               writes: _FileWrites, stamp: str, line: int | None) -> None:
-        """One article read from a file (at ``line`` of a JSON-lines file): skipped,
-        written, held back or kept."""
+        """One article read from a file (at ``line`` of a JSON-lines file), or a known
+        line (unchanged, not parsed): skipped, written, held back or kept."""
+        from .documents import KnownLine
+
         writes.read = True
+        known_line = isinstance(article, KnownLine)
+        counters["indexer: known line" if known_line else "indexer: article parsed"] += 1
         owner = self.id_owner.get(article.id)
         if article.id in self.kept_ids or (owner not in (None, path) and Path(owner).exists()):
             first = self.first_copy.get(article.id, owner)
             writes.duplicates.append(f"duplicate id {article.id!r} (already indexed from {first})")
             return
         self.first_copy[article.id] = f"{path}, line {line}" if line else path
-        if self.fresh or old_hashes.get(article.id) != article.content_hash:
+        if not known_line and (self.fresh or old_hashes.get(article.id) != article.content_hash):
             if writes.last:
                 self._write(*writes.last, stamp)
             writes.last = (article, self.old_hashes.get(article.id))
@@ -363,7 +386,8 @@ class _Indexer:
         elif writes.unchanged and known and known.stamp == stamp:
             self._keep(writes.unchanged.id)
         elif writes.unchanged:
-            self._write(writes.unchanged, writes.unchanged.content_hash, stamp)
+            article = _parsed(writes.unchanged)
+            self._write(article, article.content_hash, stamp)
 
     def _keep(self, article_id: str) -> None:
         """An article already indexed as it is now."""
@@ -432,6 +456,15 @@ class _Indexer:
 
     def _skip(self, path: str, reason: str) -> None:
         self.report.skipped.append(Skipped(path, reason))
+
+
+def _parsed(article: Article | KnownLine) -> Article:
+    from .documents import KnownLine
+
+    if not isinstance(article, KnownLine):
+        return article
+    counters["indexer: article parsed"] += 1
+    return article.parse()
 
 
 class _Meter:

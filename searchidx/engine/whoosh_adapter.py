@@ -12,7 +12,7 @@ line (:class:`~searchidx.errors.UnsupportedWhoosh`), rather than failing later w
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..errors import UnsupportedWhoosh
@@ -54,6 +54,7 @@ check_whoosh(installed_whoosh())
 
 # Imported once the installed Whoosh is known to have the internals used below.
 from whoosh.codec import whoosh3  # noqa: E402
+from whoosh.columns import VarBytesColumn  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
 from whoosh.query import FuzzyTerm  # noqa: E402
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
@@ -168,6 +169,28 @@ class ColumnsReader(whoosh3.W3PerDocReader):
 
     def document_count(self) -> int:
         return self._doccount
+
+
+def text_column(reader, fieldname: str) -> list[str]:
+    """Every document's value of ``fieldname``'s text column (an ID field's), in document
+    order, each segment's column read in one piece: Whoosh reads the file once a value,
+    which made reading four columns of 21,000 articles take 0.12 s."""
+    values: list[str] = []
+    for segment_reader, _ in reader.leaf_readers():
+        column = segment_reader.column_reader(fieldname, translate=False)
+        if isinstance(column, VarBytesColumn.Reader):
+            values.extend(_var_bytes_values(column))
+        else:  # a segment without the column: Whoosh gives each document the default
+            values.extend(value.decode("utf-8") for value in column)
+    return values
+
+
+def _var_bytes_values(column) -> Iterator[str]:
+    data = column._dbfile.get(column._basepos, sum(column._lengths))
+    start = 0
+    for length in column._lengths:
+        yield data[start:start + length].decode("utf-8")
+        start += length
 
 
 def columns_reader(segment_reader) -> whoosh3.W3PerDocReader:
