@@ -36,9 +36,9 @@ from whoosh.lang.porter import stem
 from .fold_table import LETTERS
 from .settings import STEM_MIN_LENGTH
 
-__all__ = ["ANALYSIS_VERSION", "JOINED_MAX_WORDS", "exact_analyzer", "exact_form", "exact_terms",
-           "fold", "is_acronym", "name_analyzer", "normalize", "prose_analyzer", "prose_terms",
-           "spelling_words", "tokenize", "words", "SIGNATURE_FIELDS"]
+__all__ = ["ANALYSIS_VERSION", "JOINED_MAX_WORDS", "exact_analyzer", "exact_form", "exact_term",
+           "exact_terms", "fold", "is_acronym", "name_analyzer", "normalize", "prose_analyzer",
+           "prose_terms", "spelling_words", "tokenize", "words", "SIGNATURE_FIELDS"]
 
 # The version of the terms analysis makes of a text, recorded in each index built (see
 # index.analysis_version): an index of another version needs a rebuild to match as this
@@ -287,11 +287,19 @@ class ExactFormsFilter(Filter):
 
     def __call__(self, tokens):  # type: ignore[override]
         for token in tokens:
-            if is_acronym(token.text) and not token.headline:
+            term = exact_term(token.text, HEADLINE if token.headline else WORD)
+            if term is not None:
+                token.text = term
                 yield token
-            elif not token.text.isascii():
-                token.text = exact_form(token.text)
-                yield token
+
+
+def exact_term(word: str, kind: str) -> str | None:
+    """The exact field's term for a word of ``kind`` (as :func:`words` yields them), or None
+    for a word it does not keep: the one definition of the exact field's terms, which
+    :class:`ExactFormsFilter` applies token by token and :func:`exact_terms` word by word."""
+    if is_acronym(word):
+        return None if kind is HEADLINE else word
+    return None if word.isascii() else exact_form(word)
 
 
 def exact_form(word: str) -> str:
@@ -488,31 +496,14 @@ def spelling_words(value: str) -> set[str]:
 
 
 def exact_terms(value: str) -> dict[str, int]:
-    """What ``exact_analyzer()`` indexes for ``value``, each term with its frequency.
-
-    Most words are neither accented nor acronyms: a regular expression finds the
-    candidates, so that only they are looked at one by one.
-    """
-    value = normalize(value)
-    headline = _headline_starts(value)
+    """What ``exact_analyzer()`` indexes for ``value``, each term with its frequency: the
+    analyzer's words (never joined) through :func:`exact_term`, without Token objects."""
     counts: dict[str, int] = {}
-    for match in _exact_candidate().finditer(value):
-        text = match.group()
-        if text.isascii():
-            if match.start() in headline:
-                continue
-        else:
-            text = exact_form(text)
-        counts[text] = counts.get(text, 0) + 1
+    for text, _, _, _, kind in words(normalize(value), join=False):
+        term = exact_term(text, kind)
+        if term is not None:
+            counts[term] = counts.get(term, 0) + 1
     return counts
-
-
-@lru_cache(maxsize=None)
-def _exact_candidate() -> re.Pattern[str]:
-    """Whole words that are acronyms (ASCII capitals only) or hold a letter or mark beyond
-    ASCII. Only indexing needs it, so a search does not pay its ~1.5 ms compilation."""
-    return re.compile(rf"(?<![\w{_MARKS}])(?:[A-Z]{{2,}}|(?=[\w{_MARKS}]*(?:[^\W\x00-\x7f]|"
-                      rf"[{_MARKS}]))\w[\w{_MARKS}]*)(?![\w{_MARKS}])")
 
 
 def name_analyzer():

@@ -191,6 +191,12 @@ def test_one_pass_indexing_matches_the_analyzers_on_any_text(text):
         assert index_entries(schema[name], text, True) == index_entries(schema[name], text, False)
 
 
+
+def test_the_exact_field_indexes_an_acronym_after_a_lone_mark_as_the_analyzer_reads_it():
+    field = build_schema()["exact"]
+    assert index_entries(field, "Kim \u0301UN", True) == index_entries(field, "Kim \u0301UN", False)
+    assert words(exact_analyzer(), "Kim \u0301UN", mode="index") == ["UN"]
+
 # --- pair signatures (phrases are looked for only where an article's signature allows) --
 
 SEED_TEXTS = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
