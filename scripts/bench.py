@@ -5,8 +5,12 @@ Every system is built from the same documents in the same run, each build in a c
 process so that its peak memory is its own. Then, for each system: index size against the
 raw text, query latency (top 10, with and without snippets) over a fixed, seeded set of
 queries drawn from the corpus, a cold command-line search in a fresh process, and the time
-to add 1% new and update 1% changed documents. For searchidx also: re-running ``index`` on
-the unchanged corpus.
+to add 1% new and update 1% changed documents (for searchidx: the ``index`` run after 1% of
+the corpus file's lines were edited, the editing untimed). For searchidx also: re-running
+``index`` on the unchanged corpus, a cold ``search --format json``, and its index size by
+part (segment file kind, and each field's postings with their positions and character
+offsets). searchidx and stock Whoosh are also built from the first 2,000, 5,000 and 21,000
+documents (``--build-sizes``), for their articles/s and peak memory at each size.
 
     python scripts/bench.py                                   # Reuters-21578, every system
     python scripts/bench.py --docs 2000 --systems searchidx,fts5 --json out.json
@@ -308,6 +312,9 @@ class SearchIdxEngine(Engine):
     def cold_command(self, query: Query) -> list[str]:
         return [*searchidx_command(), "search", query.text, "--index", str(self.index_dir)]
 
+    def cold_json_command(self, query: Query) -> list[str]:
+        return [*self.cold_command(query), "--format", "json"]
+
     def reindex_command(self) -> list[str]:
         return [*searchidx_command(), "index", str(self.corpus_dir), "--index", str(self.index_dir)]
 
@@ -520,6 +527,37 @@ IMPORT_FLOOR = [sys.executable, "-c",
                 "import click, whoosh.index, whoosh.searching, whoosh.qparser, whoosh.highlight"]
 
 
+def searchidx_parts(index_dir: Path) -> dict[str, int]:
+    """Bytes of the current generation by part: each segment file kind (``pst`` holds every
+    field's postings with their positions and character offsets, ``trm`` the terms,
+    ``_stored.col`` the stored fields, ``<field>.col`` a column), and each field's postings
+    (with their positions and offsets) as their term infos give them; postings inlined in
+    the terms file count under ``trm`` only."""
+    from whoosh import index
+
+    folder = index_dir / (index_dir / "CURRENT").read_text().strip()
+    parts: Counter[str] = Counter()
+    with index.open_dir(str(folder)).reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            storage, prefix = leaf.storage(), leaf.segment().segment_id() + "."
+            for name in storage.list():  # the segment's files, inside its .seg if compound
+                if name.startswith(prefix) and not name.endswith(".seg"):
+                    parts[f"file {name[len(prefix):]}"] += storage.file_length(name)
+            # the terms table itself: iter_field cannot list a date field's terms
+            for (fieldname, _), info in leaf._terms.items():
+                parts[f"postings {fieldname}"] += _postings_bytes(info)
+    return dict(parts)
+
+
+def _postings_bytes(info) -> int:
+    """The bytes of a term's postings in the postings file (0 when inlined in the terms
+    file); whoosh3 reads a stored extent's length back as a 1-tuple."""
+    if info.is_inlined():
+        return 0
+    length = info.extent()[1]
+    return length[0] if isinstance(length, tuple) else length
+
+
 # --- measuring ----------------------------------------------------------------------------------
 
 def seconds(action: Callable[[], object]) -> float:
@@ -649,6 +687,10 @@ def measure_cold(engines: list[Engine], queries: list[Query], runs: int) -> dict
                 if e.cold_command(queries[0])}
     cold = {name: statistics.median(median_wall(c, 1) for c in batch) * 1000
             for name, batch in commands.items()}
+    for engine in engines:
+        if isinstance(engine, SearchIdxEngine):
+            cold["searchidx json"] = statistics.median(
+                median_wall(engine.cold_json_command(q), 1) for q in names[:runs]) * 1000
     cold["import floor"] = median_wall(IMPORT_FLOOR, runs) * 1000
     return cold
 
@@ -672,6 +714,7 @@ class Run:
     command: str
     systems: dict[str, dict[str, object]] = field(default_factory=dict)
     cold_ms: dict[str, float] = field(default_factory=dict)
+    searchidx_parts_mb: dict[str, float] = field(default_factory=dict)
 
 
 def machine() -> dict[str, object]:
@@ -680,6 +723,25 @@ def machine() -> dict[str, object]:
     return {"nproc": os.cpu_count(), "cpu": models[0] if models else platform.processor(),
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
             "platform": platform.platform()}
+
+
+def measure_build_sizes(run: Run, base: list[Doc], args: argparse.Namespace,
+                        workdir: Path) -> None:
+    """Build searchidx and stock Whoosh from the first N documents for each N of
+    ``--build-sizes``, each in a folder of its own; an N beyond the corpus builds it whole
+    (Reuters has 20,841 usable articles, so "21000" is all of them)."""
+    names = [name for name in ("searchidx", "whoosh") if name in args.systems]
+    for size in sorted({min(n, len(base)) for n in args.build_sizes}):
+        folder = workdir / f"size-{size}"
+        write_jsonl(folder / "corpus.jsonl", base[:size])
+        write_jsonl(folder / "searchidx-corpus" / "docs.jsonl", base[:size])
+        for name in names:
+            print(f"bench: building {name} ({size} documents)…", file=sys.stderr)
+            figures = run_child_build(name, folder, folder / "corpus.jsonl")
+            run.systems[name].setdefault("by_size", {})[str(size)] = {
+                "documents": figures["documents"], "docs_per_s": size / figures["build_s"],
+                "peak_rss_mb": figures["peak_rss_mb"]}
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def benchmark(args: argparse.Namespace, workdir: Path) -> Run:
@@ -700,6 +762,10 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> Run:
         figures["index_mb"] = directory_bytes(engine.index_dir) / MIB
         figures["index_vs_raw"] = figures["index_mb"] / run.corpus["raw_text_mb"]
         run.systems[engine.name] = figures
+        if isinstance(engine, SearchIdxEngine):
+            run.searchidx_parts_mb = {part: size / MIB for part, size in
+                                      sorted(searchidx_parts(engine.index_dir).items())}
+    measure_build_sizes(run, base, args, workdir)
     print("bench: querying…", file=sys.stderr)
     for engine in engines:
         engine.open()
@@ -731,7 +797,7 @@ ROWS: list[tuple[str, Callable[[dict], float | None], str]] = [
     ("index size / raw text", lambda s: s.get("index_vs_raw"), "{:.2f}"),
     ("peak RSS building (MB)", lambda s: s.get("peak_rss_mb"), "{:.0f}"),
     ("add 1% (s)", lambda s: s.get("add_1pct_s"), "{:.2f}"),
-    ("update 1% (s)", lambda s: s.get("update_1pct_s"), "{:.2f}"),
+    ("update 1%, index run only (s)", lambda s: s.get("update_1pct_s"), "{:.2f}"),
     ("query+snippets p50 (ms)", lambda s: s.get("snippets", {}).get("p50_ms"), "{:.2f}"),
     ("query+snippets p95 (ms)", lambda s: s.get("snippets", {}).get("p95_ms"), "{:.2f}"),
     ("query+snippets p99 (ms)", lambda s: s.get("snippets", {}).get("p99_ms"), "{:.2f}"),
@@ -740,6 +806,7 @@ ROWS: list[tuple[str, Callable[[dict], float | None], str]] = [
     ("query only p99 (ms)", lambda s: s.get("plain", {}).get("p99_ms"), "{:.2f}"),
     ("queries with hits", lambda s: s.get("queries_with_hits"), "{:.0f}"),
     ("cold search, rare name (ms)", lambda s: s.get("cold_ms"), "{:.0f}"),
+    ("cold search --format json (ms)", lambda s: s.get("cold_json_ms"), "{:.0f}"),
     ("re-index unchanged (s)", lambda s: s.get("reindex_unchanged_s"), "{:.2f}"),
 ]
 
@@ -755,14 +822,17 @@ def _cell(value: float | None, style: str, ours: float | None) -> str:
 
 def table(run: Run) -> str:
     """The figures, one column a system; ``[r×]`` beside a peer's figure is searchidx ÷ peer."""
-    systems = {name: {**figures, "cold_ms": run.cold_ms.get(name)}
+    systems = {name: {**figures, "cold_ms": run.cold_ms.get(name),
+                      "cold_json_ms": run.cold_ms.get(f"{name} json")}
                for name, figures in run.systems.items()}
     if "import floor" in run.cold_ms:
-        systems["import floor"] = {"cold_ms": run.cold_ms["import floor"]}
+        floor = run.cold_ms["import floor"]
+        systems["import floor"] = {"cold_ms": floor,
+                                   "cold_json_ms": floor if "searchidx json" in run.cold_ms else None}
     names = list(systems)
     ours = systems.get("searchidx", {})
     lines = [[""] + names]
-    for label, get, style in ROWS:
+    for label, get, style in ROWS + size_rows(run):
         if all(get(systems[name]) is None for name in names):
             continue
         lines.append([label] + [_cell(get(systems[name]), style,
@@ -773,17 +843,47 @@ def table(run: Run) -> str:
     return "\n".join(rendered)
 
 
+def size_rows(run: Run) -> list[tuple[str, Callable[[dict], float | None], str]]:
+    """A build-speed and a memory row for each corpus size of ``measure_build_sizes``."""
+    sizes = sorted({int(n) for s in run.systems.values() for n in s.get("by_size", {})})
+    return [row for n in sizes for row in (
+        (f"build docs/s, first {n}", lambda s, n=n: _at_size(s, n, "docs_per_s"), "{:.0f}"),
+        (f"peak RSS building {n} (MB)", lambda s, n=n: _at_size(s, n, "peak_rss_mb"), "{:.0f}"))]
+
+
+def _at_size(system: dict, size: int, key: str) -> float | None:
+    return system.get("by_size", {}).get(str(size), {}).get(key)
+
+
+def parts_table(run: Run) -> list[str]:
+    """searchidx's index by part, in MB and against the raw text."""
+    raw = run.corpus["raw_text_mb"]
+    width = max(map(len, run.searchidx_parts_mb), default=0)
+    return [f"  {part.ljust(width)}  {size:8.2f} MB  {size / raw:5.2f}× raw text"
+            for part, size in run.searchidx_parts_mb.items()]
+
+
 def targets(run: Run) -> list[str]:
     """The issue's targets that this run can check, each with its figure."""
     s, cold = run.systems, run.cold_ms
     checks: list[tuple[str, float, float, bool]] = []  # (what, figure, limit, higher is better)
     if "searchidx" in s and "whoosh" in s:
         checks.append(("build docs/s vs whoosh", s["searchidx"]["docs_per_s"] / s["whoosh"]["docs_per_s"], 1.5, True))
+        for size in sorted(map(int, s["searchidx"].get("by_size", {}))):
+            if str(size) in s["whoosh"].get("by_size", {}):
+                checks.append((f"build docs/s vs whoosh, first {size}",
+                               _at_size(s["searchidx"], size, "docs_per_s")
+                               / _at_size(s["whoosh"], size, "docs_per_s"), 2.0, True))
         checks.append(("query+snippets p95 vs whoosh", s["searchidx"]["snippets"]["p95_ms"] / s["whoosh"]["snippets"]["p95_ms"], 0.5, False))
     if "searchidx" in s and "fts5" in s:
         checks.append(("query+snippets p95 vs fts5", s["searchidx"]["snippets"]["p95_ms"] / s["fts5"]["snippets"]["p95_ms"], 3.0, False))
     if "searchidx" in cold:
         checks.append(("cold CLI vs import floor", cold["searchidx"] / cold["import floor"], 1.25, False))
+    if "searchidx json" in cold:
+        checks.append(("cold CLI --format json vs import floor",
+                       cold["searchidx json"] / cold["import floor"], 1.25, False))
+    if "searchidx" in s:
+        checks.append(("index size / raw text", s["searchidx"]["index_vs_raw"], 2.6, False))
     if "searchidx" in s:
         checks.append(("re-index unchanged (s)", s["searchidx"]["reindex_unchanged_s"], 2.0, False))
         checks.append(("peak RSS building (MB)", s["searchidx"]["peak_rss_mb"], 500.0, False))
@@ -799,7 +899,9 @@ def report(run: Run) -> str:
             f"command: {run.command}\n")
     note = ("[r×] = searchidx ÷ that system (docs/s: higher is better; "
             "times, sizes, memory: lower is better)")
-    return "\n".join([head, table(run), "", note, "", "targets:", *targets(run)])
+    parts = ["", "searchidx index by part (current generation):", *parts_table(run)]
+    return "\n".join([head, table(run), "", note, *(parts if run.searchidx_parts_mb else []),
+                      "", "targets:", *targets(run)])
 
 
 # --- the command line ------------------------------------------------------------------------------
@@ -815,11 +917,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=200, help="how many queries [200]")
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the queries [3]")
     parser.add_argument("--cli-runs", type=int, default=7, help="fresh processes per cold figure [7]")
+    parser.add_argument("--build-sizes", default="2000,5000,21000",
+                        help="also build searchidx and whoosh from the first N documents, for "
+                             "each N (at most the whole corpus) [2000,5000,21000]")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-build", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.systems = [name.strip() for name in args.systems.split(",") if name.strip()]
+    args.build_sizes = [int(n) for n in args.build_sizes.split(",") if n.strip()]
     unknown = set(args.systems) - set(ALL_SYSTEMS)
     if unknown:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}")

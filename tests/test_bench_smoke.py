@@ -46,7 +46,27 @@ def test_the_benchmark_runs_on_a_tiny_corpus_and_reports_every_figure(tmp_path):
         assert system["documents"] == 50 and system["queries_with_hits"] > 0
         assert {"build_s", "peak_rss_mb", "add_1pct_s", "update_1pct_s", "snippets", "plain"} <= set(system)
     assert run["systems"]["searchidx"]["reindex_unchanged_s"] > 0
-    assert {"searchidx", "fts5", "import floor"} <= set(run["cold_ms"])
+    assert {"searchidx", "searchidx json", "fts5", "import floor"} <= set(run["cold_ms"])
+
+
+def test_the_benchmark_reports_index_parts_build_sizes_and_cold_json(tmp_path):
+    corpus, figures = tiny_corpus(tmp_path / "docs.jsonl"), tmp_path / "bench.json"
+    finished = subprocess.run(
+        [sys.executable, str(BENCH), "--corpus", str(corpus), "--systems", "searchidx,whoosh",
+         "--queries", "8", "--rounds", "1", "--cli-runs", "1", "--build-sizes", "20,50,500",
+         "--json", str(figures)],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert finished.returncode == 0, finished.stderr
+    for row in ("build docs/s, first 20", "build docs/s, first 50", "cold search --format json (ms)",
+                "update 1%, index run only (s)", "searchidx index by part", "postings body"):
+        assert row in finished.stdout
+    assert "first 500" not in finished.stdout  # larger than the corpus: built whole, as 50
+    run = json.loads(figures.read_text(encoding="utf-8"))
+    for system in run["systems"].values():
+        assert set(system["by_size"]) == {"20", "50"}
+        assert system["by_size"]["20"]["documents"] == 20
+    parts = run["searchidx_parts_mb"]
+    assert parts["file pst"] > 0 and parts["postings body"] > 0
 
 
 def test_the_benchmark_says_where_it_looked_when_the_corpus_is_missing(tmp_path):
