@@ -241,7 +241,7 @@ class _Indexer:
         # only what this run has read.
         self.id_owner = {} if previous is not None else {
             i: path for path, entry in indexed.items() for i in entry.hashes}
-        self.first_copy: dict[str, str] = {}  # id -> where this run read it ("path, line 3")
+        self.first_copy: dict[str, tuple[str, int | None]] = {}  # id -> (path, line) read at
         self.kept_ids: set[str] = set()
         self.meter = _Meter(None, [])
         self.gone_from_disk = 0  # articles removed because their file no longer exists
@@ -361,10 +361,10 @@ class _Indexer:
         counters["indexer: known line" if known_line else "indexer: article parsed"] += 1
         owner = self.id_owner.get(article.id)
         if article.id in self.kept_ids or (owner not in (None, path) and Path(owner).exists()):
-            first = self.first_copy.get(article.id, owner)
+            first = _place(*self.first_copy.get(article.id, (owner, None)))
             writes.duplicates.append(f"duplicate id {article.id!r} (already indexed from {first})")
             return
-        self.first_copy[article.id] = f"{path}, line {line}" if line else path
+        self.first_copy[article.id] = (path, line)  # said only for a duplicate: kept raw
         if not known_line and (self.fresh or old_hashes.get(article.id) != article.content_hash):
             if writes.last:
                 self._write(*writes.last, stamp)
@@ -418,7 +418,7 @@ class _Indexer:
         if self.previous is not None:
             remaining = [article_id for article_id in remaining if self._copy_old(path, article_id)]
         self.kept_ids.update(remaining)
-        self.first_copy.update(dict.fromkeys(remaining, path))
+        self.first_copy.update(dict.fromkeys(remaining, (path, None)))
         self.report.unchanged += len(remaining)
 
     def _copy_old(self, path: str, article_id: str) -> bool:
@@ -456,6 +456,11 @@ class _Indexer:
 
     def _skip(self, path: str, reason: str) -> None:
         self.report.skipped.append(Skipped(path, reason))
+
+
+def _place(path: str | None, line: int | None) -> str | None:
+    """Where an article was read: ``path, line 3`` in a JSON-lines file, else the path."""
+    return f"{path}, line {line}" if line else path
 
 
 def _parsed(article: Article | KnownLine) -> Article:
