@@ -18,11 +18,10 @@ A corrected word is shown in the form the archive writes it most often ("Nguyn" 
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections import Counter
 from collections.abc import Iterator
-from itertools import islice
+from itertools import islice, product
 from string import ascii_lowercase
 from typing import NamedTuple
 
@@ -152,7 +151,7 @@ def _typing_odds(meant: str, typed: str) -> float:
     slip = min(1.0, CORRECTION_EDIT_ODDS_PER_LETTER * len(typed))
     wrong = slip * CORRECTION_WRONG_LETTER_ODDS
     odds = [[0.0] * (len(typed) + 1) for _ in range(len(meant) + 1)]
-    for i, j in itertools.product(range(len(meant) + 1), range(len(typed) + 1)):
+    for i, j in product(range(len(meant) + 1), range(len(typed) + 1)):
         if not (i or j):
             odds[i][j] = 1.0
             continue
