@@ -105,9 +105,28 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
     a length, the info and the data), each block's info and data made by ``encode_block``
     (see :func:`searchidx.engine.codec.encoded_block`)."""
 
-    def __init__(self, postfile, encode_block: Callable[..., bytes], **settings) -> None:
+    def __init__(self, postfile, encode_block: Callable[..., bytes], term_info: type,
+                 inline_max: int, **settings) -> None:
         super().__init__(postfile, **settings)
         self._encode_block = encode_block
+        self._term_info, self._inline_max = term_info, inline_max
+
+    def start_postings(self, format_, terminfo) -> None:
+        # whoosh3's field writer makes a W3TermInfo and keeps only what this returns
+        super().start_postings(format_, self._term_info())
+
+    def finish_postings(self):
+        """As ``W3PostingsWriter.finish_postings``, but a term of at most ``inline_max``
+        postings is kept in its term info, not in the postings file (whoosh3 3.54 calls
+        ``set_inline``, which its term info lacks, so it only works with no inlining)."""
+        if self.written() or len(self) > self._inline_max:
+            return super().finish_postings()
+        terminfo, self._terminfo = self._terminfo, None
+        terminfo.add_block(self)
+        # a format without values reads None for each posting, as from a block
+        values = (None,) * len(self) if self._format.fixed_value_size() == 0 else self._values
+        terminfo.set_inlined(self._ids, self._weights, values)
+        return terminfo
 
     def add_posting(self, id_, weight, vbytes, length=None) -> None:
         """``W3PostingsWriter.add_posting`` without its four type assertions per posting
