@@ -166,8 +166,35 @@ def replace_pool(segment_writer, pool) -> None:
 
 # --- reading columns and postings ------------------------------------------------------------
 
+class ColumnsWriter(whoosh3.W3PerDocWriter):
+    """whoosh3's per-document writer, handing each document's stored fields to
+    :meth:`store` and able to add a column value to a document before the current one."""
+
+    def store(self, docnum: int, stored: dict) -> None:
+        """Keep a document's stored fields (as whoosh3 does: a pickle in ``_stored``);
+        ``stored`` is cleared once this returns."""
+        self.add_column_value("_stored", whoosh3.STORED_COLUMN, stored)
+
+    def finish_doc(self) -> None:
+        if stored := self._storedfields:
+            self.store(self._docnum, stored)
+            stored.clear()
+        self._indoc = False
+
+    def add_column_value_at(self, docnum: int, fieldname: str, column, value) -> None:
+        """``add_column_value`` for document ``docnum`` (no earlier than the last given one)."""
+        if not self._has_column(fieldname):
+            self._create_column(fieldname, column)
+        self._get_column(fieldname).add(docnum, value)
+
+
 class ColumnsReader(whoosh3.W3PerDocReader):
     """whoosh3's per-document reader, with a whole column's bytes read at once."""
+
+    def column_value(self, fieldname: str, column, docnum: int):
+        """A document's value in ``fieldname``'s column (None if the segment has none)."""
+        reader = self._cached_reader(fieldname, column)
+        return None if reader is None else reader[docnum]
 
     def fixed_column_bytes(self, fieldname: str, column) -> bytes | None:
         """The bytes of ``fieldname``'s column of fixed-width values (``column``, a
