@@ -454,6 +454,9 @@ class Occurrences(Characters):
             return _fixed_encoded(occurrences)
         if len(occurrences) == 1:  # most words occur once in an article
             ((position, start, end),) = occurrences
+            if 0 <= start <= end <= _LARGEST_CODE and 0 <= position <= _LARGEST_CODE:
+                return f"{chr(position)}{chr(start)}{chr(end - start)}".encode(
+                    "utf-8", "surrogatepass")
             numbers: Sequence[int] = (position, start, end - start)
         else:
             numbers = _steps(occurrences)

@@ -112,8 +112,10 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         self._term_info, self._inline_max = term_info, inline_max
 
     def start_postings(self, format_, terminfo) -> None:
-        # whoosh3's field writer makes a W3TermInfo and keeps only what this returns
-        super().start_postings(format_, self._term_info())
+        # whoosh3's field writer makes a W3TermInfo (and keeps only what finish_postings
+        # returns): it becomes this writer's kind, a subclass that adds no state
+        terminfo.__class__ = self._term_info
+        super().start_postings(format_, terminfo)
 
     def finish_postings(self):
         """As ``W3PostingsWriter.finish_postings``, but a term of at most ``inline_max``
