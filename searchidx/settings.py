@@ -87,7 +87,7 @@ WRITER_MEMORY_MB = 128
 # A fresh build of at least this many bytes of files spreads over this many worker
 # processes (at most one per core; more than two were no faster on two cores).
 WRITER_PROCESSES = 2
-PARALLEL_MIN_BYTES = 2 * 2**20
+PARALLEL_MIN_BYTES = 2**19
 LOCK_WAIT_SECONDS = 5.0
 # `index` and `rebuild` show their progress on a terminal when there are this many files
 # or bytes to read; the line is redrawn when its percentage changes, or after this long.
