@@ -12,7 +12,7 @@ line (:class:`~searchidx.errors.UnsupportedWhoosh`), rather than failing later w
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from ..errors import UnsupportedWhoosh
@@ -58,6 +58,7 @@ from whoosh.columns import VarBytesColumn  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
 from whoosh.query import FuzzyTerm  # noqa: E402
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
+from whoosh.util.numeric import byte_to_length  # noqa: E402
 
 # --- scoring -----------------------------------------------------------------------------------
 
@@ -147,6 +148,35 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
             if length > self._maxlength:
                 self._maxlength = length
 
+    def add_postings(self, ids: Sequence[int], weights: Sequence[float],
+                     values: Sequence[bytes | None], length_codes: bytes | None) -> None:
+        """:meth:`add_posting` for each of a term's postings (``ids`` ascending), a block's
+        worth at a time; ``length_codes`` is each document's length as whoosh3 codes it in
+        a byte (0: none), indexed by document number, or None if the field keeps none."""
+        start, count = 0, len(ids)
+        while start < count:
+            if len(self._ids) >= self._blocklimit:
+                self._write_block()
+            end = min(count, start + self._blocklimit - len(self._ids))
+            block_ids, block_weights = ids[start:end], weights[start:end]
+            self._ids.extend(block_ids)
+            self._weights.extend(block_weights)
+            self._maxweight = max(self._maxweight, max(block_weights))
+            self._values.extend(filter(None, values[start:end]))
+            if length_codes is not None:
+                self._note_lengths(bytes(map(length_codes.__getitem__, block_ids)))
+            start = end
+
+    def _note_lengths(self, codes: bytes) -> None:
+        """Widen the block's shortest and longest length to these length bytes' (codes
+        rise with lengths; 0 is none)."""
+        codes = codes.translate(None, b"\0")
+        if codes:
+            shortest, longest = byte_to_length(min(codes)), byte_to_length(max(codes))
+            if self._minlength is None or shortest < self._minlength:
+                self._minlength = shortest
+            self._maxlength = max(self._maxlength, longest)
+
     def _write_block(self, last: bool = False) -> None:
         if not self._blockcount:
             self._postfile.write(whoosh3.WHOOSH3_HEADER_MAGIC)
@@ -167,6 +197,38 @@ def replace_pool(segment_writer, pool) -> None:
 
 
 # --- reading columns and postings ------------------------------------------------------------
+
+class FieldWriter(whoosh3.W3FieldWriter):
+    """whoosh3's field writer, which also takes postings a term at a time."""
+
+    def add_terms(self, schema, lengths, terms: Iterable[tuple]) -> None:
+        """``add_postings`` of the postings in ``terms``, ``(field, term, documents,
+        weights, values)`` in the order of field and term (a term may come in several
+        pieces, one after another, its documents ascending throughout), each piece given
+        to the postings writer at once; ``lengths`` is the segment's per-document reader."""
+        field = text = None
+        for fieldname, term, docnums, weights, values in terms:
+            if fieldname != field:
+                if text is not None:
+                    self.finish_term()
+                if field is not None:
+                    self.finish_field()
+                self.start_field(fieldname, schema[fieldname])
+                field, text = fieldname, None
+                length_codes = lengths.length_bytes(fieldname)
+                if length_codes is not None:  # as far as the last document with a length
+                    length_codes = length_codes.ljust(lengths.document_count(), b"\0")
+            if term != text:
+                if text is not None:
+                    self.finish_term()
+                self.start_term(term)
+                text = term
+            self._postwriter.add_postings(docnums, weights, values, length_codes)
+        if text is not None:
+            self.finish_term()
+        if field is not None:
+            self.finish_field()
+
 
 class ColumnsWriter(whoosh3.W3PerDocWriter):
     """whoosh3's per-document writer, handing each document's stored fields to
