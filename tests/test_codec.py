@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import pickle
 import random
 import zlib
@@ -16,10 +17,10 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Characters
 
-from searchidx import settings
+from searchidx import SearchIndex, settings
 from searchidx.engine.codec import (Block, Codec, Occurrences, _arrays_head, _joined_values,
                                     varying_positions)
-from searchidx.index import build_schema
+from searchidx.index import IndexStore, build_schema
 from searchidx.engine.matching import _Postings
 
 from newsgen import NewsWriter, with_bodies
@@ -253,3 +254,22 @@ def _stored_bytes(folder: Path, codec) -> int:
 def test_stored_fields_take_a_fifth_less_room_than_whoosh_deflating_each_alone(tmp_path):
     ours = _stored_bytes(tmp_path / "ours", Codec())
     assert ours <= 0.8 * _stored_bytes(tmp_path / "stock", W3Codec())
+
+
+def test_an_index_written_in_many_runs_merges_into_one_segment(tmp_path):
+    """Each run writes a segment whose spelling words each have a posting (whoosh3 gives it
+    the last value the body wrote: here three bytes); merged, a word of more postings than
+    a term info keeps goes to a block of values of a fixed size, which must split back."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    with SearchIndex.open(tmp_path / "index", create=True) as idx:
+        for run in range(settings.INLINE_MAX_POSTINGS + 4):
+            record = {"id": f"n{run}", "title": "Cloves", "body": f"Zanzibar cloves {run}"}
+            (sources / f"{run}.jsonl").write_text(json.dumps(record) + "\n")
+            idx.index([sources])
+    whoosh_index = IndexStore(tmp_path / "index").open()
+    whoosh_index.writer(codec=Codec()).commit(optimize=True)
+    with whoosh_index.reader() as reader:
+        assert reader.is_atomic() and reader.doc_count() == settings.INLINE_MAX_POSTINGS + 4
+    with SearchIndex.open(tmp_path / "index") as idx:
+        assert idx.search("zanzibar").total == settings.INLINE_MAX_POSTINGS + 4

@@ -116,6 +116,8 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         # whoosh3's field writer makes a W3TermInfo (and keeps only what finish_postings
         # returns): it becomes this writer's kind, a subclass that adds no state
         terminfo.__class__ = self._term_info
+        size = format_.fixed_value_size()
+        self._fixed_value = bytes(size) if size and size > 0 else None
         super().start_postings(format_, terminfo)
 
     def finish_postings(self):
@@ -141,7 +143,7 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         if weight > self._maxweight:
             self._maxweight = weight
         if vbytes:
-            self._values.append(vbytes)
+            self._values.extend(self._fitted((vbytes,)))
         if length:
             if self._minlength is None or length < self._minlength:
                 self._minlength = length
@@ -162,10 +164,21 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
             self._ids.extend(block_ids)
             self._weights.extend(block_weights)
             self._maxweight = max(self._maxweight, max(block_weights))
-            self._values.extend(filter(None, values[start:end]))
+            self._values.extend(self._fitted(values[start:end]))
             if length_codes is not None:
                 self._note_lengths(bytes(map(length_codes.__getitem__, block_ids)))
             start = end
+
+    def _fitted(self, values: Iterable[bytes | None]) -> Iterable[bytes]:
+        """The values a block keeps: none empty, and in a format of fixed size each of that
+        size. whoosh3 3.54's writer gives each spelling word's posting the last value its
+        field wrote, of any size: whoosh3 joins a block's values of a fixed size and splits
+        them back by size, so that a posting's value could be missing (a merge failed)."""
+        values = filter(None, values)
+        fixed = self._fixed_value
+        if fixed is None:
+            return values
+        return (value if len(value) == len(fixed) else fixed for value in values)
 
     def _note_lengths(self, codes: bytes) -> None:
         """Widen the block's shortest and longest length to these length bytes' (codes
