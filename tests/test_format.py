@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from whoosh.index import open_dir
 
 from searchidx import SearchIndex
 
@@ -79,6 +80,24 @@ def test_an_index_of_each_later_format_takes_new_articles_in_its_own_format(late
         assert [hit.id for hit in idx.search('"zanzibar said it"').hits] == ["n1"]
         assert idx.search('"said it"').total == hits['"said it"'][0] + 1
     assert (_live_generation(location) / "FORMAT.json").read_bytes() == said_before
+
+
+def test_an_update_of_an_index_of_format_2_writes_what_searchidx_of_format_2_reads(tmp_path):
+    """Stored fields deflated with a dictionary came with format 3: the segment an update
+    adds to a format-2 index keeps them where whoosh3 (and searchidx of format 2) reads."""
+    from whoosh.codec.whoosh3 import W3PerDocReader
+
+    location = Path(shutil.copytree(FIXTURES / "index-v2", tmp_path / "index-v2"))
+    new = tmp_path / "new.jsonl"
+    new.write_text(json.dumps({"id": "n1", "title": "Zanzibar", "body": "Cloves."}) + "\n")
+    with SearchIndex.open(location) as idx:
+        idx.index([new])
+    with open_dir(str(_live_generation(location))).reader() as reader:
+        stored = [W3PerDocReader(segment.storage(), segment.segment()).stored_fields(number)
+                  for segment, _ in reader.leaf_readers()
+                  for number in range(segment.doc_count_all())]
+    assert {"id": "n1", "title": "Zanzibar"}.items() <= next(
+        fields for fields in stored if fields.get("id") == "n1").items()
 
 
 def _live_generation(location: Path) -> Path:

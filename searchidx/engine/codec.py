@@ -34,6 +34,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Sequence
 from functools import lru_cache, partial
+from pathlib import Path
 
 from whoosh.codec import whoosh3
 from whoosh.columns import VarBytesColumn
@@ -74,10 +75,22 @@ class Codec(whoosh3.W3Codec):
         return FieldWriter(self, storage, segment)
 
     def per_document_writer(self, storage, segment):
+        if _in_format_before_dictionaries(storage):  # an update keeps the format
+            return super().per_document_writer(storage, segment)
         return PerDocumentWriter(self, storage, segment)
 
     def per_document_reader(self, storage, segment):
         return PerDocumentReader(storage, segment)
+
+
+def _in_format_before_dictionaries(storage) -> bool:
+    """Whether ``storage`` is a generation folder of a format before stored fields were
+    deflated with a dictionary (3), which the searchidx of that format must still read."""
+    from .format import format_of
+
+    folder = getattr(storage, "folder", None)
+    version = format_of(Path(folder))[1] if folder else None
+    return type(version) is int and version < _DICTIONARY_FORMAT
 
 
 class FieldWriter(whoosh_adapter.FieldWriter):
@@ -122,6 +135,7 @@ _INLINED = b"\x01"  # the flags byte of a term info with inlined postings
 # at most this long (on Reuters-21578, 8 KB deflated 4 % worse than 16 KB in two thirds
 # of the time: 35 µs an article against 54), at this zlib level. The dictionary is the value of its
 # column for document 0; a segment without it keeps whoosh3's ``_stored``.
+_DICTIONARY_FORMAT = 3  # the first format version with them
 _DICTIONARY_DOCUMENTS = 64
 _DICTIONARY_BYTES = 8192
 _STORED_COMPRESSION = 3
