@@ -21,6 +21,7 @@ from searchidx import SearchIndex, settings
 from searchidx.engine.codec import (Block, Codec, Occurrences, _arrays_head, _joined_values,
                                     varying_positions)
 from searchidx.index import IndexStore, build_schema
+from searchidx.engine.format import write_format
 from searchidx.engine.matching import _Postings
 
 from newsgen import NewsWriter, with_bodies
@@ -222,6 +223,13 @@ def test_a_block_gives_back_its_values_joined_or_one_by_one(values, written, pad
     assert [joined[start:end] for start, end in zip([0, *ends], ends)] == values
 
 
+def _storage_in_current_format(folder: Path) -> FileStorage:
+    """A generation folder as searchidx makes one: it says its format first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_format(folder)
+    return FileStorage(str(folder)).create()
+
+
 @pytest.mark.parametrize("count", [1, 63, 64, 65, 300])
 def test_stored_fields_read_back_as_written_before_during_and_after_the_dictionary(tmp_path,
                                                                                    count):
@@ -233,7 +241,7 @@ def test_stored_fields_read_back_as_written_before_during_and_after_the_dictiona
               {"id": str(number), "body": " ".join(rng.choices(words, k=rng.randrange(0, 40)))}
               for number in range(count)]
     schema = fields.Schema(id=fields.ID(stored=True), body=fields.TEXT(stored=True))
-    index = FileStorage(str(tmp_path)).create().create_index(schema)
+    index = _storage_in_current_format(tmp_path).create_index(schema)
     with index.writer(codec=Codec()) as writer:
         for fields_of in stored:
             writer.add_document(**(fields_of or {"id": None}))
@@ -244,7 +252,7 @@ def test_stored_fields_read_back_as_written_before_during_and_after_the_dictiona
 def _stored_bytes(folder: Path, codec) -> int:
     """The bytes of 300 generated articles stored (and nothing else) with ``codec``."""
     schema = fields.Schema(id=fields.STORED(), title=fields.STORED(), body=fields.STORED())
-    index = FileStorage(str(folder)).create().create_index(schema)
+    index = _storage_in_current_format(folder).create_index(schema)
     with index.writer(codec=codec) as writer:
         for record in with_bodies(NewsWriter(20).articles(300)):
             writer.add_document(**record)
