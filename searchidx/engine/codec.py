@@ -14,13 +14,19 @@ faster, and field lengths read a column at a time. Whoosh reads all of it as its
   ``whoosh3`` reads one document at a time, through Python file calls, for every posting it
   writes and every match it scores; here a field's column is read once.
 - **Occurrences.** Prose fields keep where each word occurs (position, start and end
-  character) in :class:`Occurrences`, Whoosh's ``Characters`` information as packed
-  numbers rather than a pickled list of tuples: a phrase reads the positions of every
-  article that has its words.
+  character) in :class:`Occurrences`, Whoosh's ``Characters`` information as numbers of
+  a byte or more each (UTF-8 codes, decoded in C) rather than a pickled list of tuples:
+  a phrase reads the positions of every article that has its words.
+- **Rare terms.** A term of at most ``settings.INLINE_MAX_POSTINGS`` postings keeps them
+  in its entry of the terms file (:class:`TermInfo`), not in a block of its own.
+- **Stored fields.** Deflated with a dictionary of the segment's own
+  (:class:`PerDocumentWriter`), in a generation of format 3 or later.
 
 Indexes written before any of this still open and update: a reader unpickles whatever it
-finds, and ``searchidx rebuild`` gives an old index the faster format. Index files name
-:class:`Codec`, :class:`Block` and :class:`Occurrences`: a move or rename goes through legacy.py.
+finds, a schema saved before keeps its occurrences' layout, a segment without the
+dictionary keeps whoosh3's stored fields, and ``searchidx rebuild`` gives an old index the
+current format. Index files name :class:`Codec`, :class:`Block` and :class:`Occurrences`:
+a move or rename goes through legacy.py.
 """
 
 from __future__ import annotations
