@@ -87,7 +87,7 @@ WRITER_MEMORY_MB = 128
 # A fresh build of at least this many bytes of files spreads over this many worker
 # processes (at most one per core; more than two were no faster on two cores).
 WRITER_PROCESSES = 2
-PARALLEL_MIN_BYTES = 2 * 2**20
+PARALLEL_MIN_BYTES = 2**19
 LOCK_WAIT_SECONDS = 5.0
 # `index` and `rebuild` show their progress on a terminal when there are this many files
 # or bytes to read; the line is redrawn when its percentage changes, or after this long.
@@ -101,6 +101,9 @@ REPORT_DATE_EXAMPLES = 3
 # Postings are written in blocks of this many (Whoosh writes 128): larger blocks answer
 # faster on large indexes, up to about this size.
 POSTINGS_PER_BLOCK = 512
+# A term with at most this many postings keeps them in its entry of the terms file, not
+# in blocks of the postings file (each term there costs a block header of about 50 bytes).
+INLINE_MAX_POSTINGS = 8
 
 # The web page (`searchidx serve`): where it listens, how many hits a page shows, and how
 # many requests it works on at once (each worker thread searches with its own searcher).

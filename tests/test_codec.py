@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
 import pickle
+import random
 import zlib
 from pathlib import Path
 
@@ -15,9 +17,14 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Characters
 
-from searchidx.engine.codec import Block, Codec, Occurrences, _arrays_head, _joined_values
-from searchidx.index import build_schema
+from searchidx import SearchIndex, settings
+from searchidx.engine.codec import (Block, Codec, Occurrences, _arrays_head, _joined_values,
+                                    varying_positions)
+from searchidx.index import IndexStore, build_schema
+from searchidx.engine.format import write_format
 from searchidx.engine.matching import _Postings
+
+from newsgen import NewsWriter, with_bodies
 
 # A word in every article (blocks of 128, values kept apart), in a few (one small
 # block), in one (kept in the term's entry).
@@ -56,6 +63,17 @@ def test_the_codec_writes_postings_whoosh_reads_as_its_own(tmp_path, field):
     assert len(set(ours[2])) >= 7  # lengths that differ, read the same
 
 
+def test_a_term_of_few_postings_is_kept_in_its_term_info_and_whoosh_reads_it(tmp_path):
+    field = build_schema()["body"]
+    _written_with(tmp_path, Codec(), field)  # checks the postings as Whoosh reads them
+    from whoosh.index import open_dir
+
+    with open_dir(str(tmp_path)).reader() as reader:
+        inlined = {word: reader.term_info("body", word).is_inlined() for word in WORDS}
+    assert settings.INLINE_MAX_POSTINGS < 15
+    assert inlined == {"rice": False, "sorghum": False, "299": True}
+
+
 def test_the_codec_writes_at_most_a_third_more_bytes_than_whoosh(tmp_path):
     """Its values are not compressed (reading one would mean inflating its whole block);
     its document numbers, weights and block headers take less room than whoosh3's."""
@@ -85,15 +103,68 @@ def occurrences(draw) -> list[tuple[int, int, int]]:
     return found
 
 
-@given(occurrences())
-def test_occurrences_read_back_as_whoosh_characters_reads_its_own(occurrences):
-    ours, whoosh = Occurrences(), Characters()
+@st.composite
+def any_occurrences(draw) -> list[tuple[int, int, int]]:
+    """Where a word occurs in the longest article: positions and offsets up to 2,000,000
+    (beyond the largest character code), spans that overlap (a joined name's words)."""
+    steps = draw(st.lists(st.tuples(st.integers(0, 2_000_000), st.integers(-30, 2_000_000),
+                                     st.integers(0, 40)), min_size=1, max_size=12))
+    found, position, end = [], -1, 0
+    for position_step, gap, length in steps:
+        position += position_step + 1
+        start = max(0, end + gap)
+        end = start + length
+        found.append((position, start, end))
+    return found
+
+
+def _fixed_layout() -> Occurrences:
+    """Occurrences as a format-2 schema saved them (the fixture's, unpickled)."""
+    from whoosh.index import open_dir
+
+    generation = FIXTURES / "index-v2" / (FIXTURES / "index-v2" / "CURRENT").read_text().strip()
+    return open_dir(str(generation)).schema["body"].format
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LAYOUTS = {"varying": Occurrences(), "fixed": _fixed_layout()}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@given(occurrences=st.one_of(occurrences(), any_occurrences()))
+def test_occurrences_read_back_as_whoosh_characters_reads_its_own(layout, occurrences):
+    ours, whoosh = LAYOUTS[layout], Characters()
     value = ours.encode(occurrences)
     assert ours.decode_characters(value) == whoosh.decode_characters(whoosh.encode(occurrences)) \
         == occurrences
     assert ours.decode_positions(value) == [position for position, _, _ in occurrences]
     assert ours.decode_frequency(value) == len(occurrences)
     assert ours.decode_weight(value) == len(occurrences) * ours.field_boost
+
+
+def test_a_schema_saved_before_the_varying_layout_writes_the_fixed_one():
+    assert not LAYOUTS["fixed"].varying and LAYOUTS["varying"].varying
+    assert LAYOUTS["fixed"].encode([(3, 10, 14)]) == b"h\x03\x00\x0a\x00\x04\x00"
+
+
+def test_varying_occurrences_take_a_byte_a_number_below_128_and_three_below_65536():
+    varying = LAYOUTS["varying"]
+    assert len(varying.encode([(3, 10, 14)])) == 3
+    assert len(varying.encode([(3, 10, 14), (90, 300, 305)])) == 7
+    assert len(varying.encode([(60_000, 65_000, 65_004)])) == 7
+
+
+def test_varying_positions_read_as_the_format_decodes_them():
+    rng = random.Random(20)
+    varying = LAYOUTS["varying"]
+    for size in (1, 2, 511, 512, 513):  # one, a few, about a block's worth
+        position, found = 0, []
+        for _ in range(size):
+            position += rng.choice([1, 2, 127, 128, 2047, 2048, 65_535, 1_200_000])
+            found.append((position, position * 6, position * 6 + rng.randrange(1, 20)))
+        value = varying.encode(found)
+        assert list(varying_positions(value)) == varying.decode_positions(value) == \
+            [position for position, _, _ in found]
 
 
 @st.composite
@@ -150,3 +221,63 @@ def test_a_block_gives_back_its_values_joined_or_one_by_one(values, written, pad
     assert block.values() == tuple(values) == block[2]  # as W3LeafMatcher reads it
     ends, joined = block.joined_values()
     assert [joined[start:end] for start, end in zip([0, *ends], ends)] == values
+
+
+def _storage_in_current_format(folder: Path) -> FileStorage:
+    """A generation folder as searchidx makes one: it says its format first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_format(folder)
+    return FileStorage(str(folder)).create()
+
+
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 300])
+def test_stored_fields_read_back_as_written_before_during_and_after_the_dictionary(tmp_path,
+                                                                                   count):
+    """The first 64 articles' stored fields wait for the segment's dictionary; an article
+    may store nothing, text of any script, or a long value."""
+    rng = random.Random(count)
+    words = ["rice", "Nguyễn", "서울", "dlrs", "said", "\x00", "<b>", "x" * 3000]
+    stored = [{} if number % 17 == 5 else
+              {"id": str(number), "body": " ".join(rng.choices(words, k=rng.randrange(0, 40)))}
+              for number in range(count)]
+    schema = fields.Schema(id=fields.ID(stored=True), body=fields.TEXT(stored=True))
+    index = _storage_in_current_format(tmp_path).create_index(schema)
+    with index.writer(codec=Codec()) as writer:
+        for fields_of in stored:
+            writer.add_document(**(fields_of or {"id": None}))
+    with index.searcher() as searcher:
+        assert [searcher.stored_fields(number) for number in range(count)] == stored
+
+
+def _stored_bytes(folder: Path, codec) -> int:
+    """The bytes of 300 generated articles stored (and nothing else) with ``codec``."""
+    schema = fields.Schema(id=fields.STORED(), title=fields.STORED(), body=fields.STORED())
+    index = _storage_in_current_format(folder).create_index(schema)
+    with index.writer(codec=codec) as writer:
+        for record in with_bodies(NewsWriter(20).articles(300)):
+            writer.add_document(**record)
+    return sum(path.stat().st_size for path in folder.iterdir())
+
+
+def test_stored_fields_take_a_fifth_less_room_than_whoosh_deflating_each_alone(tmp_path):
+    ours = _stored_bytes(tmp_path / "ours", Codec())
+    assert ours <= 0.8 * _stored_bytes(tmp_path / "stock", W3Codec())
+
+
+def test_an_index_written_in_many_runs_merges_into_one_segment(tmp_path):
+    """Each run writes a segment whose spelling words each have a posting (whoosh3 gives it
+    the last value the body wrote: here three bytes); merged, a word of more postings than
+    a term info keeps goes to a block of values of a fixed size, which must split back."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    with SearchIndex.open(tmp_path / "index", create=True) as idx:
+        for run in range(settings.INLINE_MAX_POSTINGS + 4):
+            record = {"id": f"n{run}", "title": "Cloves", "body": f"Zanzibar cloves {run}"}
+            (sources / f"{run}.jsonl").write_text(json.dumps(record) + "\n")
+            idx.index([sources])
+    whoosh_index = IndexStore(tmp_path / "index").open()
+    whoosh_index.writer(codec=Codec()).commit(optimize=True)
+    with whoosh_index.reader() as reader:
+        assert reader.is_atomic() and reader.doc_count() == settings.INLINE_MAX_POSTINGS + 4
+    with SearchIndex.open(tmp_path / "index") as idx:
+        assert idx.search("zanzibar").total == settings.INLINE_MAX_POSTINGS + 4

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from whoosh.index import open_dir
 
 from searchidx import SearchIndex
 
@@ -46,16 +47,69 @@ def test_a_format_1_index_takes_new_articles(index_v1, tmp_path):
         assert idx.search("said").total == V1_HITS["said"][0] + 1
 
 
+# Fixtures written by scripts/make_format_fixture.py, each with the hits its writer found.
+LATER_FIXTURES = ["index-v2", "index-v3"]
+
+
+@pytest.fixture(params=LATER_FIXTURES)
+def later_fixture(request, tmp_path: Path) -> tuple[Path, dict]:
+    """A copy of a committed index of format 2 or later, and what its writer found."""
+    source = FIXTURES / request.param
+    hits = json.loads((source / "hits.json").read_text(encoding="utf-8"))
+    return Path(shutil.copytree(source, tmp_path / request.param)), hits
+
+
+def test_an_index_of_each_later_format_finds_what_its_writer_found(later_fixture):
+    location, hits = later_fixture
+    with SearchIndex.open(location) as idx:
+        found = {text: idx.search(text, limit=5) for text in hits}
+    assert {text: [result.total, [hit.id for hit in result.hits]]
+            for text, result in found.items()} == hits
+    assert all(hit.snippet for result in found.values() for hit in result.hits)
+
+
+def test_an_index_of_each_later_format_takes_new_articles_in_its_own_format(later_fixture,
+                                                                            tmp_path):
+    location, hits = later_fixture
+    said_before = (_live_generation(location) / "FORMAT.json").read_bytes()
+    new = tmp_path / "new.jsonl"
+    new.write_text(json.dumps({"id": "n1", "title": "Zanzibar cloves",
+                               "body": "Zanzibar said it sold the clove harvest."}) + "\n")
+    with SearchIndex.open(location) as idx:
+        assert idx.index([new]).added == 1
+        assert [hit.id for hit in idx.search('"zanzibar said it"').hits] == ["n1"]
+        assert idx.search('"said it"').total == hits['"said it"'][0] + 1
+    assert (_live_generation(location) / "FORMAT.json").read_bytes() == said_before
+
+
+def test_an_update_of_an_index_of_format_2_writes_what_searchidx_of_format_2_reads(tmp_path):
+    """Stored fields deflated with a dictionary came with format 3: the segment an update
+    adds to a format-2 index keeps them where whoosh3 (and searchidx of format 2) reads."""
+    from whoosh.codec.whoosh3 import W3PerDocReader
+
+    location = Path(shutil.copytree(FIXTURES / "index-v2", tmp_path / "index-v2"))
+    new = tmp_path / "new.jsonl"
+    new.write_text(json.dumps({"id": "n1", "title": "Zanzibar", "body": "Cloves."}) + "\n")
+    with SearchIndex.open(location) as idx:
+        idx.index([new])
+    with open_dir(str(_live_generation(location))).reader() as reader:
+        stored = [W3PerDocReader(segment.storage(), segment.segment()).stored_fields(number)
+                  for segment, _ in reader.leaf_readers()
+                  for number in range(segment.doc_count_all())]
+    assert {"id": "n1", "title": "Zanzibar"}.items() <= next(
+        fields for fields in stored if fields.get("id") == "n1").items()
+
+
 def _live_generation(location: Path) -> Path:
     return location / (location / "CURRENT").read_text().strip()
 
 
 def test_a_new_index_says_its_format_and_version(seeded):
     said = json.loads((_live_generation(seeded.location) / "FORMAT.json").read_text())
-    assert said == {"format": "searchidx", "version": 2}
+    assert said == {"format": "searchidx", "version": 3}
 
 
-@pytest.mark.parametrize("said", ['{"format": "searchidx", "version": 3}',
+@pytest.mark.parametrize("said", ['{"format": "searchidx", "version": 4}',
                                   '{"format": "other-engine", "version": 1}',
                                   '{"format": "searchidx", "version": "2\\nx"}', "not json"])
 def test_an_index_in_an_unknown_format_is_refused_in_one_line_with_exit_2(seed_dir, index_dir,
@@ -67,7 +121,7 @@ def test_an_index_in_an_unknown_format_is_refused_in_one_line_with_exit_2(seed_d
                                capture_output=True, text=True, timeout=60)
     assert completed.returncode == 2 and completed.stdout == ""
     assert completed.stderr.count("\n") == 1
-    assert "reads searchidx versions 1–2" in completed.stderr
+    assert "reads searchidx versions 1–3" in completed.stderr
     assert f"searchidx rebuild PATH… --index {index_dir}" in completed.stderr
 
 

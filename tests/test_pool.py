@@ -99,3 +99,31 @@ def test_an_index_written_through_runs_is_the_index_written_in_memory(
         idx.index([seed_source()])
         assert found == {query: ids(idx.search(query)) for query in QUERIES}
     assert all(found.values())
+
+
+def _segment_files(location: Path) -> dict[str, bytes]:
+    """Each file of the index's one segment, by its kind (its name after the segment id),
+    as its compound file holds them (that file also records when each was written)."""
+    with IndexStore(location).open().reader() as reader:
+        ((segment, _),) = reader.leaf_readers()
+        storage, prefix = segment.storage(), segment.segment().segment_id() + "."
+        return {name[len(prefix):]: storage.open_file(name).read(storage.file_length(name))
+                for name in storage.list()
+                if name.startswith(prefix) and not name.endswith(".seg")}
+
+
+@pytest.mark.parametrize(("memory_mb", "block"), [(settings.WRITER_MEMORY_MB, 512), (0.05, 512),
+                                                 (settings.WRITER_MEMORY_MB, 7)],
+                         ids=["in memory", "through runs", "in blocks of 7"])
+def test_postings_written_a_term_at_a_time_make_the_files_written_a_posting_at_a_time(
+        tmp_path, monkeypatch, memory_mb, block):
+    monkeypatch.setattr(settings, "WRITER_MEMORY_MB", memory_mb)
+    monkeypatch.setattr(settings, "POSTINGS_PER_BLOCK", block)
+    with SearchIndex.open(tmp_path / "by-term", create=True) as idx:
+        idx.index([seed_source()])
+    monkeypatch.delattr(pool.PooledPostings, "terms")  # Whoosh's loop, a posting at a time
+    with SearchIndex.open(tmp_path / "by-posting", create=True) as idx:
+        idx.index([seed_source()])
+    by_term = _segment_files(tmp_path / "by-term")
+    assert {"pst", "trm"} <= by_term.keys()
+    assert by_term == _segment_files(tmp_path / "by-posting")

@@ -6,7 +6,9 @@ written in version 1 (before the file existed), which :mod:`.legacy` reads. An u
 keeps a generation's format as it is: only a rebuild makes a generation of the current one.
 
 Versions: 1, the Whoosh files of searchidx 0.1 (classes pickled as ``searchidx.codec``);
-2, the same files with classes pickled as ``searchidx.engine.codec``, and this file.
+2, the same files with classes pickled as ``searchidx.engine.codec``, and this file;
+3, occurrences in the varying layout (``codec.Occurrences``) and a rare term's postings
+inlined in its term info (``codec.TermInfo``). Each is read by this searchidx as written.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from ..errors import IndexUnusable
 
 FORMAT_NAME = "searchidx"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 READABLE_VERSIONS = range(1, FORMAT_VERSION + 1)
 _FORMAT_FILE = "FORMAT.json"
 _BEFORE_THE_FILE = 1  # the version of a folder without one

@@ -42,7 +42,7 @@ from ..budget import Budget
 from . import counters, whoosh_adapter
 from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
                     block_spans, first_position, joined_values, occurrence_positions,
-                    position_steps, weight_list)
+                    position_steps, varying_positions, weight_list)
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
 from .scoring import bm25, length_norm, term_score
 
@@ -892,7 +892,7 @@ def _positions_decoder(field_format) -> Callable[[bytes], Sequence[int]]:
     same without copying a single position into a list."""
     if type(field_format) is Occurrences:
         counters["positions_packed"] += 1
-        return occurrence_positions
+        return varying_positions if field_format.varying else occurrence_positions
     counters["positions_decoded"] += 1
     return field_format.decode_positions
 

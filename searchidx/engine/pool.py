@@ -23,7 +23,7 @@ from whoosh.util import random_name
 
 from . import counters, whoosh_adapter
 
-__all__ = ["TermPool", "use_term_pool"]
+__all__ = ["PooledPostings", "TermPool", "use_term_pool"]
 
 # Bytes of memory counted for a term and for one of its postings (besides the term's and
 # the value's own bytes): a term's key, dict slot and lists; a posting's list slots and
@@ -86,10 +86,9 @@ class TermPool:
         self.runs.append(name)
         self._terms, self._unordered, self._size = {}, set(), 0
 
-    def iter_postings(self) -> Iterator[tuple[str, bytes, int, Any, Any]]:
+    def iter_postings(self) -> PooledPostings:
         """Every posting as ``(field, term, document, weight, value)``, in order."""
-        for fieldname, text, docnums, weights, values in self._merged_terms():
-            yield from zip(repeat(fieldname), repeat(text), docnums, weights, values)
+        return PooledPostings(self._merged_terms())
 
     def cleanup(self) -> None:
         """Delete the runs (Whoosh's writer calls this when the segment is done)."""
@@ -118,6 +117,23 @@ class TermPool:
             while header := run.read(_CHUNK_SIZE.size):
                 # marshal.load on a file reads it a value at a time: many times slower
                 yield from marshal.loads(run.read(_CHUNK_SIZE.unpack(header)[0]))
+
+
+class PooledPostings:
+    """A pool's postings, in order: one at a time as ``(field, term, document, weight,
+    value)`` (as Whoosh's writers take them), or :meth:`terms`, each term's together."""
+
+    def __init__(self, terms: Iterator[_TermPostings]) -> None:
+        self._terms = terms
+
+    def __iter__(self) -> Iterator[tuple[str, bytes, int, Any, Any]]:
+        for fieldname, text, docnums, weights, values in self._terms:
+            yield from zip(repeat(fieldname), repeat(text), docnums, weights, values)
+
+    def terms(self) -> Iterator[_TermPostings]:
+        """``(field, term, documents, weights, values)``, a term's postings together (a
+        term held in several runs comes once from each, oldest first)."""
+        return self._terms
 
 
 def use_term_pool(writer, limitmb: float) -> None:

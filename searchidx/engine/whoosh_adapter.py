@@ -12,7 +12,7 @@ line (:class:`~searchidx.errors.UnsupportedWhoosh`), rather than failing later w
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from ..errors import UnsupportedWhoosh
@@ -57,6 +57,7 @@ from whoosh.codec import whoosh3  # noqa: E402
 from whoosh.columns import VarBytesColumn  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
+from whoosh.util.numeric import byte_to_length  # noqa: E402
 
 # --- scoring -----------------------------------------------------------------------------------
 
@@ -95,6 +96,8 @@ class _LengthScorer(WeightLengthScorer):
 
 BaseCodec = whoosh3.W3Codec
 """The codec searchidx's own (:class:`~searchidx.engine.codec.Codec`) extends."""
+BaseTermInfo = whoosh3.W3TermInfo
+"""The term info searchidx's own (:class:`~searchidx.engine.codec.TermInfo`) extends."""
 
 
 def codec_settings(codec: whoosh3.W3Codec) -> dict:
@@ -108,9 +111,32 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
     a length, the info and the data), each block's info and data made by ``encode_block``
     (see :func:`searchidx.engine.codec.encoded_block`)."""
 
-    def __init__(self, postfile, encode_block: Callable[..., bytes], **settings) -> None:
+    def __init__(self, postfile, encode_block: Callable[..., bytes], term_info: type,
+                 inline_max: int, **settings) -> None:
         super().__init__(postfile, **settings)
         self._encode_block = encode_block
+        self._term_info, self._inline_max = term_info, inline_max
+
+    def start_postings(self, format_, terminfo) -> None:
+        # whoosh3's field writer makes a W3TermInfo (and keeps only what finish_postings
+        # returns): it becomes this writer's kind, a subclass that adds no state
+        terminfo.__class__ = self._term_info
+        size = format_.fixed_value_size()
+        self._fixed_value = bytes(size) if size and size > 0 else None
+        super().start_postings(format_, terminfo)
+
+    def finish_postings(self):
+        """As ``W3PostingsWriter.finish_postings``, but a term of at most ``inline_max``
+        postings is kept in its term info, not in the postings file (whoosh3 3.54 calls
+        ``set_inline``, which its term info lacks, so it only works with no inlining)."""
+        if self.written() or len(self) > self._inline_max:
+            return super().finish_postings()
+        terminfo, self._terminfo = self._terminfo, None
+        terminfo.add_block(self)
+        # a format without values reads None for each posting, as from a block
+        values = (None,) * len(self) if self._format.fixed_value_size() == 0 else self._values
+        terminfo.set_inlined(self._ids, self._weights, values)
+        return terminfo
 
     def add_posting(self, id_, weight, vbytes, length=None) -> None:
         """``W3PostingsWriter.add_posting`` without its four type assertions per posting
@@ -122,12 +148,52 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         if weight > self._maxweight:
             self._maxweight = weight
         if vbytes:
-            self._values.append(vbytes)
+            self._values.extend(self._fitted((vbytes,)))
         if length:
             if self._minlength is None or length < self._minlength:
                 self._minlength = length
             if length > self._maxlength:
                 self._maxlength = length
+
+    def add_postings(self, ids: Sequence[int], weights: Sequence[float],
+                     values: Sequence[bytes | None], length_codes: bytes | None) -> None:
+        """:meth:`add_posting` for each of a term's postings (``ids`` ascending), a block's
+        worth at a time; ``length_codes`` is each document's length as whoosh3 codes it in
+        a byte (0: none), indexed by document number, or None if the field keeps none."""
+        start, count = 0, len(ids)
+        while start < count:
+            if len(self._ids) >= self._blocklimit:
+                self._write_block()
+            end = min(count, start + self._blocklimit - len(self._ids))
+            block_ids, block_weights = ids[start:end], weights[start:end]
+            self._ids.extend(block_ids)
+            self._weights.extend(block_weights)
+            self._maxweight = max(self._maxweight, max(block_weights))
+            self._values.extend(self._fitted(values[start:end]))
+            if length_codes is not None:
+                self._note_lengths(bytes(map(length_codes.__getitem__, block_ids)))
+            start = end
+
+    def _fitted(self, values: Iterable[bytes | None]) -> Iterable[bytes]:
+        """The values a block keeps: none empty, and in a format of fixed size each of that
+        size. whoosh3 3.54's writer gives each spelling word's posting the last value its
+        field wrote, of any size: whoosh3 joins a block's values of a fixed size and splits
+        them back by size, so that a posting's value could be missing (a merge failed)."""
+        values = filter(None, values)
+        fixed = self._fixed_value
+        if fixed is None:
+            return values
+        return (value if len(value) == len(fixed) else fixed for value in values)
+
+    def _note_lengths(self, codes: bytes) -> None:
+        """Widen the block's shortest and longest length to these length bytes' (codes
+        rise with lengths; 0 is none)."""
+        codes = codes.translate(None, b"\0")
+        if codes:
+            shortest, longest = byte_to_length(min(codes)), byte_to_length(max(codes))
+            if self._minlength is None or shortest < self._minlength:
+                self._minlength = shortest
+            self._maxlength = max(self._maxlength, longest)
 
     def _write_block(self, last: bool = False) -> None:
         if not self._blockcount:
@@ -150,8 +216,67 @@ def replace_pool(segment_writer, pool) -> None:
 
 # --- reading columns and postings ------------------------------------------------------------
 
+class FieldWriter(whoosh3.W3FieldWriter):
+    """whoosh3's field writer, which also takes postings a term at a time."""
+
+    def add_terms(self, schema, lengths, terms: Iterable[tuple]) -> None:
+        """``add_postings`` of the postings in ``terms``, ``(field, term, documents,
+        weights, values)`` in the order of field and term (a term may come in several
+        pieces, one after another, its documents ascending throughout), each piece given
+        to the postings writer at once; ``lengths`` is the segment's per-document reader."""
+        field = text = None
+        for fieldname, term, docnums, weights, values in terms:
+            if fieldname != field:
+                if text is not None:
+                    self.finish_term()
+                if field is not None:
+                    self.finish_field()
+                self.start_field(fieldname, schema[fieldname])
+                field, text = fieldname, None
+                length_codes = lengths.length_bytes(fieldname)
+                if length_codes is not None:  # as far as the last document with a length
+                    length_codes = length_codes.ljust(lengths.document_count(), b"\0")
+            if term != text:
+                if text is not None:
+                    self.finish_term()
+                self.start_term(term)
+                text = term
+            self._postwriter.add_postings(docnums, weights, values, length_codes)
+        if text is not None:
+            self.finish_term()
+        if field is not None:
+            self.finish_field()
+
+
+class ColumnsWriter(whoosh3.W3PerDocWriter):
+    """whoosh3's per-document writer, handing each document's stored fields to
+    :meth:`store` and able to add a column value to a document before the current one."""
+
+    def store(self, docnum: int, stored: dict) -> None:
+        """Keep a document's stored fields (as whoosh3 does: a pickle in ``_stored``);
+        ``stored`` is cleared once this returns."""
+        self.add_column_value("_stored", whoosh3.STORED_COLUMN, stored)
+
+    def finish_doc(self) -> None:
+        if stored := self._storedfields:
+            self.store(self._docnum, stored)
+            stored.clear()
+        self._indoc = False
+
+    def add_column_value_at(self, docnum: int, fieldname: str, column, value) -> None:
+        """``add_column_value`` for document ``docnum`` (no earlier than the last given one)."""
+        if not self._has_column(fieldname):
+            self._create_column(fieldname, column)
+        self._get_column(fieldname).add(docnum, value)
+
+
 class ColumnsReader(whoosh3.W3PerDocReader):
     """whoosh3's per-document reader, with a whole column's bytes read at once."""
+
+    def column_value(self, fieldname: str, column, docnum: int):
+        """A document's value in ``fieldname``'s column (None if the segment has none)."""
+        reader = self._cached_reader(fieldname, column)
+        return None if reader is None else reader[docnum]
 
     def fixed_column_bytes(self, fieldname: str, column) -> bytes | None:
         """The bytes of ``fieldname``'s column of fixed-width values (``column``, a
