@@ -111,30 +111,8 @@ class FieldWriter(whoosh_adapter.FieldWriter):
             self.add_terms(schema, lengths, terms())
 
 
-class TermInfo(whoosh_adapter.BaseTermInfo):
-    """whoosh3's term info, whose inlined postings (a rare term's, kept in the terms file)
-    are pickled in protocol 3 with counts as integers: whoosh3 pickles them in protocol 2,
-    which writes each ``bytes`` value as a call, and reads any protocol back (as a
-    ``W3TermInfo``); protocols 4 and 5 would add a 9-byte frame header to each."""
-
-    def set_inlined(self, ids, weights, values) -> None:
-        weights = tuple(weights)
-        if all(float(weight).is_integer() for weight in weights):
-            weights = tuple(map(int, weights))
-        self._inlined = (tuple(ids), weights, tuple(values))
-
-    def to_bytes(self) -> bytes:
-        inlined = self._inlined
-        if inlined is None:
-            return super().to_bytes()
-        # whoosh3's fixed fields as it packs them, then the flag set and the pickle
-        self._inlined, self._offset, self._length = None, 0, 0
-        fixed = super().to_bytes()[1:self._struct.size]
-        self._inlined = inlined
-        return _INLINED + fixed + pickle.dumps(inlined, protocol=3)
-
-
-_INLINED = b"\x01"  # the flags byte of a term info with inlined postings
+TermInfo = whoosh_adapter.InliningTermInfo
+"""A term's entry in the terms file; a rare term's postings are inlined in it."""
 
 # Stored fields (PerDocumentWriter): the dictionary, from this many documents' pickles,
 # at most this long (on Reuters-21578, 8 KB deflated 4 % worse than 16 KB in two thirds

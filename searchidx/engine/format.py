@@ -8,7 +8,7 @@ keeps a generation's format as it is: only a rebuild makes a generation of the c
 Versions: 1, the Whoosh files of searchidx 0.1 (classes pickled as ``searchidx.codec``);
 2, the same files with classes pickled as ``searchidx.engine.codec``, and this file;
 3, occurrences in the varying layout (``codec.Occurrences``) and a rare term's postings
-inlined in its term info (``codec.TermInfo``). Each is read by this searchidx as written.
+inlined in its term info (``whoosh_adapter.InliningTermInfo``). Each is read by this searchidx as written.
 """
 
 from __future__ import annotations

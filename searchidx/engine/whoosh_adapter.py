@@ -12,6 +12,7 @@ line (:class:`~searchidx.errors.UnsupportedWhoosh`), rather than failing later w
 from __future__ import annotations
 
 import importlib.util
+import pickle
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -96,8 +97,6 @@ class _LengthScorer(WeightLengthScorer):
 
 BaseCodec = whoosh3.W3Codec
 """The codec searchidx's own (:class:`~searchidx.engine.codec.Codec`) extends."""
-BaseTermInfo = whoosh3.W3TermInfo
-"""The term info searchidx's own (:class:`~searchidx.engine.codec.TermInfo`) extends."""
 
 
 def codec_settings(codec: whoosh3.W3Codec) -> dict:
@@ -212,6 +211,32 @@ def replace_pool(segment_writer, pool) -> None:
     """Make ``pool`` the pool a ``SegmentWriter`` (not yet given documents) hands every
     posting to (its own is made in its constructor, which takes no other)."""
     segment_writer.pool = pool
+
+
+class InliningTermInfo(whoosh3.W3TermInfo):
+    """whoosh3's term info, whose inlined postings (a rare term's, kept in the terms file)
+    are pickled in protocol 3 with counts as integers: whoosh3 pickles them in protocol 2,
+    which writes each ``bytes`` value as a call, and reads any protocol back (as a
+    ``W3TermInfo``); protocols 4 and 5 would add a 9-byte frame header to each."""
+
+    def set_inlined(self, ids, weights, values) -> None:
+        weights = tuple(weights)
+        if all(float(weight).is_integer() for weight in weights):
+            weights = tuple(map(int, weights))
+        self._inlined = (tuple(ids), weights, tuple(values))
+
+    def to_bytes(self) -> bytes:
+        inlined = self._inlined
+        if inlined is None:
+            return super().to_bytes()
+        # whoosh3's fixed fields as it packs them, then the flag set and the pickle
+        self._inlined, self._offset, self._length = None, 0, 0
+        fixed = super().to_bytes()[1:self._struct.size]
+        self._inlined = inlined
+        return _INLINED_FLAGS + fixed + pickle.dumps(inlined, protocol=3)
+
+
+_INLINED_FLAGS = b"\x01"  # the flags byte of a term info with inlined postings
 
 
 # --- reading columns and postings ------------------------------------------------------------
