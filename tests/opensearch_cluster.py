@@ -114,3 +114,8 @@ def wait_for_health(client, status: str = "green", nodes: int = NODES,
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"the cluster is {health['status']}, not {status}")
+
+
+def index_url(cluster: Cluster, name: str) -> str:
+    """The searchidx URL of the index ``name`` on ``cluster``."""
+    return cluster.url.replace("http://", "opensearch://", 1).rstrip("/") + f"/{name}"
