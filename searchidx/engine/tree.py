@@ -120,6 +120,15 @@ class AndMaybe(NamedTuple):
     boost: float = 1.0
 
 
+class Require(NamedTuple):
+    """Articles that match both ``scored`` and ``required``, scored as ``scored`` alone
+    (the query language's ``REQUIRE``)."""
+
+    scored: Query
+    required: Query
+    boost: float = 1.0
+
+
 class Nothing(NamedTuple):
     """Matches no article (a query of exclusions alone, or nothing to search for)."""
 
@@ -127,9 +136,92 @@ class Nothing(NamedTuple):
 NOTHING = Nothing()
 
 Query = Union[Term, Phrase, Prefix, Wildcard, Fuzzy, TermRange, DateRange, And, Or, Not,
-              AndNot, AndMaybe, Nothing]
+              AndNot, AndMaybe, Require, Nothing]
 """Any node of the tree."""
 
 LEAVES = (Term, Phrase, Prefix, Wildcard, Fuzzy, TermRange, DateRange)
 EXPANDING = (Prefix, Wildcard, Fuzzy, TermRange)
 """The leaves that stand for many terms of the index, expanded against it before a search."""
+
+
+# --- normalizing -----------------------------------------------------------------------
+
+def normalized(node: Query) -> Query:
+    """``node`` without redundancy, as the query parser leaves its trees (Whoosh's
+    ``normalize()``): an And (Or) inside an And (Or) merged into it, repeated parts and
+    :class:`Nothing` dropped, a compound of one part replaced by that part (the boosts
+    multiplied) and of none by :data:`NOTHING`, a phrase of one word made a term."""
+    kind = type(node)
+    if kind is And or kind is Or:
+        return _normalized_compound(node)
+    if kind is Phrase:
+        if len(node.words) > 1:
+            return node
+        return Term(node.field, node.words[0]) if node.words else NOTHING
+    if kind is Not:
+        part = normalized(node.part)
+        return NOTHING if part == NOTHING else node._replace(part=part)
+    if kind in _BINARY:
+        first, second = (normalized(part) for part in node[:2])
+        return _BINARY[kind](first, second)
+    return node
+
+
+def _normalized_compound(node: And | Or) -> Query:
+    kind = type(node)
+    parts: list[Query] = []
+    for part in node.parts:
+        part = normalized(part)
+        if type(part) is kind:
+            parts += [with_boost(inner, boost_of(inner) * part.boost) for inner in part.parts]
+        else:
+            parts.append(part)
+    unique = list({repr(part): part for part in parts if part != NOTHING}.values())
+    if not unique:
+        return NOTHING
+    if len(unique) == 1:
+        only = unique[0]
+        if node.boost == 1.0 and boost_of(only) == 1.0:
+            return only
+        return with_boost(only, boost_of(only) * node.boost)
+    return node._replace(parts=tuple(unique))
+
+
+def _normalized_and_not(positive: Query, negative: Query) -> Query:
+    if positive == NOTHING:
+        return NOTHING
+    return positive if negative == NOTHING else AndNot(positive, negative)
+
+
+def _normalized_and_maybe(required: Query, optional: Query) -> Query:
+    if required == NOTHING:
+        return NOTHING
+    return required if optional == NOTHING else AndMaybe(required, optional)
+
+
+def _normalized_require(scored: Query, required: Query) -> Query:
+    return NOTHING if NOTHING in (scored, required) else Require(scored, required)
+
+
+_BINARY = {AndNot: _normalized_and_not, AndMaybe: _normalized_and_maybe,
+           Require: _normalized_require}
+
+
+def boost_of(node: Query) -> float:
+    """The node's boost (1 for :class:`Nothing`)."""
+    return getattr(node, "boost", 1.0)
+
+
+def with_boost(node: Query, boost: float) -> Query:
+    """``node`` boosted so (a binary node passes the boost to its scored parts, as
+    Whoosh's do)."""
+    kind = type(node)
+    if kind is Nothing:
+        return node
+    if kind is AndNot:
+        return AndNot(with_boost(node.positive, boost), node.negative)
+    if kind is Require:
+        return Require(with_boost(node.scored, boost), node.required)
+    if kind is AndMaybe:
+        return AndMaybe(with_boost(node.required, boost), with_boost(node.optional, boost))
+    return node._replace(boost=boost)
