@@ -278,13 +278,11 @@ class SearchIdxEngine(Engine):
 
     def _search_without_snippets(self, query: Query) -> int:
         """The library always cuts snippets, so this does the rest of what it does with its
-        own (private) searcher and query builder: parse, rank, count, read the hits."""
-        from searchidx.engine.matching import rank
-
-        searcher = self.index_handle._current_searcher()
-        parsed = self.index_handle._query_builder(searcher, True).parse(query.text)
-        ranking = rank(searcher, parsed.query, TOP, parsed.exact)  # every bench query ranks here
-        stored = [searcher.stored_fields(hit.docnum) for hit in ranking.hits]
+        own (private) snapshot and query builder: parse, rank, count, read the hits."""
+        snapshot = self.index_handle._current_snapshot()
+        parsed = self.index_handle._query_builder(snapshot, True).parse(query.text)
+        ranking = snapshot.search(parsed.query, limit=TOP, exact=parsed.exact)
+        stored = [snapshot.stored_fields(hit.docnum) for hit in ranking.hits]
         return sum(1 for fields in stored if fields["id"] and "title" in fields)
 
     def close(self) -> None:

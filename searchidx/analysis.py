@@ -1,6 +1,7 @@
 """Text analysis: normalizing, tokenizing and folding, the same on the index and query sides.
 
-The analyzers are Whoosh analyzers composed from small filters with ``|``::
+The analyzers are composed from small filters with ``|`` (on the engine's base classes,
+:mod:`searchidx.engine.text`)::
 
     NewsTokenizer() | FoldFilter()                          # names: place, source
     NewsTokenizer() | FoldFilter() | EnglishStemFilter()    # prose: title, body
@@ -30,9 +31,7 @@ from functools import lru_cache
 from itertools import repeat
 from typing import NamedTuple
 
-from whoosh.analysis import Filter, Token, Tokenizer
-from whoosh.lang.porter import stem
-
+from .engine.text import Filter, Token, Tokenizer, stem
 from .fold_table import LETTERS
 from .settings import STEM_MIN_LENGTH
 
@@ -519,6 +518,21 @@ def prose_analyzer():
 def exact_analyzer():
     """Analyzer for the exact field: accented words lower-cased with their marks, acronyms."""
     return NewsTokenizer(join=False) | ExactFormsFilter()
+
+
+@lru_cache(maxsize=None)
+def _query_analyzer(kind: str):
+    return {"prose": prose_analyzer, "exact": exact_analyzer}[kind]()
+
+
+def prose_query_terms(text: str) -> list[str]:
+    """The title and body terms of ``text`` as a query reads it (folded, stemmed)."""
+    return [token.text for token in _query_analyzer("prose")(text, mode="query")]
+
+
+def exact_query_terms(text: str) -> list[str]:
+    """The exact-forms terms of ``text`` as a query reads it (accented words, acronyms)."""
+    return [token.text for token in _query_analyzer("exact")(text, mode="query")]
 
 
 def tokenize(text: str) -> list[str]:

@@ -1,6 +1,7 @@
 """The index: its schema, where it lives, its generations and its writer lock.
 
-On disk an index is a folder holding Whoosh indexes in generations::
+On disk an index is a folder holding the local engine's indexes (Whoosh's files) in
+generations::
 
     DIR/CURRENT          names the live generation ("gen-000002")
     DIR/gen-000002/      a complete Whoosh index
@@ -14,8 +15,9 @@ Each generation holds a manifest of its files' checksums (:mod:`searchidx.engine
 brought up to date whenever a writer lets go of the lock; a writer first removes the
 files that a cancelled or killed writer left.
 
-Building and updating are :mod:`searchidx.indexer`'s. Whoosh imports this module to read
-an index's schema, so every search loads it: it holds only what a search needs.
+Building and updating are :mod:`searchidx.indexer`'s; the schema is the engine's
+(:mod:`searchidx.engine.schema`). Every search loads this module: it holds only what a
+search needs.
 """
 
 from __future__ import annotations
@@ -30,18 +32,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from whoosh.fields import ID, TEXT
-from whoosh.formats import Characters
-from whoosh.system import pack_uint
-
-from .analysis import (ANALYSIS_VERSION, PAIR_SIGNATURE_BYTES, Prose, WordForms, exact_terms,
-                       pair_signature, spelling_words)
-from .engine.codec import Occurrences
+from .analysis import ANALYSIS_VERSION
 from .engine.format import check_readable, is_readable, write_format
+# The schema's field classes are named here too: index files written before they moved to
+# the engine name them under this module.
+from .engine.schema import (ExactText, PairSignature, Recorded, SpelledText,  # noqa: F401
+                            analysis_version, build_schema)
+from .engine.schema import storage as _storage
 from .errors import IndexDamaged, IndexLocked, IndexNotFound, IndexUnusable, SearchIdxError
-from .settings import LOCK_WAIT_SECONDS, PLACE_BOOST, TITLE_BOOST
+from .settings import LOCK_WAIT_SECONDS
 
 if TYPE_CHECKING:
+    from .engine.local import LocalSnapshot
     from .engine.manifest import Damage
 
 __all__ = ["IndexStats", "IndexStore", "analysis_version", "build_schema", "default_location"]
@@ -76,149 +78,6 @@ class IndexStats:
 
 
 # --- schema and location -----------------------------------------------------------------
-
-class SpelledText(TEXT):
-    """A prose field (title, body) indexed in one pass, its spelling words written once.
-
-    Whoosh runs the analyzer's chain of filters once per token, then again for the
-    spelling words; the same chain run in one pass (:class:`~searchidx.analysis.WordForms`)
-    makes the same terms, folding and stemming each distinct word once. And Whoosh adds the words of
-    every article to the field's spelling list, one posting per article and word, only
-    to record which words exist: a writer gets its own copy of the schema, so here each
-    word is written once per writer. With ``chars=True`` where each word occurs is kept
-    as :class:`~searchidx.engine.codec.Occurrences` (an index written before keeps Whoosh's
-    ``Characters``). Index files name this class: keep its name and module.
-
-    The field records the analysis version its terms were made with (the schema is saved
-    with the index, and an update keeps the saved one): see :func:`analysis_version`.
-    """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if type(self.format) is Characters:
-            self.format = Occurrences(field_boost=self.format.field_boost)
-        self.analysis_version = ANALYSIS_VERSION
-
-    def index(self, value, **kwargs):
-        forms = self._word_forms()
-        if kwargs or not isinstance(value, str) or forms is None:
-            yield from super().index(value, **kwargs)
-            return
-        prose = forms.prose(value)
-        self.__dict__["_last_prose"] = (value, prose)  # one tuple: read whole or not at all
-        encode = self.format.encode
-        boost = self.format.field_boost
-        for term, occurrences in prose.terms.items():
-            yield term.encode("utf-8"), len(occurrences), boost * len(occurrences), encode(occurrences)
-
-    def prose_of(self, value: str) -> Prose | None:
-        """The prose this field made of ``value`` (the very object) last, if it did."""
-        last_value, prose = self.__dict__.get("_last_prose", (None, None))
-        return prose if last_value is value else None
-
-    def _word_forms(self) -> WordForms | None:
-        """The field's analyzer run in one pass (None if it is not a chain of word filters)."""
-        if "_forms" not in self.__dict__:
-            try:
-                self.__dict__["_forms"] = WordForms(self.analyzer)
-            except TypeError:
-                self.__dict__["_forms"] = None
-        return self.__dict__["_forms"]
-
-    def spellable_words(self, value: str) -> Iterator[str]:
-        prose = self.prose_of(value)
-        words = prose.plain if prose is not None else spelling_words(value)
-        written = self.__dict__.setdefault("_written_words", set())
-        words = words - written
-        written.update(words)
-        return iter(sorted(words))
-
-    def __getstate__(self) -> dict[str, object]:
-        state = self.__dict__.copy()
-        for name in ("_written_words", "_last_prose", "_forms"):  # a writer's, never saved
-            state.pop(name, None)
-        return state
-
-
-class ExactText(TEXT):
-    """The exact-forms field, indexed in one pass like :class:`SpelledText`."""
-
-    def index(self, value, **kwargs):
-        if kwargs or not isinstance(value, str):
-            yield from super().index(value, **kwargs)
-            return
-        boost = self.format.field_boost
-        for term, frequency in exact_terms(value).items():
-            yield term.encode("utf-8"), frequency, boost * frequency, pack_uint(frequency)
-
-
-class PairSignature(ID):
-    """A prose text's pair signature (:func:`~searchidx.analysis.pair_signature`), kept
-    in a column of fixed width: which articles can have a two-word phrase. It makes no
-    index terms. Index files name this class: keep its name and module.
-
-    ``prose`` is the field of the same text (saved with the schema, as a reference to
-    that field): the signature is made from the terms it made of the very same value
-    (Whoosh takes a document's fields in name order), else from the text again."""
-
-    indexed = False
-
-    def __init__(self, prose: SpelledText | None = None) -> None:
-        from whoosh.columns import FixedBytesColumn
-
-        super().__init__(sortable=FixedBytesColumn(PAIR_SIGNATURE_BYTES))
-        self.prose = prose
-
-    def to_column_value(self, value) -> bytes:
-        value = str(value)
-        field = getattr(self, "prose", None)  # None in an index written before it was kept
-        return pair_signature(value, field.prose_of(value) if field is not None else None)
-
-
-class Recorded(ID):
-    """A value the indexer keeps for each article (stored, in a column) but never
-    searches: it makes no index terms. Index files name this class: keep its name."""
-
-    indexed = False
-
-
-def build_schema():
-    """The Whoosh schema. Stored text is the original NFC text, so snippets keep accents."""
-    from whoosh.columns import NumericColumn
-    from whoosh.fields import DATETIME, STORED, Schema
-
-    from .analysis import exact_analyzer, name_analyzer, prose_analyzer
-
-    prose, names = prose_analyzer(), name_analyzer()
-    body = SpelledText(analyzer=prose, stored=True, chars=True, spelling=True)
-    return Schema(
-        id=ID(unique=True, stored=True, sortable=True),
-        path=Recorded(stored=True, sortable=True),
-        # No spelling list of its own: corrections come from the body's words, and the
-        # title's would double the terms written for a fifth more words.
-        title=SpelledText(analyzer=prose, stored=True, chars=True, field_boost=TITLE_BOOST),
-        body=body,
-        # Phrases in the body are looked for only in the articles whose signature has
-        # their pairs. An index built before has none.
-        body_pairs=PairSignature(body),
-        # The words of title and body whose exact form matters (accented words, acronyms):
-        # to rank exact spellings first, and to tell "UN" from "Jong-un". Not stored.
-        exact=ExactText(analyzer=exact_analyzer(), phrase=False),
-        # Undated articles sort as the oldest (Whoosh's default would make them the newest).
-        date=DATETIME(stored=True, sortable=NumericColumn("Q", default=0)),
-        place=TEXT(analyzer=names, stored=True, field_boost=PLACE_BOOST),
-        source=TEXT(analyzer=names, stored=True),
-        url=STORED(),
-        hash=Recorded(stored=True, sortable=True),
-        stamp=Recorded(stored=True, sortable=True),
-    )
-
-
-def analysis_version(schema) -> int:
-    """The analysis version an index's terms were made with: 1 for an index written before
-    the version was recorded."""
-    return getattr(schema["body"], "analysis_version", 1)
-
 
 def default_location() -> tuple[Path, bool]:
     """The index folder to use when none is given, and whether it is the per-user default.
@@ -271,21 +130,28 @@ class IndexStore:
                       if readable else "does not name a generation")
 
     def open(self):
-        """Open the live Whoosh index, retrying once if a rebuild swapped it meanwhile."""
-        from whoosh import index as whoosh_index
+        """Open the live index (the local engine's handle on it), retrying once if a
+        rebuild swapped it meanwhile."""
+        from .engine.local import OPEN_RACES, open_index
 
         for attempt in range(3):
             generation = self.live_generation()
             check_readable(generation, self._rebuild_remedy())
             try:
-                return _storage(generation).open_index()
-            except (FileNotFoundError, whoosh_index.EmptyIndexError):
+                return open_index(generation)
+            except OPEN_RACES:
                 if attempt == 2:
                     break
                 time.sleep(0.05)
             except Exception:  # noqa: BLE001 (Whoosh raises many kinds on damaged files)
                 break
         raise self._damaged(*self.damage()[:1])
+
+    def open_snapshot(self) -> LocalSnapshot:
+        """A snapshot of the live index, to read and search it (see :meth:`open`)."""
+        from .engine.local import LocalSnapshot
+
+        return LocalSnapshot(self.open())
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[None]:
@@ -347,31 +213,28 @@ class IndexStore:
         except (OSError, SearchIdxError):
             return ()
 
-    def open_readable(self):
-        """A searcher on what can still be read of the live index, or None (see
+    def open_readable(self) -> LocalSnapshot | None:
+        """A snapshot of what can still be read of the live index, or None (see
         :func:`~searchidx.engine.manifest.readable_segments`): a rebuild keeps from a damaged
         index what it can, and needs nothing from it."""
-        from whoosh.reading import MultiReader
-        from whoosh.searching import Searcher
-
-        from .engine.manifest import readable_segments
+        from .engine.local import readable_snapshot
 
         generation = self._live_or_none()
         if generation is None or not is_readable(generation):
             return None
-        readers = readable_segments(_storage(generation))
-        if not readers:
-            return None
-        return Searcher(readers[0] if len(readers) == 1 else MultiReader(readers))
+        return readable_snapshot(generation)
 
-    def create_generation(self):
-        """Make a new, empty generation folder and return ``(path, whoosh_index)``."""
+    def create_generation(self) -> tuple[Path, LocalSnapshot]:
+        """Make a new, empty generation folder and return ``(path, snapshot)``, a snapshot
+        of its empty index (to open its writer)."""
+        from .engine.local import LocalSnapshot, create_index
+
         self.location.mkdir(parents=True, exist_ok=True)
         numbers = [int(p.name[len(_GENERATION_PREFIX):]) for p in self._generations()]
         folder = self.location / f"{_GENERATION_PREFIX}{max(numbers, default=0) + 1:06d}"
         folder.mkdir()
         write_format(folder)
-        return folder, _storage(folder).create_index(build_schema())
+        return folder, LocalSnapshot(create_index(folder))
 
     def publish(self, generation: Path) -> None:
         """Make ``generation`` the live one (an atomic rename), then drop the older ones."""
@@ -471,18 +334,6 @@ class IndexStore:
 
 def _is_generation_name(name: str) -> bool:
     return name.startswith(_GENERATION_PREFIX) and "/" not in name and "\\" not in name
-
-
-def _storage(folder: Path):
-    """Whoosh's storage for a generation folder, reading files without ``mmap``.
-
-    Whoosh copies each memory-mapped file it opens into a buffer of its own, so opening
-    an index read the whole index into memory: time and memory that grew with the
-    archive, for every search command and every writer. Plain reads open at once.
-    """
-    from whoosh.filedb.filestore import FileStorage
-
-    return FileStorage(str(folder), supports_mmap=False)
 
 
 def _try_lock(handle) -> bool:

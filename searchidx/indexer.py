@@ -17,15 +17,14 @@ from typing import TYPE_CHECKING
 
 from . import settings
 from .engine import counters
-from .engine.codec import Codec
 from .errors import IndexWouldShrink
 from .index import IndexStore
-from .engine.pool import use_term_pool
-from .engine.whoosh_adapter import text_column
 from .settings import LOCK_WAIT_SECONDS
 
 if TYPE_CHECKING:
     from .documents import Article, FileContent, KnownLine, SourceFile
+    from .engine.interface import Snapshot, Writer
+    from .engine.local import LocalSnapshot
 
 __all__ = ["IndexProgress", "IndexReport", "IndexedFile", "Progress", "ProgressWatcher",
            "RunOptions", "Skipped", "absolute_roots", "ensure_index", "file_stamp",
@@ -115,16 +114,10 @@ class IndexedFile:
     lines: dict[str, str] = field(default_factory=dict)  # line digest -> article id
 
 
-def indexed_files(reader) -> dict[str, IndexedFile]:
+def indexed_files(snapshot: Snapshot) -> dict[str, IndexedFile]:
     """Path -> what is indexed from it, read from columns (no stored text is loaded)."""
-    if reader.doc_count_all() == 0:
-        return {}  # an empty reader has no columns
-    live = set(reader.all_doc_ids()) if reader.has_deletions() else None
-    rows = zip(*[text_column(reader, name) for name in ("id", "path", "hash", "stamp")])
     files: dict[str, IndexedFile] = {}
-    for docnum, (article_id, path, digest, recorded) in enumerate(rows):
-        if live is not None and docnum not in live:
-            continue
+    for article_id, path, digest, recorded in snapshot.recorded_columns(_RECORDED):
         stamp, run = _split_stamp(recorded)
         entry = files.setdefault(path, IndexedFile(stamp, run=run))
         if run > entry.run:
@@ -143,6 +136,7 @@ def file_stamp(path: Path) -> str:
 
 
 _RUN_SEPARATOR = "/"
+_RECORDED = ("id", "path", "hash", "stamp")  # the recorded fields indexed_files() reads
 _LINE_SEPARATOR = "+"  # in a recorded hash: content hash + line digest (older indexes: none)
 _UNKNOWN_STAMP = ""  # never the stamp of a file
 _PROBLEM_MARK = "!"  # after a stamp: the file had problems, so it is read (and reported) again
@@ -227,7 +221,7 @@ class _Indexer:
     def __init__(self, writer, indexed: dict[str, IndexedFile], previous=None) -> None:
         self.writer = writer
         self.indexed = indexed
-        self.previous = previous  # a searcher on the old index, when building a fresh one
+        self.previous = previous  # a snapshot of the old index, when building a fresh one
         self.fresh = previous is not None or not indexed
         self.run_number = 1 + max((entry.run for entry in indexed.values()), default=0)
         self.force = False  # read every file, whatever its size and mtime
@@ -425,7 +419,7 @@ class _Indexer:
         """Copy an article from the old index into the fresh one; False if the old index
         is too damaged to give it (the article is lost, with a warning)."""
         try:
-            stored = self.previous.document(id=article_id)
+            stored = self.previous.document(article_id)
         except Exception:  # noqa: BLE001 (Whoosh raises many kinds on damaged files)
             stored = None
         if stored is None:
@@ -596,17 +590,16 @@ def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexRep
     An empty index is built afresh instead (see :func:`_build_fresh`), and so is one for
     which ``afresh(indexed)`` gives a reason (added to the report's warnings)."""
     with store.writing(wait):
-        whoosh_index = store.open() if store.exists() else None
-        if whoosh_index is None or whoosh_index.doc_count_all() == 0:
+        snapshot = store.open_snapshot() if store.exists() else None
+        if snapshot is None or snapshot.is_empty():
             return _build_fresh(store, run, input_bytes)
-        with whoosh_index.reader() as reader:
-            indexed = indexed_files(reader)
+        indexed = indexed_files(snapshot)
         if reason := afresh(indexed):
-            whoosh_index.close()
+            snapshot.close()
             report = _build_fresh(store, run, input_bytes, demo_leaves=True)
             report.warnings.append(reason)
             return report
-        writer = _writer(whoosh_index)
+        writer = snapshot.open_writer(memory_mb=settings.WRITER_MEMORY_MB)
         indexer = _Indexer(writer, indexed)
         try:
             report = run(indexer)
@@ -617,7 +610,7 @@ def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexRep
             writer.commit(merge=True)
         else:
             writer.cancel()
-        whoosh_index.close()
+        snapshot.close()
         return report
 
 
@@ -639,12 +632,12 @@ def _build_fresh(store: IndexStore, run: Callable[[_Indexer], IndexReport],
     """Write a new generation with ``run`` (the old one's articles are compared, and kept
     where a file fails) and swap it in once complete. When the demo's articles leave
     (``demo_leaves``), the index may shrink: they were never the user's."""
-    old_searcher = store.open_readable() if store.exists() else None
-    indexed = indexed_files(old_searcher.reader()) if old_searcher else {}
-    folder, whoosh_index = store.create_generation()
+    old = store.open_readable() if store.exists() else None
+    indexed = indexed_files(old) if old else {}
+    folder, fresh = store.create_generation()
     try:
-        writer = _fresh_writer(store, whoosh_index, input_bytes())
-        indexer = _Indexer(writer, indexed, previous=old_searcher)
+        writer = _fresh_writer(store, fresh, input_bytes())
+        indexer = _Indexer(writer, indexed, previous=old)
         indexer.allow_shrink = demo_leaves
         try:
             report = run(indexer)
@@ -652,32 +645,23 @@ def _build_fresh(store: IndexStore, run: Callable[[_Indexer], IndexReport],
             writer.cancel()
             raise
         writer.commit(optimize=True)
-        whoosh_index.close()
+        fresh.close()
     except BaseException:
         store.discard(folder)
         raise
     finally:
-        if old_searcher is not None:
-            old_searcher.close()
+        if old is not None:
+            old.close()
     store.publish(folder)
     return report
 
 
-def _fresh_writer(store: IndexStore, whoosh_index, input_bytes: int):
+def _fresh_writer(store: IndexStore, fresh: LocalSnapshot, input_bytes: int) -> Writer:
     """One writer; several worker processes for a large build where there are cores."""
     processes = min(settings.WRITER_PROCESSES, _usable_cpus())
     if processes > 1 and input_bytes >= settings.PARALLEL_MIN_BYTES:
-        from .engine.parallel import ParallelWriter
-
-        return ParallelWriter(whoosh_index, processes, store.lock_fd,
-                              limitmb=settings.WRITER_MEMORY_MB / processes, codec=Codec())
-    return _writer(whoosh_index)
-
-
-def _writer(whoosh_index):
-    writer = whoosh_index.writer(limitmb=settings.WRITER_MEMORY_MB, codec=Codec())
-    use_term_pool(writer, settings.WRITER_MEMORY_MB)
-    return writer
+        return fresh.open_writer(processes, store.lock_fd, settings.WRITER_MEMORY_MB)
+    return fresh.open_writer(memory_mb=settings.WRITER_MEMORY_MB)
 
 
 def _usable_cpus() -> int:

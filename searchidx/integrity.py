@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .documents import SourceFile, UnreadableFile, os_error_reason, read_file
 from .index import IndexStore
@@ -13,6 +14,9 @@ from .indexer import (IndexedFile, IndexReport, RunOptions, file_stamp, indexed_
                       reindex_files)
 from .engine.manifest import Damage
 from .settings import LOCK_WAIT_SECONDS
+
+if TYPE_CHECKING:
+    from .engine.interface import Snapshot
 
 __all__ = ["CheckReport", "Problem", "check", "repair"]
 
@@ -57,12 +61,13 @@ def check(store: IndexStore, options: RunOptions = RunOptions()) -> CheckReport:
     damaged = store.damage(thorough=True)
     if damaged:
         return CheckReport(str(store.location), store.recorded_articles(), damaged=damaged)
-    whoosh_index = store.open()
-    with whoosh_index.reader() as reader:
-        files = indexed_files(reader)
-        articles = reader.doc_count()
-        duplicates = _duplicate_ids(reader)
-    whoosh_index.close()
+    snapshot = store.open_snapshot()
+    try:
+        files = indexed_files(snapshot)
+        articles = snapshot.doc_count()
+        duplicates = _duplicate_ids(snapshot)
+    finally:
+        snapshot.close()
     report = CheckReport(str(store.location), articles)
     for path, entry in sorted(files.items()):
         report.problems.extend(_file_problems(path, entry, options.date_order))
@@ -108,10 +113,8 @@ def _file_problems(path: str, entry: IndexedFile, date_order: str | None) -> lis
     return problems
 
 
-def _duplicate_ids(reader) -> list[tuple[str, str]]:
+def _duplicate_ids(snapshot: Snapshot) -> list[tuple[str, str]]:
     """``(id, path)`` of each id that more than one live article has."""
-    if reader.doc_count_all() == 0:
-        return []
-    ids, paths = reader.column_reader("id"), reader.column_reader("path")
-    counts = Counter(ids[docnum] for docnum in reader.all_doc_ids())
-    return sorted({(ids[d], paths[d]) for d in reader.all_doc_ids() if counts[ids[d]] > 1})
+    rows = list(snapshot.recorded_columns(("id", "path")))
+    counts = Counter(article_id for article_id, _ in rows)
+    return sorted({(article_id, path) for article_id, path in rows if counts[article_id] > 1})

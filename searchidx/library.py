@@ -29,6 +29,7 @@ from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS, SEARCH_TIME_BUDGET_SECON
 if TYPE_CHECKING:
     from .aliases import Aliases
     from .documents import Article
+    from .engine.interface import Snapshot
     from .index import IndexStats
     from .indexer import IndexProgress, IndexReport, Progress, ProgressWatcher
     from .integrity import CheckReport
@@ -107,7 +108,7 @@ class SearchIndex:
     Open one with :meth:`open`; use it as a context manager or call :meth:`close`.
     One open ``SearchIndex`` keeps its searchers between searches and notices when
     another process has updated or rebuilt the index. Several threads may search one
-    ``SearchIndex`` at once: each searches with a searcher of its own (a Whoosh searcher
+    ``SearchIndex`` at once: each searches with a snapshot of its own (an engine's snapshot
     must not be shared by threads), so a slow search holds up only its own thread.
     """
 
@@ -211,8 +212,8 @@ class SearchIndex:
         """
         from .search import run_search
 
-        searcher = self._current_searcher()
-        return run_search(searcher, self._query_builder(searcher, expand_aliases), query,
+        snapshot = self._current_snapshot()
+        return run_search(snapshot, self._query_builder(snapshot, expand_aliases), query,
                           limit, since, until, sort, time_budget)
 
     @_reads_index
@@ -223,14 +224,14 @@ class SearchIndex:
         """
         from .search import run_similar
 
-        return run_similar(self._current_searcher(), article_id, limit)
+        return run_similar(self._current_snapshot(), article_id, limit)
 
     @_reads_index
     def article(self, article_id: str) -> Article | None:
         """The article with this id, or None."""
         from .documents import Article
 
-        stored = self._current_searcher().document(id=article_id)
+        stored = self._current_snapshot().document(article_id)
         if stored is None:
             return None
         date = stored.get("date")
@@ -250,16 +251,16 @@ class SearchIndex:
         """
         from .search import match_spans
 
-        searcher = self._current_searcher()
-        return match_spans(searcher, self._query_builder(searcher, True), article_id, query)
+        snapshot = self._current_snapshot()
+        return match_spans(snapshot, self._query_builder(snapshot, True), article_id, query)
 
     @_reads_index
     def common_words(self, limit: int = 2) -> list[str]:
         """Words in the titles of many articles, most common first: examples of queries
         that find something here. They are words as the index holds them (folded, and
         stemmed: "compani"), which find the articles when searched."""
-        terms = self._current_searcher().reader().most_frequent_terms("title", limit * 50)
-        words = [term.decode("utf-8") for _, term in sorted(terms, reverse=True)]
+        terms = self._current_snapshot().most_frequent_terms("title", limit * 50)
+        words = [term for _, term in sorted(terms, reverse=True)]
         return [word for word in words if word.isalpha() and len(word) >= _EXAMPLE_LETTERS][:limit]
 
     def check(self, *, repair: bool = False, wait: float = LOCK_WAIT_SECONDS,
@@ -279,10 +280,8 @@ class SearchIndex:
     def stats(self) -> IndexStats:
         """Where the index is, how many articles it holds, its size and last update, and
         whether a rebuild is needed to get the current analysis."""
-        from .index import analysis_version
-
-        searcher = self._current_searcher()
-        return self._store.stats(searcher.doc_count(), analysis_version(searcher.schema))
+        snapshot = self._current_snapshot()
+        return self._store.stats(snapshot.doc_count(), snapshot.analysis_version())
 
     def close(self) -> None:
         """Release the open searchers and index, every thread's."""
@@ -304,17 +303,16 @@ class SearchIndex:
         location, per_user_default = default_location()
         return bundled_seeds() if per_user_default and location == self.location else None
 
-    def _query_builder(self, searcher, expand_aliases: bool) -> QueryBuilder:
+    def _query_builder(self, snapshot: Snapshot, expand_aliases: bool) -> QueryBuilder:
         from .aliases import load_aliases
         from .query import QueryBuilder
 
         if expand_aliases and self._aliases is None:
             self._aliases = load_aliases(self._aliases_file)
-        return QueryBuilder(searcher.schema, self._aliases if expand_aliases else None,
-                            searcher.reader())
+        return QueryBuilder(self._aliases if expand_aliases else None, snapshot)
 
-    def _current_searcher(self):
-        """This thread's open searcher, reopened after a rebuild or an update.
+    def _current_snapshot(self) -> Snapshot:
+        """This thread's open snapshot of the index, reopened after a rebuild or an update.
 
         (Whoosh's ``refresh()`` would keep the readers of the segments still there with the
         deletions they had when opened: articles an update replaced or removed would
@@ -328,7 +326,7 @@ class SearchIndex:
             self._local.reader = reader = _Reader(self._store, generation)
             with self._readers_lock:
                 self._readers = [*(other for other in self._readers if not other.closed), reader]
-        return reader.searcher
+        return reader.snapshot
 
 
 # The least letters of a word that common_words() offers as an example ("the" is no example).
@@ -336,21 +334,17 @@ _EXAMPLE_LETTERS = 5
 
 
 class _Reader:
-    """One thread's open Whoosh index and searcher, of one generation of the index."""
+    """One thread's open snapshot, of one generation of the index."""
 
     def __init__(self, store: IndexStore, generation: Path) -> None:
-        from .search import scoring
-
         self.generation = generation
-        self.index = store.open()
-        self.searcher = self.index.searcher(weighting=scoring())
+        self.snapshot = store.open_snapshot()
         self.closed = False
 
     def is_current(self, generation: Path) -> bool:
-        return generation == self.generation and self.searcher.up_to_date()
+        return generation == self.generation and self.snapshot.is_current()
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.searcher.close()
-            self.index.close()
+            self.snapshot.close()

@@ -1,9 +1,10 @@
-"""The query language: turning what a reader types into a Whoosh query.
+"""The query language: turning what a reader types into a query tree (:mod:`.engine.tree`).
 
 Plain words must all match, in the title or the body. Also understood: ``"exact
 phrase"``, ``AND``/``OR``/``NOT``, ``-word``, ``field:value`` (title, body, place, source,
 date, id), ``date:2024-03..2024-12``, ``prefix*`` and ``word~`` (fuzzy). The analysis
-rules (folding, stemming) apply inside all of them. On top of Whoosh's parser:
+rules (folding, stemming) apply inside all of them. The syntax is read by Whoosh's parser
+inside the engine (:mod:`searchidx.engine.whoosh_syntax`); on top of it, here:
 
 - **aliases**: a run of query words that is a term of an alias group finds every term of
   the group ("DPRK" finds "North Korea"); a term of several words matches as a phrase;
@@ -16,7 +17,7 @@ rules (folding, stemming) apply inside all of them. On top of Whoosh's parser:
   diacritics treats every spelling alike.
 
 Malformed syntax falls back to the plain words, with a notice that says so. A query of
-plain words only (the common case) is built without Whoosh's parser, into the query the
+plain words only (the common case) is built without the parser, into the tree the
 parser would make (a property test compares the two).
 """
 
@@ -24,23 +25,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
-from whoosh import qparser
-from whoosh.qparser import plugins, syntax
-from whoosh.query import And, AndMaybe, AndNot, MultiTerm, NullQuery, Or, Phrase, Term
+from typing import TYPE_CHECKING
 
 from .aliases import Aliases, AliasMatch
-from .analysis import JOINED_MAX_WORDS, is_acronym, tokenize
-from .budget import Budget
-from .engine.whoosh_adapter import FuzzyTermOfWords, expanded_words
-from .settings import (ANY_WORD_COORDINATION, EXACT_SPELLING_BOOST, FUZZY_PREFIX_LETTERS,
-                       HEADLINE_MIN_WORDS, MAX_FUZZY_EDITS, MAX_QUERY_CHARS, MAX_QUERY_EXPANSION,
-                       MAX_TERM_EXPANSION, MIN_WILDCARD_PREFIX)
+from .analysis import (JOINED_MAX_WORDS, exact_query_terms, is_acronym, prose_query_terms,
+                       tokenize)
+from .engine.tree import NOTHING, And, AndMaybe, AndNot, Or, Phrase, Query, Term, normalized
+from .settings import (EXACT_SPELLING_BOOST, HEADLINE_MIN_WORDS, MAX_FUZZY_EDITS,
+                       MAX_QUERY_CHARS, MIN_WILDCARD_PREFIX)
 
-__all__ = ["ParsedQuery", "QueryBuilder", "bounded", "expanded", "has_exclusion",
-           "joined_notices", "plain_words", "syntax_problem", "words_within"]
+if TYPE_CHECKING:
+    from .engine.interface import Snapshot
+
+__all__ = ["ParsedQuery", "QueryBuilder", "bounded", "has_exclusion", "joined_notices",
+           "plain_words", "syntax_problem"]
 
 SEARCH_FIELDS = ("title", "body")
 QUERY_FIELDS = frozenset({"title", "body", "place", "source", "date", "id"})
@@ -59,11 +60,11 @@ _DATE_RANGE = re.compile(rf"\bdate:({_PARTIAL_DATE})?\.\.({_PARTIAL_DATE})?(?=\s
 
 
 class ParsedQuery(NamedTuple):  # not a dataclass: making one takes a cold start ~1 ms
-    """A Whoosh query, and how the text was read when it was not read as written."""
+    """A query tree, and how the text was read when it was not read as written."""
 
-    query: object
+    query: Query
     notice: str | None = None
-    exact: object | None = None
+    exact: Query | None = None
     """The query's accented words and acronyms as spelled: articles that match it rank
     above those that match only once folded. None when the query has none."""
 
@@ -128,12 +129,11 @@ def _wildcard_or_fuzzy_problem(word: str) -> str | None:
 
 
 class QueryBuilder:
-    """Builds Whoosh queries for one schema and one set of aliases (None: no aliases)."""
+    """Builds query trees with one set of aliases (None: no aliases)."""
 
-    def __init__(self, schema, aliases: Aliases | None, reader=None) -> None:
-        self.schema = schema
+    def __init__(self, aliases: Aliases | None, snapshot: Snapshot | None = None) -> None:
         self.aliases = aliases
-        self.reader = reader  # to offer only the joined words the index has; None: all
+        self.snapshot = snapshot  # to offer only the joined words the index has; None: all
         self._indexed: dict[str, bool] = {}
 
     def parse(self, text: str, *, any_word: bool = False) -> ParsedQuery:
@@ -142,12 +142,12 @@ class QueryBuilder:
         text = _DATE_RANGE.sub(_date_range_syntax, _headline_operators_as_words(text))
         excluded = _only_excluded(text)
         if excluded:
-            return ParsedQuery(NullQuery, joined_notices(shortened, _only_exclusions(excluded)))
+            return ParsedQuery(NOTHING, joined_notices(shortened, _only_exclusions(excluded)))
         problem = syntax_problem(text)
         if problem is None and not any_word and _are_plain(words := text.split()):
             return self._finished(self._plain_words_query(words), text, shortened)
         if problem is None:
-            query, problem = _parse_or_why_not(self._parser(any_word), text)
+            query, problem = self._parsed_or_why_not(text, any_word)
             if query is not None:
                 return self._finished(query, text, shortened)
         return self.plain(text, problem, any_word=any_word, shortened=shortened)
@@ -158,37 +158,40 @@ class QueryBuilder:
         words = plain_words(text)
         notice = (f"could not read the query {text!r} ({problem}); searching for the words: "
                   f"{' '.join(words) or '(none)'}")
-        query = self._parser(any_word).parse(" ".join(words)) if words else NullQuery
+        query = self.parsed_syntax(" ".join(words), any_word) if words else NOTHING
         return self._finished(query, text, joined_notices(shortened, notice))
 
-    def _parser(self, any_word: bool):
-        group = qparser.OrGroup.factory(ANY_WORD_COORDINATION) if any_word else qparser.AndGroup
-        parser = qparser.MultifieldParser(list(SEARCH_FIELDS), self.schema, group=group)
-        # Apostrophes are part of names ("People's"), not quotes; "*:*" must not list everything.
-        parser.remove_plugin_class(plugins.SingleQuotePlugin)
-        parser.remove_plugin_class(plugins.EveryPlugin)
-        # "-word" excludes only at the start of a word: "Jong-un" is a name, not "Jong -un".
-        parser.add_plugin(plugins.PlusMinusPlugin(plusexpr=r"(?:(?<=[\s(])|^)\+(?=\S)",
-                                                  minusexpr=r"(?:(?<=[\s(])|^)-(?=\S)"))
-        parser.add_plugin(plugins.FuzzyTermPlugin())
-        parser.add_plugin(_NamesAndAliasesPlugin(self))
-        return parser
+    def parsed_syntax(self, text: str, any_word: bool) -> Query:
+        """The tree of query syntax, each run of plain words in it read by :meth:`read_run`
+        (raises for text the parser cannot read)."""
+        from .engine.whoosh_syntax import parse
 
-    def _plain_words_query(self, words: Sequence[str]):
-        """The query Whoosh's parser (with the plugin below) makes of plain words, made
-        without it: its generic machinery (taggers, filters, syntax nodes) took about a
-        sixth of a typical search's time, for queries that need none of it."""
+        return parse(text, SEARCH_FIELDS, self.read_run, any_word)
+
+    def _parsed_or_why_not(self, text: str, any_word: bool) -> tuple[Query | None, str | None]:
+        """``(query, None)``, or ``(None, problem)`` if the parser cannot make sense of
+        ``text``."""
+        try:
+            query = self.parsed_syntax(text, any_word)
+        except Exception as error:  # noqa: BLE001 (Whoosh raises bare Exceptions for bad dates)
+            return None, str(error) or type(error).__name__
+        return (query, None) if query != NOTHING else (None, "nothing to search for")
+
+    def _plain_words_query(self, words: Sequence[str]) -> Query:
+        """The tree the parser makes of plain words, made without it: its generic
+        machinery (taggers, filters, syntax nodes) took about a sixth of a typical
+        search's time, for queries that need none of it."""
         parts = []
         for index, alternatives in self.read_run(words):
             if index is None:  # an alias group
                 parts.extend(alternatives)
                 continue
             (term,) = self._prose_terms(words[index])  # a plain word is one term
-            word = Or([Term(field, term) for field in SEARCH_FIELDS])
-            parts.append(Or([word, *alternatives]) if alternatives else word)
-        return And(parts).normalize()
+            word = Or(tuple(Term(field, term) for field in SEARCH_FIELDS))
+            parts.append(Or((word, *alternatives)) if alternatives else word)
+        return normalized(And(tuple(parts)))
 
-    def read_run(self, words: Sequence[str]) -> list[tuple[int | None, list]]:
+    def read_run(self, words: Sequence[str]) -> list[tuple[int | None, list[Query]]]:
         """How a run of plain query words is read, in order: ``(index, queries)`` for each
         word, with the queries of the joined forms it may also match ("Ha Noi" → "HaNoi",
         "Jong-un" → "Jongun"); ``(None, [query])`` for each run of words that is a term of
@@ -205,7 +208,7 @@ class QueryBuilder:
                 position = match.end
         return parts
 
-    def _joined_forms(self, words: Sequence[str]) -> list[list]:
+    def _joined_forms(self, words: Sequence[str]) -> list[list[Query]]:
         """For each word, the queries of its joined forms that the index has: each run of
         two or three adjacent words it is in ("Buon Ma Thuot" → "BuonMa", "BuonMaThuot")."""
         joined = []
@@ -220,43 +223,43 @@ class QueryBuilder:
             joined.append([self.any_field(form) for form in forms if self.is_indexed(form)])
         return joined
 
-    def _finished(self, query, text: str, notice: str | None) -> ParsedQuery:
+    def _finished(self, query: Query, text: str, notice: str | None) -> ParsedQuery:
         """The query with a bonus for the exact spellings of its accented words and
         acronyms, which also rank first (see :attr:`ParsedQuery.exact`)."""
-        words = dict.fromkeys(t.text for t in self.schema["exact"].analyzer(text, mode="query")
-                              if t.text not in _OPERATORS)
-        if query is NullQuery or not words:
+        words = dict.fromkeys(term for term in exact_query_terms(text)
+                              if term not in _OPERATORS)
+        if query == NOTHING or not words:
             return ParsedQuery(query, notice)
-        exact = Or([Term("exact", word, boost=EXACT_SPELLING_BOOST) for word in words])
+        exact = Or(tuple(Term("exact", word, EXACT_SPELLING_BOOST) for word in words))
         return ParsedQuery(AndMaybe(query, exact), notice, exact)
 
-    # --- building blocks for the plugin -----------------------------------------------
+    # --- building blocks for the runs of plain words ----------------------------------
 
-    def any_field(self, text: str):
+    def any_field(self, text: str) -> Query:
         """``text`` in the title or the body: a term, or a phrase if it has several words;
         an acronym ("UN") only as written in capitals."""
         if is_acronym(text):
             return Term("exact", text)
         words = self._prose_terms(text)
         if len(words) == 1:
-            return Or([Term(field, words[0]) for field in SEARCH_FIELDS])
-        return Or([Phrase(field, words) for field in SEARCH_FIELDS])
+            return Or(tuple(Term(field, words[0]) for field in SEARCH_FIELDS))
+        return Or(tuple(Phrase(field, tuple(words)) for field in SEARCH_FIELDS))
 
     def _prose_terms(self, text: str) -> list[str]:
         """The title and body terms of ``text`` as a query reads it (folded, stemmed)."""
-        return list(self.schema["body"].process_text(text, mode="query"))
+        return prose_query_terms(text)
 
     def is_indexed(self, word: str) -> bool:
-        """Whether ``word`` is a term of the title or the body (True without a reader)."""
-        if self.reader is None:
+        """Whether ``word`` is a term of the title or the body (True without a snapshot)."""
+        if self.snapshot is None:
             return True
         if word not in self._indexed:  # a joined pair is asked about from both its words
             terms = self._prose_terms(word)
             self._indexed[word] = len(terms) == 1 and any(
-                (field, terms[0]) in self.reader for field in SEARCH_FIELDS)
+                self.snapshot.has_term(field, terms[0]) for field in SEARCH_FIELDS)
         return self._indexed[word]
 
-    def alias_query(self, match: AliasMatch):
+    def alias_query(self, match: AliasMatch) -> Query:
         """Any term of the matched alias group, each kept apart from longer terms of other
         groups that contain it ("Republic of Korea" is not "…People's Republic of Korea")."""
         assert self.aliases is not None
@@ -265,9 +268,9 @@ class QueryBuilder:
             query = self.any_field(form)
             longer = self.aliases.longer_forms_containing(form)
             if longer:
-                query = AndNot(query, Or([self.any_field(other) for other in longer]))
+                query = AndNot(query, Or(tuple(self.any_field(other) for other in longer)))
             alternatives.append(query)
-        return Or(alternatives)
+        return Or(tuple(alternatives))
 
 
 def bounded(text: str) -> tuple[str, str | None]:
@@ -325,15 +328,6 @@ def joined_notices(*notices: str | None) -> str | None:
     return "; ".join(notice for notice in notices if notice) or None
 
 
-def _parse_or_why_not(parser, text: str):
-    """``(query, None)``, or ``(None, problem)`` if Whoosh cannot make sense of ``text``."""
-    try:
-        query = parser.parse(text)
-    except Exception as error:  # noqa: BLE001 (Whoosh raises bare Exceptions for bad dates)
-        return None, str(error) or type(error).__name__
-    return (query, None) if query is not NullQuery else (None, "nothing to search for")
-
-
 def _are_plain(words: Sequence[str]) -> bool:
     """Whether there are words, each letters and digits only and none an operator."""
     return bool(words) and all(_PLAIN_WORD.fullmatch(word) and word not in _OPERATORS
@@ -363,194 +357,3 @@ def _date_range_syntax(match: re.Match[str]) -> str:
     if not (start or end):
         return match[0]
     return f"date:[{start + ' ' if start else ''}TO{' ' + end if end else ''}]"
-
-
-# --- expanding the terms that stand for many --------------------------------------------------
-
-def expanded(query, reader, budget: Budget) -> tuple[object, list[str]]:
-    """``query`` with each term that stands for many words of the index (``prefix*``,
-    ``wild*card``, ``[a TO b]``, ``word~``) replaced by those words, and a notice for
-    each that was cut.
-
-    Each stands for at most ``MAX_TERM_EXPANSION`` words (the first in the index's
-    order) and all of them together for about ``MAX_QUERY_EXPANSION`` (each keeps at
-    least one); the expansion stops early when the search's time ``budget`` is spent.
-    """
-    expander = _Expander(reader, budget)
-    query = expander.walk(query)
-    return query, [_cut_notice(shown, cap) for shown, cap in expander.cuts.items()]
-
-
-class _Expander:
-    def __init__(self, reader, budget: Budget) -> None:
-        self.reader, self.budget = reader, budget
-        self.room = MAX_QUERY_EXPANSION  # words the rest of the query may still expand to
-        self.cuts: dict[str, int] = {}  # how many words each cut term was searched for
-
-    def walk(self, query):
-        if isinstance(query, MultiTerm):
-            return self.expand(query)
-        if not query.children():
-            return query
-        rebuilt = query.apply(self.walk)
-        for setting in ("scale", "minmatch"):  # Whoosh's apply() keeps only the boost
-            if hasattr(query, setting):
-                setattr(rebuilt, setting, getattr(query, setting))
-        return rebuilt
-
-    def expand(self, query):
-        """The words of the index ``query`` stands for, as an Or of terms."""
-        field = query.field()
-        if field not in self.reader.schema:
-            return NullQuery
-        cap = max(1, min(MAX_TERM_EXPANSION, self.room))
-        words: list = []
-        if isinstance(query, _StemmedFuzzyTerm):  # the one expansion that scans many words
-            found = query.stemmed_words(self.reader, self.budget)
-        else:
-            found = iter(expanded_words(query)(self.reader))
-        for word in found:
-            words.append(word)
-            if len(words) == cap or self.budget.stop_if_exhausted():
-                break
-        if len(words) == cap and next(found, None) is not None:
-            shown = _shown(query)  # the same for its title and its body
-            self.cuts[shown] = min(cap, self.cuts.get(shown, cap))
-        self.room -= len(words)
-        texts = [self.reader.schema[field].from_bytes(word) if isinstance(word, bytes)
-                 else word for word in words]
-        return Or([Term(field, text, boost=query.boost) for text in texts]).normalize()
-
-
-def _cut_notice(shown: str, cap: int) -> str:
-    searched = f"the first {cap} were" if cap > 1 else "the first was"
-    return (f"“{shown}” stands for more words of the index than a query may search: only "
-            f"{searched} searched")
-
-
-def _shown(query) -> str:
-    """A query part as a reader typed it: without the field when it is title or body."""
-    text = str(query)
-    field = query.field()
-    return text.removeprefix(f"{field}:") if field in SEARCH_FIELDS else text
-
-
-# --- the parser plugin ------------------------------------------------------------------------
-
-class _StemmedFuzzyTerm(FuzzyTermOfWords):
-    """A fuzzy term on a stemmed field. Whoosh looks for words within the edit distance
-    among the unstemmed words it keeps for spelling, but the field holds stemmed terms:
-    each candidate is stemmed before it is looked up ("ministers~" finds "minist")."""
-
-    def words(self, reader):
-        return self.stemmed_words(reader, None)
-
-    def stemmed_words(self, reader, budget: Budget | None) -> Iterator[str]:
-        """The field's terms this fuzzy word stands for, each once (see :func:`words_within`)."""
-        field = reader.schema[self.fieldname]
-        seen: set[str] = set()
-        for word in words_within(reader, self.fieldname, self.text, self.maxdist,
-                                 self.prefixlength, budget):
-            for term in field.process_text(word, mode="query"):
-                if term not in seen:
-                    seen.add(term)
-                    yield term
-
-
-def words_within(reader, field: str, text: str, maxdist: int, prefix: int,
-                 budget: Budget | None) -> Iterator[str]:
-    """The words of ``field`` that begin with the first ``prefix`` letters of ``text`` and
-    are within ``maxdist`` edits of it, in order: Whoosh's ``terms_within``, except that a
-    word whose length alone puts it too far is passed over before its distance is computed
-    (in Python: "the~2" looked at 124,000 words for 13 s), and that the search stops once
-    the time ``budget`` is spent."""
-    from whoosh.support.levenshtein import distance
-
-    fieldobj = reader.schema[field]
-    for count, btext in enumerate(reader.expand_prefix(field, text[:prefix]), start=1):
-        if budget is not None and not count % _WORDS_PER_CLOCK_CHECK \
-                and budget.stop_if_exhausted():
-            return
-        word = fieldobj.from_bytes(btext)
-        if abs(len(word) - len(text)) <= maxdist and distance(word, text, maxdist) <= maxdist:
-            yield word
-
-
-_WORDS_PER_CLOCK_CHECK = 256
-
-
-class _BuiltQuery(syntax.SyntaxNode):
-    """A syntax node that carries a query built here (Whoosh's own nodes build theirs)."""
-
-    def __init__(self, query) -> None:
-        self.built = query
-        self.startchar = self.endchar = None
-
-    def r(self) -> str:
-        return repr(self.built)
-
-    def query(self, parser):  # noqa: ARG002 (Whoosh's signature)
-        return self.built
-
-
-class _NamesAndAliasesPlugin(plugins.Plugin):
-    """Rewrites runs of plain query words: alias terms become their whole group, and each
-    word may also match joined to its neighbour. Runs after field names are assigned
-    (priority 100) and before words are spread over title and body (110)."""
-
-    def __init__(self, builder: QueryBuilder) -> None:
-        self.builder = builder
-
-    def filters(self, parser):  # noqa: ARG002 (Whoosh's plugin interface)
-        return [(self.rewrite, 105)]
-
-    def rewrite(self, parser, group):
-        for index, node in enumerate(group.nodes):
-            if isinstance(node, syntax.GroupNode):
-                group.nodes[index] = self.rewrite(parser, node)
-            elif isinstance(node, plugins.FuzzyTermPlugin.FuzzyTermNode):
-                node.qclass = _StemmedFuzzyTerm
-                node.prefixlength = max(node.prefixlength, FUZZY_PREFIX_LETTERS)
-        for start, end in reversed(_plain_runs(group.nodes)):
-            words = [n for n in group.nodes[start:end] if not n.is_ws()]
-            group.nodes[start:end] = self._expand(words)
-        return group
-
-    def _expand(self, words: list) -> list:
-        """The nodes that replace a run of plain word nodes."""
-        nodes = []
-        for index, alternatives in self.builder.read_run([word.text for word in words]):
-            built = [_BuiltQuery(query) for query in alternatives]
-            if index is None:
-                nodes.extend(built)
-            else:
-                nodes.append(syntax.OrGroup([words[index], *built]) if built else words[index])
-        return nodes
-
-
-def _plain_runs(nodes: list) -> list[tuple[int, int]]:
-    """``(start, end)`` of each run of plain words (no field, no operator, not negated)."""
-    runs: list[tuple[int, int]] = []
-    start = last_word = None
-    previous = None
-    for index, node in enumerate(nodes):
-        if node.is_ws():
-            continue
-        plain = (type(node) is syntax.WordNode and node.fieldname is None
-                 and not _negates(previous))
-        if plain:
-            start = index if start is None else start
-            last_word = index
-        elif start is not None:
-            runs.append((start, last_word + 1))
-            start = None
-        previous = node
-    if start is not None:
-        runs.append((start, last_word + 1))
-    return runs
-
-
-def _negates(node) -> bool:
-    """Whether ``node`` applies to the word after it (NOT, -, +)."""
-    return isinstance(node, syntax.PrefixOperator) or (
-        isinstance(node, syntax.MarkerNode) and not node.is_ws())

@@ -23,15 +23,18 @@ from collections import Counter
 from collections.abc import Iterator
 from itertools import islice, product
 from string import ascii_lowercase
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .analysis import TOKEN_PATTERN, tokenize
+from .analysis import TOKEN_PATTERN, prose_query_terms, tokenize
 from .budget import Budget
-from .query import SEARCH_FIELDS, words_within
+from .query import SEARCH_FIELDS
 from .settings import (CORRECTION_EDIT_ODDS_PER_LETTER, CORRECTION_LONGEST_WORD,
                        CORRECTION_MAX_WORDS, CORRECTION_MIN_SCORE, CORRECTION_SHORT_WORD,
                        CORRECTION_SHORTEST_WORD, CORRECTION_SURFACE_SAMPLE,
                        CORRECTION_WRONG_LETTER_ODDS)
+
+if TYPE_CHECKING:
+    from .engine.interface import Snapshot
 
 __all__ = ["spelling_correction"]
 
@@ -54,7 +57,7 @@ class _Word(NamedTuple):
     folded: str
 
 
-def spelling_correction(reader, text: str, budget: Budget) -> str | None:
+def spelling_correction(snapshot: Snapshot, text: str, budget: Budget) -> str | None:
     """``text`` with each plain word that the index does not contain replaced by its
     confident correction, as the archive writes it; None if no word was corrected."""
     words = list(_plain_query_words(text))
@@ -64,7 +67,7 @@ def spelling_correction(reader, text: str, budget: Budget) -> str | None:
     for word in words:
         if budget.stop_if_exhausted():
             return None
-        correction = _correction(reader, word, budget)
+        correction = _correction(snapshot, word, budget)
         if correction:
             corrected += [text[position:word.start], correction]
             position = word.end
@@ -88,26 +91,25 @@ def _is_letters(text: str) -> bool:
     return bool(TOKEN_PATTERN.fullmatch(text)) and not _NOT_LETTERS.search(text)
 
 
-def _correction(reader, word: _Word, budget: Budget) -> str | None:
+def _correction(snapshot: Snapshot, word: _Word, budget: Budget) -> str | None:
     """The written form of the confident correction of a word, or None."""
     length = len(word.folded)
     if not CORRECTION_SHORTEST_WORD <= length <= CORRECTION_LONGEST_WORD \
-            or _is_known(reader, word.typed):
+            or _is_known(snapshot, word.typed):
         return None
     maxdist = 1 if length <= CORRECTION_SHORT_WORD else 2
-    readings = sorted(_readings(reader, word.folded, maxdist, budget), reverse=True)
+    readings = sorted(_readings(snapshot, word.folded, maxdist, budget), reverse=True)
     if not readings:
         return None
     best, runner_up = readings[0], (readings[1].score if len(readings) > 1 else 0.0)
     if best.score < CORRECTION_MIN_SCORE or best.score == runner_up:
         return None
-    return _written_form(reader, best)
+    return _written_form(snapshot, best)
 
 
-def _is_known(reader, word: str) -> bool:
-    schema = reader.schema
-    return any(reader.doc_frequency(field, term) for field in SEARCH_FIELDS
-               for term in schema[field].process_text(word, mode="query"))
+def _is_known(snapshot: Snapshot, word: str) -> bool:
+    return any(snapshot.doc_frequency(field, term) for field in SEARCH_FIELDS
+               for term in prose_query_terms(word))
 
 
 class _Reading(NamedTuple):
@@ -119,25 +121,24 @@ class _Reading(NamedTuple):
     likeliest: frozenset[str]
 
 
-def _readings(reader, word: str, maxdist: int, budget: Budget) -> list[_Reading]:
+def _readings(snapshot: Snapshot, word: str, maxdist: int, budget: Budget) -> list[_Reading]:
     """The readings of a folded word that the index does not contain, each scored by the
     number of articles that have its term times the odds that its likeliest candidate
     was typed as ``word``."""
-    spelling = reader.schema["body"].spelling_fieldname("body")
-    candidates = set(words_within(reader, spelling, word, maxdist, 1, budget))
+    candidates = set(snapshot.spelling_words_within("body", word, maxdist, 1, budget))
     candidates.update(candidate for candidate in _first_letter_edits(word)
-                      if (spelling, candidate.encode("utf-8")) in reader)
+                      if snapshot.is_spelling_word("body", candidate))
     candidates.discard(word)
     by_term: dict[str, dict[str, float]] = {}
     for candidate in candidates:
         if budget.stop_if_exhausted():
             break
-        for term in reader.schema["body"].process_text(candidate, mode="query"):
+        for term in prose_query_terms(candidate):
             by_term.setdefault(term, {})[candidate] = _typing_odds(candidate, word)
     readings = []
     for term, odds in by_term.items():
         best = max(odds.values())
-        readings.append(_Reading(reader.doc_frequency("body", term) * best, term,
+        readings.append(_Reading(snapshot.doc_frequency("body", term) * best, term,
                                  frozenset(c for c, value in odds.items() if value == best)))
     return readings
 
@@ -177,10 +178,10 @@ def _first_letter_edits(word: str) -> Iterator[str]:
         yield letter + rest
 
 
-def _written_form(reader, reading: _Reading) -> str:
+def _written_form(snapshot: Snapshot, reading: _Reading) -> str:
     """The form in which the archive most often writes the reading's likeliest candidates
     ("Nguyễn" for "nguyen"); the first of them, folded, if the sample has none."""
-    forms = _written_forms(reader, reading.term)
+    forms = _written_forms(snapshot, reading.term)
     written = (form for form, _ in forms.most_common() if _folded(form) in reading.likeliest)
     return next(written, min(reading.likeliest))
 
@@ -191,20 +192,12 @@ def _folded(text: str) -> str | None:
     return words[0] if len(words) == 1 else None
 
 
-def _written_forms(reader, term: str) -> Counter[str]:
+def _written_forms(snapshot: Snapshot, term: str) -> Counter[str]:
     """How often each form is written for the body ``term`` in the first
     ``CORRECTION_SURFACE_SAMPLE`` articles that have it."""
     forms: Counter[str] = Counter()
-    if ("body", term.encode("utf-8")) not in reader:
-        return forms
-    postings = reader.postings("body", term)
-    for docnum, chars in islice(_occurrences(postings), CORRECTION_SURFACE_SAMPLE):
-        body = reader.stored_fields(docnum).get("body", "")
+    occurrences = snapshot.term_occurrences("body", term)
+    for docnum, chars in islice(occurrences, CORRECTION_SURFACE_SAMPLE):
+        body = snapshot.stored_fields(docnum).get("body", "")
         forms.update(body[start:end] for _, start, end in chars)
     return forms
-
-
-def _occurrences(postings) -> Iterator[tuple[int, list[tuple[int, int, int]]]]:
-    while postings.is_active():
-        yield postings.id(), postings.value_as("characters")
-        postings.next()

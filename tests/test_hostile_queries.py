@@ -17,7 +17,8 @@ from whoosh.query import Term
 from searchidx import SearchIndex
 from searchidx.budget import Budget
 from searchidx.cli import cli
-from searchidx.query import QueryBuilder, expanded
+from searchidx.engine.compile import expanded, to_whoosh
+from searchidx.query import QueryBuilder
 from searchidx.settings import MAX_QUERY_EXPANSION, MAX_TERM_EXPANSION
 
 # Made-up words, all beginning "zq": 7 ** 3 = 343 of them, each the only word of its own
@@ -91,11 +92,11 @@ def test_the_words_a_whole_query_expands_to_are_capped(tmp_path: Path):
         idx.index([source])
     prefixes = ["zq" + "".join(pair) + "*" for pair in itertools.product(LETTERS[:6], repeat=2)]
     assert len(prefixes) * MAX_TERM_EXPANSION > MAX_QUERY_EXPANSION
-    with IndexStore(tmp_path / "index").open().searcher() as searcher:
-        builder = QueryBuilder(searcher.schema, None, searcher.reader())
-        parsed = builder.parse(" OR ".join(prefixes))
-        query, notices = expanded(parsed.query, searcher.reader(), Budget(60))
-    searched = [part for part in query.leaves() if isinstance(part, Term)]
+    snapshot = IndexStore(tmp_path / "index").open_snapshot()
+    parsed = QueryBuilder(None, snapshot).parse(" OR ".join(prefixes))
+    query, notices = expanded(parsed.query, snapshot.reader, Budget(60))
+    snapshot.close()
+    searched = [part for part in to_whoosh(query).leaves() if isinstance(part, Term)]
     # Once the query's room is spent, each term keeps one word (the title has none).
     assert MAX_QUERY_EXPANSION <= len(searched) <= MAX_QUERY_EXPANSION + len(prefixes)
     assert len(notices) == len(prefixes)

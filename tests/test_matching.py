@@ -15,7 +15,9 @@ from searchidx.aliases import load_aliases
 from searchidx.index import IndexStore
 from searchidx.engine.matching import _Postings, _Segment, rank
 from searchidx.query import QueryBuilder
-from searchidx.search import _lifted_scores, _ordering, _relevance_scores, scoring
+from searchidx.engine.compile import to_whoosh
+from searchidx.engine.local import _lifted_scores, _ordering, _relevance_scores
+from searchidx.engine.local import weighting as scoring
 
 from newsgen import NewsWriter, queries_from, with_bodies, write_jsonl
 
@@ -70,18 +72,21 @@ def test_the_news_index_has_segments_deletions_and_words_over_many_blocks(news_i
 
 
 def _whoosh_and_fast(location: Path, text: str, limit: int = 10):
-    index = IndexStore(location).open()
-    with index.searcher(weighting=scoring()) as searcher:
-        parsed = QueryBuilder(searcher.schema, load_aliases(None), searcher.reader()).parse(text)
-        every = searcher.search(parsed.query, limit=None, terms=True,
-                                **_ordering("relevance", parsed.exact))
+    snapshot = IndexStore(location).open_snapshot()
+    try:
+        searcher = snapshot.searcher  # weighted by scoring()
+        parsed = QueryBuilder(load_aliases(None), snapshot).parse(text)
+        query = to_whoosh(parsed.query)
+        exact = None if parsed.exact is None else to_whoosh(parsed.exact)
+        every = searcher.search(query, limit=None, terms=True, **_ordering("relevance", exact))
         top = every[:limit]
         # Exact spellings rank first, their scores lifted above the others' (both paths).
-        scores = (_lifted_scores(every, top) if parsed.exact is not None
-                  else _relevance_scores(top))
+        scores = _lifted_scores(every, top) if exact is not None else _relevance_scores(top)
         whoosh = [(hit.docnum, scores[hit.docnum], frozenset(hit.matched_terms())) for hit in top]
-        fast = rank(searcher, parsed.query, limit, parsed.exact)
+        fast = rank(searcher, query, limit, exact)
         return len(every), whoosh, fast
+    finally:
+        snapshot.close()
 
 
 def _assert_same_ranking(location: Path, text: str, limit: int = 10) -> int:
@@ -151,7 +156,7 @@ def test_no_article_scores_above_a_terms_bound(news_index, field):
 def test_the_total_counts_every_matching_article(news_index):
     index = IndexStore(news_index).open()
     with index.searcher() as searcher, SearchIndex.open(news_index) as idx:
-        query = QueryBuilder(searcher.schema, None).parse("spokesman dlrs").query
+        query = to_whoosh(QueryBuilder(None).parse("spokesman dlrs").query)
         assert idx.search("spokesman dlrs").total == len(set(searcher.docs_for_query(query))) > 10
 
 

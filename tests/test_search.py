@@ -171,10 +171,9 @@ def test_results_serialize_to_the_json_contract(searcher):
 
 
 def test_operators_are_not_acronyms_whose_exact_spelling_ranks_first():
-    from searchidx.index import build_schema
     from searchidx.query import QueryBuilder
 
-    builder = QueryBuilder(build_schema(), None)
+    builder = QueryBuilder(None)
     assert builder.parse("Korea NOT north").exact is None
     assert "DPRK" in repr(builder.parse("DPRK NOT Korea").exact)
 
@@ -202,8 +201,13 @@ def test_plain_words_are_read_as_whoosh_parser_reads_them(corpus_index, text):
 
     as_parsed = _headline_operators_as_words(text)
     assume(syntax_problem(as_parsed) is None)
-    with IndexStore(corpus_index).open().searcher() as whoosh_searcher:
-        builder = QueryBuilder(whoosh_searcher.schema, load_aliases(None), whoosh_searcher.reader())
+    snapshot = IndexStore(corpus_index).open_snapshot()
+    try:
+        builder = QueryBuilder(load_aliases(None), snapshot)
         ours = builder.parse(text)
-        whoosh = builder._finished(builder._parser(any_word=False).parse(as_parsed), as_parsed, None)
-        assert (ours.query, ours.exact, ours.notice) == (whoosh.query, whoosh.exact, whoosh.notice)
+        whoosh = builder._finished(builder.parsed_syntax(as_parsed, any_word=False), as_parsed,
+                                   None)
+        assert (repr(ours.query), ours.exact, ours.notice) == (repr(whoosh.query), whoosh.exact,
+                                                               whoosh.notice)
+    finally:
+        snapshot.close()

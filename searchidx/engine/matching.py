@@ -43,30 +43,10 @@ from . import counters, whoosh_adapter
 from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
                     block_spans, first_position, joined_values, occurrence_positions,
                     position_steps, weight_list)
+from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
 from .scoring import bm25, length_norm, term_score
 
 __all__ = ["Ranked", "Ranking", "body_chars", "rank"]
-
-Term = tuple[str, bytes]  # (field, term) as Whoosh keeps it
-Chars = tuple[tuple[int, int, int], ...]  # (position, start, end) of each occurrence
-
-
-class Ranked(NamedTuple):  # named tuples, not dataclasses: quicker to make at start-up
-    """One matching article: its document number, score and matched terms."""
-
-    docnum: int
-    score: float
-    terms: frozenset[Term]
-    body_chars: dict[str, Chars]
-    """Where each matched body term occurs in the article's body (empty when unknown)."""
-
-
-class Ranking(NamedTuple):
-    """The best matches of a query, best first, and how many articles match in all."""
-
-    total: int
-    hits: tuple[Ranked, ...]
-
 
 class Unsupported(Exception):
     """A query part this module does not evaluate (Whoosh does)."""

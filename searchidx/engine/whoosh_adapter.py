@@ -1,8 +1,8 @@
 """Every private name of Whoosh that searchidx uses, in one module.
 
 searchidx reaches its speed below Whoosh's public API: it subclasses whoosh3's postings
-writer and per-document reader, hooks the multiprocessing writer's workers and the fuzzy
-term's expansion, and reads a reader's postings file and column files directly. Those
+writer and per-document reader, hooks the multiprocessing writer's workers and the expansion
+of multi-term queries, and reads a reader's postings file and column files directly. Those
 internals change between releases, so this module is checked at import against the
 Whoosh distributions it was verified with (:data:`VERIFIED`) and refuses any other in one
 line (:class:`~searchidx.errors.UnsupportedWhoosh`), rather than failing later with an
@@ -56,7 +56,6 @@ check_whoosh(installed_whoosh())
 from whoosh.codec import whoosh3  # noqa: E402
 from whoosh.columns import VarBytesColumn  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
-from whoosh.query import FuzzyTerm  # noqa: E402
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
 
 # --- scoring -----------------------------------------------------------------------------------
@@ -220,16 +219,6 @@ def expanded_words(query) -> Callable[[object], Iterable]:
     """The function listing the words of the index a multi-term query stands for, as
     Whoosh's own search expands it."""
     return query._btexts
-
-
-class FuzzyTermOfWords(FuzzyTerm):
-    """A fuzzy term whose words, when Whoosh expands it, are those of :meth:`words`."""
-
-    def words(self, reader) -> Iterable:
-        raise NotImplementedError
-
-    def _btexts(self, ixreader):
-        return self.words(ixreader)
 
 
 # --- the multiprocessing writer --------------------------------------------------------------
