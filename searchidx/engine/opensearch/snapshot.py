@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import math
+from collections import Counter
 from collections.abc import Iterator
 
 from ...analysis import WordForms, exact_terms, name_analyzer, normalize, prose_analyzer
 from .. import tree
-from ..interface import Ranked, Ranking, Span
+from ..interface import Chars, Fragment, Ranked, Ranking, Span
 from .mapping import NAME_FIELDS, PROSE_FIELDS
 from .translate import Translation, date_bounds
-from .writing import document_id
+from .writing import BulkWriter, document_id
 
 STORED_FIELDS = ("id", "path", "title", "body", "date", "place", "source", "url", "hash",
                  "stamp")
@@ -62,6 +64,14 @@ class ClusterSnapshot:
 
     def close(self) -> None:
         self._sources.clear()
+
+    def is_empty(self) -> bool:
+        return self.doc_count() == 0
+
+    def open_writer(self, processes: int = 1, lock_fd: int | None = None,
+                    memory_mb: float = 0) -> BulkWriter:
+        """A writer into this very index (an update in place)."""
+        return BulkWriter(self.client, self.concrete)
 
     # --- documents -----------------------------------------------------------------------
 
@@ -145,6 +155,67 @@ class ClusterSnapshot:
         ranked = self._ranked(hits[0], translation, 0.0)
         return tuple(sorted((start, end) for occurrences in ranked.body_chars.values()
                             for _, start, end in occurrences))
+
+    def snippet_fragments(self, text: str, hit: Ranked) -> list[Fragment]:
+        """The local engine's fragments: the matched words' offsets are the same."""
+        from ..local import _fragments
+
+        return _fragments(text, hit.body_chars)
+
+    def key_terms(self, doc: int, field: str, count: int) -> list[tuple[str, float]]:
+        """The terms of a document's field that tell most: frequent in it, rare elsewhere
+        (term frequency times inverse document frequency, from OpenSearch's term vectors)."""
+        answer = self.client.termvectors(
+            index=self.alias, id=document_id(self._ids[doc]), fields=[f"{field}_terms"],
+            term_statistics=True, field_statistics=True, positions=False, offsets=False)
+        vectors = answer.get("term_vectors", {}).get(f"{field}_terms")
+        if not vectors:
+            return []
+        documents = vectors["field_statistics"]["doc_count"]
+        weights = [(term, info["term_freq"] * math.log(1 + documents / info["doc_freq"]))
+                   for term, info in vectors["terms"].items()]
+        return sorted(weights, key=lambda pair: (-pair[1], pair[0]))[:count]
+
+    # --- spelling --------------------------------------------------------------------------
+
+    def is_spelling_word(self, field: str, word: str) -> bool:
+        """Whether the folded, unstemmed word is written in the field (OpenSearch's own
+        folded field holds exactly those words)."""
+        body = {"query": {"term": {field: word}}}
+        return self.client.count(index=self.alias, body=body)["count"] > 0
+
+    def spelling_words_within(self, field: str, word: str, max_edits: int,
+                              prefix_letters: int, budget=None) -> Iterator[str]:
+        """OpenSearch's term suggester over the field's folded words."""
+        body = {"suggest": {"words": {"text": word, "term": {
+            "field": field, "suggest_mode": "always", "max_edits": max(1, min(max_edits, 2)),
+            "prefix_length": prefix_letters, "min_word_length": 1, "size": 50,
+            "string_distance": "levenshtein"}}}, "size": 0}
+        answer = self.client.search(index=self.alias, body=body)
+        options = [option["text"] for entry in answer["suggest"]["words"]
+                   for option in entry["options"]]
+        yield from sorted(option for option in options
+                          if _edits(option, word) <= max_edits
+                          and option[:prefix_letters] == word[:prefix_letters])
+
+    def term_occurrences(self, field: str, text: str) -> Iterator[tuple[int, Chars]]:
+        """The articles that have a body term, a page at a time, with where it occurs."""
+        body = {"query": Translation(tree.Term(field, text)).dsl, "size": _SCROLL_PAGE,
+                "_source": list(STORED_FIELDS), "sort": [{"id": "asc"}]}
+        for hit in self.client.search(index=self.alias, body=body)["hits"]["hits"]:
+            source = hit["_source"]
+            occurrences = _prose(source.get(field) or "").terms.get(text)
+            if occurrences:
+                yield self._number(source["id"], source), tuple(occurrences)
+
+    def most_frequent_terms(self, field: str, count: int) -> list[tuple[float, str]]:
+        """The most frequent terms of the field among the first _SCROLL_PAGE articles
+        (a cluster has no cheap term list: examples for a reader, not statistics)."""
+        body = {"query": {"match_all": {}}, "size": _SCROLL_PAGE, "_source": [field]}
+        counts: Counter[str] = Counter()
+        for hit in self.client.search(index=self.alias, body=body)["hits"]["hits"]:
+            counts.update(field_terms(field, hit["_source"]))
+        return [(float(frequency), term) for term, frequency in counts.most_common(count)]
 
     # --- what the indexer compares -------------------------------------------------------
 

@@ -59,6 +59,10 @@ def source(fields: dict[str, object]) -> dict[str, object]:
 class BulkWriter:
     """Writes articles into one concrete index (see the module's doc)."""
 
+    schema = frozenset(("id", "path", "title", "body", "date", "place", "source", "url",
+                        "hash", "stamp") + _MADE_HERE)
+    """The fields it takes (the indexer leaves out any other)."""
+
     def __init__(self, client, index: str, on_commit=None, on_cancel=None) -> None:
         self.client = client
         self.index = index
