@@ -58,7 +58,12 @@ class ClusterSnapshot:
         return live == self.concrete and self._change_count() == self._changes
 
     def _change_count(self) -> int:
-        stats = self.client.indices.stats(index=self.concrete, metric="indexing,refresh")
+        """How many writes the index has had; -1 once it is gone (a rebuild replaced it
+        between two requests: the snapshot is then simply not current)."""
+        stats = self.client.indices.stats(index=self.concrete, metric="indexing",
+                                          params={"ignore": 404})
+        if "_all" not in stats:
+            return -1
         primaries = stats["_all"]["primaries"]
         return primaries["indexing"]["index_total"] + primaries["indexing"]["delete_total"]
 
