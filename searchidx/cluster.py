@@ -14,7 +14,9 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
+from .engine.manifest import Damage
 from .engine.opensearch.location import ClusterLocation, ClusterUnavailable
+from .engine.opensearch.mapping import MAPPING_VERSION
 from .engine.opensearch.snapshot import ClusterSnapshot
 from .engine.opensearch.writing import BulkWriter, ClusterIndex
 from .errors import IndexNotFound
@@ -80,6 +82,29 @@ class ClusterStore:
     def discard(self, generation: str) -> None:
         with contextlib.suppress(Exception), self.reading():
             self.index.client.indices.delete(index=generation, params={"ignore": 404})
+
+    def damage(self, thorough: bool = False) -> list[Damage]:
+        """What `check` reports as damage: an index whose mapping another searchidx
+        made (its fields mean other things: rebuild it), or one whose shards have no
+        copy on any node (the cluster's health is red)."""
+        with self.reading():
+            concrete = self.live_generation()
+            client = self.index.client
+            mapping = client.indices.get_mapping(index=concrete)[concrete]["mappings"]
+            health = client.cluster.health(index=concrete)["status"]
+        where = f"{self.location} (index {concrete})"
+        found = []
+        version = mapping.get("_meta", {}).get("searchidx_mapping_version")
+        if version != MAPPING_VERSION:
+            found.append(Damage(where, f"has the mapping of version {version}, this searchidx "
+                                       f"writes version {MAPPING_VERSION}"))
+        if health == "red":
+            found.append(Damage(where, "is red: some of its shards have no copy on any node"))
+        return found
+
+    def recorded_articles(self) -> int:
+        with self.reading():
+            return self.index.client.count(index=self.index.alias)["count"]
 
     def stats(self, articles: int, version: int) -> IndexStats:
         with self.reading():

@@ -119,3 +119,13 @@ def wait_for_health(client, status: str = "green", nodes: int = NODES,
 def index_url(cluster: Cluster, name: str) -> str:
     """The searchidx URL of the index ``name`` on ``cluster``."""
     return cluster.url.replace("http://", "opensearch://", 1).rstrip("/") + f"/{name}"
+
+
+def drop_indexes(cluster: Cluster, prefix: str) -> None:
+    """Delete the indexes (and the aliases on them) whose names begin with ``prefix``: each
+    test module cleans up after itself, so the cluster's state stays small."""
+    from opensearchpy import OpenSearch
+
+    client = OpenSearch([cluster.url], timeout=60)
+    client.indices.delete(index=f"{prefix}*", params={"expand_wildcards": "all",
+                                                       "ignore": 404})

@@ -14,10 +14,17 @@ import uuid
 import pytest
 from click.testing import CliRunner
 from conftest import SEED_IDS, seed_source
-from opensearch_cluster import index_url
+from opensearch_cluster import drop_indexes, index_url
 
 from searchidx import SearchIndex
 from searchidx.cli import cli
+
+
+@pytest.fixture(scope="module", autouse=True)
+def dropped_afterwards(opensearch_cluster):
+    """This module's indexes are deleted once its tests have run."""
+    yield
+    drop_indexes(opensearch_cluster, "cli-")
 
 
 def run(*args: str, env: dict[str, str] | None = None):
@@ -125,6 +132,25 @@ def test_index_again_changes_nothing_and_a_changed_file_is_updated(opensearch_cl
     assert hit_ids(found) == ["002"]
     _, stats = run_json("stats", "--index", url)
     assert stats["articles"] == 4
+
+
+def test_check_compares_the_articles_with_their_files_and_the_mapping_version(
+        opensearch_cluster, seed_dir):
+    url = fresh_url(opensearch_cluster, "cli-check")
+    assert run("index", seed_dir, "--index", url).exit_code == 0
+    result, sound = run_json("check", "--index", url)
+    assert result.exit_code == 0 and sound["articles"] == 5 and not sound["problems"]
+    path = seed_dir / f"{SEED_IDS['002']}.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\nA late line.\n", encoding="utf-8")
+    result, changed = run_json("check", "--index", url)
+    assert result.exit_code == 1
+    assert [(p["id"], p["problem"]) for p in changed["problems"]] == [(SEED_IDS["002"], "changed")]
+    with SearchIndex.open(url) as idx:
+        client = idx._store.index.client
+        client.indices.put_mapping(index=url.rsplit("/", 1)[1],
+                                   body={"_meta": {"searchidx_mapping_version": 0}})
+    result, damaged = run_json("check", "--index", url)
+    assert result.exit_code == 1 and "mapping of version 0" in damaged["damaged"][0]["problem"]
 
 
 def test_rebuild_swaps_in_a_new_index_under_the_same_url(opensearch_cluster, seed_dir):

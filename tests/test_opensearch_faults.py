@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import seed_source
 from newsgen import NewsWriter, with_bodies, write_jsonl
-from opensearch_cluster import NODES, start_cluster, stop_cluster, wait_for_health
+from opensearch_cluster import (NODES, drop_indexes, start_cluster, stop_cluster,
+                                wait_for_health)
 
 from searchidx import SearchIndex
 
@@ -22,6 +23,13 @@ SEARCHERS = 4
 # at once, so a failure at all means that retrying did not work.
 RETRY_WINDOW_SECONDS = 10.0
 GUARD_SECONDS = 300  # a failure guard only: every wait below ends on an event
+
+
+@pytest.fixture(scope="module", autouse=True)
+def dropped_afterwards(opensearch_cluster):
+    """This module's indexes are deleted once its tests have run."""
+    yield
+    drop_indexes(opensearch_cluster, "faults-")
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +169,7 @@ def article_ids(idx: SearchIndex) -> set[str]:
 
 
 def test_a_rebuild_during_searches_fails_no_search(opensearch_cluster, tmp_path):
-    url = every_node_url(opensearch_cluster, "rebuild-live")
+    url = every_node_url(opensearch_cluster, "faults-rebuild")
     with SearchIndex.open(url, create=True, shards=2, replicas=1) as idx:
         idx.index([seed_source()])
         with Searchers(url) as searchers:
