@@ -166,6 +166,15 @@ def test_rebuild_swaps_in_a_new_index_under_the_same_url(opensearch_cluster, see
         assert not idx._store.index.client.indices.exists(index=before)
 
 
+def test_serve_answers_from_the_cluster(cluster_seeds):
+    from test_web import get_json, serving
+
+    with serving(cluster_seeds) as (address, _):
+        data = get_json(f"{address}/api/search?q=Vu")
+        assert sorted(hit_ids(data)) == ["000", "001", "004"]
+        assert get_json(f"{address}/healthz")["articles"] == 5
+
+
 def test_searchidx_index_and_the_library_open_the_url(cluster_seeds, monkeypatch):
     monkeypatch.setenv("SEARCHIDX_INDEX", cluster_seeds)
     result, data = run_json("search", "Pyongyang")
