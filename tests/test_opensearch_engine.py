@@ -14,7 +14,7 @@ from searchidx.documents import find_files, read_file
 from searchidx.engine import tree
 from searchidx.engine.opensearch.location import ClusterLocation
 from searchidx.engine.opensearch.snapshot import ClusterSnapshot
-from searchidx.engine.opensearch.writing import ClusterIndex
+from searchidx.engine.opensearch.writing import BulkWriter, ClusterIndex
 
 SHORT = {full: number for number, full in SEED_IDS.items()}
 
@@ -45,10 +45,15 @@ def cluster_index(cluster, name: str) -> ClusterIndex:
 
 
 def fill(index: ClusterIndex, documents: list[dict], fresh: bool = False) -> None:
-    writer = index.writer(shards=2, replicas=1, fresh=fresh)
+    """Write ``documents`` into the live index, or into a new one swapped in after."""
+    live = index.live()
+    target = index.create(shards=2, replicas=1) if fresh or live is None else live
+    writer = BulkWriter(index.client, target)
     for document in documents:
         writer.add_document(**document)
     writer.commit()
+    if target != live:
+        index.swap_to(target)
 
 
 def snapshot(index: ClusterIndex) -> ClusterSnapshot:
@@ -144,7 +149,7 @@ def test_an_update_replaces_an_article_and_a_delete_removes_it(opensearch_cluste
     index = cluster_index(opensearch_cluster, "engine-update")
     documents = seed_fields()
     fill(index, documents)
-    writer = index.writer(shards=1, replicas=0)
+    writer = BulkWriter(index.client, index.live())
     writer.update_document(**{**documents[0], "title": "Replaced title"})
     assert writer.delete_by_term("id", documents[1]["id"]) == 1
     writer.commit()

@@ -63,13 +63,11 @@ class BulkWriter:
                         "hash", "stamp") + _MADE_HERE)
     """The fields it takes (the indexer leaves out any other)."""
 
-    def __init__(self, client, index: str, on_commit=None, on_cancel=None) -> None:
+    def __init__(self, client, index: str) -> None:
         self.client = client
         self.index = index
         self._actions: list[dict] = []
         self._bytes = 0
-        self._on_commit = on_commit  # called once the writes are visible (an alias swap)
-        self._on_cancel = on_cancel
 
     def add_document(self, **fields: object) -> None:
         self.update_document(**fields)
@@ -93,20 +91,16 @@ class BulkWriter:
         return answer["deleted"]
 
     def commit(self, **options: object) -> None:
-        """Send what is held, make every write visible (a refresh), then run the
-        ``on_commit`` step (the alias swap of a rebuild)."""
+        """Send what is held and make every write visible (a refresh). A new index is
+        published after by the alias swap (:meth:`ClusterIndex.swap_to`)."""
         self.flush()
         self.client.indices.refresh(index=self.index)
-        if self._on_commit is not None:
-            self._on_commit()
 
     def cancel(self) -> None:
-        """Drop what is held; a rebuild's new index is deleted. Requests already sent to
-        an index in use stay (OpenSearch has no transaction to roll back)."""
+        """Drop what is held. Requests already sent stay: OpenSearch has no transaction
+        to roll back (a rebuild's new index is deleted whole instead)."""
         self._actions.clear()
         self._bytes = 0
-        if self._on_cancel is not None:
-            self._on_cancel()
 
     def _queue(self, action: dict, size: int) -> None:
         if self._actions and (len(self._actions) >= OPENSEARCH_BULK_ARTICLES
@@ -174,14 +168,3 @@ class ClusterIndex:
         self.client.indices.update_aliases(body={"actions": actions})
         if old is not None and old != new:
             self.client.indices.delete(index=old, params={"ignore": 404})
-
-    def writer(self, shards: int, replicas: int, fresh: bool = False) -> BulkWriter:
-        """A writer into the live index (made first if there is none), or with ``fresh``
-        into a new index that replaces the live one when the writer commits."""
-        live = self.live()
-        if live is not None and not fresh:
-            return BulkWriter(self.client, live)
-        new = self.create(shards, replicas)
-        return BulkWriter(self.client, new, on_commit=lambda: self.swap_to(new),
-                          on_cancel=lambda: self.client.indices.delete(
-                              index=new, params={"ignore": 404}))
