@@ -202,6 +202,25 @@ def test_a_cluster_that_does_not_answer_is_one_line_without_the_password():
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_credentials_from_the_environment_are_sent_and_never_shown(cluster_seeds, monkeypatch):
+    """The test cluster has no security plugin: it accepts any credentials, and the
+    commands must still never print them, even in the index's location."""
+    monkeypatch.setenv("SEARCHIDX_OPENSEARCH_USER", "reader")
+    monkeypatch.setenv("SEARCHIDX_OPENSEARCH_PASSWORD", "env-s3cret")
+    result, stats = run_json("stats", "--index", cluster_seeds)
+    assert result.exit_code == 0 and stats["articles"] == 5
+    down = run("search", "Vu", "--index", "opensearch://127.0.0.1:1/news")
+    assert down.exit_code == 2
+    assert "env-s3cret" not in result.output + down.output and "reader" not in down.output
+
+
+def test_tls_is_not_given_up_for_a_server_that_speaks_plain_http(opensearch_cluster):
+    url = index_url(opensearch_cluster, "cli-seeds").replace("opensearch://", "opensearchs://")
+    result = run("search", "Vu", "--index", url)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_without_opensearch_py_a_url_says_what_to_install(tmp_path):
     """A real interpreter in which opensearch-py cannot be imported (its import is blocked
     by a meta path finder before searchidx is loaded)."""
