@@ -213,7 +213,7 @@ class _Indexer:
 
     In place, unchanged files are passed over by size and mtime (files that had problems
     are read again, to report them again), and only articles under the paths given can be
-    removed. Into a fresh index (a rebuild, given a searcher on the old one as
+    removed. Into a fresh index (a rebuild, given a snapshot of the old one as
     ``previous``) every file is read and every article added; duplicate ids are judged
     among the files read alone, and the counts still compare with the old index.
     """

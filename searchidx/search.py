@@ -195,7 +195,7 @@ def _attempt(snapshot: Snapshot, builder: QueryBuilder, request: _Request, parse
     """Run a parsed query; if the engine fails on it, run the query's plain words instead."""
     try:
         return _outcome(snapshot, request, parsed, budget)
-    except Exception:  # noqa: BLE001 (Whoosh can fail deep inside on odd syntax)
+    except Exception:  # noqa: BLE001 (an engine can fail deep inside on odd syntax)
         plain = builder.plain(request.text, "not valid query syntax", any_word=any_word)
         return _outcome(snapshot, request, plain, budget)
 

@@ -70,3 +70,23 @@ def test_the_command_refuses_another_whoosh_in_one_line_with_exit_2(tmp_path, se
     assert completed.returncode == 2 and completed.stdout == ""
     assert completed.stderr.count("\n") == 1
     assert "whoosh3==3.54.0" in completed.stderr and "whoosh-reloaded==2.7.5" in completed.stderr
+
+
+@pytest.mark.parametrize("text", [
+    "oil prices", '"crude oil" OR gas', "oil -gas", "oil NOT gas", "oil ANDNOT gas",
+    "oil ANDMAYBE gas", "oil REQUIRE gas", "+oil gas", "minist*", "ne?s", "ministers~",
+    "ministr~2", "[oil TO oily]", "title:oil^2 body:gas", "date:1987-03", "date:[1987 TO 1988]",
+    "(oil OR gas) AND (price OR cost)", "place:usa source:reuter",
+    "Kim Jong-un DPRK"])
+def test_a_parsed_query_runs_as_whoosh_parsed_it(text):
+    """The tree of a query is read from Whoosh's parser and compiled back for the local
+    engine: the query that runs is the parser's, node for node."""
+    from searchidx.aliases import load_aliases
+    from searchidx.engine.compile import from_whoosh, to_whoosh
+    from searchidx.engine.whoosh_syntax import _parser
+    from searchidx.query import SEARCH_FIELDS, QueryBuilder
+
+    whoosh_query = _parser(SEARCH_FIELDS, QueryBuilder(load_aliases(None)).read_run,
+                           any_word=False).parse(text)
+    assert to_whoosh(from_whoosh(whoosh_query)) == whoosh_query
+    assert repr(to_whoosh(from_whoosh(whoosh_query))) == repr(whoosh_query)

@@ -1,5 +1,17 @@
 """The storage layer: everything below the query, on Whoosh's index files.
 
+The layers above speak to :mod:`.interface` with the query tree of :mod:`.tree`; only
+the modules here import Whoosh, and only :mod:`.whoosh_adapter` names its private parts.
+
+- :mod:`.interface`: the protocols an engine implements (a snapshot to search and read,
+  a writer) and their results, in searchidx's own types.
+- :mod:`.tree`: the query tree, what a search asks any engine for.
+- :mod:`.local`: the local engine, those protocols on Whoosh's index files.
+- :mod:`.compile`: the tree as a Whoosh query and back, and the expansion of the terms
+  that stand for many words of the index.
+- :mod:`.whoosh_syntax`: the query language's syntax, read by Whoosh's parser into a tree.
+- :mod:`.schema`: the fields of an article as the index keeps them.
+- :mod:`.text`: the base classes of the analysis's filters, and the Porter stemmer.
 - :mod:`.codec`: the on-disk format of postings and field lengths.
 - :mod:`.pool`: the postings held term by term while a segment is written.
 - :mod:`.parallel`: the writer that splits a large batch over processes.

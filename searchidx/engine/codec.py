@@ -35,7 +35,6 @@ import zlib
 from collections.abc import Iterator, Sequence
 from functools import lru_cache, partial
 
-from whoosh.codec import whoosh3
 from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
@@ -52,7 +51,7 @@ _COMPRESSION_MIN_BYTES = 80
 _BLOCK_MIN_POSTINGS = 32
 
 
-class Codec(whoosh3.W3Codec):
+class Codec(whoosh_adapter.BaseCodec):
     """Whoosh's codec, writing postings with :func:`encoded_block` in blocks of
     ``settings.POSTINGS_PER_BLOCK`` (Whoosh's are 128)."""
 

@@ -9,6 +9,7 @@ Whoosh parsed it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 
 from . import whoosh_adapter
@@ -17,7 +18,7 @@ from ..settings import MAX_QUERY_EXPANSION, MAX_TERM_EXPANSION
 from . import tree
 
 from whoosh import query as q  # noqa: E402 (after the adapter's version check)
-from whoosh.util.times import long_to_datetime  # noqa: E402
+from whoosh.util.times import datetime_to_long, long_to_datetime  # noqa: E402
 
 __all__ = ["expanded", "from_whoosh", "to_whoosh", "words_within"]
 
@@ -35,7 +36,9 @@ _TO_WHOOSH: dict[type, Callable] = {
     tree.TermRange: lambda n: q.TermRange(n.field, n.start, n.end,
                                           startexcl=not n.include_start,
                                           endexcl=not n.include_end, boost=n.boost),
-    tree.DateRange: lambda n: q.DateRange(n.field, n.start, n.end, boost=n.boost),
+    # As the date field's parser makes its ranges: numeric, of microseconds.
+    tree.DateRange: lambda n: q.NumericRange(n.field, _microseconds(n.start),
+                                             _microseconds(n.end), boost=n.boost),
     tree.And: lambda n: q.And([to_whoosh(part) for part in n.parts], boost=n.boost),
     tree.Or: lambda n: q.Or([to_whoosh(part) for part in n.parts], boost=n.boost,
                             scale=n.coordination or None),
@@ -45,6 +48,10 @@ _TO_WHOOSH: dict[type, Callable] = {
     tree.Require: lambda n: q.Require(to_whoosh(n.scored), to_whoosh(n.required)),
     tree.Nothing: lambda n: q.NullQuery,
 }
+
+
+def _microseconds(instant: dt.datetime | None) -> int | None:
+    return None if instant is None else datetime_to_long(instant)
 
 
 def to_whoosh(node: tree.Query):

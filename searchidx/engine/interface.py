@@ -13,7 +13,7 @@ open :class:`Snapshot`: valid only with that snapshot, and never shown to a read
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
 
@@ -144,6 +144,10 @@ class Snapshot(Protocol):
 
 class Writer(Protocol):
     """Changes to an index, seen by readers only once committed."""
+
+    schema: Container[str]
+    """The names of the fields the index has (one built by an earlier searchidx may lack
+    newer ones): a document gives only those."""
 
     def add_document(self, **fields: object) -> None:
         """Add an article (fields named as in :meth:`Snapshot.stored_fields`)."""

@@ -184,8 +184,6 @@ class _Postings:
     def __init__(self, reader, field: str, text: bytes) -> None:
         """The postings of ``field``:``text`` in a segment's reader; raises Whoosh's
         ``TermNotFound`` if no document there has the term."""
-        from whoosh.codec.whoosh3 import W3TermInfo
-
         terminfo = reader.term_info(field, text)
         self.count: int = terminfo.doc_frequency()
         self.max_weight: float = terminfo.max_weight()
@@ -197,7 +195,7 @@ class _Postings:
         self._in_weights: set[int] = set()  # numbers of blocks all in ``weights``
         self._fixed_size = reader.schema[field].format.fixed_value_size()
         self._last_ids: list[int] = []
-        if type(terminfo) is not W3TermInfo:  # another codec's
+        if not whoosh_adapter.is_whoosh3_term_info(terminfo):  # another codec's
             counters["postings_one_at_a_time"] += 1
             self._fixed_size = None
             self._read_whole(*_one_at_a_time(reader.postings(field, text)))

@@ -93,6 +93,10 @@ class _LengthScorer(WeightLengthScorer):
 # --- writing postings ------------------------------------------------------------------------
 
 
+BaseCodec = whoosh3.W3Codec
+"""The codec searchidx's own (:class:`~searchidx.engine.codec.Codec`) extends."""
+
+
 def codec_settings(codec: whoosh3.W3Codec) -> dict:
     """The block size, compression level and inline limit a whoosh3 codec was made with."""
     return {"blocklimit": codec._blocklimit, "compression": codec._compression,
@@ -190,6 +194,11 @@ def _var_bytes_values(column) -> Iterator[str]:
     for length in column._lengths:
         yield data[start:start + length].decode("utf-8")
         start += length
+
+
+def is_whoosh3_term_info(terminfo) -> bool:
+    """Whether a term's entry is whoosh3's (its postings laid out in whoosh3's blocks)."""
+    return type(terminfo) is whoosh3.W3TermInfo
 
 
 def columns_reader(segment_reader) -> whoosh3.W3PerDocReader:
