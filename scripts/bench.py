@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -49,6 +50,9 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SEARCHIDX_DATA") or REPO.parent / "shared" / "data")
 DEFAULT_CORPUS = DATA / "reuters21578" / "docs.jsonl"
 ALL_SYSTEMS = ("searchidx", "fts5", "tantivy", "whoosh")
+# searchidx on an OpenSearch cluster, run only when asked (--systems …,opensearch) and given
+# the cluster's URL in this variable (opensearch://HOST:PORT[,HOST:PORT…]).
+OPENSEARCH_VARIABLE = "SEARCHIDX_OPENSEARCH_CLUSTER"
 TITLE_WEIGHT = 2.0          # the peers' title boost (the issue: bm25() with title weight 2)
 TOP = 10
 CHANGE_FRACTION = 0.01      # add 1% new and update 1% changed documents
@@ -323,6 +327,29 @@ def searchidx_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "searchidx"]
 
 
+class OpenSearchEngine(SearchIdxEngine):
+    """searchidx on an OpenSearch cluster: the same library calls with a URL for a folder,
+    a new index of 3 shards with 1 replica each per run (left on the cluster)."""
+
+    name = "opensearch"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        cluster = os.environ.get(OPENSEARCH_VARIABLE, "").rstrip("/")
+        if not cluster:
+            raise SystemExit(f"bench: opensearch needs ${OPENSEARCH_VARIABLE} "
+                             "(opensearch://HOST:PORT)")
+        digest = hashlib.sha256(str(workdir).encode()).hexdigest()[:12]
+        self.index_dir = f"{cluster}/bench-{digest}"
+
+    def build(self, corpus: Path) -> int:
+        from searchidx import SearchIndex
+
+        with SearchIndex.open(self.index_dir, create=True, shards=3, replicas=1) as idx:
+            idx.index([self.corpus_dir])
+            return idx.stats().articles
+
+
 FTS5_SQL = {
     "create": ("CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, title, body, "
                "tokenize='porter unicode61 remove_diacritics 2')"),
@@ -520,7 +547,8 @@ class WhooshEngine(Engine):
 
 
 ENGINES: dict[str, type[Engine]] = {cls.name: cls for cls in
-                                    (SearchIdxEngine, Fts5Engine, TantivyEngine, WhooshEngine)}
+                                    (SearchIdxEngine, Fts5Engine, TantivyEngine, WhooshEngine,
+                                     OpenSearchEngine)}
 IMPORT_FLOOR = [sys.executable, "-c",
                 "import click, whoosh.index, whoosh.searching, whoosh.qparser, whoosh.highlight"]
 
@@ -617,8 +645,11 @@ def child_build(system: str, workdir: Path, corpus: Path) -> None:
                       "maxrss_bytes": max(own, children) * 1024}))
 
 
-def directory_bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+def directory_bytes(path: Path | str) -> int:
+    """The bytes of a folder's files (0 for an index on a cluster, which has none here)."""
+    if "://" in str(path):
+        return 0
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -686,7 +717,7 @@ def measure_cold(engines: list[Engine], queries: list[Query], runs: int) -> dict
     cold = {name: statistics.median(median_wall(c, 1) for c in batch) * 1000
             for name, batch in commands.items()}
     for engine in engines:
-        if isinstance(engine, SearchIdxEngine):
+        if engine.name == "searchidx":
             cold["searchidx json"] = statistics.median(
                 median_wall(engine.cold_json_command(q), 1) for q in names[:runs]) * 1000
     cold["import floor"] = median_wall(IMPORT_FLOOR, runs) * 1000
@@ -760,7 +791,7 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> Run:
         figures["index_mb"] = directory_bytes(engine.index_dir) / MIB
         figures["index_vs_raw"] = figures["index_mb"] / run.corpus["raw_text_mb"]
         run.systems[engine.name] = figures
-        if isinstance(engine, SearchIdxEngine):
+        if engine.name == "searchidx":  # its folder's parts (not a cluster's)
             run.searchidx_parts_mb = {part: size / MIB for part, size in
                                       sorted(searchidx_parts(engine.index_dir).items())}
     measure_build_sizes(run, base, args, workdir)
@@ -924,7 +955,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.systems = [name.strip() for name in args.systems.split(",") if name.strip()]
     args.build_sizes = [int(n) for n in args.build_sizes.split(",") if n.strip()]
-    unknown = set(args.systems) - set(ALL_SYSTEMS)
+    unknown = set(args.systems) - set(ALL_SYSTEMS) - {OpenSearchEngine.name}
     if unknown:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}")
     return args

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import json
 import os
 import random
@@ -194,6 +195,23 @@ class SearchIdxSystem(System):
         self.index.close()
 
 
+class OpenSearchSystem(SearchIdxSystem):
+    """searchidx on an OpenSearch cluster ($SEARCHIDX_OPENSEARCH_CLUSTER, a URL such as
+    opensearch://127.0.0.1:9200): the same library calls with a URL for a folder; asked
+    for by name only (--systems searchidx,opensearch)."""
+
+    name = "opensearch"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        cluster = os.environ.get("SEARCHIDX_OPENSEARCH_CLUSTER", "").rstrip("/")
+        if not cluster:
+            raise SystemExit("evaluate: opensearch needs $SEARCHIDX_OPENSEARCH_CLUSTER "
+                             "(opensearch://HOST:PORT)")
+        digest = hashlib.sha256(str(workdir).encode()).hexdigest()[:12]
+        self.location = f"{cluster}/evaluate-{digest}"
+
+
 class Fts5System(System):
     """SQLite FTS5, Porter over unicode61 without diacritics, ranked by bm25() (title x2)."""
 
@@ -265,7 +283,8 @@ class WhooshSystem(System):
         self.searcher.close()
 
 
-SYSTEMS: dict[str, type[System]] = {cls.name: cls for cls in (SearchIdxSystem, Fts5System, WhooshSystem)}
+SYSTEMS: dict[str, type[System]] = {cls.name: cls for cls in (SearchIdxSystem, Fts5System, WhooshSystem,
+                                                              OpenSearchSystem)}
 
 
 # --- running and scoring --------------------------------------------------------------------

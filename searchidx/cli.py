@@ -20,8 +20,8 @@ from typing import NoReturn
 import click
 
 from .errors import ArticleNotFound, SearchIdxError
-from .settings import (DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, PROGRESS_MIN_BYTES,
-                       PROGRESS_MIN_FILES, PROGRESS_REDRAW_SECONDS, REPORT_MAX_LINES, WEB_HOST,
+from .settings import (DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, OPENSEARCH_REPLICAS,
+                       OPENSEARCH_SHARDS, PROGRESS_MIN_BYTES, PROGRESS_MIN_FILES, PROGRESS_REDRAW_SECONDS, REPORT_MAX_LINES, WEB_HOST,
                        WEB_PORT)
 
 # A whole escape sequence (CSI "ESC [ … letter", OSC "ESC ] … BEL", or ESC and a letter),
@@ -35,6 +35,19 @@ _C1_CONTROL = re.compile(r"[\x7f-\x9f]")
 # Path types shared by the commands: click translates a type's name when one is made (a
 # gettext look-up on disk), and a type per command made start-up ~1 ms slower.
 _FOLDER = click.Path(file_okay=False, path_type=Path)
+
+
+class _IndexLocation(click.Path):
+    """An index folder, or the URL of an index on a cluster (opensearch://HOST:PORT/NAME),
+    kept as written (a Path would fold its "//")."""
+
+    def convert(self, value, param, ctx):
+        if "://" in str(value):
+            return str(value)
+        return super().convert(value, param, ctx)
+
+
+_INDEX_LOCATION = _IndexLocation(file_okay=False, path_type=Path)
 _FILE_OR_FOLDER = click.Path(path_type=Path)
 
 
@@ -67,8 +80,9 @@ def _reported_errors() -> Iterator[None]:
 
 def _index_option(function: Callable) -> Callable:
     return click.option(
-        "--index", "index_dir", type=_FOLDER,
-        help="Index folder [default: $SEARCHIDX_INDEX, else a per-user data folder].",
+        "--index", "index_dir", type=_INDEX_LOCATION,
+        help="Index folder, or opensearch://HOST:PORT/NAME for an index on an OpenSearch "
+             "cluster [default: $SEARCHIDX_INDEX, else a per-user data folder].",
     )(function)
 
 
@@ -156,10 +170,12 @@ def _open_for_reading(index_dir: Path | None, aliases_file: Path | None = None):
     return SearchIndex.open(index_dir, aliases_file=aliases_file)
 
 
-def _open_for_writing(index_dir: Path | None):
+def _open_for_writing(index_dir: Path | None, shards: int | None = None,
+                      replicas: int | None = None):
     from .library import SearchIndex, default_index
 
-    return SearchIndex.open(index_dir or default_index()[0], create=True)
+    return SearchIndex.open(index_dir or default_index()[0], create=True, shards=shards,
+                            replicas=replicas)
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -251,39 +267,55 @@ def _styled_snippet(hit) -> str:
 
 def _writing_command(function: Callable) -> Callable:
     """The arguments and options that ``index`` and ``rebuild`` share."""
-    for decorate in (_force_option, _date_order_option, _wait_option, _index_option,
-                     _format_option,
+    for decorate in (_cluster_options, _force_option, _date_order_option, _wait_option,
+                     _index_option, _format_option,
                      click.argument("paths", nargs=-1, required=True, type=_FILE_OR_FOLDER)):
         function = decorate(function)
     return function
 
 
+def _cluster_options(function: Callable) -> Callable:
+    """--shards and --replicas: those of a new index on an OpenSearch cluster."""
+    function = click.option(
+        "--replicas", type=click.IntRange(0, 100), default=None,
+        help="OpenSearch only: replicas of each shard of a new index "
+             f"[default: {OPENSEARCH_REPLICAS}].")(function)
+    return click.option(
+        "--shards", type=click.IntRange(1, 1024), default=None,
+        help=f"OpenSearch only: shards of a new index [default: {OPENSEARCH_SHARDS}].",
+    )(function)
+
+
 @cli.command("index")
 @_writing_command
 def index_command(paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
-                  wait: float, date_order: str | None, force: bool) -> None:
+                  wait: float, date_order: str | None, force: bool, shards: int | None,
+                  replicas: int | None) -> None:
     """Add new and changed articles from PATHS (files or folders) and drop deleted ones.
 
     Exit status: 0 if every file was indexed, 1 if some were skipped, 2 on an error
     (also when the index would lose half of its articles: see --force).
     """
-    _write("index", paths, output_format, index_dir, wait, date_order=date_order, force=force)
+    _write("index", paths, output_format, index_dir, wait, (shards, replicas),
+           date_order=date_order, force=force)
 
 
 @cli.command()
 @_writing_command
 def rebuild(paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
-            wait: float, date_order: str | None, force: bool) -> None:
+            wait: float, date_order: str | None, force: bool, shards: int | None,
+            replicas: int | None) -> None:
     """Build a fresh index of exactly the articles in PATHS and swap it in atomically.
 
     Searches running meanwhile see the old index or the new one, never a half-built one.
     """
-    _write("rebuild", paths, output_format, index_dir, wait, date_order=date_order, force=force)
+    _write("rebuild", paths, output_format, index_dir, wait, (shards, replicas),
+           date_order=date_order, force=force)
 
 
 def _write(method: str, paths: tuple[Path, ...], output_format: str, index_dir: Path | None,
-           wait: float, **options: object) -> None:
-    with _reported_errors(), _open_for_writing(index_dir) as idx, \
+           wait: float, cluster: tuple[int | None, int | None], **options: object) -> None:
+    with _reported_errors(), _open_for_writing(index_dir, *cluster) as idx, \
             _progress(output_format == "text" and sys.stderr.isatty()) as on_progress:
         report = getattr(idx, method)(paths, wait=wait, on_progress=on_progress, **options)
     _finish_report(report, idx.location, output_format)

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from .errors import IndexNotFound
+from .errors import IndexNotFound, SearchIdxError
 from .index import IndexStore, default_location
 from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS, SEARCH_TIME_BUDGET_SECONDS
 
@@ -68,8 +68,20 @@ def default_index() -> tuple[Path, bool]:
     """Where the default index is (``$SEARCHIDX_INDEX``, else a per-user folder), and
     whether opening it builds it first from the bundled seeds (the per-user one, not
     built yet)."""
+    if _is_cluster_url(os.environ.get("SEARCHIDX_INDEX", "")):
+        return os.environ["SEARCHIDX_INDEX"], False
     location, per_user_default = default_location()
     return location, per_user_default and not IndexStore(location).exists()
+
+
+def _is_cluster_url(location: object) -> bool:
+    """Whether ``location`` is a URL (an OpenSearch index), not a folder; the engine that
+    reads such URLs is imported only for one."""
+    if "://" not in str(location):
+        return False
+    from .engine.opensearch.location import is_cluster_url
+
+    return is_cluster_url(location)
 
 
 def _reads_index(method: Callable) -> Callable:
@@ -122,7 +134,8 @@ class SearchIndex:
 
     @classmethod
     def open(cls, location: PathLike | None = None, *, create: bool = False,
-             aliases_file: PathLike | None = None) -> SearchIndex:
+             aliases_file: PathLike | None = None, shards: int | None = None,
+             replicas: int | None = None) -> SearchIndex:
         """Open the index at ``location``.
 
         With no location: ``$SEARCHIDX_INDEX``, else a per-user data folder, which is
@@ -130,8 +143,21 @@ class SearchIndex:
         empty index is made where there is none; otherwise a missing index raises
         :class:`~searchidx.errors.IndexNotFound`. Searches expand the shipped aliases
         plus those of ``aliases_file`` (default: ``$SEARCHIDX_ALIASES``, if set).
+
+        A location ``opensearch://HOST:PORT/NAME`` (or ``opensearchs://``, ``https://``)
+        is an index on an OpenSearch cluster (``pip install 'searchidx[opensearch]'``);
+        ``shards`` and ``replicas`` are those of a new one (settings.OPENSEARCH_SHARDS,
+        OPENSEARCH_REPLICAS by default).
         """
-        if location is None:
+        url = os.environ.get("SEARCHIDX_INDEX", "") if location is None else location
+        if _is_cluster_url(url):
+            from .cluster import ClusterStore
+
+            store = ClusterStore(str(url), shards, replicas)
+        elif shards is not None or replicas is not None:
+            raise SearchIdxError("shards and replicas are for an OpenSearch index "
+                                 "(opensearch://HOST:PORT/NAME), not for an index folder")
+        elif location is None:
             path, per_user_default = default_location()
             store = IndexStore(path)
             if per_user_default:

@@ -118,3 +118,16 @@ WEB_IDLE_SECONDS = 10
 
 # Dates: a value longer than this is not read as a date (the parser's time stays bounded).
 MAX_DATE_CHARS = 100
+
+# An index on an OpenSearch cluster (searchidx/engine/opensearch): a new index's shards and
+# replicas (`index`/`rebuild` --shards/--replicas), each request's timeout and its retries
+# on other nodes, and bulk writes: articles and bytes per request, and how often a request
+# answered 429 (too many requests) is tried again, waiting twice as long each time.
+OPENSEARCH_SHARDS = 1
+OPENSEARCH_REPLICAS = 1
+OPENSEARCH_TIMEOUT_SECONDS = 30
+OPENSEARCH_RETRIES = 3
+OPENSEARCH_BULK_ARTICLES = 500
+OPENSEARCH_BULK_BYTES = 10 * 2**20
+OPENSEARCH_BULK_RETRIES = 8
+OPENSEARCH_BULK_FIRST_WAIT_SECONDS = 0.5

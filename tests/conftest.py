@@ -168,3 +168,23 @@ def load_script(name: str):
         patch.setattr(sys, "path", list(sys.path))
         spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def opensearch_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A real OpenSearch cluster: ``$SEARCHIDX_TEST_OPENSEARCH``'s, else 3 nodes the suite
+    starts on free ports and stops at the end, even after a failure (tests/opensearch_cluster.py)."""
+    import os
+
+    from opensearch_cluster import (FOLDER_VARIABLE, URL_VARIABLE, Cluster, start_cluster,
+                                    stop_cluster)
+
+    if os.environ.get(URL_VARIABLE):
+        folder = os.environ.get(FOLDER_VARIABLE)
+        yield Cluster(os.environ[URL_VARIABLE], Path(folder) if folder else None)
+        return
+    folder = tmp_path_factory.mktemp("opensearch-cluster")
+    try:
+        yield start_cluster(folder)
+    finally:
+        stop_cluster(folder)
