@@ -29,8 +29,7 @@ class ClusterStore:
         self._where = ClusterLocation.parse(url)
         self.location = str(self._where)  # never with credentials
         self.lock_fd = None  # the local engine's writer processes share a lock; not here
-        self.shards = OPENSEARCH_SHARDS if shards is None else shards
-        self.replicas = OPENSEARCH_REPLICAS if replicas is None else replicas
+        self.shards, self.replicas = shards, replicas  # None: as the live index, or the default
         self.index = ClusterIndex(self._where.client(), self._where.name, self.location)
 
     @contextlib.contextmanager
@@ -72,8 +71,16 @@ class ClusterStore:
 
     def create_generation(self) -> tuple[str, _FreshIndex]:
         with self.reading():
-            name = self.index.create(self.shards, self.replicas)
+            name = self.index.create(*self._layout())
         return name, _FreshIndex(self.index.client, name)
+
+    def _layout(self) -> tuple[int, int]:
+        """The shards and replicas of a new index: those given, else the live index's (a
+        rebuild keeps what the index was made with), else the defaults."""
+        live = self.index.live()
+        kept = self.index.layout(live) if live else (OPENSEARCH_SHARDS, OPENSEARCH_REPLICAS)
+        return (kept[0] if self.shards is None else self.shards,
+                kept[1] if self.replicas is None else self.replicas)
 
     def publish(self, generation: str) -> None:
         with self.reading():

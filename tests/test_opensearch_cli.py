@@ -166,6 +166,18 @@ def test_rebuild_swaps_in_a_new_index_under_the_same_url(opensearch_cluster, see
         assert not idx._store.index.client.indices.exists(index=before)
 
 
+def test_rebuild_keeps_the_shards_and_replicas_the_index_was_made_with(opensearch_cluster,
+                                                                      seed_dir):
+    url = fresh_url(opensearch_cluster, "cli-layout")
+    assert run("index", seed_dir, "--index", url, "--shards", "2", "--replicas", "0").exit_code == 0
+    assert run("rebuild", seed_dir, "--index", url).exit_code == 0
+    with SearchIndex.open(url) as idx:
+        index = idx._store.index
+        assert index.layout(index.live()) == (2, 0)
+        assert run("rebuild", seed_dir, "--index", url, "--replicas", "1").exit_code == 0
+        assert index.layout(index.live()) == (2, 1)
+
+
 def test_serve_answers_from_the_cluster(cluster_seeds):
     from test_web import get_json, serving
 

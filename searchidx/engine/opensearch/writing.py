@@ -158,6 +158,12 @@ class ClusterIndex:
                                    params={"wait_for_active_shards": "1"})
         return name
 
+    def layout(self, concrete: str) -> tuple[int, int]:
+        """The shards and replicas of a concrete index."""
+        settings = self.client.indices.get_settings(index=concrete)[concrete]["settings"]
+        return (int(settings["index"]["number_of_shards"]),
+                int(settings["index"]["number_of_replicas"]))
+
     def swap_to(self, new: str) -> None:
         """Point the alias at ``new`` in one atomic request, then delete the index it
         pointed to before (no search runs on it once the alias has moved)."""
