@@ -22,7 +22,7 @@ from ..settings import SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS, SNIPPET_SURROU
 from . import tree
 from .compile import expanded, to_whoosh, words_within
 from .interface import Chars, Fragment, Ranked, Ranking, Sort, Span
-from .matching import body_chars, rank
+from .matching import body_chars, has_term, rank
 from .schema import analysis_version, build_schema, storage
 
 from whoosh.index import EmptyIndexError  # noqa: E402
@@ -133,7 +133,7 @@ class LocalSnapshot:
     # --- vocabulary ----------------------------------------------------------------------------
 
     def has_term(self, field: str, text: str) -> bool:
-        return (field, text) in self.reader
+        return has_term(self.reader, field, text)
 
     def doc_frequency(self, field: str, text: str) -> int:
         return self.reader.doc_frequency(field, text)

@@ -47,7 +47,7 @@ from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, 
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
 from .scoring import bm25, length_norm, term_score
 
-__all__ = ["Ranked", "Ranking", "body_chars", "rank"]
+__all__ = ["Ranked", "Ranking", "body_chars", "has_term", "rank"]
 
 class Unsupported(Exception):
     """A query part this module does not evaluate (Whoosh does)."""
@@ -186,6 +186,10 @@ class _Postings:
         """The postings of ``field``:``text`` in a segment's reader; raises Whoosh's
         ``TermNotFound`` if no document there has the term."""
         terminfo = _term_info(reader, field, text)
+        if terminfo is None:
+            from whoosh.reading import TermNotFound
+
+            raise TermNotFound(f"{field}:{text!r}")
         self.count: int = terminfo.doc_frequency()
         self.max_weight: float = terminfo.max_weight()
         self.min_length: int = terminfo.min_length() or 0
@@ -540,7 +544,7 @@ _TERM_INFOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _term_info(reader, field: str, text: bytes):
-    """A term's entry in a segment's term dictionary (raises Whoosh's ``TermNotFound``),
+    """A term's entry in a segment's term dictionary, None if the segment lacks the term;
     remembered for the open reader: a segment's terms never change, and looking one up
     reads its hash table a few bytes at a time through Python file calls (a tenth of a
     typical search). The most recent ``TERM_INFO_CACHE`` entries are kept."""
@@ -559,9 +563,17 @@ def _term_info(reader, field: str, text: bytes):
         if len(infos) >= TERM_INFO_CACHE:
             del infos[next(iter(infos))]
     infos[key] = info
-    if info is None:
-        raise TermNotFound(f"{field}:{text!r}")
     return info
+
+
+def has_term(reader, field: str, text: str) -> bool:
+    """Whether a segment of ``reader`` has the term (the entries each segment remembers
+    answer the joined names a query asks about again and again)."""
+    schema = reader.schema
+    if field not in schema:
+        return False
+    text = schema[field].to_bytes(text)
+    return any(_term_info(leaf, field, text) is not None for leaf, _ in reader.leaf_readers())
 
 
 _UNKNOWN = object()
