@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import functools
 import heapq
+import operator
 from collections.abc import Iterator
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -323,10 +324,16 @@ def _fragments(text: str, chars: dict[str, Chars]) -> list[Fragment]:
     tuples (its tokens and fragments took a third of a hit's snippet)."""
     tokens = sorted(((start, end, word) for word, occurrences in chars.items()
                      for _, start, end in occurrences if end <= _CHAR_LIMIT), key=itemgetter(0))
-    found = _pinpointed(_longest_at_each_start(tokens), len(text))
-    best = [cut for _, cut in heapq.nlargest(SNIPPET_FRAGMENTS, found)]
+    found = list(_pinpointed(_longest_at_each_start(tokens), len(text)))
+    starts = [cut.start for _, cut in found]
+    if len(found) <= SNIPPET_FRAGMENTS and all(map(operator.lt, starts, starts[1:])):
+        best = [cut for _, cut in found]  # all of them, already in text order
+    else:
+        # (Over an iterator, as Whoosh gives it: nlargest breaks ties apart otherwise.)
+        best = sorted((cut for _, cut in heapq.nlargest(SNIPPET_FRAGMENTS, iter(found))),
+                      key=attrgetter("start"))
     return [Fragment(cut.start, cut.end, [(token[0], token[1]) for token in cut.matches])
-            for cut in sorted(best, key=attrgetter("start"))]
+            for cut in best]
 
 
 class _Cut:
