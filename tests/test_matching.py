@@ -271,3 +271,26 @@ def test_a_word_first_indexed_by_an_update_is_found_by_the_open_index(tmp_path):
         idx.index([first, second])
         found = idx.search("zanzibarite spokesman")
         assert (found.total, found.notice, found[0].id) == (1, None, NEWS[60]["id"])
+
+
+def test_searches_rank_as_before_when_few_term_entries_are_remembered(news_index, monkeypatch):
+    """The term entries a segment remembers are bounded (``TERM_INFO_CACHE``): with room
+    for two, the least recent are forgotten and searches still rank as Whoosh does."""
+    from searchidx.engine import matching
+
+    texts = NEWS_QUERIES[:6]
+    expected = [_whoosh_and_fast(news_index, text)[1] for text in texts]
+    monkeypatch.setattr(matching, "TERM_INFO_CACHE", 2)
+    snapshot = IndexStore(news_index).open_snapshot()
+    try:
+        builder = QueryBuilder(load_aliases(None), snapshot)
+        for text, whoosh in zip(texts, expected):
+            parsed = builder.parse(text)
+            exact = None if parsed.exact is None else to_whoosh(parsed.exact)
+            fast = rank(snapshot.searcher, to_whoosh(parsed.query), 10, exact)
+            assert [(hit.docnum, hit.score) for hit in fast.hits] == \
+                [(docnum, score) for docnum, score, _ in whoosh], text
+        leaves = [leaf for leaf, _ in snapshot.reader.leaf_readers()]
+        assert all(0 < len(matching._TERM_INFOS[leaf]) <= 2 for leaf in leaves)
+    finally:
+        snapshot.close()
