@@ -320,11 +320,23 @@ def _snap_to_words(text: str, fragment: Fragment) -> Fragment:
         space = _SPACE.search(text, start, first)
         start = space.end() if space else first
     if end < len(text) and not text[end].isspace():
-        spaces = list(_SPACE.finditer(text, last, end))
-        end = spaces[-1].start() if spaces else last
+        end = _last_space_start(text, last, end)
     while start < first and text[start].isspace():
         start += 1
     return Fragment(start, end, fragment.matches)
+
+
+def _last_space_start(text: str, start: int, end: int) -> int:
+    """Where the last run of spaces in ``text[start:end]`` begins (``start`` if none):
+    walked back from the end, over a word or two, not found over the whole stretch."""
+    at = end - 1
+    while at >= start and not text[at].isspace():
+        at -= 1
+    if at < start:
+        return start
+    while at >= start and text[at].isspace():
+        at -= 1
+    return at + 1
 
 
 def _merge_overlapping(fragments: list[Fragment]) -> list[Fragment]:
@@ -344,29 +356,25 @@ def _join_fragments(text: str, fragments: list[Fragment]) -> tuple[str, tuple[Sp
     """One snippet string from the fragments, with the matches' offsets within it."""
     pieces: list[str] = []
     spans: list[Span] = []
-    length = 0
-
-    def add(piece: str, matched: bool = False) -> None:
-        nonlocal length
-        if matched:
-            spans.append((length, length + len(piece)))
-        pieces.append(piece)
-        length += len(piece)
-
-    snapped = [_snap_to_words(text, f) for f in fragments if f.matches]
-    merged = _merge_overlapping(snapped)
+    length = 0  # of the pieces so far
+    merged = _merge_overlapping([_snap_to_words(text, f) for f in fragments if f.matches])
     for number, fragment in enumerate(merged):
-        add(SNIPPET_SEPARATOR if number else ("…" if fragment.start > 0 else ""))
+        pieces.append(SNIPPET_SEPARATOR if number else ("…" if fragment.start > 0 else ""))
+        length += len(pieces[-1])
         position = fragment.start
         for match_start, match_end in fragment.matches:
             if match_start < position:
                 continue
-            add(_SPACE.sub(" ", text[position:match_start]))
-            add(text[match_start:match_end], matched=True)
+            between = _SPACE.sub(" ", text[position:match_start])
+            length += len(between)
+            spans.append((length, length + match_end - match_start))
+            length += match_end - match_start
+            pieces += (between, text[match_start:match_end])
             position = match_end
-        add(_SPACE.sub(" ", text[position:fragment.end]).rstrip())
+        pieces.append(_SPACE.sub(" ", text[position:fragment.end]).rstrip())
+        length += len(pieces[-1])
     if merged and merged[-1].end < len(text.rstrip()):
-        add("…")
+        pieces.append("…")
     return "".join(pieces), tuple(spans)
 
 

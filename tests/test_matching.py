@@ -218,3 +218,79 @@ def test_postings_read_by_block_equal_those_read_one_at_a_time(news_index):
                     [one_at_a_time[doc] for doc in ends]
                 two_blocks = 2 * POSTINGS_PER_BLOCK
                 assert len(around.ids()) <= two_blocks < len(read) or len(read) <= two_blocks
+
+
+def _whoosh_fragments(text: str, chars: dict) -> list[tuple[int, int, list]]:
+    """The fragments Whoosh's pinpoint highlighter picks from these matches (the way
+    searchidx called it before cutting them itself)."""
+    import itertools
+
+    from whoosh import highlight
+
+    fragmenter = highlight.PinpointFragmenter(maxchars=settings.SNIPPET_FRAGMENT_CHARS,
+                                              surround=settings.SNIPPET_SURROUND_CHARS)
+    tokens = sorted((highlight.Token(text=word, pos=pos, startchar=start, endchar=end)
+                     for word, occurrences in chars.items() for pos, start, end in occurrences
+                     if end <= fragmenter.charlimit), key=lambda token: token.startchar)
+    tokens = [max(group, key=lambda token: token.endchar - token.startchar)
+              for _, group in itertools.groupby(tokens, lambda token: token.startchar)]
+    best = highlight.top_fragments(fragmenter.fragment_matches(text, tokens), 3,
+                                   highlight.BasicFragmentScorer(), highlight.FIRST)
+    return [(f.startchar, f.endchar, [(t.startchar, t.endchar) for t in f.matches]) for f in best]
+
+
+def test_snippet_fragments_are_those_whoosh_s_pinpoint_highlighter_picks(news_index):
+    import random
+
+    from searchidx.engine.interface import Ranked
+
+    rng = random.Random(5)
+    snapshot = IndexStore(news_index).open_snapshot()
+    try:
+        for _ in range(3000):  # long, nested and clustered matches, and ties in score
+            text = "".join(rng.choice("ab  c\nd") for _ in range(rng.choice([80, 400, 40000])))
+            chars = {f"w{word}": tuple(
+                (0, start, min(len(text), start + rng.choice([1, 4, 9, 70, 200])))
+                for start in rng.sample(range(len(text)), rng.randint(1, 12)))
+                for word in range(rng.randint(1, 4))}
+            fragments = snapshot.snippet_fragments(text, Ranked(0, 0.0, frozenset(), chars))
+            assert [tuple(f) for f in fragments] == _whoosh_fragments(text, chars), chars
+    finally:
+        snapshot.close()
+
+
+def test_a_word_first_indexed_by_an_update_is_found_by_the_open_index(tmp_path):
+    """Each open segment remembers its term dictionary's entries, and an update's
+    search reads the index again: a word that was not there is found once indexed."""
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_jsonl(first, NEWS[:60])
+    with SearchIndex.open(tmp_path / "index", create=True) as idx:
+        idx.index([first])
+        assert idx.search("zanzibarite spokesman").notice  # only some of the words
+        write_jsonl(second, [dict(NEWS[60], body=NEWS[60]["body"] + " Zanzibarite spokesman.")])
+        idx.index([first, second])
+        found = idx.search("zanzibarite spokesman")
+        assert (found.total, found.notice, found[0].id) == (1, None, NEWS[60]["id"])
+
+
+def test_searches_rank_as_before_when_few_term_entries_are_remembered(news_index, monkeypatch):
+    """The term entries a segment remembers are bounded (``TERM_INFO_CACHE``): with room
+    for two, the least recent are forgotten and searches still rank as Whoosh does."""
+    from searchidx.engine import matching
+
+    texts = NEWS_QUERIES[:6]
+    expected = [_whoosh_and_fast(news_index, text)[1] for text in texts]
+    monkeypatch.setattr(matching, "TERM_INFO_CACHE", 2)
+    snapshot = IndexStore(news_index).open_snapshot()
+    try:
+        builder = QueryBuilder(load_aliases(None), snapshot)
+        for text, whoosh in zip(texts, expected):
+            parsed = builder.parse(text)
+            exact = None if parsed.exact is None else to_whoosh(parsed.exact)
+            fast = rank(snapshot.searcher, to_whoosh(parsed.query), 10, exact)
+            assert [(hit.docnum, hit.score) for hit in fast.hits] == \
+                [(docnum, score) for docnum, score, _ in whoosh], text
+        leaves = [leaf for leaf, _ in snapshot.reader.leaf_readers()]
+        assert all(0 < len(matching._TERM_INFOS[leaf]) <= 2 for leaf in leaves)
+    finally:
+        snapshot.close()

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import itertools
+import heapq
+import operator
 from collections.abc import Iterator
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
 from . import whoosh_adapter  # noqa: F401 (the version check, before any Whoosh import)
@@ -21,7 +23,7 @@ from ..settings import SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS, SNIPPET_SURROU
 from . import tree
 from .compile import expanded, to_whoosh, words_within
 from .interface import Chars, Fragment, Ranked, Ranking, Sort, Span
-from .matching import body_chars, rank
+from .matching import body_chars, has_term, rank
 from .schema import analysis_version, build_schema, storage
 
 from whoosh.index import EmptyIndexError  # noqa: E402
@@ -132,7 +134,7 @@ class LocalSnapshot:
     # --- vocabulary ----------------------------------------------------------------------------
 
     def has_term(self, field: str, text: str) -> bool:
-        return (field, text) in self.reader
+        return has_term(self.reader, field, text)
 
     def doc_frequency(self, field: str, text: str) -> int:
         return self.reader.doc_frequency(field, text)
@@ -310,23 +312,77 @@ def _relevance_scores(top) -> dict[int, float]:
 
 # --- snippets ------------------------------------------------------------------------------------
 
+# Whoosh's highlighter leaves out matches that end past this character.
+_CHAR_LIMIT = 2 ** 15
+
+
 def _fragments(text: str, chars: dict[str, Chars]) -> list[Fragment]:
     """The best stretches of ``text`` around the matched words (at most
     ``SNIPPET_FRAGMENTS``, in text order), found from the words' stored character offsets
-    as Whoosh's pinpoint highlighter finds them, without analysing the text again."""
-    from whoosh import highlight
+    as Whoosh's pinpoint highlighter finds and scores them (``PinpointFragmenter``,
+    ``BasicFragmentScorer``, ``FIRST``), without analysing the text again and on plain
+    tuples (its tokens and fragments took a third of a hit's snippet)."""
+    tokens = sorted(((start, end, word) for word, occurrences in chars.items()
+                     for _, start, end in occurrences if end <= _CHAR_LIMIT), key=itemgetter(0))
+    found = list(_pinpointed(_longest_at_each_start(tokens), len(text)))
+    starts = [cut.start for _, cut in found]
+    if len(found) <= SNIPPET_FRAGMENTS and all(map(operator.lt, starts, starts[1:])):
+        best = [cut for _, cut in found]  # all of them, already in text order
+    else:
+        # (Over an iterator, as Whoosh gives it: nlargest breaks ties apart otherwise.)
+        best = sorted((cut for _, cut in heapq.nlargest(SNIPPET_FRAGMENTS, iter(found))),
+                      key=attrgetter("start"))
+    return [Fragment(cut.start, cut.end, [(token[0], token[1]) for token in cut.matches])
+            for cut in best]
 
-    fragmenter = highlight.PinpointFragmenter(maxchars=SNIPPET_FRAGMENT_CHARS,
-                                              surround=SNIPPET_SURROUND_CHARS)
-    limit = fragmenter.charlimit
-    tokens = sorted((highlight.Token(text=word, pos=pos, startchar=start, endchar=end)
-                     for word, occurrences in chars.items() for pos, start, end in occurrences
-                     if not (limit and end > limit)), key=lambda token: token.startchar)
-    # Where matches start at the same character (a joined name and its first word), the
-    # longer one is marked.
-    tokens = [max(group, key=lambda token: token.endchar - token.startchar)
-              for _, group in itertools.groupby(tokens, lambda token: token.startchar)]
-    best = highlight.top_fragments(fragmenter.fragment_matches(text, tokens), SNIPPET_FRAGMENTS,
-                                   highlight.BasicFragmentScorer(), highlight.FIRST)
-    return [Fragment(f.startchar, f.endchar, [(t.startchar, t.endchar) for t in f.matches])
-            for f in best]
+
+class _Cut:
+    """A fragment being chosen. It compares as Whoosh's ``Fragment`` does, by its start
+    alone (equal starts are neither less nor equal), so that ties between fragments of
+    equal score fall as in ``highlight.top_fragments``."""
+
+    __slots__ = ("start", "end", "matches")
+
+    def __init__(self, start: int, end: int, matches: list[tuple[int, int, str]]) -> None:
+        self.start, self.end, self.matches = start, end, matches
+
+    def __lt__(self, other: _Cut) -> bool:
+        return self.start < other.start
+
+
+def _longest_at_each_start(tokens: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Of the matches that start at the same character (a joined name and its first word),
+    the longer one, which is marked (the first of equals)."""
+    kept: list[tuple[int, int, str]] = []
+    for token in tokens:
+        if kept and kept[-1][0] == token[0]:
+            if token[1] - token[0] > kept[-1][1] - kept[-1][0]:
+                kept[-1] = token
+        else:
+            kept.append(token)
+    return kept
+
+
+def _pinpointed(tokens: list[tuple[int, int, str]], length: int
+                ) -> Iterator[tuple[int, _Cut]]:
+    """``(score, fragment)`` of each fragment, as Whoosh's
+    ``PinpointFragmenter.fragment_matches`` cuts them: a match, the next ones while they
+    end within the surround of the last and the fragment's width, then the surround on
+    each side. The score is ``BasicFragmentScorer``'s: the matches, times a hundred times
+    the different words among them."""
+    maxchars, surround, count = SNIPPET_FRAGMENT_CHARS, SNIPPET_SURROUND_CHARS, len(tokens)
+    at = 0
+    while at < count:
+        last = at
+        left, right, _ = tokens[at]
+        width = right - left
+        while last < count - 1 and width < maxchars:
+            start, end, _ = tokens[last + 1]
+            if end - right > surround or end - left > maxchars:
+                break
+            last, right, width = last + 1, end, width + end - start
+        matches = tokens[at:last + 1]
+        words = len({token[2] for token in matches})
+        yield (len(matches) * words * 100,
+               _Cut(max(0, left - surround), min(length, right + surround), matches))
+        at = last + 1

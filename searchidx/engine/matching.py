@@ -39,6 +39,7 @@ from whoosh.util.numeric import byte_to_length
 
 from ..analysis import PAIR_SIGNATURE_BYTES, SIGNATURE_FIELDS, pair_bits
 from ..budget import Budget
+from ..settings import TERM_INFO_CACHE
 from . import counters, whoosh_adapter
 from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
                     block_spans, first_position, joined_values, occurrence_positions,
@@ -46,7 +47,7 @@ from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, 
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
 from .scoring import bm25, length_norm, term_score
 
-__all__ = ["Ranked", "Ranking", "body_chars", "rank"]
+__all__ = ["Ranked", "Ranking", "body_chars", "has_term", "rank"]
 
 class Unsupported(Exception):
     """A query part this module does not evaluate (Whoosh does)."""
@@ -184,7 +185,11 @@ class _Postings:
     def __init__(self, reader, field: str, text: bytes) -> None:
         """The postings of ``field``:``text`` in a segment's reader; raises Whoosh's
         ``TermNotFound`` if no document there has the term."""
-        terminfo = reader.term_info(field, text)
+        terminfo = _term_info(reader, field, text)
+        if terminfo is None:
+            from whoosh.reading import TermNotFound
+
+            raise TermNotFound(f"{field}:{text!r}")
         self.count: int = terminfo.doc_frequency()
         self.max_weight: float = terminfo.max_weight()
         self.min_length: int = terminfo.min_length() or 0
@@ -535,6 +540,43 @@ class _Segment:
         return Ranked(doc + self.offset, score, terms, chars)
 
 
+_TERM_INFOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _term_info(reader, field: str, text: bytes):
+    """A term's entry in a segment's term dictionary, None if the segment lacks the term;
+    remembered for the open reader: a segment's terms never change, and looking one up
+    reads its hash table a few bytes at a time through Python file calls (a tenth of a
+    typical search). The most recent ``TERM_INFO_CACHE`` entries are kept."""
+    from whoosh.reading import TermNotFound
+
+    infos = _TERM_INFOS.get(reader)
+    if infos is None:
+        infos = _TERM_INFOS[reader] = {}
+    key = (field, text)
+    info = infos.pop(key, _UNKNOWN)  # put back last: the least recent go first
+    if info is _UNKNOWN:
+        try:
+            info = reader.term_info(field, text)
+        except TermNotFound:
+            info = None
+        if len(infos) >= TERM_INFO_CACHE:
+            del infos[next(iter(infos))]
+    infos[key] = info
+    return info
+
+
+def has_term(reader, field: str, text: str) -> bool:
+    """Whether a segment of ``reader`` has the term (the entries each segment remembers
+    answer the joined names a query asks about again and again)."""
+    schema = reader.schema
+    if field not in schema:
+        return False
+    text = schema[field].to_bytes(text)
+    return any(_term_info(leaf, field, text) is not None for leaf, _ in reader.leaf_readers())
+
+
+_UNKNOWN = object()
 _DELETED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
