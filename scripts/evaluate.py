@@ -582,11 +582,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="set (c): the seed that picks and misspells the words (19)")
     parser.add_argument("--systems", default=",".join(SYSTEM_NAMES),
                         help=f"comma-separated, from {', '.join(SYSTEM_NAMES)} (default: all)")
+    parser.add_argument("--engine", choices=("opensearch",),
+                        help="searchidx's engine to compare with the local one: --engine "
+                             "opensearch is --systems searchidx,opensearch")
     parser.add_argument("--reuters", type=Path, default=REUTERS, help="set (b): the Reuters-21578 JSONL")
     parser.add_argument("--per-query", action="store_true",
                         help="set (a): list the queries where searchidx is weak or behind a peer")
     parser.add_argument("--json", type=Path, help="also write every score, per query too, to this file")
     args = parser.parse_args(argv)
+    if args.engine == "opensearch":
+        args.systems = "searchidx,opensearch"
     args.systems = [name.strip() for name in args.systems.split(",") if name.strip()]
     unknown = set(args.systems) - set(SYSTEMS)
     if unknown or not args.systems:

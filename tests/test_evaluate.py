@@ -79,3 +79,7 @@ def test_the_spelling_set_counts_corrections_to_the_word_meant_and_rare_words_ke
     table = evaluate.spelling_table(result)
     assert "| misspellings of frequent words and names corrected to the word meant (2) | 0.500 |" in table
     assert "| rare words left as typed (2) | 0.500 |" in table
+
+
+def test_engine_opensearch_compares_the_cluster_with_the_local_engine(evaluate):
+    assert evaluate.parse_args(["--engine", "opensearch"]).systems == ["searchidx", "opensearch"]
