@@ -28,8 +28,8 @@ from .schema import analysis_version, build_schema, storage
 
 from whoosh.index import EmptyIndexError  # noqa: E402
 
-__all__ = ["OPEN_RACES", "LocalSnapshot", "create_index", "open_index", "readable_snapshot",
-           "weighting"]
+__all__ = ["OPEN_RACES", "LocalSnapshot", "create_index", "fragments_at", "open_index",
+           "readable_snapshot", "weighting"]
 
 OPEN_RACES = (FileNotFoundError, EmptyIndexError)
 """What opening a generation raises when a rebuild swapped it away meanwhile."""
@@ -126,7 +126,7 @@ class LocalSnapshot:
         return ()
 
     def snippet_fragments(self, text: str, hit: Ranked) -> list[Fragment]:
-        return _fragments(text, hit.body_chars)
+        return fragments_at(text, hit.body_chars)
 
     def key_terms(self, doc: int, field: str, count: int) -> list[tuple[str, float]]:
         return self.searcher.key_terms([doc], field, numterms=count)
@@ -316,7 +316,7 @@ def _relevance_scores(top) -> dict[int, float]:
 _CHAR_LIMIT = 2 ** 15
 
 
-def _fragments(text: str, chars: dict[str, Chars]) -> list[Fragment]:
+def fragments_at(text: str, chars: dict[str, Chars]) -> list[Fragment]:
     """The best stretches of ``text`` around the matched words (at most
     ``SNIPPET_FRAGMENTS``, in text order), found from the words' stored character offsets
     as Whoosh's pinpoint highlighter finds and scores them (``PinpointFragmenter``,

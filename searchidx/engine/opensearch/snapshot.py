@@ -163,9 +163,9 @@ class ClusterSnapshot:
 
     def snippet_fragments(self, text: str, hit: Ranked) -> list[Fragment]:
         """The local engine's fragments: the matched words' offsets are the same."""
-        from ..local import _fragments
+        from ..local import fragments_at
 
-        return _fragments(text, hit.body_chars)
+        return fragments_at(text, hit.body_chars)
 
     def key_terms(self, doc: int, field: str, count: int) -> list[tuple[str, float]]:
         """The terms of a document's field that tell most: frequent in it, rare elsewhere
