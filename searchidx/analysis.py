@@ -36,8 +36,8 @@ from .fold_table import LETTERS
 from .settings import STEM_MIN_LENGTH
 
 __all__ = ["ANALYSIS_VERSION", "JOINED_MAX_WORDS", "exact_analyzer", "exact_form", "exact_term",
-           "exact_terms", "fold", "is_acronym", "name_analyzer", "normalize", "prose_analyzer",
-           "prose_terms", "spelling_words", "tokenize", "words", "SIGNATURE_FIELDS"]
+           "exact_terms", "exact_text", "fold", "is_acronym", "name_analyzer", "normalize", "prose_analyzer",
+           "prose_terms", "prose_forms", "name_forms", "spelling_words", "tokenize", "words", "SIGNATURE_FIELDS"]
 
 # The version of the terms analysis makes of a text, recorded in each index built (see
 # index.analysis_version): an index of another version needs a rebuild to match as this
@@ -419,15 +419,23 @@ _WORD_FORMS_MAX = 500_000
 
 
 @lru_cache(maxsize=1)
-def _prose_forms() -> WordForms:
+def prose_forms() -> WordForms:
+    """The title and body analysis, word by word, shared by the process (its memo of
+    words' forms fills once)."""
     return WordForms(prose_analyzer())
+
+
+@lru_cache(maxsize=1)
+def name_forms() -> WordForms:
+    """The place and source analysis, word by word, shared by the process."""
+    return WordForms(name_analyzer())
 
 
 def prose_terms(value: str) -> tuple[dict[str, list[Occurrence]], set[str]]:
     """What ``prose_analyzer()`` indexes for ``value``, each term with its occurrences,
     and the plain folded words of ``value`` (for spelling suggestions). Joined names are
     terms but not spelling words."""
-    return _prose_forms().prose(value)[:2]
+    return prose_forms().prose(value)[:2]
 
 
 def pair_signature(value: str, prose: Prose | None = None) -> bytes:
@@ -438,7 +446,7 @@ def pair_signature(value: str, prose: Prose | None = None) -> bytes:
     phrase; one that has them may (positions decide). Made with C loops (``map``): a
     Python loop over the pairs took a sixth of the build."""
     if prose is None:
-        prose = _prose_forms().prose(value)
+        prose = prose_forms().prose(value)
     sequence, joined = prose.sequence, prose.joined
     firsts, seconds = sequence[:-1], sequence[1:]
     joined_at: dict[int, list[str]] = {}  # a joined name is at its first word's position
@@ -492,6 +500,11 @@ _SIGNATURE_BITS = 8 * PAIR_SIGNATURE_BYTES
 def spelling_words(value: str) -> set[str]:
     """The plain folded words of ``value``: what spelling suggestions choose from."""
     return {fold(text) for text, *_ in words(normalize(value), join=False)}
+
+
+def exact_text(title: str, body: str) -> str:
+    """The text the ``exact`` field is made of: an article's title, then its body."""
+    return f"{title}\n{body}"
 
 
 def exact_terms(value: str) -> dict[str, int]:

@@ -32,11 +32,6 @@ _TERMINAL_UNSAFE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07
 # through _terminal_safe, which keeps none).
 _COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 _C1_CONTROL = re.compile(r"[\x7f-\x9f]")
-# Path types shared by the commands: click translates a type's name when one is made (a
-# gettext look-up on disk), and a type per command made start-up ~1 ms slower.
-_FOLDER = click.Path(file_okay=False, path_type=Path)
-
-
 class _IndexLocation(click.Path):
     """An index folder, or the URL of an index on a cluster (opensearch://HOST:PORT/NAME),
     kept as written (a Path would fold its "//")."""
@@ -47,6 +42,8 @@ class _IndexLocation(click.Path):
         return super().convert(value, param, ctx)
 
 
+# Path types shared by the commands: click translates a type's name when one is made (a
+# gettext look-up on disk), and a type per command made start-up ~1 ms slower.
 _INDEX_LOCATION = _IndexLocation(file_okay=False, path_type=Path)
 _FILE_OR_FOLDER = click.Path(path_type=Path)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import settings
+from .analysis import exact_text
 from .engine import counters
 from .errors import IndexWouldShrink
 from .index import IndexStore
@@ -186,7 +187,7 @@ def _recorded_hash(article: Article) -> str:
 def _unstored_fields(title: str, body: str) -> dict[str, str]:
     """The fields indexed from the title and body but not stored (made again when an
     article is copied from its stored fields)."""
-    return {"exact": f"{title}\n{body}", "body_pairs": body}
+    return {"exact": exact_text(title, body), "body_pairs": body}
 
 
 def _in_schema(writer, document: dict[str, object]) -> dict[str, object]:

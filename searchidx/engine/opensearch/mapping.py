@@ -30,13 +30,17 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 
-from ...analysis import (_MARKS, ANALYSIS_VERSION, TOKEN_PATTERN, WordForms, exact_terms, fold,
-                         name_analyzer, normalize, prose_analyzer)
+from ...analysis import (_MARKS, ANALYSIS_VERSION, TOKEN_PATTERN, exact_terms, exact_text, fold,
+                         name_forms, prose_forms)
 from ...settings import BM25_B, BM25_K1
 
 # The version of this mapping; an index records it with the analysis version it was made
 # with (``_meta``), and `check` compares both with this searchidx's.
 MAPPING_VERSION = 1
+STORED_FIELDS = ("id", "path", "title", "body", "date", "place", "source", "url", "hash",
+                 "stamp")
+"""The fields an article is sent with and kept as written (its ``_source``); the rest of
+a document is made from them (:func:`pre_analysed`)."""
 PROSE_FIELDS = ("title", "body")
 NAME_FIELDS = ("place", "source")
 TERMS_SUFFIX, JOINED_SUFFIX = "_terms", "_joined"
@@ -105,12 +109,10 @@ def fold_mappings() -> list[str]:
         if 0xD800 <= code < 0xE000 or "A" <= char <= "Z" or not TOKEN_PATTERN.fullmatch(char):
             continue
         folded = fold(char)
-        if folded != char and folded and _ONE_WORD.fullmatch(folded):
+        if folded != char and folded and TOKEN_PATTERN.fullmatch(folded):
             rules.append(f"{_java(char)} => {_java(folded)}")
     return rules
 
-
-_ONE_WORD = TOKEN_PATTERN
 
 
 def _java(text: str) -> str:
@@ -122,12 +124,6 @@ def _java(text: str) -> str:
         for unit in (int.from_bytes(units[i:i + 2], "big") for i in range(0, len(units), 2)))
 
 
-@lru_cache(maxsize=1)
-def _forms() -> dict[str, WordForms]:
-    prose, names = WordForms(prose_analyzer()), WordForms(name_analyzer())
-    return {**dict.fromkeys(PROSE_FIELDS, prose), **dict.fromkeys(NAME_FIELDS, names)}
-
-
 def pre_analysed(document: dict) -> dict:
     """``document`` (the fields the indexer writes, text in NFC) with the fields
     OpenSearch cannot make itself, as space-separated terms: the stems of title and body
@@ -135,11 +131,12 @@ def pre_analysed(document: dict) -> dict:
     extra = {}
     for field in PROSE_FIELDS + NAME_FIELDS:
         if document.get(field):
-            prose = _forms()[field].prose(document[field])
+            forms = prose_forms() if field in PROSE_FIELDS else name_forms()
+            prose = forms.prose(document[field])
             extra[field + JOINED_SUFFIX] = _spaced(term for _, term in prose.joined)
             if field in PROSE_FIELDS:
                 extra[field + TERMS_SUFFIX] = _spaced(prose.sequence)
-    exact = exact_terms(normalize(f"{document.get('title', '')}\n{document.get('body', '')}"))
+    exact = exact_terms(exact_text(document.get("title", ""), document.get("body", "")))
     extra["exact"] = _spaced(term for term, count in exact.items() for _ in range(count))
     return {**document, **extra}
 

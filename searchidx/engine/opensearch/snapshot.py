@@ -17,15 +17,15 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 
-from ...analysis import WordForms, exact_terms, name_analyzer, normalize, prose_analyzer
+from whoosh.support.levenshtein import levenshtein
+
+from ...analysis import exact_terms, exact_text, name_forms, prose_forms
 from .. import tree
 from ..interface import Chars, Fragment, Ranked, Ranking, Span
-from .mapping import NAME_FIELDS, PROSE_FIELDS
+from .mapping import NAME_FIELDS, PROSE_FIELDS, STORED_FIELDS
 from .translate import Translation, date_bounds
 from .writing import BulkWriter, document_id
 
-STORED_FIELDS = ("id", "path", "title", "body", "date", "place", "source", "url", "hash",
-                 "stamp")
 # A search's exact spellings lift an article this far above the others, so that sorting
 # by score puts them first; the lift is taken off again (scores stay BM25 scores).
 _EXACT_LIFT = 10_000.0
@@ -54,8 +54,9 @@ class ClusterSnapshot:
         return int(meta.get("searchidx_analysis_version", 1))
 
     def is_current(self) -> bool:
-        live = next(iter(self.client.indices.get_alias(name=self.alias)))
-        return live == self.concrete and self._change_count() == self._changes
+        """Whether the index had no write since this snapshot was opened. (The library
+        asks only while the alias still names it; a rebuild deletes it, which counts.)"""
+        return self._change_count() == self._changes
 
     def _change_count(self) -> int:
         """How many writes the index has had; -1 once it is gone (a rebuild replaced it
@@ -140,10 +141,11 @@ class ClusterSnapshot:
         if _EXACT_NAME in names:
             score += lift - _EXACT_LIFT
         leaves = [translation.leaves[name] for name in names if name in translation.leaves]
-        terms = matched_terms(leaves, source)
+        article = ArticleTerms(source)
+        terms = matched_terms(leaves, article)
         words = {text.decode("utf-8") for field, text in terms if field == "body"}
         chars = {term: tuple(occurrences)
-                 for term, occurrences in _prose(source.get("body") or "").terms.items()
+                 for term, occurrences in article.prose("body").terms.items()
                  if term in words}
         return Ranked(self._number(source["id"], source), score, terms, chars)
 
@@ -200,7 +202,7 @@ class ClusterSnapshot:
         options = [option["text"] for entry in answer["suggest"]["words"]
                    for option in entry["options"]]
         yield from sorted(option for option in options
-                          if _edits(option, word) <= max_edits
+                          if levenshtein(option, word, max_edits) <= max_edits
                           and option[:prefix_letters] == word[:prefix_letters])
 
     def term_occurrences(self, field: str, text: str) -> Iterator[tuple[int, Chars]]:
@@ -209,7 +211,7 @@ class ClusterSnapshot:
                 "_source": list(STORED_FIELDS), "sort": [{"id": "asc"}]}
         for hit in self.client.search(index=self.alias, body=body)["hits"]["hits"]:
             source = hit["_source"]
-            occurrences = _prose(source.get(field) or "").terms.get(text)
+            occurrences = ArticleTerms(source).prose(field).terms.get(text)
             if occurrences:
                 yield self._number(source["id"], source), tuple(occurrences)
 
@@ -219,7 +221,7 @@ class ClusterSnapshot:
         body = {"query": {"match_all": {}}, "size": _SCROLL_PAGE, "_source": [field]}
         counts: Counter[str] = Counter()
         for hit in self.client.search(index=self.alias, body=body)["hits"]["hits"]:
-            counts.update(field_terms(field, hit["_source"]))
+            counts.update(ArticleTerms(hit["_source"]).terms(field))
         return [(float(frequency), term) for term, frequency in counts.most_common(count)]
 
     # --- what the indexer compares -------------------------------------------------------
@@ -262,34 +264,37 @@ def _stored(source: dict) -> dict[str, object]:
     return fields
 
 
-def _prose(text: str):
-    return _PROSE.prose(normalize(text))
+class ArticleTerms:
+    """The terms searchidx's analysis makes of one stored article's fields (as the engine
+    indexed them), each field analysed at most once."""
+
+    def __init__(self, source: dict) -> None:
+        self.source = source
+        self._prose: dict = {}
+
+    def prose(self, field: str):
+        """The analysis of a title, body, place or source field (terms with offsets)."""
+        if field not in self._prose:
+            forms = prose_forms() if field in PROSE_FIELDS else name_forms()
+            self._prose[field] = forms.prose(self.source.get(field) or "")
+        return self._prose[field]
+
+    def terms(self, field: str) -> set[str]:
+        if field == "exact":
+            return set(exact_terms(exact_text(self.source.get("title") or "",
+                                              self.source.get("body") or "")))
+        if field in PROSE_FIELDS or field in NAME_FIELDS:
+            return set(self.prose(field).terms)
+        return {str(self.source.get(field) or "")}
 
 
-_PROSE = WordForms(prose_analyzer())
-_NAMES = WordForms(name_analyzer())
-
-
-def field_terms(field: str, source: dict) -> set[str]:
-    """The terms searchidx's analysis makes of an article's field (as the engine indexed)."""
-    if field == "exact":
-        return set(exact_terms(normalize(f"{source.get('title') or ''}\n"
-                                         f"{source.get('body') or ''}")))
-    text = source.get(field) or ""
-    if field in PROSE_FIELDS:
-        return set(_PROSE.prose(normalize(text)).terms)
-    if field in NAME_FIELDS:
-        return set(_NAMES.prose(normalize(text)).terms)
-    return {str(text)}
-
-
-def matched_terms(leaves, source: dict) -> frozenset[tuple[str, bytes]]:
+def matched_terms(leaves, article: ArticleTerms) -> frozenset[tuple[str, bytes]]:
     """The ``(field, term)`` pairs of an article that the matched ``leaves`` stand for."""
     found = set()
     for leaf in leaves:
         if type(leaf) is tree.DateRange:
             continue
-        terms = field_terms(leaf.field, source)
+        terms = article.terms(leaf.field)
         found.update((leaf.field, term.encode("utf-8")) for term in terms
                      if _leaf_takes(leaf, term))
     return frozenset(found)
@@ -310,17 +315,7 @@ def _leaf_takes(leaf, term: str) -> bool:
                 and (leaf.end is None or term < leaf.end or (leaf.include_end and term == leaf.end)))
     if kind is tree.Fuzzy:
         return (term[:leaf.prefix_letters] == leaf.text[:leaf.prefix_letters]
-                and _edits(term, leaf.text) <= leaf.max_edits)
+                and levenshtein(term, leaf.text, leaf.max_edits) <= leaf.max_edits)
     return False
 
-
-def _edits(first: str, second: str) -> int:
-    """Levenshtein distance (the words are short: a word, not a text)."""
-    previous = list(range(len(second) + 1))
-    for i, a in enumerate(first, 1):
-        current = [i]
-        for j, b in enumerate(second, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
-        previous = current
-    return previous[-1]
 

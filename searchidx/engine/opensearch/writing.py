@@ -23,15 +23,11 @@ from ...errors import SearchIdxError
 from ...settings import (OPENSEARCH_BULK_ARTICLES, OPENSEARCH_BULK_BYTES,
                          OPENSEARCH_BULK_FIRST_WAIT_SECONDS, OPENSEARCH_BULK_RETRIES)
 from .location import ClusterUnavailable
-from .mapping import index_body, pre_analysed
+from .mapping import STORED_FIELDS, index_body, pre_analysed
 
 # Lucene's limit on a document's _id; a longer article id is stored whole in the ``id``
 # field and its digest is the _id.
 MAX_ID_BYTES = 512
-# The fields the local engine's writer takes that this engine makes otherwise: the exact
-# forms from title and body (mapping.pre_analysed), and the pair signatures, which only
-# the local engine's phrase check needs.
-_MADE_HERE = ("exact", "body_pairs")
 
 
 class BulkWriteFailed(SearchIdxError):
@@ -48,8 +44,7 @@ def document_id(article_id: str) -> str:
 def source(fields: dict[str, object]) -> dict[str, object]:
     """The _source of an article from the fields a writer is given: the stored fields as
     they are (the date as ``YYYY-MM-DD``), plus the terms made in Python."""
-    document = {name: value for name, value in fields.items()
-                if name not in _MADE_HERE and value is not None}
+    document = {name: value for name, value in fields.items() if value is not None}
     date = document.get("date")
     if isinstance(date, (dt.date, dt.datetime)):
         document["date"] = date.strftime("%Y-%m-%d")
@@ -59,9 +54,9 @@ def source(fields: dict[str, object]) -> dict[str, object]:
 class BulkWriter:
     """Writes articles into one concrete index (see the module's doc)."""
 
-    schema = frozenset(("id", "path", "title", "body", "date", "place", "source", "url",
-                        "hash", "stamp") + _MADE_HERE)
-    """The fields it takes (the indexer leaves out any other)."""
+    schema = frozenset(STORED_FIELDS)
+    """The fields it takes (the indexer leaves out any other: the exact forms are made
+    from the title and body here, and pair signatures serve only the local engine)."""
 
     def __init__(self, client, index: str) -> None:
         self.client = client
