@@ -11,26 +11,30 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
 import html
+import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from operator import attrgetter, itemgetter
 from typing import NamedTuple, overload
 
 from .analysis import normalize
 from .budget import Budget
-from .engine.interface import Fragment, Ranked, Ranking, Snapshot, Sort, Span
+from .engine.interface import Chars, Fragment, Ranked, Ranking, Snapshot, Sort, Span
 from .engine.tree import NOTHING, Or, Term
 from .errors import ArticleNotFound, QueryError
 from .query import (ParsedQuery, QueryBuilder, bounded, has_exclusion, joined_notices,
                     plain_words)
 from .spelling import spelling_correction
 from .settings import (MAX_LIMIT, SEARCH_TIME_BUDGET_SECONDS, SIMILAR_KEY_TERMS,
-                       SNIPPET_LEAD_CHARS, SNIPPET_SEPARATOR)
+                       SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS, SNIPPET_LEAD_CHARS,
+                       SNIPPET_SEPARATOR, SNIPPET_SURROUND_CHARS)
 
-__all__ = ["Hit", "SearchResults", "Sort", "mark_html", "marked", "match_spans", "run_search",
-           "run_similar"]
+__all__ = ["Hit", "SearchResults", "Sort", "fragments_at", "mark_html", "marked", "match_spans",
+           "run_search", "run_similar"]
 
 
 
@@ -298,7 +302,7 @@ _HITS_PER_CLOCK_CHECK = 100
 
 def _hit(snapshot: Snapshot, stored: dict, ranked: Ranked) -> Hit:
     body = stored.get("body", "")
-    fragments = snapshot.snippet_fragments(body, ranked) if body else []
+    fragments = fragments_at(body, ranked.body_chars) if body else []
     snippet, spans = _join_fragments(body, fragments) if fragments else (_lead(body), ())
     date = stored.get("date")
     return Hit(id=stored["id"], path=stored.get("path", ""), title=stored.get("title", ""),
@@ -310,6 +314,82 @@ def _hit(snapshot: Snapshot, stored: dict, ranked: Ranked) -> Hit:
 # --- snippets ----------------------------------------------------------------------------------
 
 _SPACE = re.compile(r"\s+")
+
+
+# Whoosh's highlighter leaves out matches that end past this character.
+_CHAR_LIMIT = 2 ** 15
+
+
+def fragments_at(text: str, chars: dict[str, Chars]) -> list[Fragment]:
+    """The best stretches of ``text`` around the matched words (at most
+    ``SNIPPET_FRAGMENTS``, in text order), found from the words' stored character offsets
+    as Whoosh's pinpoint highlighter finds and scores them (``PinpointFragmenter``,
+    ``BasicFragmentScorer``, ``FIRST``), without analysing the text again and on plain
+    tuples (its tokens and fragments took a third of a hit's snippet)."""
+    tokens = sorted(((start, end, word) for word, occurrences in chars.items()
+                     for _, start, end in occurrences if end <= _CHAR_LIMIT), key=itemgetter(0))
+    found = list(_pinpointed(_longest_at_each_start(tokens), len(text)))
+    starts = [cut.start for _, cut in found]
+    if len(found) <= SNIPPET_FRAGMENTS and all(map(operator.lt, starts, starts[1:])):
+        best = [cut for _, cut in found]  # all of them, already in text order
+    else:
+        # (Over an iterator, as Whoosh gives it: nlargest breaks ties apart otherwise.)
+        best = sorted((cut for _, cut in heapq.nlargest(SNIPPET_FRAGMENTS, iter(found))),
+                      key=attrgetter("start"))
+    return [Fragment(cut.start, cut.end, [(token[0], token[1]) for token in cut.matches])
+            for cut in best]
+
+
+class _Cut:
+    """A fragment being chosen. It compares as Whoosh's ``Fragment`` does, by its start
+    alone (equal starts are neither less nor equal), so that ties between fragments of
+    equal score fall as in ``highlight.top_fragments``."""
+
+    __slots__ = ("start", "end", "matches")
+
+    def __init__(self, start: int, end: int, matches: list[tuple[int, int, str]]) -> None:
+        self.start, self.end, self.matches = start, end, matches
+
+    def __lt__(self, other: _Cut) -> bool:
+        return self.start < other.start
+
+
+def _longest_at_each_start(tokens: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Of the matches that start at the same character (a joined name and its first word),
+    the longer one, which is marked (the first of equals)."""
+    kept: list[tuple[int, int, str]] = []
+    for token in tokens:
+        if kept and kept[-1][0] == token[0]:
+            if token[1] - token[0] > kept[-1][1] - kept[-1][0]:
+                kept[-1] = token
+        else:
+            kept.append(token)
+    return kept
+
+
+def _pinpointed(tokens: list[tuple[int, int, str]], length: int
+                ) -> Iterator[tuple[int, _Cut]]:
+    """``(score, fragment)`` of each fragment, as Whoosh's
+    ``PinpointFragmenter.fragment_matches`` cuts them: a match, the next ones while they
+    end within the surround of the last and the fragment's width, then the surround on
+    each side. The score is ``BasicFragmentScorer``'s: the matches, times a hundred times
+    the different words among them."""
+    maxchars, surround, count = SNIPPET_FRAGMENT_CHARS, SNIPPET_SURROUND_CHARS, len(tokens)
+    at = 0
+    while at < count:
+        last = at
+        left, right, _ = tokens[at]
+        width = right - left
+        while last < count - 1 and width < maxchars:
+            start, end, _ = tokens[last + 1]
+            if end - right > surround or end - left > maxchars:
+                break
+            last, right, width = last + 1, end, width + end - start
+        matches = tokens[at:last + 1]
+        words = len({token[2] for token in matches})
+        yield (len(matches) * words * 100,
+               _Cut(max(0, left - surround), min(length, right + surround), matches))
+        at = last + 1
 
 
 def _snap_to_words(text: str, fragment: Fragment) -> Fragment:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Container, Iterator
-from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
 
 from ..budget import Budget
@@ -103,10 +102,6 @@ class Snapshot(Protocol):
         """Offsets in the document's body (its original text) of the words ``query``
         matches there, in text order; empty if it does not match."""
 
-    def snippet_fragments(self, text: str, hit: Ranked) -> list[Fragment]:
-        """The best stretches of a hit's body ``text`` around its matched words, in text
-        order, at most ``SNIPPET_FRAGMENTS``."""
-
     def key_terms(self, doc: int, field: str, count: int) -> list[tuple[str, float]]:
         """The ``count`` most telling terms of a document's field, with their weights."""
 
@@ -163,12 +158,3 @@ class Writer(Protocol):
 
     def cancel(self) -> None:
         """Drop the changes."""
-
-
-class Engine(Protocol):
-    """Opens stores: a local folder of generations (:class:`searchidx.index.IndexStore`)
-    or a remote index."""
-
-    def open_snapshot(self, generation: Path) -> Snapshot:
-        """An open snapshot of the index a generation holds."""
-

@@ -11,24 +11,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import heapq
-import operator
 from collections.abc import Iterator
-from operator import attrgetter, itemgetter
 from pathlib import Path
 
 from . import whoosh_adapter  # noqa: F401 (the version check, before any Whoosh import)
 from ..budget import Budget
-from ..settings import SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS, SNIPPET_SURROUND_CHARS
 from . import tree
 from .compile import expanded, to_whoosh, words_within
-from .interface import Chars, Fragment, Ranked, Ranking, Sort, Span
+from .interface import Chars, Ranked, Ranking, Sort, Span
 from .matching import body_chars, has_term, rank
 from .schema import analysis_version, build_schema, storage
+from .scoring import weighting  # the ranking of the queries Whoosh's matchers run
 
 from whoosh.index import EmptyIndexError  # noqa: E402
 
-__all__ = ["OPEN_RACES", "LocalSnapshot", "create_index", "fragments_at", "open_index",
+__all__ = ["OPEN_RACES", "LocalSnapshot", "create_index", "open_index",
            "readable_snapshot", "weighting"]
 
 OPEN_RACES = (FileNotFoundError, EmptyIndexError)
@@ -57,14 +54,6 @@ def readable_snapshot(generation: Path) -> LocalSnapshot | None:
     if not readers:
         return None
     return LocalSnapshot(None, Searcher(readers[0] if len(readers) == 1 else MultiReader(readers)))
-
-
-def weighting():
-    """The ranking function: BM25F, with field boosts from the schema (the fast path's
-    own, for the queries Whoosh's matchers run)."""
-    from .scoring import weighting as bm25f
-
-    return bm25f()
 
 
 class LocalSnapshot:
@@ -124,9 +113,6 @@ class LocalSnapshot:
             tokens = self.searcher.schema["body"].analyzer(hit["body"], chars=True)
             return tuple((t.startchar, t.endchar) for t in tokens if t.text in terms)
         return ()
-
-    def snippet_fragments(self, text: str, hit: Ranked) -> list[Fragment]:
-        return fragments_at(text, hit.body_chars)
 
     def key_terms(self, doc: int, field: str, count: int) -> list[tuple[str, float]]:
         return self.searcher.key_terms([doc], field, numterms=count)
@@ -308,81 +294,3 @@ def _relevance_scores(top) -> dict[int, float]:
     part is the negated score (see :func:`_ordering`)."""
     return {hit.docnum: -hit.score[-1] if isinstance(hit.score, tuple) else float(hit.score or 0)
             for hit in top}
-
-
-# --- snippets ------------------------------------------------------------------------------------
-
-# Whoosh's highlighter leaves out matches that end past this character.
-_CHAR_LIMIT = 2 ** 15
-
-
-def fragments_at(text: str, chars: dict[str, Chars]) -> list[Fragment]:
-    """The best stretches of ``text`` around the matched words (at most
-    ``SNIPPET_FRAGMENTS``, in text order), found from the words' stored character offsets
-    as Whoosh's pinpoint highlighter finds and scores them (``PinpointFragmenter``,
-    ``BasicFragmentScorer``, ``FIRST``), without analysing the text again and on plain
-    tuples (its tokens and fragments took a third of a hit's snippet)."""
-    tokens = sorted(((start, end, word) for word, occurrences in chars.items()
-                     for _, start, end in occurrences if end <= _CHAR_LIMIT), key=itemgetter(0))
-    found = list(_pinpointed(_longest_at_each_start(tokens), len(text)))
-    starts = [cut.start for _, cut in found]
-    if len(found) <= SNIPPET_FRAGMENTS and all(map(operator.lt, starts, starts[1:])):
-        best = [cut for _, cut in found]  # all of them, already in text order
-    else:
-        # (Over an iterator, as Whoosh gives it: nlargest breaks ties apart otherwise.)
-        best = sorted((cut for _, cut in heapq.nlargest(SNIPPET_FRAGMENTS, iter(found))),
-                      key=attrgetter("start"))
-    return [Fragment(cut.start, cut.end, [(token[0], token[1]) for token in cut.matches])
-            for cut in best]
-
-
-class _Cut:
-    """A fragment being chosen. It compares as Whoosh's ``Fragment`` does, by its start
-    alone (equal starts are neither less nor equal), so that ties between fragments of
-    equal score fall as in ``highlight.top_fragments``."""
-
-    __slots__ = ("start", "end", "matches")
-
-    def __init__(self, start: int, end: int, matches: list[tuple[int, int, str]]) -> None:
-        self.start, self.end, self.matches = start, end, matches
-
-    def __lt__(self, other: _Cut) -> bool:
-        return self.start < other.start
-
-
-def _longest_at_each_start(tokens: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Of the matches that start at the same character (a joined name and its first word),
-    the longer one, which is marked (the first of equals)."""
-    kept: list[tuple[int, int, str]] = []
-    for token in tokens:
-        if kept and kept[-1][0] == token[0]:
-            if token[1] - token[0] > kept[-1][1] - kept[-1][0]:
-                kept[-1] = token
-        else:
-            kept.append(token)
-    return kept
-
-
-def _pinpointed(tokens: list[tuple[int, int, str]], length: int
-                ) -> Iterator[tuple[int, _Cut]]:
-    """``(score, fragment)`` of each fragment, as Whoosh's
-    ``PinpointFragmenter.fragment_matches`` cuts them: a match, the next ones while they
-    end within the surround of the last and the fragment's width, then the surround on
-    each side. The score is ``BasicFragmentScorer``'s: the matches, times a hundred times
-    the different words among them."""
-    maxchars, surround, count = SNIPPET_FRAGMENT_CHARS, SNIPPET_SURROUND_CHARS, len(tokens)
-    at = 0
-    while at < count:
-        last = at
-        left, right, _ = tokens[at]
-        width = right - left
-        while last < count - 1 and width < maxchars:
-            start, end, _ = tokens[last + 1]
-            if end - right > surround or end - left > maxchars:
-                break
-            last, right, width = last + 1, end, width + end - start
-        matches = tokens[at:last + 1]
-        words = len({token[2] for token in matches})
-        yield (len(matches) * words * 100,
-               _Cut(max(0, left - surround), min(length, right + surround), matches))
-        at = last + 1

@@ -35,6 +35,7 @@ from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from whoosh import query as q
+from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from ..analysis import PAIR_SIGNATURE_BYTES, SIGNATURE_FIELDS, pair_bits
@@ -47,7 +48,7 @@ from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, 
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
 from .scoring import bm25, length_norm, term_score
 
-__all__ = ["Ranked", "Ranking", "body_chars", "has_term", "rank"]
+__all__ = ["body_chars", "has_term", "rank"]
 
 class Unsupported(Exception):
     """A query part this module does not evaluate (Whoosh does)."""
@@ -187,8 +188,6 @@ class _Postings:
         ``TermNotFound`` if no document there has the term."""
         terminfo = _term_info(reader, field, text)
         if terminfo is None:
-            from whoosh.reading import TermNotFound
-
             raise TermNotFound(f"{field}:{text!r}")
         self.count: int = terminfo.doc_frequency()
         self.max_weight: float = terminfo.max_weight()
@@ -437,14 +436,10 @@ class _Segment:
 
     def postings(self, field: str, text: bytes) -> _Postings | None:
         """The term's postings here, or None if no document here has it."""
-        from whoosh.reading import TermNotFound
-
         key = (field, text)
         if key not in self._postings:
-            try:
-                self._postings[key] = _Postings(self.reader, field, text)
-            except TermNotFound:
-                self._postings[key] = None
+            known = _term_info(self.reader, field, text) is not None  # remembered: cheap
+            self._postings[key] = _Postings(self.reader, field, text) if known else None
         return self._postings[key]
 
     def bm25(self, field: str, idf: float, avg_length: float, docs: Sequence[int],
@@ -548,8 +543,6 @@ def _term_info(reader, field: str, text: bytes):
     remembered for the open reader: a segment's terms never change, and looking one up
     reads its hash table a few bytes at a time through Python file calls (a tenth of a
     typical search). The most recent ``TERM_INFO_CACHE`` entries are kept."""
-    from whoosh.reading import TermNotFound
-
     infos = _TERM_INFOS.get(reader)
     if infos is None:
         infos = _TERM_INFOS[reader] = {}

@@ -139,7 +139,6 @@ Query = Union[Term, Phrase, Prefix, Wildcard, Fuzzy, TermRange, DateRange, And, 
               AndNot, AndMaybe, Require, Nothing]
 """Any node of the tree."""
 
-LEAVES = (Term, Phrase, Prefix, Wildcard, Fuzzy, TermRange, DateRange)
 EXPANDING = (Prefix, Wildcard, Fuzzy, TermRange)
 """The leaves that stand for many terms of the index, expanded against it before a search."""
 

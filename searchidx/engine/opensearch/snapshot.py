@@ -21,7 +21,7 @@ from whoosh.support.levenshtein import levenshtein
 
 from ...analysis import exact_terms, exact_text, name_forms, prose_forms
 from .. import tree
-from ..interface import Chars, Fragment, Ranked, Ranking, Span
+from ..interface import Chars, Ranked, Ranking, Span
 from .mapping import NAME_FIELDS, PROSE_FIELDS, STORED_FIELDS
 from .translate import Translation, date_bounds
 from .writing import BulkWriter, document_id
@@ -162,12 +162,6 @@ class ClusterSnapshot:
         ranked = self._ranked(hits[0], translation, 0.0)
         return tuple(sorted((start, end) for occurrences in ranked.body_chars.values()
                             for _, start, end in occurrences))
-
-    def snippet_fragments(self, text: str, hit: Ranked) -> list[Fragment]:
-        """The local engine's fragments: the matched words' offsets are the same."""
-        from ..local import fragments_at
-
-        return fragments_at(text, hit.body_chars)
 
     def key_terms(self, doc: int, field: str, count: int) -> list[tuple[str, float]]:
         """The terms of a document's field that tell most: frequent in it, rare elsewhere
