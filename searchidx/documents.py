@@ -25,11 +25,11 @@ from typing import BinaryIO
 
 from . import settings
 from .analysis import normalize
-from .dates import AmbiguousDate, UnreadableDate, parse_date, read_date
+from .dates import AmbiguousDate, UnreadableDate, read_date
 from .settings import MAX_ARTICLE_CHARS, TITLE_MAX_CHARS
 
-__all__ = ["Article", "FileContent", "KnownLine", "SourceFile", "UnreadableFile", "find_files",
-           "read_file", "stream_file"]
+__all__ = ["Article", "FileContent", "KnownLine", "SourceFile", "UnreadableFile", "clean_text",
+           "find_files", "read_file", "stream_file"]
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -206,6 +206,7 @@ def _capped(text: str, where: str, warnings: list[str]) -> str:
 
 # --- bytes to text -------------------------------------------------------------------
 
+_DIGIT = re.compile(r"\d")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Control characters other than ESC (which terminal captures are full of) mark binary data.
 _BINARY_CHARS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
@@ -288,7 +289,7 @@ def _decode(data: bytes, path: Path, warnings: list[str]) -> str:
     head = text[:8192]
     if len(_BINARY_CHARS.findall(head)) > _BINARY_SHARE * len(head):
         raise UnreadableFile("binary file, not text")
-    text = normalize(_CONTROL_CHARS.sub("", text))
+    text = clean_text(text)
     if not text.strip():
         raise UnreadableFile("empty file")
     return text
@@ -396,6 +397,8 @@ def _drop_navigation_and_timestamp(layout: _Layout) -> None:
 
 def _take_timestamp(layout: _Layout, line: str) -> bool:
     """Whether ``line`` is a date line (its date, if readable, becomes the article's)."""
+    if not _DIGIT.search(line):  # a date has a year and a day: no digit, no date to try
+        return False
     written = _TIMESTAMP_SEPARATOR.sub(" ", line.strip())
     try:
         stamp = read_date(written, date_order=layout.dates.order, trailing_text=False)
@@ -562,6 +565,11 @@ def _json_id(value: object) -> str:
     return article_id
 
 
+def clean_text(text: str) -> str:
+    """``text`` in NFC, without control characters (tab and line breaks kept)."""
+    return normalize(_CONTROL_CHARS.sub("", text))
+
+
 def _json_text(record: dict, key: str) -> str | None:
     """A text field of a record, cleaned; None when absent or null."""
     value = record.get(key)
@@ -569,7 +577,7 @@ def _json_text(record: dict, key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f'"{key}" must be text, not {_json_kind(value)}')
-    return normalize(_CONTROL_CHARS.sub("", value)).strip()
+    return clean_text(value).strip()
 
 
 def _json_kind(value: object) -> str:

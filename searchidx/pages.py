@@ -21,8 +21,7 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from .analysis import normalize
-from .documents import _CONTROL_CHARS, Article, DateReader, UnreadableFile, _parse_text
+from .documents import Article, DateReader, UnreadableFile, _parse_text, clean_text
 from .settings import PAGE_MAX_ELEMENTS, PAGE_MAX_SIBLING_PAIRS
 
 __all__ = ["parse_page"]
@@ -61,7 +60,7 @@ def parse_page(html: str, article_id: str, path: str, warnings: list[str],
     if not text:
         warnings.append(f"{path}: no article found in the page; its whole text is indexed")
         text = _plain_text(tree)
-    title = _clean(metadata.title or "") or None
+    title = clean_text(metadata.title or "").strip() or None
     article = _parse_text(_without_title(text, title), article_id, path, title=title,
                           date=_iso_date(metadata.date), dates=dates)
     return replace(article, source=article.source or metadata.sitename,
@@ -141,12 +140,8 @@ def _block_text(tree: etree._Element) -> str:
 
 def _paragraphs(text: str) -> str:
     """Clean NFC text, every line its own paragraph, with spaces squashed."""
-    lines = (" ".join(line.split()) for line in _clean(text).split("\n"))
+    lines = (" ".join(line.split()) for line in clean_text(text).strip().split("\n"))
     return "\n\n".join(line for line in lines if line)
-
-
-def _clean(text: str) -> str:
-    return normalize(_CONTROL_CHARS.sub("", text)).strip()
 
 
 def _without_title(text: str, title: str | None) -> str:
