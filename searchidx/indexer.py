@@ -593,6 +593,8 @@ def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexRep
     with store.writing(wait):
         snapshot = store.open_snapshot() if store.exists() else None
         if snapshot is None or snapshot.is_empty():
+            if snapshot is not None:
+                snapshot.close()  # _build_fresh opens the index afresh
             return _build_fresh(store, run, input_bytes)
         indexed = indexed_files(snapshot)
         if reason := afresh(indexed):

@@ -18,7 +18,8 @@ faster, and field lengths read a column at a time. Whoosh reads all of it as its
   a byte or more each (UTF-8 codes, decoded in C) rather than a pickled list of tuples:
   a phrase reads the positions of every article that has its words.
 - **Rare terms.** A term of at most ``settings.INLINE_MAX_POSTINGS`` postings keeps them
-  in its entry of the terms file (:class:`TermInfo`), not in a block of its own.
+  in its entry of the terms file (``whoosh_adapter.InliningTermInfo``), not in a block of
+  its own.
 - **Stored fields.** Deflated with a dictionary of the segment's own
   (:class:`PerDocumentWriter`), in a generation of format 3 or later.
 
@@ -49,7 +50,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from . import whoosh_adapter
 
 __all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "FieldWriter", "Occurrences",
-           "PerDocumentReader", "PerDocumentWriter", "TermInfo", "block_infos", "block_spans",
+           "PerDocumentReader", "PerDocumentWriter", "block_infos", "block_spans",
            "encoded_block", "first_position", "joined_values", "occurrence_positions",
            "position_steps", "varying_positions", "weight_list"]
 
@@ -72,8 +73,8 @@ class Codec(whoosh_adapter.BaseCodec):
     def postings_writer(self, dbfile, byteids=False):
         from .. import settings
 
-        return whoosh_adapter.PostingsWriter(dbfile, encoded_block, TermInfo,
-                                             settings.INLINE_MAX_POSTINGS, byteids=byteids,
+        return whoosh_adapter.PostingsWriter(dbfile, encoded_block, settings.INLINE_MAX_POSTINGS,
+                                             byteids=byteids,
                                              **whoosh_adapter.codec_settings(self))
 
     def field_writer(self, storage, segment):
@@ -110,9 +111,6 @@ class FieldWriter(whoosh_adapter.FieldWriter):
         else:
             self.add_terms(schema, lengths, terms())
 
-
-TermInfo = whoosh_adapter.InliningTermInfo
-"""A term's entry in the terms file; a rare term's postings are inlined in it."""
 
 # Stored fields (PerDocumentWriter): the dictionary, from this many documents' pickles,
 # at most this long (on Reuters-21578, 8 KB deflated 4 % worse than 16 KB in two thirds
@@ -234,8 +232,8 @@ def encoded_block(ids: Sequence[int], mini_ids, weights, values, compression: in
                             pickle.HIGHEST_PROTOCOL)
         compression = 0  # a Block is not compressed
     else:
-        if isinstance(weights, tuple) and all(float(weight).is_integer() for weight in weights):
-            weights = tuple(map(int, weights))  # counts: smaller, and quicker to read
+        if isinstance(weights, tuple):
+            weights = whoosh_adapter.counts_as_integers(weights)
         data = pickle.dumps((mini_ids(), weights, values), pickle.HIGHEST_PROTOCOL)
         compression = compression if len(data) >= _COMPRESSION_MIN_BYTES else 0
         if compression:

@@ -110,16 +110,16 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
     a length, the info and the data), each block's info and data made by ``encode_block``
     (see :func:`searchidx.engine.codec.encoded_block`)."""
 
-    def __init__(self, postfile, encode_block: Callable[..., bytes], term_info: type,
-                 inline_max: int, **settings) -> None:
+    def __init__(self, postfile, encode_block: Callable[..., bytes], inline_max: int,
+                 **settings) -> None:
         super().__init__(postfile, **settings)
         self._encode_block = encode_block
-        self._term_info, self._inline_max = term_info, inline_max
+        self._inline_max = inline_max
 
     def start_postings(self, format_, terminfo) -> None:
         # whoosh3's field writer makes a W3TermInfo (and keeps only what finish_postings
         # returns): it becomes this writer's kind, a subclass that adds no state
-        terminfo.__class__ = self._term_info
+        terminfo.__class__ = InliningTermInfo
         size = format_.fixed_value_size()
         self._fixed_value = bytes(size) if size and size > 0 else None
         super().start_postings(format_, terminfo)
@@ -213,6 +213,14 @@ def replace_pool(segment_writer, pool) -> None:
     segment_writer.pool = pool
 
 
+def counts_as_integers(weights: tuple) -> tuple:
+    """A block's weights as integers when they are all whole (counts: smaller pickles, and
+    quicker to read); as they are otherwise."""
+    if all(float(weight).is_integer() for weight in weights):
+        return tuple(map(int, weights))
+    return weights
+
+
 class InliningTermInfo(whoosh3.W3TermInfo):
     """whoosh3's term info, whose inlined postings (a rare term's, kept in the terms file)
     are pickled in protocol 3 with counts as integers: whoosh3 pickles them in protocol 2,
@@ -220,10 +228,7 @@ class InliningTermInfo(whoosh3.W3TermInfo):
     ``W3TermInfo``); protocols 4 and 5 would add a 9-byte frame header to each."""
 
     def set_inlined(self, ids, weights, values) -> None:
-        weights = tuple(weights)
-        if all(float(weight).is_integer() for weight in weights):
-            weights = tuple(map(int, weights))
-        self._inlined = (tuple(ids), weights, tuple(values))
+        self._inlined = (tuple(ids), counts_as_integers(tuple(weights)), tuple(values))
 
     def to_bytes(self) -> bytes:
         inlined = self._inlined
