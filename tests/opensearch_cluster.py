@@ -129,3 +129,14 @@ def drop_indexes(cluster: Cluster, prefix: str) -> None:
     client = OpenSearch([cluster.url], timeout=60)
     client.indices.delete(index=f"{prefix}*", params={"expand_wildcards": "all",
                                                        "ignore": 404})
+
+
+def dropped_afterwards(prefix: str):
+    """A module's fixture that deletes its indexes (named ``prefix…``) once its tests ran."""
+    import pytest  # not at the top: .ci/run imports this module before pytest is installed
+
+    @pytest.fixture(scope="module", autouse=True)
+    def dropped(opensearch_cluster):
+        yield
+        drop_indexes(opensearch_cluster, prefix)
+    return dropped

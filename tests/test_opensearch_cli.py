@@ -14,17 +14,13 @@ import uuid
 import pytest
 from click.testing import CliRunner
 from conftest import SEED_IDS, seed_source
-from opensearch_cluster import drop_indexes, index_url
+from opensearch_cluster import dropped_afterwards, index_url
 
 from searchidx import SearchIndex
 from searchidx.cli import cli
 
 
-@pytest.fixture(scope="module", autouse=True)
-def dropped_afterwards(opensearch_cluster):
-    """This module's indexes are deleted once its tests have run."""
-    yield
-    drop_indexes(opensearch_cluster, "cli-")
+dropped = dropped_afterwards("cli-")
 
 
 def run(*args: str, env: dict[str, str] | None = None):

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from conftest import SEED_IDS
-from opensearch_cluster import drop_indexes, index_url
+from opensearch_cluster import dropped_afterwards, index_url
 
 from searchidx import bundled_seeds
 from searchidx.documents import find_files, read_file
@@ -19,11 +19,7 @@ from searchidx.engine.opensearch.writing import BulkWriter, ClusterIndex
 SHORT = {full: number for number, full in SEED_IDS.items()}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def dropped_afterwards(opensearch_cluster):
-    """This module's indexes are deleted once its tests have run."""
-    yield
-    drop_indexes(opensearch_cluster, "engine-")
+dropped = dropped_afterwards("engine-")
 
 
 def seed_fields() -> list[dict]:

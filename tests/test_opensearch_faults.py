@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import seed_source
 from newsgen import NewsWriter, with_bodies, write_jsonl
-from opensearch_cluster import (NODES, drop_indexes, start_cluster, stop_cluster,
+from opensearch_cluster import (NODES, dropped_afterwards, start_cluster, stop_cluster,
                                 wait_for_health)
 
 from searchidx import SearchIndex
@@ -25,11 +25,7 @@ RETRY_WINDOW_SECONDS = 10.0
 GUARD_SECONDS = 300  # a failure guard only: every wait below ends on an event
 
 
-@pytest.fixture(scope="module", autouse=True)
-def dropped_afterwards(opensearch_cluster):
-    """This module's indexes are deleted once its tests have run."""
-    yield
-    drop_indexes(opensearch_cluster, "faults-")
+dropped = dropped_afterwards("faults-")
 
 
 @pytest.fixture(scope="module")
