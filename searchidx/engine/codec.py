@@ -47,7 +47,7 @@ from whoosh.columns import VarBytesColumn
 from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from . import whoosh_adapter
+from . import terms, whoosh_adapter
 
 __all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "FieldWriter", "Occurrences",
            "PerDocumentReader", "PerDocumentWriter", "block_infos", "block_spans",
@@ -78,25 +78,43 @@ class Codec(whoosh_adapter.BaseCodec):
                                              **whoosh_adapter.codec_settings(self))
 
     def field_writer(self, storage, segment):
-        return FieldWriter(self, storage, segment)
+        writer = FieldWriter(self, storage, segment)
+        if not _in_format_before(storage, _COMPACT_TERMS_FORMAT):  # an update keeps the format
+            writer.replace_terms_table(terms.CompactTermsWriter, terms.CompactTermInfo)
+        return writer
 
     def per_document_writer(self, storage, segment):
-        if _in_format_before_dictionaries(storage):  # an update keeps the format
+        if _in_format_before(storage, _DICTIONARY_FORMAT):  # an update keeps the format
             return super().per_document_writer(storage, segment)
         return PerDocumentWriter(self, storage, segment)
 
     def per_document_reader(self, storage, segment):
         return PerDocumentReader(storage, segment)
 
+    def terms_reader(self, storage, segment):
+        """whoosh3's terms reader, or a compact table's (see :mod:`.terms`): the file says."""
+        name = segment.make_filename(self.TERMS_EXT)
+        dbfile = storage.open_file(name)
+        kind = (terms.CompactTermsReader if terms.is_compact_terms_file(dbfile)
+                else whoosh_adapter.TermsReader)
+        return kind(self, dbfile, storage.file_length(name),
+                    segment.open_file(storage, self.POSTS_EXT))
 
-def _in_format_before_dictionaries(storage) -> bool:
-    """Whether ``storage`` is a generation folder of a format before stored fields were
-    deflated with a dictionary (3), which the searchidx of that format must still read."""
+
+# The first format versions with stored fields deflated with a dictionary, and with the
+# compact terms file (:mod:`.terms`).
+_DICTIONARY_FORMAT = 3
+_COMPACT_TERMS_FORMAT = 4
+
+
+def _in_format_before(storage, version: int) -> bool:
+    """Whether ``storage`` is a generation folder of a format before ``version``, which
+    the searchidx of that format must still read."""
     from .format import format_of
 
     folder = getattr(storage, "folder", None)
-    version = format_of(Path(folder))[1] if folder else None
-    return type(version) is int and version < _DICTIONARY_FORMAT
+    written = format_of(Path(folder))[1] if folder else None
+    return type(written) is int and written < version
 
 
 class FieldWriter(whoosh_adapter.FieldWriter):
@@ -116,7 +134,6 @@ class FieldWriter(whoosh_adapter.FieldWriter):
 # at most this long (on Reuters-21578, 8 KB deflated 4 % worse than 16 KB in two thirds
 # of the time: 35 µs an article against 54), at this zlib level. The dictionary is the value of its
 # column for document 0; a segment without it keeps whoosh3's ``_stored``.
-_DICTIONARY_FORMAT = 3  # the first format version with them
 _DICTIONARY_DOCUMENTS = 64
 _DICTIONARY_BYTES = 8192
 _STORED_COMPRESSION = 3

@@ -8,7 +8,8 @@ keeps a generation's format as it is: only a rebuild makes a generation of the c
 Versions: 1, the Whoosh files of searchidx 0.1 (classes pickled as ``searchidx.codec``);
 2, the same files with classes pickled as ``searchidx.engine.codec``, and this file;
 3, occurrences in the varying layout (``codec.Occurrences``) and a rare term's postings
-inlined in its term info (``whoosh_adapter.InliningTermInfo``). Each is read by this searchidx as written.
+inlined in its term info (``whoosh_adapter.InliningTermInfo``); 4, the terms file as a
+compact table (:mod:`.terms`). Each is read by this searchidx as written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from ..errors import IndexUnusable
 
 FORMAT_NAME = "searchidx"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 READABLE_VERSIONS = range(1, FORMAT_VERSION + 1)
 _FORMAT_FILE = "FORMAT.json"
 _BEFORE_THE_FILE = 1  # the version of a folder without one

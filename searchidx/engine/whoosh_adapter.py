@@ -115,11 +115,13 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         super().__init__(postfile, **settings)
         self._encode_block = encode_block
         self._inline_max = inline_max
+        self.term_info_class: type = InliningTermInfo
+        """The kind of term info made: its ``to_bytes`` is what the terms file keeps."""
 
     def start_postings(self, format_, terminfo) -> None:
         # whoosh3's field writer makes a W3TermInfo (and keeps only what finish_postings
         # returns): it becomes this writer's kind, a subclass that adds no state
-        terminfo.__class__ = InliningTermInfo
+        terminfo.__class__ = self.term_info_class
         size = format_.fixed_value_size()
         self._fixed_value = bytes(size) if size and size > 0 else None
         super().start_postings(format_, terminfo)
@@ -249,6 +251,23 @@ _INLINED_FLAGS = b"\x01"  # the flags byte of a term info with inlined postings
 class FieldWriter(whoosh3.W3FieldWriter):
     """whoosh3's field writer, which also takes postings a term at a time."""
 
+    _term_info_class: type = InliningTermInfo
+
+    def replace_terms_table(self, make_table: Callable, term_info_class: type) -> None:
+        """Write the terms file with ``make_table(dbfile)`` (``OrderedHashWriter``'s
+        ``add``, ``close`` and ``extras``) in place of whoosh3's hash file, which has only
+        written its header yet (the table writes over it), and each term's info as a
+        ``term_info_class`` (an :class:`InliningTermInfo`) gives its bytes."""
+        dbfile = self._tindex.dbfile
+        dbfile.seek(self._tindex.startoffset)
+        self._tindex = make_table(dbfile)
+        self._fieldmap = self._tindex.extras["fieldmap"] = {}
+        self._term_info_class = term_info_class
+
+    def start_field(self, fieldname, fieldobj) -> None:
+        super().start_field(fieldname, fieldobj)
+        self._postwriter.term_info_class = self._term_info_class
+
     def add_terms(self, schema, lengths, terms: Iterable[tuple]) -> None:
         """``add_postings`` of the postings in ``terms``, ``(field, term, documents,
         weights, values)`` in the order of field and term (a term may come in several
@@ -349,6 +368,10 @@ def _var_bytes_values(column) -> Iterator[str]:
     for length in column._lengths:
         yield data[start:start + length].decode("utf-8")
         start += length
+
+
+TermsReader = whoosh3.W3TermsReader
+"""whoosh3's reader of its terms file: ``TermsReader(codec, dbfile, length, postfile)``."""
 
 
 def is_whoosh3_term_info(terminfo) -> bool:

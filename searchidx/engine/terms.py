@@ -1,0 +1,513 @@
+"""The terms file of format 4: a compact, ordered table of term infos.
+
+whoosh3 keeps its terms in a hash file: each key costs 36 bytes of lengths, hash slots
+and an ordered position, and each term info 23 fixed bytes plus an extent or a pickle of
+its inlined postings. Most terms are rare (on Reuters-21578 two thirds of the body's
+occur in one article, and the spelling list is one posting a word), so those overheads
+were most of the file. Here:
+
+- **Keys** (whoosh3's: the field number as two bytes, then the term) are sorted and
+  grouped in blocks of ``_BLOCK_TERMS``; a block holds the prefix its keys share once,
+  then each key's rest.
+- **The block index**: the file ends with where each block starts and each block's first
+  key, read when a term is first looked up (not when the file opens: a search command
+  opens every segment), then bisected in memory; a lookup reads and decodes one block.
+- **Term infos** (:func:`encoded_term_info`) are their numbers as the UTF-8 codes of
+  characters of those values (one byte below 128, decoded in C, as ``codec.Occurrences``
+  does), a weight as a number when it is whole; inlined postings the same way, without a
+  pickle. A term info that does not fit keeps whoosh3's bytes behind a flag.
+
+A block: the count of its keys (one byte), the length of their shared prefix (one byte),
+the length of the codes that follow (two bytes); the codes: each key's rest's length,
+then each term info's length; the prefix; the keys' rests; the term infos.
+The block index, after the blocks: the type code of the starts' array and of the first
+keys' ends' array; the starts (one more than the blocks: the last is where the blocks
+end); the ends; the first keys; the field map (a pickle: field name to number); and the
+trailer :data:`_TRAILER`.
+"""
+
+from __future__ import annotations
+
+import array
+import itertools
+import pickle
+import struct
+import sys
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+
+from . import whoosh_adapter
+from whoosh.codec.base import FieldCursor, TermsReader  # noqa: E402 (after the version check)
+from whoosh.codec.whoosh3 import W3TermInfo
+from whoosh.reading import TermNotFound
+from whoosh.system import pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+__all__ = ["MAGIC", "CompactTermInfo", "CompactTermsReader", "CompactTermsWriter", "decoded_term_info",
+           "encoded_term_info", "is_compact_terms_file"]
+
+MAGIC = b"SXT4"
+# Keys per block: a lookup decodes one block (16: 2.5 µs), and the block index holds one
+# key per block in memory.
+_BLOCK_TERMS = 16
+# A block's head: its count of keys, flags, the length of its keys' shared prefix, of
+# their rests and of its codes (or _LONG_CODES, and the length after the head).
+_BLOCK_HEAD = struct.Struct("<BBBIB")
+_LONG_CODES, _LONG_CODES_SIZE = 255, struct.Struct("<I")
+# Keys of UTF-8 text (no byte 0xFF) are joined with it, split back in one call.
+_SEPARATED, _SEPARATOR = 0x01, b"\xff"
+_TRAILER = struct.Struct("<IQQQ4s")  # blocks, index start, keys start, field map start, magic
+_FIELD_NUMBER = 2  # bytes of the field number a key starts with
+_NO_FIELD = pack_ushort(65535)  # whoosh3's number for a field it does not know
+_LARGEST_CODE = sys.maxunicode
+
+
+def is_compact_terms_file(dbfile) -> bool:
+    """Whether a terms file (a Whoosh ``StructFile``) is a compact table, not whoosh3's."""
+    return dbfile.get(0, len(MAGIC)) == MAGIC
+
+
+# --- term infos ------------------------------------------------------------------------------
+
+# The flags of an encoded term info (its first byte).
+_WHOOSH3 = 0x80  # the rest is whoosh3's bytes
+_INLINED = 0x01  # postings kept here, not in the postings file
+_FLOAT_WEIGHTS = 0x02  # weight and greatest weight as two floats after the codes
+_FLOAT_POSTING_WEIGHTS = 0x04  # the inlined weights as doubles after the codes
+_NO_VALUES = 0x08  # the inlined postings have no values (None each)
+_NO_ID = 0xFFFFFFFF  # whoosh3's document number of a term info without one
+# A postings offset is two codes, its megabytes and the rest (a code is at most 1.1 M).
+_OFFSET_SPLIT = 1 << 20
+_FLOAT = struct.Struct("<f")
+_FLOATS = struct.Struct("<ff")
+
+
+def encoded_term_info(info: W3TermInfo, whoosh3_bytes) -> bytes:
+    """A term info's compact bytes (see the module's description); ``whoosh3_bytes()``
+    gives its whoosh3 bytes, kept when it does not fit the compact layout."""
+    weights = (_as_float32(info._weight), _as_float32(info._maxweight))
+    flags = 0
+    numbers = [info._df, 0 if info._minlength is None else length_to_byte(info._minlength),
+               length_to_byte(info._maxlength),
+               _NO_ID if info._minid is None else info._minid,
+               _NO_ID if info._maxid is None else info._maxid]
+    numbers[4] -= numbers[3]
+    if all(weight.is_integer() and weight >= 0 for weight in weights):
+        numbers += map(int, weights)
+        tail = b""
+    else:
+        flags |= _FLOAT_WEIGHTS
+        tail = _FLOATS.pack(*weights)
+    if info._inlined is None:
+        numbers += (*divmod(info._offset, _OFFSET_SPLIT), info._length)
+    else:
+        flags |= _INLINED
+        inlined_flags, inlined_tail = _inlined_numbers(numbers, *info._inlined)
+        if inlined_flags is None:
+            return bytes([_WHOOSH3]) + whoosh3_bytes()
+        flags |= inlined_flags
+        tail += inlined_tail
+    if min(numbers) < 0 or max(numbers) > _LARGEST_CODE:
+        return bytes([_WHOOSH3]) + whoosh3_bytes()
+    codes = "".join(map(chr, numbers)).encode("utf-8", "surrogatepass")
+    if len(codes) > 255:
+        return bytes([_WHOOSH3]) + whoosh3_bytes()
+    return bytes((flags, len(codes))) + codes + tail
+
+
+class CompactTermInfo(whoosh_adapter.InliningTermInfo):
+    """The term info a postings writer makes for a compact table: its bytes are
+    :func:`encoded_term_info`'s. It is read back as whoosh3's ``W3TermInfo``."""
+
+    def to_bytes(self) -> bytes:
+        return encoded_term_info(self, super().to_bytes)
+
+
+def _inlined_numbers(numbers: list[int], ids, weights, values) -> tuple[int | None, bytes]:
+    """Add inlined postings' numbers to ``numbers``: the count, each document number's
+    step (the first from 0), each weight if all are integers, each value's length; their
+    flags and the bytes that follow the codes (None: they do not fit)."""
+    flags, tail = 0, b""
+    numbers.append(len(ids))
+    numbers += (later - earlier for earlier, later in zip((0, *ids), ids))
+    if all(type(weight) is int for weight in weights):
+        numbers += weights
+    else:
+        flags |= _FLOAT_POSTING_WEIGHTS
+        tail = struct.pack(f"<{len(weights)}d", *weights)
+    if len(weights) != len(ids):
+        return None, b""
+    if all(value is None for value in values):
+        flags |= _NO_VALUES
+        numbers.append(len(values))
+    elif all(type(value) is bytes for value in values) and len(values) == len(ids):
+        numbers += map(len, values)
+        tail += b"".join(values)
+    else:
+        return None, b""
+    return flags, tail
+
+
+def _as_float32(number: float) -> float:
+    """``number`` as whoosh3 reads it back (it keeps weights as 32-bit floats)."""
+    return _FLOAT.unpack(_FLOAT.pack(number))[0]
+
+
+def decoded_term_info(data: bytes) -> W3TermInfo:
+    """The term info of :func:`encoded_term_info`'s bytes, as whoosh3's own would read."""
+    flags = data[0]
+    if flags & _WHOOSH3:
+        return W3TermInfo.from_bytes(data[1:])
+    end = 2 + data[1]
+    df, minlength, maxlength, minid, span, *rest = map(ord, data[2:end].decode(
+        "utf-8", "surrogatepass"))
+    if flags & _FLOAT_WEIGHTS:
+        weight, maxweight = _FLOATS.unpack_from(data, end)
+        end += _FLOATS.size
+    else:
+        weight, maxweight, *rest = rest
+    offset = length = inlined = None
+    if flags & _INLINED:
+        inlined = _inlined_postings(flags, rest, data, end)
+    else:
+        high, low, length = rest
+        offset = high * _OFFSET_SPLIT + low
+    info = W3TermInfo.__new__(W3TermInfo)  # every attribute is set here
+    info.__dict__ = {
+        "_weight": float(weight), "_df": df, "_minlength": byte_to_length(minlength),
+        "_maxlength": byte_to_length(maxlength), "_maxweight": float(maxweight),
+        "_minid": None if minid == _NO_ID else minid,
+        "_maxid": None if minid == _NO_ID else minid + span,
+        "_offset": offset, "_length": length, "_inlined": inlined}
+    return info
+
+
+def _inlined_postings(flags: int, numbers: list[int], data: bytes, end: int) -> tuple:
+    count = numbers[0]
+    ids = tuple(itertools.accumulate(numbers[1:1 + count]))
+    rest = numbers[1 + count:]
+    if flags & _FLOAT_POSTING_WEIGHTS:
+        weights = struct.unpack_from(f"<{count}d", data, end)
+        end += 8 * count
+    else:
+        weights, rest = tuple(rest[:count]), rest[count:]
+    if flags & _NO_VALUES:
+        return ids, weights, (None,) * rest[0]
+    starts = itertools.accumulate(rest, initial=end)
+    return ids, weights, tuple(data[start:start + length] for start, length in zip(starts, rest))
+
+
+# --- the table -------------------------------------------------------------------------------
+
+class CompactTermsWriter:
+    """Writes the table to a new terms file, keys in ascending order (as whoosh3's
+    ``OrderedHashWriter``, whose place it takes in a field writer: ``extras["fieldmap"]``
+    is the field map it saves)."""
+
+    def __init__(self, dbfile) -> None:
+        self.extras: dict = {}
+        self._file = dbfile
+        self._keys: list[bytes] = []
+        self._infos: list[bytes] = []
+        self._starts = [dbfile.tell() + len(MAGIC)]
+        self._first_keys: list[bytes] = []
+        self._last_key = b""
+        dbfile.write(MAGIC)
+
+    def add(self, key: bytes, info: bytes) -> None:
+        if key <= self._last_key:
+            raise ValueError(f"Keys must increase: {self._last_key!r}..{key!r}")
+        self._last_key = key
+        self._keys.append(key)
+        self._infos.append(info)
+        if len(self._keys) == _BLOCK_TERMS:
+            self._write_block()
+
+    def close(self) -> None:
+        if self._keys:
+            self._write_block()
+        dbfile = self._file
+        index_start = dbfile.tell()
+        ends = list(itertools.accumulate(map(len, self._first_keys)))
+        starts_code, ends_code = _narrowest(self._starts[-1]), _narrowest(ends[-1] if ends else 0)
+        dbfile.write(starts_code.encode() + ends_code.encode())
+        dbfile.write(_little_endian(starts_code, self._starts))
+        dbfile.write(_little_endian(ends_code, ends))
+        keys_start = dbfile.tell()
+        dbfile.write(b"".join(self._first_keys))
+        fieldmap_start = dbfile.tell()
+        dbfile.write(pickle.dumps(self.extras.get("fieldmap", {}), pickle.HIGHEST_PROTOCOL))
+        dbfile.write(_TRAILER.pack(len(self._first_keys), index_start, keys_start,
+                                   fieldmap_start, MAGIC))
+        dbfile.close()
+
+    def _write_block(self) -> None:
+        keys, infos = self._keys, self._infos
+        shared = min(_shared_length(keys[0], keys[-1]), 255)
+        rests = [key[shared:] for key in keys]
+        lengths = list(map(len, infos))
+        if any(_SEPARATOR in rest for rest in rests):  # not UTF-8 text: a date's terms
+            flags, joined = 0, b"".join(rests)
+            lengths += map(len, rests)
+        else:
+            flags, joined = _SEPARATED, _SEPARATOR.join(rests)
+        codes = "".join(map(chr, lengths)).encode("utf-8", "surrogatepass")
+        self._file.write(_BLOCK_HEAD.pack(len(keys), flags, shared, len(joined),
+                                          min(len(codes), _LONG_CODES)) + _short_length(codes) + codes + keys[0][:shared] + joined
+                         + b"".join(infos))
+        self._first_keys.append(keys[0])
+        self._starts.append(self._file.tell())
+        self._keys, self._infos = [], []
+
+
+def _shared_length(first: bytes, last: bytes) -> int:
+    """How many leading bytes two keys share (all keys between sorted ones share them)."""
+    for length, (one, other) in enumerate(zip(first, last)):
+        if one != other:
+            return length
+    return min(len(first), len(last))
+
+
+def _narrowest(largest: int) -> str:
+    return next(code for code in "BHIQ" if largest < 1 << (8 * array.array(code).itemsize))
+
+
+def _little_endian(code: str, numbers) -> bytes:
+    packed = array.array(code, numbers)
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+class _Table:
+    """The reading side of a compact table: blocks of keys and term info bytes."""
+
+    def __init__(self, dbfile, length: int) -> None:
+        self.dbfile = dbfile
+        (self._count, self._index_start, self._keys_start, fieldmap_start,
+         magic) = _TRAILER.unpack(dbfile.get(length - _TRAILER.size, _TRAILER.size))
+        if magic != MAGIC:
+            raise ValueError("not a compact terms file (its trailer is damaged)")
+        self.fieldmap: dict[str, int] = pickle.loads(
+            dbfile.get(fieldmap_start, length - _TRAILER.size - fieldmap_start))
+        self._first_keys: list[bytes] | None = None
+        self._starts: array.array | None = None
+
+    def first_keys(self) -> list[bytes]:
+        """Each block's first key, read when first asked for."""
+        if self._first_keys is None:
+            self._read_block_index()
+        return self._first_keys
+
+    def _read_block_index(self) -> None:
+        count = self._count
+        index = self.dbfile.get(self._index_start, self._keys_start - self._index_start)
+        starts, ends = array.array(chr(index[0])), array.array(chr(index[1]))
+        middle = 2 + (count + 1) * starts.itemsize
+        starts.frombytes(index[2:middle])
+        ends.frombytes(index[middle:])
+        if sys.byteorder != "little":
+            starts.byteswap()
+            ends.byteswap()
+        keys = self.dbfile.get(self._keys_start, ends[-1] if count else 0)
+        self._starts = starts
+        self._first_keys = [keys[start:end] for start, end in zip((0, *ends), ends)]
+
+    def block(self, number: int) -> _Block:
+        """A block of the table, decoded as far as its keys."""
+        if self._first_keys is None:
+            self._read_block_index()
+        start = self._starts[number]
+        return _Block(self.dbfile.get(start, self._starts[number + 1] - start))
+
+    def find(self, key: bytes) -> tuple[int, int]:
+        """The block and place in it of ``key``, or of the first key after it (past the
+        last block's end if none)."""
+        number = max(bisect_right(self.first_keys(), key) - 1, 0)
+        if number >= self._count:
+            return number, 0
+        place = self.block(number).place(key)
+        return (number + 1, 0) if place is None else (number, place)
+
+    def get(self, key: bytes) -> bytes | None:
+        """The term info bytes of ``key``; None if the table lacks it."""
+        number = bisect_right(self.first_keys(), key) - 1
+        if number < 0:
+            return None
+        block = self.block(number)
+        place = block.place(key)
+        if place is None or block.key(place) != key:
+            return None
+        return block.info(place)
+
+    def items_from(self, number: int, place: int) -> Iterator[tuple[bytes, bytes]]:
+        """Every key and its term info bytes from a block and place, in order."""
+        while number < self._count:
+            block = self.block(number)
+            for at in range(place, block.count):
+                yield block.key(at), block.info(at)
+            number, place = number + 1, 0
+
+
+class _Block:
+    """A block's keys, found with one split (or from their lengths); its term infos'
+    places are decoded when one is asked for."""
+
+    __slots__ = ("count", "_data", "_prefix", "_rests", "_codes", "_infos_start", "_ends")
+
+    def __init__(self, data: bytes) -> None:
+        self.count, flags, shared, joined_size, codes_size = _BLOCK_HEAD.unpack_from(data)
+        codes_start = _BLOCK_HEAD.size + (codes_size == _LONG_CODES) * _LONG_CODES_SIZE.size
+        if codes_size == _LONG_CODES:
+            (codes_size,) = _LONG_CODES_SIZE.unpack_from(data, _BLOCK_HEAD.size)
+        prefix_start = codes_start + codes_size
+        keys_start = prefix_start + shared
+        self._infos_start = keys_start + joined_size
+        self._data, self._prefix = data, data[prefix_start:keys_start]
+        self._codes = data[codes_start:prefix_start]
+        self._ends: list[int] | None = None
+        if flags & _SEPARATED:
+            self._rests = data[keys_start:self._infos_start].split(_SEPARATOR)
+        else:
+            lengths = self.lengths()[self.count:]
+            places = list(itertools.accumulate(lengths, initial=keys_start))
+            self._rests = [data[start:end] for start, end in zip(places, places[1:])]
+
+    def lengths(self) -> list[int]:
+        """Each term info's length, then (unless separated) each key's rest's."""
+        return list(map(ord, self._codes.decode("utf-8", "surrogatepass")))
+
+    def place(self, key: bytes) -> int | None:
+        """Where ``key`` is in the block, or the first key after it; None if after all."""
+        prefix = self._prefix
+        if key[:len(prefix)] != prefix:
+            return 0 if key < prefix else None
+        place = bisect_left(self._rests, key[len(prefix):])
+        return None if place == self.count else place
+
+    def key(self, place: int) -> bytes:
+        return self._prefix + self._rests[place]
+
+    def info(self, place: int) -> bytes:
+        """The term info bytes at ``place``."""
+        if self._ends is None:
+            self._ends = list(itertools.accumulate(self.lengths()[:self.count],
+                                                   initial=self._infos_start))
+        return self._data[self._ends[place]:self._ends[place + 1]]
+
+
+def _short_length(codes: bytes) -> bytes:
+    """What a block keeps of its codes' size after its head (see :data:`_BLOCK_HEAD`)."""
+    return b"" if len(codes) < _LONG_CODES else _LONG_CODES_SIZE.pack(len(codes))
+
+
+class CompactTermsReader(TermsReader):
+    """What ``W3TermsReader`` answers, from a compact table; term infos are whoosh3's
+    ``W3TermInfo``, as it makes them."""
+
+    def __init__(self, codec, dbfile, length: int, postfile) -> None:
+        self._codec = codec
+        self._table = _Table(dbfile, length)
+        self._fieldmap = self._table.fieldmap
+        self._field_keys = {name: pack_ushort(number) for name, number in self._fieldmap.items()}
+        self._field_names = {key: name for name, key in self._field_keys.items()}
+        self._postfile = postfile
+
+    def _key(self, fieldname: str, text: bytes) -> bytes:
+        return self._field_keys.get(fieldname, _NO_FIELD) + text
+
+    def _term(self, key: bytes) -> tuple[str, bytes]:
+        return self._field_names[key[:_FIELD_NUMBER]], key[_FIELD_NUMBER:]
+
+    def __contains__(self, term) -> bool:
+        return self._table.get(self._key(*term)) is not None
+
+    def indexed_field_names(self):
+        return self._fieldmap.keys()
+
+    def cursor(self, fieldname: str, fieldobj) -> CompactFieldCursor:
+        return CompactFieldCursor(self, fieldname, fieldobj)
+
+    def items_from_key(self, key: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Every key from ``key`` on (or the first after it) with its term info bytes."""
+        return self._table.items_from(*self._table.find(key))
+
+    def terms(self):
+        return (self._term(key) for key, _ in self._table.items_from(0, 0))
+
+    def terms_from(self, fieldname: str, prefix: bytes):
+        return (self._term(key) for key, _ in self.items_from_key(self._key(fieldname, prefix)))
+
+    def items(self):
+        return ((self._term(key), decoded_term_info(info))
+                for key, info in self._table.items_from(0, 0))
+
+    def items_from(self, fieldname: str, prefix: bytes):
+        return ((self._term(key), decoded_term_info(info))
+                for key, info in self.items_from_key(self._key(fieldname, prefix)))
+
+    def term_info(self, fieldname: str, text: bytes) -> W3TermInfo:
+        try:
+            return self._found_info(fieldname, text)
+        except KeyError:
+            raise TermNotFound(f"No term {fieldname}:{text!r}") from None
+
+    def frequency(self, fieldname: str, text: bytes) -> float:
+        return self._found_info(fieldname, text).weight()
+
+    def doc_frequency(self, fieldname: str, text: bytes) -> int:
+        return self._found_info(fieldname, text).doc_frequency()
+
+    def _found_info(self, fieldname: str, text: bytes) -> W3TermInfo:
+        """A term's info; raises ``KeyError`` (as whoosh3's table does) if it is missing."""
+        info = self._table.get(self._key(fieldname, text))
+        if info is None:
+            raise KeyError((fieldname, text))
+        return decoded_term_info(info)
+
+    def matcher(self, fieldname: str, text: bytes, format_, scorer=None):
+        return self._codec.postings_reader(self._postfile, self.term_info(fieldname, text),
+                                           format_, term=(fieldname, text), scorer=scorer)
+
+    def close(self) -> None:
+        self._table.dbfile.close()
+        self._postfile.close()
+
+
+class CompactFieldCursor(FieldCursor):
+    """``W3FieldCursor`` over a compact table: a field's terms in order."""
+
+    def __init__(self, terms: CompactTermsReader, fieldname: str, fieldobj) -> None:
+        self._terms, self._fieldname, self._fieldobj = terms, fieldname, fieldobj
+        self._items: Iterator[tuple[bytes, bytes]] = iter(())
+        self._text = self._info = None
+        self.first()
+
+    def first(self):
+        return self.find(b"")
+
+    def find(self, term):
+        if not isinstance(term, bytes):
+            term = self._fieldobj.to_bytes(term)
+        self._items = self._terms.items_from_key(self._terms._key(self._fieldname, term))
+        return self.next()
+
+    def next(self):
+        for key, info in self._items:
+            fieldname, text = self._terms._term(key)
+            if fieldname == self._fieldname:
+                self._text, self._info = self._fieldobj.from_bytes(text), info
+                return self._text
+            break
+        self._items = iter(())
+        self._text = self._info = None
+        return None
+
+    def text(self):
+        return self._text
+
+    def term_info(self):
+        return None if self._info is None else decoded_term_info(self._info)
+
+    def is_valid(self) -> bool:
+        return self._text is not None
