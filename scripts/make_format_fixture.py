@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a small index in the on-disk format of the installed searchidx: a test fixture.
 
-    python scripts/make_format_fixture.py tests/fixtures/index-v3
+    python scripts/make_format_fixture.py tests/fixtures/index-v4
 
 120 generated news articles (``tests/newsgen.py``, seed 18, bodies cut to 25 words) are
 indexed in two batches, then 10 of them changed (three segments, deleted documents), in

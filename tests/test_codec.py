@@ -7,13 +7,14 @@ import json
 import pickle
 import random
 import zlib
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from whoosh import fields
-from whoosh.codec.whoosh3 import W3Codec
+from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Characters
 
@@ -23,6 +24,8 @@ from searchidx.engine.codec import (Block, Codec, Occurrences, _arrays_head, _jo
 from searchidx.index import IndexStore, build_schema
 from searchidx.engine.format import write_format
 from searchidx.engine.matching import _Postings
+from searchidx.engine.terms import (CompactTermInfo, CompactTermsReader, decoded_term_info)
+from searchidx.engine.whoosh_adapter import InliningTermInfo
 
 from newsgen import NewsWriter, with_bodies
 
@@ -281,3 +284,117 @@ def test_an_index_written_in_many_runs_merges_into_one_segment(tmp_path):
         assert reader.is_atomic() and reader.doc_count() == settings.INLINE_MAX_POSTINGS + 4
     with SearchIndex.open(tmp_path / "index") as idx:
         assert idx.search("zanzibar").total == settings.INLINE_MAX_POSTINGS + 4
+
+
+_DOCUMENT_NUMBERS = st.integers(0, 2**32 - 2)
+_WEIGHTS = st.one_of(st.integers(1, 2**30).map(float),
+                     st.floats(0.125, 1e6, width=32))
+
+
+@st.composite
+def term_infos(draw) -> CompactTermInfo:
+    """Term infos as a postings writer makes them: a block term's extent or a rare term's
+    inlined postings (counts or fractional weights; values, or None each)."""
+    info = CompactTermInfo()
+    info._df = draw(st.integers(1, 2**31))
+    info._weight, info._maxweight = draw(_WEIGHTS), draw(_WEIGHTS)
+    info._minlength, info._maxlength = draw(st.integers(1, 10**6)), draw(st.integers(1, 10**6))
+    info._minid = draw(_DOCUMENT_NUMBERS)
+    info._maxid = info._minid + draw(st.integers(0, 2**32 - 2 - info._minid))
+    if draw(st.booleans()):
+        info._offset, info._length = draw(st.integers(0, 2**50)), draw(st.integers(1, 2**31))
+        return info
+    ids = sorted(draw(st.sets(_DOCUMENT_NUMBERS, min_size=1, max_size=8)))
+    weights = draw(st.one_of(st.lists(st.integers(1, 2**20), min_size=len(ids), max_size=len(ids)),
+                             st.lists(st.floats(0.1, 100.0), min_size=len(ids), max_size=len(ids))))
+    values = draw(st.one_of(st.just([None] * len(ids)),
+                            st.lists(st.binary(min_size=1, max_size=300), min_size=len(ids),
+                                     max_size=len(ids))))
+    info.set_inlined(ids, weights, values)
+    return info
+
+
+@given(term_infos())
+def test_a_compact_term_info_reads_back_as_whoosh3_reads_its_own(info):
+    decoded = decoded_term_info(info.to_bytes())
+    assert type(decoded) is W3TermInfo
+    assert _whoosh3_fields(decoded) == _whoosh3_fields(
+        W3TermInfo.from_bytes(InliningTermInfo.to_bytes(info)))
+
+
+def test_a_rare_terms_compact_info_is_under_half_of_whoosh3s():
+    info = CompactTermInfo()
+    info._df, info._weight, info._maxweight, info._minlength, info._maxlength = 1, 2.0, 2.0, 90, 90
+    info._minid = info._maxid = 20_000
+    info.set_inlined([20_000], [2], [b"\x05\x1e\x06"])
+    assert len(info.to_bytes()) * 2 < len(InliningTermInfo.to_bytes(info))
+
+
+def _terms_index(folder: Path, version: int):
+    """An index of 300 articles (words, numbers, dates: keys of text and of bytes) written
+    by :class:`Codec` in a generation folder of format ``version``."""
+    schema = fields.Schema(body=build_schema()["body"], date=fields.DATETIME(),
+                           count=fields.NUMERIC(), tag=fields.ID())
+    storage = _storage_in_current_format(folder)
+    (folder / "FORMAT.json").write_text(json.dumps({"format": "searchidx", "version": version}))
+    index = storage.create_index(schema)
+    rng = random.Random(4)
+    words = [f"w{number:03d}" for number in range(400)] + ["Nguyễn", "서울", "rice"]
+    with index.writer(codec=Codec()) as writer:
+        for number in range(300):
+            writer.add_document(body=" ".join(rng.choices(words, k=30)),
+                                date=datetime(1987, 1 + number % 12, 1 + number % 28),
+                                count=rng.randrange(-10**9, 10**9), tag=f"t{number % 7}")
+    return index
+
+
+def _table_answers(reader) -> dict:
+    """What a segment's terms table is asked: every term and info, lookups (present and
+    missing), terms from prefixes, a cursor's walk and its jumps, close words."""
+    terms = reader._terms
+    everything = [(term, _whoosh3_fields(info)) for term, info in terms.items()]
+    asked = [(term, term in terms, terms.doc_frequency(*term), terms.frequency(*term))
+             for term, _ in everything[::7]]
+    missing = [("body", b"w0005"), ("body", b""), ("tag", b"t9"), ("none", b"x")]
+    cursor = terms.cursor("body", reader.schema["body"])
+    walk = [cursor.text()] + [cursor.next() for _ in range(20)]
+    jumps = [(cursor.find(word), _whoosh3_fields(cursor.term_info())) for word in ("w1", "w3995")]
+    return {"everything": everything, "asked": asked,
+            "missing": [term in terms for term in missing],
+            "from": {prefix: list(terms.terms_from("body", prefix))[:40]
+                     for prefix in (b"", b"w2", b"w39", b"\xea", b"zz")},
+            "items from": [(term, _whoosh3_fields(info))
+                           for term, info in itertools.islice(terms.items_from("tag", b"t3"), 5)],
+            "walk": walk, "jumps": jumps,
+            "close": list(reader.terms_within("body", "w123", 1))}
+
+
+def _whoosh3_fields(info) -> dict | None:
+    """A term info's fields, an extent's length as a number (whoosh3 reads it back as a
+    1-tuple)."""
+    if info is None:
+        return None
+    fields_of = dict(info.__dict__)
+    if isinstance(fields_of["_length"], tuple):
+        (fields_of["_length"],) = fields_of["_length"]
+    return fields_of
+
+
+def test_the_compact_terms_table_answers_every_question_as_whoosh3s_hash_file(tmp_path):
+    compact, hashed = _terms_index(tmp_path / "ours", 4), _terms_index(tmp_path / "stock", 3)
+    with compact.reader() as ours, hashed.reader() as theirs:
+        assert isinstance(ours._terms, CompactTermsReader)
+        assert not isinstance(theirs._terms, CompactTermsReader)
+        found = _table_answers(ours)
+        assert found["missing"] == [False] * 4
+        assert len(found["everything"]) > 20 * 16  # many blocks of keys
+        assert found == _table_answers(theirs)
+
+
+def test_the_compact_terms_file_is_under_half_of_whoosh3s(tmp_path):
+    sizes = []
+    for version in (4, 3):
+        with _terms_index(tmp_path / str(version), version).reader() as reader:
+            segment = reader.segment()
+            sizes.append(reader.storage().file_length(segment.make_filename(W3Codec.TERMS_EXT)))
+    assert 2 * sizes[0] < sizes[1]

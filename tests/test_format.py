@@ -48,7 +48,7 @@ def test_a_format_1_index_takes_new_articles(index_v1, tmp_path):
 
 
 # Fixtures written by scripts/make_format_fixture.py, each with the hits its writer found.
-LATER_FIXTURES = ["index-v2", "index-v3"]
+LATER_FIXTURES = ["index-v2", "index-v3", "index-v4"]
 
 
 @pytest.fixture(params=LATER_FIXTURES)
@@ -98,6 +98,32 @@ def test_an_update_of_an_index_of_format_2_writes_what_searchidx_of_format_2_rea
                   for number in range(segment.doc_count_all())]
     assert {"id": "n1", "title": "Zanzibar"}.items() <= next(
         fields for fields in stored if fields.get("id") == "n1").items()
+
+
+def _terms_files_compact(location: Path) -> list[bool]:
+    """Whether each segment of the live generation keeps its terms in a compact table."""
+    from searchidx.engine.terms import CompactTermsReader
+
+    with open_dir(str(_live_generation(location))).reader() as reader:
+        return [isinstance(segment._terms, CompactTermsReader)
+                for segment, _ in reader.leaf_readers()]
+
+
+def test_an_index_of_format_4_keeps_every_segments_terms_in_a_compact_table():
+    assert _terms_files_compact(FIXTURES / "index-v4") == [True, True, True]
+
+
+def test_an_update_of_an_index_of_format_3_writes_the_terms_file_searchidx_of_format_3_reads(
+        tmp_path):
+    """The compact terms table came with format 4: a segment an update adds to a format-3
+    index keeps whoosh3's terms file (which searchidx of format 3 reads)."""
+    location = Path(shutil.copytree(FIXTURES / "index-v3", tmp_path / "index-v3"))
+    new = tmp_path / "new.jsonl"
+    new.write_text(json.dumps({"id": "n1", "title": "Zanzibar", "body": "Cloves."}) + "\n")
+    with SearchIndex.open(location) as idx:
+        idx.index([new])
+        assert [hit.id for hit in idx.search("zanzibar").hits] == ["n1"]
+    assert _terms_files_compact(location) == [False] * 4
 
 
 def _live_generation(location: Path) -> Path:
