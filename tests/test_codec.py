@@ -19,8 +19,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Characters
 
 from searchidx import SearchIndex, settings
-from searchidx.engine.codec import (Block, Codec, Occurrences, _arrays_head, _joined_values,
-                                    varying_positions)
+from searchidx.engine.codec import (Block, Codec, Occurrences, RepeatedBytesColumn, _arrays_head,
+                                    _joined_values, varying_positions)
 from searchidx.index import IndexStore, build_schema
 from searchidx.engine.format import write_format
 from searchidx.engine.matching import _Postings
@@ -398,3 +398,22 @@ def test_the_compact_terms_file_is_under_half_of_whoosh3s(tmp_path):
             segment = reader.segment()
             sizes.append(reader.storage().file_length(segment.make_filename(W3Codec.TERMS_EXT)))
     assert 2 * sizes[0] < sizes[1]
+
+
+@pytest.mark.parametrize("distinct", [1, 300, 70_000])
+def test_a_repeated_bytes_column_reads_back_every_value_however_many_are_distinct(tmp_path,
+                                                                                 distinct):
+    """Whoosh's RefBytesColumn writes the default for every value after 65,535 distinct ones."""
+    values = [f"/archive/{number % distinct}.jsonl".encode() for number in range(70_000)]
+    storage = FileStorage(str(tmp_path))
+    with storage.create_file("column") as dbfile:
+        writer = RepeatedBytesColumn().writer(dbfile)
+        for docnum, value in enumerate(values):
+            if docnum % 1000 != 7:  # a document without a value reads the default
+                writer.add(docnum, value)
+        writer.finish(len(values))
+        length = dbfile.tell()
+    with storage.open_file("column") as dbfile:
+        reader = RepeatedBytesColumn().reader(dbfile, 0, length, len(values))
+        assert list(reader) == [b"" if docnum % 1000 == 7 else value
+                                for docnum, value in enumerate(values)]

@@ -113,6 +113,17 @@ def test_an_index_of_format_4_keeps_every_segments_terms_in_a_compact_table():
     assert _terms_files_compact(FIXTURES / "index-v4") == [True, True, True]
 
 
+def test_an_index_of_format_4_keeps_each_files_path_once_a_segment():
+    """Every article of a JSONL file has its path: a column of format 4 keeps it once, and
+    a byte per article naming it (format 3 kept it for each article)."""
+    with open_dir(str(_live_generation(FIXTURES / "index-v4"))).reader() as reader:
+        for segment, _ in reader.leaf_readers():
+            name = f"{segment.segment().segment_id()}.path.col"
+            paths = set(segment.column_reader("path"))
+            assert segment.storage().file_length(name) <= segment.doc_count_all() + sum(
+                len(path) + 2 for path in paths) + 2
+
+
 def test_an_update_of_an_index_of_format_3_writes_the_terms_file_searchidx_of_format_3_reads(
         tmp_path):
     """The compact terms table came with format 4: a segment an update adds to a format-3

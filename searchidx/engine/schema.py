@@ -15,7 +15,7 @@ from . import whoosh_adapter  # noqa: F401 (the version check, before any Whoosh
 from ..analysis import (ANALYSIS_VERSION, PAIR_SIGNATURE_BYTES, Prose, WordForms, exact_terms,
                         pair_signature, spelling_words)
 from ..settings import PLACE_BOOST, TITLE_BOOST
-from .codec import Occurrences
+from .codec import Occurrences, RepeatedBytesColumn
 
 from whoosh.fields import ID, TEXT  # noqa: E402
 from whoosh.formats import Characters  # noqa: E402
@@ -141,7 +141,8 @@ def build_schema():
     body = SpelledText(analyzer=prose, stored=True, chars=True, spelling=True)
     return Schema(
         id=ID(unique=True, stored=True, sortable=True),
-        path=Recorded(stored=True, sortable=True),
+        # A JSONL file's path is shared by its articles: kept once a segment.
+        path=Recorded(stored=True, sortable=RepeatedBytesColumn()),
         # No spelling list of its own: corrections come from the body's words, and the
         # title's would double the terms written for a fifth more words.
         title=SpelledText(analyzer=prose, stored=True, chars=True, field_boost=TITLE_BOOST),

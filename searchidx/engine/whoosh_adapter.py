@@ -11,8 +11,10 @@ line (:class:`~searchidx.errors.UnsupportedWhoosh`), rather than failing later w
 
 from __future__ import annotations
 
+import array
 import importlib.util
 import pickle
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -55,7 +57,7 @@ check_whoosh(installed_whoosh())
 
 # Imported once the installed Whoosh is known to have the internals used below.
 from whoosh.codec import whoosh3  # noqa: E402
-from whoosh.columns import VarBytesColumn  # noqa: E402
+from whoosh.columns import RefBytesColumn, VarBytesColumn  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
 from whoosh.util.numeric import byte_to_length  # noqa: E402
@@ -357,6 +359,8 @@ def text_column(reader, fieldname: str) -> list[str]:
         column = segment_reader.column_reader(fieldname, translate=False)
         if isinstance(column, VarBytesColumn.Reader):
             values.extend(_var_bytes_values(column))
+        elif isinstance(column, RefBytesColumn.Reader):
+            values.extend(_ref_bytes_values(column))
         else:  # a segment without the column: Whoosh gives each document the default
             values.extend(value.decode("utf-8") for value in column)
     return values
@@ -372,6 +376,17 @@ def _var_bytes_values(column) -> Iterator[str]:
 
 TermsReader = whoosh3.W3TermsReader
 """whoosh3's reader of its terms file: ``TermsReader(codec, dbfile, length, postfile)``."""
+
+
+def _ref_bytes_values(column) -> list[str]:
+    """A ``RefBytesColumn``'s values: its numbers read at once, each distinct value
+    decoded once."""
+    refs = array.array(column._typecode)
+    refs.frombytes(column._dbfile.get(column._basepos, column._doccount * refs.itemsize))
+    if sys.byteorder == "little":  # Whoosh writes them big-endian
+        refs.byteswap()
+    distinct = [value.decode("utf-8") for value in column._uniques]
+    return list(map(distinct.__getitem__, refs))
 
 
 def is_whoosh3_term_info(terminfo) -> bool:
