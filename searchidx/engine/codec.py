@@ -48,11 +48,12 @@ from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from . import terms, whoosh_adapter
+from .terms import little_endian_bytes, narrowest_code
 
 __all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "FieldWriter", "Occurrences",
-           "PerDocumentReader", "PerDocumentWriter", "RepeatedBytesColumn", "block_infos", "block_spans",
-           "encoded_block", "first_position", "joined_values", "occurrence_positions",
-           "position_steps", "varying_positions", "weight_list"]
+           "PerDocumentReader", "PerDocumentWriter", "RepeatedBytesColumn", "block_infos",
+           "block_spans", "encoded_block", "first_position", "joined_values",
+           "occurrence_positions", "position_steps", "varying_positions", "weight_list"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
@@ -140,7 +141,7 @@ class _RepeatedBytesWriter(RefBytesColumn.Writer):
 
     def finish(self, doccount: int) -> None:
         self.fill(doccount)
-        refs = array.array(_narrowest(len(self._uniques) - 1), self._refs)
+        refs = array.array(narrowest_code(len(self._uniques) - 1), self._refs)
         self._dbfile.write_array(refs)
         self._write_uniques(refs.typecode)
         self._dbfile.write_byte(ord(refs.typecode))
@@ -412,13 +413,13 @@ def _arrays_head(ids: Sequence[int], weights) -> bytes:
     type that holds them, behind a flag byte and the two type codes."""
     weights = weight_list(weights, len(ids))
     if all(float(weight).is_integer() and weight >= 0 for weight in weights):
-        weight_code = _narrowest(int(max(weights)))
+        weight_code = narrowest_code(int(max(weights)))
         weights = list(map(int, weights))
     else:
         weight_code = "d"
-    id_code = _narrowest(ids[-1])
+    id_code = narrowest_code(ids[-1])
     return (_ARRAYS + id_code.encode() + weight_code.encode()
-            + _little_endian_bytes(id_code, ids) + _little_endian_bytes(weight_code, weights))
+            + little_endian_bytes(id_code, ids) + little_endian_bytes(weight_code, weights))
 
 
 def weight_list(weights, count: int) -> Sequence[float]:
@@ -443,20 +444,9 @@ def _joined_values(values: Sequence[bytes]) -> bytes:
     Not compressed: reading a few values must not inflate the whole block (the figures:
     docs/performance.md). Blocks written compressed before still read."""
     ends, joined = joined_values(values)
-    code = _narrowest(ends[-1])
+    code = narrowest_code(ends[-1])
     return _JOINED_PLAIN + code.encode() + _COUNT.pack(len(ends)) + \
-        _little_endian_bytes(code, ends) + joined
-
-
-def _narrowest(largest: int) -> str:
-    return next(code for code in "BHIQ" if largest < 1 << (8 * _ITEM_SIZES[ord(code)]))
-
-
-def _little_endian_bytes(code: str, numbers: Sequence[float]) -> bytes:
-    packed = array.array(code, numbers)
-    if not _LITTLE_ENDIAN:
-        packed.byteswap()
-    return packed.tobytes()
+        little_endian_bytes(code, ends) + joined
 
 
 def _array(code: int, data: bytes, start: int, end: int) -> array.array:

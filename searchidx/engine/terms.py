@@ -2,24 +2,24 @@
 
 whoosh3 keeps its terms in a hash file: each key costs 36 bytes of lengths, hash slots
 and an ordered position, and each term info 23 fixed bytes plus an extent or a pickle of
-its inlined postings. Most terms are rare (on Reuters-21578 two thirds of the body's
-occur in one article, and the spelling list is one posting a word), so those overheads
-were most of the file. Here:
+its inlined postings. Most terms are rare (on Reuters-21578 nine in ten keep their eight
+postings or fewer inline, and the spelling list is one posting a word), so those
+overheads were two thirds of the file. Here:
 
 - **Keys** (whoosh3's: the field number as two bytes, then the term) are sorted and
   grouped in blocks of ``_BLOCK_TERMS``; a block holds the prefix its keys share once,
-  then each key's rest.
+  then the rest of each key, joined with a byte UTF-8 never writes (split back in one
+  call), or one after another with their lengths for keys that are not text (dates).
 - **The block index**: the file ends with where each block starts and each block's first
   key, read when a term is first looked up (not when the file opens: a search command
-  opens every segment), then bisected in memory; a lookup reads and decodes one block.
+  opens every segment), then bisected in memory; a lookup reads and splits one block.
 - **Term infos** (:func:`encoded_term_info`) are their numbers as the UTF-8 codes of
   characters of those values (one byte below 128, decoded in C, as ``codec.Occurrences``
   does), a weight as a number when it is whole; inlined postings the same way, without a
   pickle. A term info that does not fit keeps whoosh3's bytes behind a flag.
 
-A block: the count of its keys (one byte), the length of their shared prefix (one byte),
-the length of the codes that follow (two bytes); the codes: each key's rest's length,
-then each term info's length; the prefix; the keys' rests; the term infos.
+A block: its head (:data:`_BLOCK_HEAD`); the codes: each term info's length, then (keys
+not joined) each key's rest's length; the shared prefix; the keys' rests; the term infos.
 The block index, after the blocks: the type code of the starts' array and of the first
 keys' ends' array; the starts (one more than the blocks: the last is where the blocks
 end); the ends; the first keys; the field map (a pickle: field name to number); and the
@@ -43,12 +43,13 @@ from whoosh.reading import TermNotFound
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-__all__ = ["MAGIC", "CompactTermInfo", "CompactTermsReader", "CompactTermsWriter", "decoded_term_info",
-           "encoded_term_info", "is_compact_terms_file"]
+__all__ = ["MAGIC", "CompactTermInfo", "CompactTermsReader", "CompactTermsWriter",
+           "decoded_term_info", "encoded_term_info", "is_compact_terms_file",
+           "little_endian_bytes", "narrowest_code"]
 
 MAGIC = b"SXT4"
-# Keys per block: a lookup decodes one block (16: 2.5 µs), and the block index holds one
-# key per block in memory.
+# Keys per block: a lookup splits one block (16 keys: about 1.5 µs on Reuters-21578), and
+# the block index holds one key per block in memory.
 _BLOCK_TERMS = 16
 # A block's head: its count of keys, flags, the length of its keys' shared prefix, of
 # their rests and of its codes (or _LONG_CODES, and the length after the head).
@@ -229,10 +230,11 @@ class CompactTermsWriter:
         dbfile = self._file
         index_start = dbfile.tell()
         ends = list(itertools.accumulate(map(len, self._first_keys)))
-        starts_code, ends_code = _narrowest(self._starts[-1]), _narrowest(ends[-1] if ends else 0)
+        starts_code = narrowest_code(self._starts[-1])
+        ends_code = narrowest_code(ends[-1] if ends else 0)
         dbfile.write(starts_code.encode() + ends_code.encode())
-        dbfile.write(_little_endian(starts_code, self._starts))
-        dbfile.write(_little_endian(ends_code, ends))
+        dbfile.write(little_endian_bytes(starts_code, self._starts))
+        dbfile.write(little_endian_bytes(ends_code, ends))
         keys_start = dbfile.tell()
         dbfile.write(b"".join(self._first_keys))
         fieldmap_start = dbfile.tell()
@@ -252,8 +254,8 @@ class CompactTermsWriter:
         else:
             flags, joined = _SEPARATED, _SEPARATOR.join(rests)
         codes = "".join(map(chr, lengths)).encode("utf-8", "surrogatepass")
-        self._file.write(_BLOCK_HEAD.pack(len(keys), flags, shared, len(joined),
-                                          min(len(codes), _LONG_CODES)) + _short_length(codes) + codes + keys[0][:shared] + joined
+        head = _BLOCK_HEAD.pack(len(keys), flags, shared, len(joined), min(len(codes), _LONG_CODES))
+        self._file.write(head + _short_length(codes) + codes + keys[0][:shared] + joined
                          + b"".join(infos))
         self._first_keys.append(keys[0])
         self._starts.append(self._file.tell())
@@ -268,11 +270,13 @@ def _shared_length(first: bytes, last: bytes) -> int:
     return min(len(first), len(last))
 
 
-def _narrowest(largest: int) -> str:
+def narrowest_code(largest: int) -> str:
+    """The type code of the narrowest unsigned array that holds numbers up to ``largest``."""
     return next(code for code in "BHIQ" if largest < 1 << (8 * array.array(code).itemsize))
 
 
-def _little_endian(code: str, numbers) -> bytes:
+def little_endian_bytes(code: str, numbers) -> bytes:
+    """``numbers`` as an array of type ``code``, little-endian."""
     packed = array.array(code, numbers)
     if sys.byteorder != "little":
         packed.byteswap()
