@@ -51,6 +51,8 @@ MAGIC = b"SXT4"
 # Keys per block: a lookup splits one block (16 keys: about 1.5 µs on Reuters-21578), and
 # the block index holds one key per block in memory.
 _BLOCK_TERMS = 16
+# Blocks whose first keys are split off the block index together, when first needed.
+_GROUP_BLOCKS = 32
 # A block's head: its count of keys, flags, the length of its keys' shared prefix, of
 # their rests and of its codes (or _LONG_CODES, and the length after the head).
 _BLOCK_HEAD = struct.Struct("<BBBIB")
@@ -294,16 +296,16 @@ class _Table:
             raise ValueError("not a compact terms file (its trailer is damaged)")
         self.fieldmap: dict[str, int] = pickle.loads(
             dbfile.get(fieldmap_start, length - _TRAILER.size - fieldmap_start))
-        self._first_keys: list[bytes] | None = None
         self._starts: array.array | None = None
-
-    def first_keys(self) -> list[bytes]:
-        """Each block's first key, read when first asked for."""
-        if self._first_keys is None:
-            self._read_block_index()
-        return self._first_keys
+        self._ends: array.array | None = None
+        self._first_keys = b""
+        self._group_firsts: list[bytes] = []
+        self._groups: dict[int, list[bytes]] = {}
 
     def _read_block_index(self) -> None:
+        """Read where each block starts and its first key; the first key of every
+        ``_GROUP_BLOCKS``-th block is split off now, the others a group at a time when a
+        lookup needs them (a search command looks up a few terms)."""
         count = self._count
         index = self.dbfile.get(self._index_start, self._keys_start - self._index_start)
         starts, ends = array.array(chr(index[0])), array.array(chr(index[1]))
@@ -313,13 +315,32 @@ class _Table:
         if sys.byteorder != "little":
             starts.byteswap()
             ends.byteswap()
-        keys = self.dbfile.get(self._keys_start, ends[-1] if count else 0)
-        self._starts = starts
-        self._first_keys = [keys[start:end] for start, end in zip((0, *ends), ends)]
+        self._starts, self._ends = starts, ends
+        self._first_keys = self.dbfile.get(self._keys_start, ends[-1] if count else 0)
+        self._group_firsts = [self._first_key(number)
+                              for number in range(0, count, _GROUP_BLOCKS)]
+
+    def _first_key(self, number: int) -> bytes:
+        return self._first_keys[self._ends[number - 1] if number else 0:self._ends[number]]
+
+    def block_of(self, key: bytes) -> int:
+        """The last block whose first key is ``key`` or before it (-1: none)."""
+        if self._starts is None:
+            self._read_block_index()
+        group = bisect_right(self._group_firsts, key) - 1
+        if group < 0:
+            return -1
+        firsts = self._groups.get(group)
+        if firsts is None:
+            first = group * _GROUP_BLOCKS
+            firsts = self._groups[group] = [
+                self._first_key(number)
+                for number in range(first, min(first + _GROUP_BLOCKS, self._count))]
+        return group * _GROUP_BLOCKS + bisect_right(firsts, key) - 1
 
     def block(self, number: int) -> _Block:
         """A block of the table, decoded as far as its keys."""
-        if self._first_keys is None:
+        if self._starts is None:
             self._read_block_index()
         start = self._starts[number]
         return _Block(self.dbfile.get(start, self._starts[number + 1] - start))
@@ -327,7 +348,7 @@ class _Table:
     def find(self, key: bytes) -> tuple[int, int]:
         """The block and place in it of ``key``, or of the first key after it (past the
         last block's end if none)."""
-        number = max(bisect_right(self.first_keys(), key) - 1, 0)
+        number = max(self.block_of(key), 0)
         if number >= self._count:
             return number, 0
         place = self.block(number).place(key)
@@ -335,7 +356,7 @@ class _Table:
 
     def get(self, key: bytes) -> bytes | None:
         """The term info bytes of ``key``; None if the table lacks it."""
-        number = bisect_right(self.first_keys(), key) - 1
+        number = self.block_of(key)
         if number < 0:
             return None
         block = self.block(number)
