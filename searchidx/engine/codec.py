@@ -21,7 +21,10 @@ faster, and field lengths read a column at a time. Whoosh reads all of it as its
   in its entry of the terms file (``whoosh_adapter.InliningTermInfo``), not in a block of
   its own.
 - **Stored fields.** Deflated with a dictionary of the segment's own
-  (:class:`PerDocumentWriter`), in a generation of format 3 or later.
+  (:class:`PerDocumentWriter`), in a generation of format 3 or later; from format 4
+  without an article's hash and stamp, which their columns keep.
+- **Terms.** From format 4 the terms file is a compact table (:mod:`.terms`), not
+  whoosh3's hash file; the reader follows what the file says it is.
 
 Indexes written before any of this still open and update: a reader unpickles whatever it
 finds, a schema saved before keeps its occurrences' layout, a segment without the
@@ -138,7 +141,7 @@ class RepeatedBytesColumn(RefBytesColumn):
 class _RepeatedBytesWriter(RefBytesColumn.Writer):
     def __init__(self, *args) -> None:
         super().__init__(*args)
-        self._refs: list[int] = []  # Whoosh's bytes, which hold 256 values
+        self._refs: list[int] = []  # numbers of any size (Whoosh's bytes hold 256)
 
     def add(self, docnum: int, value: bytes) -> None:
         self.fill(docnum)

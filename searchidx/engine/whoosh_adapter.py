@@ -374,10 +374,6 @@ def _var_bytes_values(column) -> Iterator[str]:
         start += length
 
 
-TermsReader = whoosh3.W3TermsReader
-"""whoosh3's reader of its terms file: ``TermsReader(codec, dbfile, length, postfile)``."""
-
-
 def _ref_bytes_values(column) -> list[str]:
     """A ``RefBytesColumn``'s values: its numbers read at once, each distinct value
     decoded once."""
@@ -387,6 +383,10 @@ def _ref_bytes_values(column) -> list[str]:
         refs.byteswap()
     distinct = [value.decode("utf-8") for value in column._uniques]
     return list(map(distinct.__getitem__, refs))
+
+
+TermsReader = whoosh3.W3TermsReader
+"""whoosh3's reader of its terms file: ``TermsReader(codec, dbfile, length, postfile)``."""
 
 
 def is_whoosh3_term_info(terminfo) -> bool:
