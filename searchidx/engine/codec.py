@@ -46,7 +46,7 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache, partial
 from pathlib import Path
 
-from whoosh.columns import RefBytesColumn, VarBytesColumn
+from whoosh.columns import VarBytesColumn
 from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
@@ -127,33 +127,10 @@ def _in_format_before(storage, version: int) -> bool:
     return type(written) is int and written < version
 
 
-class RepeatedBytesColumn(RefBytesColumn):
-    """Whoosh's ``RefBytesColumn`` (each distinct value once, then a number per document
-    naming its value) for a value many documents share: the file an article came from,
-    one for every article of a JSONL file. Whoosh's writer gives up after 65,535 distinct
-    values (it warns and writes the default); this one writes numbers as wide as the count
-    needs (Whoosh's reader reads the width written). Index files name this class."""
-
-    def writer(self, dbfile):
-        return _RepeatedBytesWriter(dbfile, self._fixedlen, self._default)
-
-
-class _RepeatedBytesWriter(RefBytesColumn.Writer):
-    def __init__(self, *args) -> None:
-        super().__init__(*args)
-        self._refs: list[int] = []  # numbers of any size (Whoosh's bytes hold 256)
-
-    def add(self, docnum: int, value: bytes) -> None:
-        self.fill(docnum)
-        self._refs.append(self._uniques.setdefault(value, len(self._uniques)))
-        self._count = docnum + 1
-
-    def finish(self, doccount: int) -> None:
-        self.fill(doccount)
-        refs = array.array(narrowest_code(len(self._uniques) - 1), self._refs)
-        self._dbfile.write_array(refs)
-        self._write_uniques(refs.typecode)
-        self._dbfile.write_byte(ord(refs.typecode))
+class RepeatedBytesColumn(whoosh_adapter.UnlimitedRefBytesColumn):
+    """A column for a value many documents share, kept once a segment (then a number per
+    document naming it): the file an article came from, one for every article of a JSONL
+    file. Index files name this class: keep its name and module."""
 
 
 class FieldWriter(whoosh_adapter.FieldWriter):

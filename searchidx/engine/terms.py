@@ -38,7 +38,6 @@ from collections.abc import Iterator
 
 from . import whoosh_adapter
 from whoosh.codec.base import FieldCursor, TermsReader  # noqa: E402 (after the version check)
-from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.reading import TermNotFound
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
@@ -85,15 +84,17 @@ _FLOAT = struct.Struct("<f")
 _FLOATS = struct.Struct("<ff")
 
 
-def encoded_term_info(info: W3TermInfo, whoosh3_bytes) -> bytes:
-    """A term info's compact bytes (see the module's description); ``whoosh3_bytes()``
-    gives its whoosh3 bytes, kept when it does not fit the compact layout."""
-    weights = (_as_float32(info._weight), _as_float32(info._maxweight))
+def encoded_term_info(info, whoosh3_bytes) -> bytes:
+    """A whoosh3 term info's compact bytes (see the module's description);
+    ``whoosh3_bytes()`` gives its whoosh3 bytes, kept when it does not fit the compact
+    layout."""
+    (weight, df, minlength, maxlength, maxweight, minid, maxid, offset, length,
+     inlined) = whoosh_adapter.term_info_fields(info)
+    weights = (_as_float32(weight), _as_float32(maxweight))
     flags = 0
-    numbers = [info._df, 0 if info._minlength is None else length_to_byte(info._minlength),
-               length_to_byte(info._maxlength),
-               _NO_ID if info._minid is None else info._minid,
-               _NO_ID if info._maxid is None else info._maxid]
+    numbers = [df, 0 if minlength is None else length_to_byte(minlength),
+               length_to_byte(maxlength), _NO_ID if minid is None else minid,
+               _NO_ID if maxid is None else maxid]
     numbers[4] -= numbers[3]
     if all(weight.is_integer() and weight >= 0 for weight in weights):
         numbers += map(int, weights)
@@ -101,11 +102,11 @@ def encoded_term_info(info: W3TermInfo, whoosh3_bytes) -> bytes:
     else:
         flags |= _FLOAT_WEIGHTS
         tail = _FLOATS.pack(*weights)
-    if info._inlined is None:
-        numbers += (*divmod(info._offset, _OFFSET_SPLIT), info._length)
+    if inlined is None:
+        numbers += (*divmod(offset, _OFFSET_SPLIT), length)
     else:
         flags |= _INLINED
-        inlined_flags, inlined_tail = _inlined_numbers(numbers, *info._inlined)
+        inlined_flags, inlined_tail = _inlined_numbers(numbers, *inlined)
         if inlined_flags is None:
             return bytes([_WHOOSH3]) + whoosh3_bytes()
         flags |= inlined_flags
@@ -156,11 +157,12 @@ def _as_float32(number: float) -> float:
     return _FLOAT.unpack(_FLOAT.pack(number))[0]
 
 
-def decoded_term_info(data: bytes) -> W3TermInfo:
-    """The term info of :func:`encoded_term_info`'s bytes, as whoosh3's own would read."""
+def decoded_term_info(data: bytes):
+    """The whoosh3 term info of :func:`encoded_term_info`'s bytes, as whoosh3 would read
+    its own."""
     flags = data[0]
     if flags & _WHOOSH3:
-        return W3TermInfo.from_bytes(data[1:])
+        return whoosh_adapter.TermInfo.from_bytes(data[1:])
     end = 2 + data[1]
     df, minlength, maxlength, minid, span, *rest = map(ord, data[2:end].decode(
         "utf-8", "surrogatepass"))
@@ -175,18 +177,23 @@ def decoded_term_info(data: bytes) -> W3TermInfo:
     else:
         high, low, length = rest
         offset = high * _OFFSET_SPLIT + low
-    info = W3TermInfo.__new__(W3TermInfo)  # every attribute is set here
-    info.__dict__ = {
-        "_weight": float(weight), "_df": df, "_minlength": byte_to_length(minlength),
-        "_maxlength": byte_to_length(maxlength), "_maxweight": float(maxweight),
-        "_minid": None if minid == _NO_ID else minid,
-        "_maxid": None if minid == _NO_ID else minid + span,
-        "_offset": offset, "_length": length, "_inlined": inlined}
-    return info
+    known = minid != _NO_ID
+    return whoosh_adapter.new_term_info(
+        float(weight), df, byte_to_length(minlength), byte_to_length(maxlength),
+        float(maxweight), minid if known else None, minid + span if known else None, offset,
+        length, inlined)
 
 
 def _inlined_postings(flags: int, numbers: list[int], data: bytes, end: int) -> tuple:
+    """Inlined postings as whoosh3 unpickles them: ids, weights and values, three tuples.
+    ``numbers`` are the codes that follow the term info's own; ``end``, where the bytes
+    after the codes start."""
     count = numbers[0]
+    if count == 1 and not flags & _FLOAT_POSTING_WEIGHTS:  # most terms: one article
+        _, first_id, weight, value = numbers
+        if flags & _NO_VALUES:
+            return (first_id,), (weight,), (None,) * value
+        return (first_id,), (weight,), (data[end:end + value],)
     ids = tuple(itertools.accumulate(numbers[1:1 + count]))
     rest = numbers[1 + count:]
     if flags & _FLOAT_POSTING_WEIGHTS:
@@ -196,8 +203,8 @@ def _inlined_postings(flags: int, numbers: list[int], data: bytes, end: int) -> 
         weights, rest = tuple(rest[:count]), rest[count:]
     if flags & _NO_VALUES:
         return ids, weights, (None,) * rest[0]
-    starts = itertools.accumulate(rest, initial=end)
-    return ids, weights, tuple(data[start:start + length] for start, length in zip(starts, rest))
+    ends = list(itertools.accumulate(rest, initial=end))
+    return ids, weights, tuple(map(data.__getitem__, map(slice, ends, ends[1:])))
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -388,7 +395,8 @@ class _Block:
         prefix_start = codes_start + codes_size
         keys_start = prefix_start + shared
         self._infos_start = keys_start + joined_size
-        self._data, self._prefix = data, data[prefix_start:keys_start]
+        self._data = data
+        self._prefix = data[prefix_start:keys_start]
         self._codes = data[codes_start:prefix_start]
         self._ends: list[int] | None = None
         if flags & _SEPARATED:
@@ -427,8 +435,8 @@ def _short_length(codes: bytes) -> bytes:
 
 
 class CompactTermsReader(TermsReader):
-    """What ``W3TermsReader`` answers, from a compact table; term infos are whoosh3's
-    ``W3TermInfo``, as it makes them."""
+    """What whoosh3's terms reader answers, from a compact table; term infos are
+    whoosh3's own kind, as it makes them."""
 
     def __init__(self, codec, dbfile, length: int, postfile) -> None:
         self._codec = codec
@@ -471,7 +479,7 @@ class CompactTermsReader(TermsReader):
         return ((self._term(key), decoded_term_info(info))
                 for key, info in self.items_from_key(self._key(fieldname, prefix)))
 
-    def term_info(self, fieldname: str, text: bytes) -> W3TermInfo:
+    def term_info(self, fieldname: str, text: bytes):
         try:
             return self._found_info(fieldname, text)
         except KeyError:
@@ -483,7 +491,7 @@ class CompactTermsReader(TermsReader):
     def doc_frequency(self, fieldname: str, text: bytes) -> int:
         return self._found_info(fieldname, text).doc_frequency()
 
-    def _found_info(self, fieldname: str, text: bytes) -> W3TermInfo:
+    def _found_info(self, fieldname: str, text: bytes):
         """A term's info; raises ``KeyError`` (as whoosh3's table does) if it is missing."""
         info = self._table.get(self._key(fieldname, text))
         if info is None:

@@ -374,6 +374,36 @@ def _var_bytes_values(column) -> Iterator[str]:
         start += length
 
 
+class UnlimitedRefBytesColumn(RefBytesColumn):
+    """Whoosh's ``RefBytesColumn`` (each distinct value once, then a number per document
+    naming its value) without its limit: Whoosh's writer writes the default for every
+    value after 65,535 distinct ones (with a warning); this one writes numbers as wide as
+    the count needs (Whoosh's reader reads the width written)."""
+
+    def writer(self, dbfile):
+        return _UnlimitedRefBytesWriter(dbfile, self._fixedlen, self._default)
+
+
+class _UnlimitedRefBytesWriter(RefBytesColumn.Writer):
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self._refs: list[int] = []  # numbers of any size (Whoosh's bytes hold 256)
+
+    def add(self, docnum: int, value: bytes) -> None:
+        self.fill(docnum)
+        self._refs.append(self._uniques.setdefault(value, len(self._uniques)))
+        self._count = docnum + 1
+
+    def finish(self, doccount: int) -> None:
+        self.fill(doccount)
+        distinct = len(self._uniques)
+        refs = array.array("B" if distinct <= 256 else "H" if distinct <= 65536 else "I",
+                           self._refs)
+        self._dbfile.write_array(refs)
+        self._write_uniques(refs.typecode)
+        self._dbfile.write_byte(ord(refs.typecode))
+
+
 def _ref_bytes_values(column) -> list[str]:
     """A ``RefBytesColumn``'s values: its numbers read at once, each distinct value
     decoded once."""
@@ -387,6 +417,28 @@ def _ref_bytes_values(column) -> list[str]:
 
 TermsReader = whoosh3.W3TermsReader
 """whoosh3's reader of its terms file: ``TermsReader(codec, dbfile, length, postfile)``."""
+TermInfo = whoosh3.W3TermInfo
+"""whoosh3's term info (``TermInfo.from_bytes`` reads its bytes)."""
+
+
+def term_info_fields(info) -> tuple:
+    """A whoosh3 term info's fields: total weight, document frequency, shortest and longest
+    length, greatest weight, first and last document, postings offset and length (None
+    when inlined), and its inlined postings (None when not)."""
+    return (info._weight, info._df, info._minlength, info._maxlength, info._maxweight,
+            info._minid, info._maxid, info._offset, info._length, info._inlined)
+
+
+def new_term_info(weight, df, minlength, maxlength, maxweight, minid, maxid, offset, length,
+                  inlined) -> whoosh3.W3TermInfo:
+    """The whoosh3 term info of these fields (those of :func:`term_info_fields`), made
+    without its constructor's defaults."""
+    info = whoosh3.W3TermInfo.__new__(whoosh3.W3TermInfo)
+    info.__dict__ = {
+        "_weight": weight, "_df": df, "_minlength": minlength, "_maxlength": maxlength,
+        "_maxweight": maxweight, "_minid": minid, "_maxid": maxid, "_offset": offset,
+        "_length": length, "_inlined": inlined}
+    return info
 
 
 def is_whoosh3_term_info(terminfo) -> bool:
