@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import pickle
 import shutil
 import subprocess
-import zlib
 from pathlib import Path
 
 import pytest
-from whoosh.columns import VarBytesColumn
 from whoosh.index import open_dir
 
 from searchidx import SearchIndex
@@ -173,27 +170,3 @@ def test_rebuild_makes_an_index_of_an_unknown_format_readable(seed_dir, index_di
     with SearchIndex.open(index_dir) as idx:
         idx.rebuild([seed_dir])
         assert idx.search("Vũ").total == 3
-
-
-def test_an_index_of_format_4_keeps_hash_and_stamp_in_their_columns_alone(seeded):
-    """An update reads them from the columns: the stored fields, read for every hit, need
-    not repeat them; read whole, they still hold them."""
-    with open_dir(str(_live_generation(seeded.location))).reader() as reader:
-        for segment, _ in reader.leaf_readers():
-            for docnum in range(segment.doc_count_all()):
-                kept = _kept_stored_fields(segment, docnum)
-                stored = segment.stored_fields(docnum)
-                assert "hash" not in kept and "stamp" not in kept
-                assert stored == {**kept, "hash": segment.column_reader("hash")[docnum],
-                                  "stamp": segment.column_reader("stamp")[docnum]}
-
-
-def _kept_stored_fields(segment, docnum: int) -> dict:
-    """A document's stored fields as its segment keeps them (deflated, with the
-    dictionary of the segment)."""
-    from searchidx.engine.codec import _STORED_COLUMN_NAME, PerDocumentReader
-
-    perdoc = segment._perdoc
-    assert isinstance(perdoc, PerDocumentReader)
-    kept = perdoc.column_value(_STORED_COLUMN_NAME, VarBytesColumn(), docnum)
-    return pickle.loads(zlib.decompressobj(zdict=perdoc._dictionary).decompress(kept))

@@ -21,8 +21,7 @@ faster, and field lengths read a column at a time. Whoosh reads all of it as its
   in its entry of the terms file (``whoosh_adapter.InliningTermInfo``), not in a block of
   its own.
 - **Stored fields.** Deflated with a dictionary of the segment's own
-  (:class:`PerDocumentWriter`), in a generation of format 3 or later; from format 4
-  without an article's hash and stamp, which their columns keep.
+  (:class:`PerDocumentWriter`), in a generation of format 3 or later.
 - **Terms.** From format 4 the terms file is a compact table (:mod:`.terms`), not
   whoosh3's hash file; the reader follows what the file says it is.
 
@@ -90,9 +89,7 @@ class Codec(whoosh_adapter.BaseCodec):
     def per_document_writer(self, storage, segment):
         if _in_format_before(storage, _DICTIONARY_FORMAT):  # an update keeps the format
             return super().per_document_writer(storage, segment)
-        column_only = () if _in_format_before(storage, _COLUMN_ONLY_FORMAT) else \
-            _COLUMN_ONLY_FIELDS
-        return PerDocumentWriter(self, storage, segment, column_only=column_only)
+        return PerDocumentWriter(self, storage, segment)
 
     def per_document_reader(self, storage, segment):
         return PerDocumentReader(storage, segment)
@@ -107,14 +104,10 @@ class Codec(whoosh_adapter.BaseCodec):
                     segment.open_file(storage, self.POSTS_EXT))
 
 
-# The first format versions with stored fields deflated with a dictionary, with the
-# compact terms file (:mod:`.terms`), and with the recorded values that only the update
-# reads (:data:`_COLUMN_ONLY_FIELDS`) kept in their columns alone.
+# The first format versions with stored fields deflated with a dictionary, and with the
+# compact terms file (:mod:`.terms`).
 _DICTIONARY_FORMAT = 3
-_COMPACT_TERMS_FORMAT = _COLUMN_ONLY_FORMAT = 4
-# The schema's text columns whose values the stored fields need not repeat: an article's
-# hash and stamp (random digits: 1.4 MB of Reuters-21578's stored fields).
-_COLUMN_ONLY_FIELDS = ("hash", "stamp")
+_COMPACT_TERMS_FORMAT = 4
 
 
 def _in_format_before(storage, version: int) -> bool:
@@ -166,24 +159,12 @@ class PerDocumentWriter(whoosh_adapter.ColumnsWriter):
     deflated article alone cannot refer back to: on Reuters-21578 the stored fields take
     a third less room (whoosh3 deflates each pickle alone), and one reads as fast."""
 
-    def __init__(self, *args, column_only: tuple[str, ...] = ()) -> None:
+    def __init__(self, *args) -> None:
         super().__init__(*args)
         self._held: list[tuple[int, bytes]] = []
         self._dictionary: bytes | None = None
-        self._column_only = column_only
-        self._in_columns: dict[str, bytes] = {}  # the document's values of those fields
-
-    def add_column_value(self, fieldname: str, column, value) -> None:
-        super().add_column_value(fieldname, column, value)
-        if fieldname in self._column_only:
-            self._in_columns[fieldname] = value
 
     def store(self, docnum: int, stored: dict) -> None:
-        """Keep a document's stored fields, but for those of ``column_only`` whose column
-        holds the same text (:class:`PerDocumentReader` takes them from there)."""
-        in_columns, self._in_columns = self._in_columns, {}
-        stored = {name: value for name, value in stored.items()
-                  if not (isinstance(value, str) and in_columns.get(name) == value.encode())}
         data = pickle.dumps(stored, pickle.HIGHEST_PROTOCOL)
         if self._dictionary is not None:
             self._add_stored(docnum, data)
@@ -229,11 +210,7 @@ class PerDocumentReader(whoosh_adapter.ColumnsReader):
         data = self.column_value(_STORED_COLUMN_NAME, _BYTES_COLUMN, docnum)
         if not data:
             return {}
-        stored = pickle.loads(zlib.decompressobj(zdict=self._dictionary).decompress(data))
-        for name in _COLUMN_ONLY_FIELDS:
-            if name not in stored and (value := self.column_value(name, _BYTES_COLUMN, docnum)):
-                stored[name] = value.decode("utf-8")
-        return stored
+        return pickle.loads(zlib.decompressobj(zdict=self._dictionary).decompress(data))
 
     def length_bytes(self, fieldname: str) -> bytes | None:
         """Each document's length in ``fieldname`` as Whoosh codes it, one byte per

@@ -9,9 +9,8 @@ Versions: 1, the Whoosh files of searchidx 0.1 (classes pickled as ``searchidx.c
 2, the same files with classes pickled as ``searchidx.engine.codec``, and this file;
 3, occurrences in the varying layout (``codec.Occurrences``) and a rare term's postings
 inlined in its term info (``whoosh_adapter.InliningTermInfo``); 4, the terms file as a
-compact table (:mod:`.terms`), a file's path kept once a segment
-(``codec.RepeatedBytesColumn``), and an article's hash and stamp in their columns alone.
-Each is read by this searchidx as written.
+compact table (:mod:`.terms`), and a file's path kept once a segment
+(``codec.RepeatedBytesColumn``). Each is read by this searchidx as written.
 """
 
 from __future__ import annotations
