@@ -305,6 +305,7 @@ def term_infos(draw) -> CompactTermInfo:
         info._offset, info._length = draw(st.integers(0, 2**50)), draw(st.integers(1, 2**31))
         return info
     ids = sorted(draw(st.sets(_DOCUMENT_NUMBERS, min_size=1, max_size=8)))
+    info._minid, info._maxid = ids[0], ids[-1]  # as the writer gives them
     weights = draw(st.one_of(st.lists(st.integers(1, 2**20), min_size=len(ids), max_size=len(ids)),
                              st.lists(st.floats(0.1, 100.0), min_size=len(ids), max_size=len(ids))))
     values = draw(st.one_of(st.just([None] * len(ids)),

@@ -106,7 +106,7 @@ def encoded_term_info(info, whoosh3_bytes) -> bytes:
         numbers += (*divmod(offset, _OFFSET_SPLIT), length)
     else:
         flags |= _INLINED
-        inlined_flags, inlined_tail = _inlined_numbers(numbers, *inlined)
+        inlined_flags, inlined_tail = _inlined_numbers(numbers, minid or 0, *inlined)
         if inlined_flags is None:
             return bytes([_WHOOSH3]) + whoosh3_bytes()
         flags |= inlined_flags
@@ -127,13 +127,14 @@ class CompactTermInfo(whoosh_adapter.InliningTermInfo):
         return encoded_term_info(self, super().to_bytes)
 
 
-def _inlined_numbers(numbers: list[int], ids, weights, values) -> tuple[int | None, bytes]:
+def _inlined_numbers(numbers: list[int], first: int, ids, weights, values
+                     ) -> tuple[int | None, bytes]:
     """Add inlined postings' numbers to ``numbers``: the count, each document number's
-    step (the first from 0), each weight if all are integers, each value's length; their
+    step (the first from ``first``, the term's first document), each weight if all are integers, each value's length; their
     flags and the bytes that follow the codes (None: they do not fit)."""
     flags, tail = 0, b""
     numbers.append(len(ids))
-    numbers += (later - earlier for earlier, later in zip((0, *ids), ids))
+    numbers += (later - earlier for earlier, later in zip((first, *ids), ids))
     if all(type(weight) is int for weight in weights):
         numbers += weights
     else:
@@ -171,30 +172,32 @@ def decoded_term_info(data: bytes):
         end += _FLOATS.size
     else:
         weight, maxweight, *rest = rest
+    known = minid != _NO_ID
     offset = length = inlined = None
     if flags & _INLINED:
-        inlined = _inlined_postings(flags, rest, data, end)
+        inlined = _inlined_postings(flags, rest, data, end, minid if known else 0)
     else:
         high, low, length = rest
         offset = high * _OFFSET_SPLIT + low
-    known = minid != _NO_ID
     return whoosh_adapter.new_term_info(
         float(weight), df, byte_to_length(minlength), byte_to_length(maxlength),
         float(maxweight), minid if known else None, minid + span if known else None, offset,
         length, inlined)
 
 
-def _inlined_postings(flags: int, numbers: list[int], data: bytes, end: int) -> tuple:
+def _inlined_postings(flags: int, numbers: list[int], data: bytes, end: int,
+                      first: int) -> tuple:
     """Inlined postings as whoosh3 unpickles them: ids, weights and values, three tuples.
     ``numbers`` are the codes that follow the term info's own; ``end``, where the bytes
-    after the codes start."""
+    after the codes start; ``first``, the term's first document, which steps start from."""
     count = numbers[0]
     if count == 1 and not flags & _FLOAT_POSTING_WEIGHTS:  # most terms: one article
-        _, first_id, weight, value = numbers
+        _, step, weight, value = numbers
+        first_id = first + step
         if flags & _NO_VALUES:
             return (first_id,), (weight,), (None,) * value
         return (first_id,), (weight,), (data[end:end + value],)
-    ids = tuple(itertools.accumulate(numbers[1:1 + count]))
+    ids = tuple(itertools.accumulate(numbers[1:1 + count], initial=first))[1:]
     rest = numbers[1 + count:]
     if flags & _FLOAT_POSTING_WEIGHTS:
         weights = struct.unpack_from(f"<{count}d", data, end)
