@@ -179,6 +179,7 @@ class LocalSnapshot:
 
         writer = self.index.writer(limitmb=memory_mb, codec=Codec())
         use_term_pool(writer, memory_mb)
+        whoosh_adapter.merge_postings_in_order(writer)
         return writer
 
 
