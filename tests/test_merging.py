@@ -65,3 +65,27 @@ def test_many_small_updates_merge_segments_and_keep_exactly_the_current_articles
         for word in WORDS:
             expected = {i for i, body in articles.items() if word in body.split()}
             assert {hit.id for hit in idx.search(word, limit=100).hits} == expected, word
+
+
+def test_a_word_keeps_its_spelling_correction_when_segments_merge(tmp_path):
+    """The spelling words of a segment whose first article was replaced are kept when it
+    is merged: the articles after it still have them."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    wire = folder / "wire.jsonl"
+    articles = {f"r{n}": f"The harbour office logged {n} ships today." for n in range(40)}
+    _write(wire, articles)
+    index = tmp_path / "index"
+    with SearchIndex.open(index, create=True) as idx:
+        idx.index([folder])
+    articles.update({f"m{n}": f"Boat {n} landed mackerel at the quay." for n in range(5)})
+    _write(wire, articles)  # one segment: m0 first, then m1..m4
+    with SearchIndex.open(index) as idx:
+        idx.index([folder])
+    articles["m0"] = "Boat 0 landed nothing at the quay."  # replaces the segment's first
+
+    counts = _ten_small_updates(index, wire, articles)
+
+    assert any(after < before for before, after in zip(counts, counts[1:]))  # merged
+    with SearchIndex.open(index) as idx:
+        assert idx.search("mackrel").suggestion == "mackerel"
