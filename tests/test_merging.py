@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from itertools import pairwise
 from pathlib import Path
 
 from searchidx import SearchIndex
@@ -57,7 +58,7 @@ def test_many_small_updates_merge_segments_and_keep_exactly_the_current_articles
 
     counts = _ten_small_updates(index, wire, articles)
 
-    assert any(after < before for before, after in zip(counts, counts[1:]))  # merged
+    assert any(after < before for before, after in pairwise(counts))  # merged
     with SearchIndex.open(index) as idx:
         assert idx.stats().articles == len(articles)
         everything = idx.search("harbour", limit=100)
@@ -86,6 +87,6 @@ def test_a_word_keeps_its_spelling_correction_when_segments_merge(tmp_path):
 
     counts = _ten_small_updates(index, wire, articles)
 
-    assert any(after < before for before, after in zip(counts, counts[1:]))  # merged
+    assert any(after < before for before, after in pairwise(counts))  # merged
     with SearchIndex.open(index) as idx:
         assert idx.search("mackrel").suggestion == "mackerel"
