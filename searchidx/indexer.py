@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -610,17 +611,36 @@ def _in_place(store: IndexStore, wait: float, run: Callable[[_Indexer], IndexRep
             return report
         writer = snapshot.open_writer(memory_mb=settings.WRITER_MEMORY_MB)
         indexer = _Indexer(writer, indexed)
-        try:
-            report = run(indexer)
-        except BaseException:
-            writer.cancel()
-            raise
-        if indexer.writes:
-            writer.commit(merge=True)
-        else:
-            writer.cancel()
+        with _objects_so_far_frozen():
+            try:
+                report = run(indexer)
+            except BaseException:
+                writer.cancel()
+                raise
+            if indexer.writes:
+                writer.commit(merge=True)
+            else:
+                writer.cancel()
         snapshot.close()
         return report
+
+
+@contextlib.contextmanager
+def _objects_so_far_frozen() -> Iterator[None]:
+    """Keep the objects that exist now (the open index, what it holds of every file, the
+    caller's own) out of the garbage collector's passes until the block ends: they outlive
+    it. In a program holding many objects (the benchmark holds its corpus) passing over
+    them again and again took a sixth of the time an update of 1 % of Reuters spent
+    analysing articles. A program that froze objects itself is left as it is (unfreezing
+    would thaw its objects too)."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def rebuild(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
