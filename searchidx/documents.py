@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import hashlib
 import os
 import re
 import stat
@@ -73,13 +74,16 @@ class Article:
                 "source": self.source, "url": self.url, "body": self.body}
 
 
-@dataclass(frozen=True)
 class KnownLine:
     """A JSON line whose bytes are those an indexed article was read from: it is not
-    decoded or parsed again (``parse()`` does it, if the article is needed after all)."""
+    decoded or parsed again (``parse()`` does it, if the article is needed after all).
+    A plain class with slots: an update makes one for every unchanged line."""
 
-    id: str
-    parse: Callable[[], Article] = field(repr=False, compare=False)
+    __slots__ = ("id", "parse")
+
+    def __init__(self, article_id: str, parse: Callable[[], Article]) -> None:
+        self.id = article_id
+        self.parse = parse
 
 
 @dataclass(frozen=True)
@@ -477,7 +481,9 @@ def _jsonl_articles(handle: BinaryIO, path: Path,
     with handle:
         for number, raw in _numbered_lines(handle):
             content.line = number
-            content.bytes_read = handle.tell()
+            # Counted, not asked (a tell() per line is a system call): a line passed over
+            # as too large was read to its end, so there the handle is asked.
+            content.bytes_read = content.bytes_read + len(raw) if raw else handle.tell()
             try:
                 if raw is None:
                     raise UnreadableFile(f"too large (the limit is "
@@ -494,8 +500,6 @@ def _jsonl_articles(handle: BinaryIO, path: Path,
 def line_digest(raw: bytes, date_order: str | None) -> str:
     """What tells a JSON line from any other: its bytes and the date order they are read
     in (the same bytes read in another order may give another date)."""
-    import hashlib
-
     person = (date_order or "").encode()
     return hashlib.blake2b(raw, digest_size=8, person=person).hexdigest()
 

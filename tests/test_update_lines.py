@@ -7,6 +7,7 @@ because an indexed article was read from the same bytes.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections import Counter
@@ -167,3 +168,27 @@ def test_an_index_without_line_digests_updates_by_content_as_before(thousand):
     with SearchIndex.open(index) as idx:
         assert [hit.id for hit in idx.search("catamaran").hits] == ["r20"]
         assert idx.stats().articles == 1000
+
+
+def test_an_update_leaves_no_object_frozen_from_the_garbage_collector(thousand):
+    index, folder, records = thousand
+    records[30] = _record(30, "The harbour office logged a schooner today.")
+    _write(folder / "wire.jsonl", records)
+    assert gc.get_freeze_count() == 0
+    report, _ = _update(index, folder)
+    assert report.updated == 1
+    assert gc.get_freeze_count() == 0
+
+
+def test_an_update_keeps_the_objects_a_program_froze_itself_frozen(thousand):
+    index, folder, records = thousand
+    records[40] = _record(40, "The harbour office logged a trawler today.")
+    _write(folder / "wire.jsonl", records)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        report, _ = _update(index, folder)
+        assert report.updated == 1
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -217,6 +217,54 @@ def replace_pool(segment_writer, pool) -> None:
     segment_writer.pool = pool
 
 
+def merge_postings_in_order(segment_writer) -> None:
+    """Make a ``SegmentWriter`` read the postings of each segment it merges term by term
+    as the segment's terms file lists them (see :func:`_kept_postings`). Whoosh's
+    ``iter_postings`` looks every term up again and wraps its postings to skip deleted
+    documents: 2.8 s of CPU for the 323,000 postings of 14 small segments (a merge after
+    15 small updates), 1.1 s read this way."""
+    from whoosh.reading import SegmentReader
+
+    whooshs_own = segment_writer.add_postings_to_pool
+
+    def add_postings_to_pool(reader, startdoc: int, docmap: dict[int, int] | None) -> None:
+        if type(reader) is not SegmentReader:
+            return whooshs_own(reader, startdoc, docmap)
+        add, schema = segment_writer.pool.add, segment_writer.schema
+        for fieldname, text, docnum, weight, value in _kept_postings(reader):
+            if fieldname in schema:  # as Whoosh's own: a field dropped since is left out
+                newdoc = startdoc + docnum if docmap is None else docmap[docnum]
+                add((fieldname, text, newdoc, weight, value))
+
+    segment_writer.add_postings_to_pool = add_postings_to_pool
+
+
+def _kept_postings(reader) -> Iterator[tuple[str, bytes, int, float, bytes]]:
+    """A segment's postings of the documents not deleted, as ``iter_postings`` gives them,
+    but each spelling word at the segment's first live document. A spelling word is posted
+    once a segment, at its first document, only to say that the word exists: Whoosh's
+    merge dropped every spelling word of a segment whose first document was deleted, so
+    corrections to words of the articles left were no longer found."""
+    from whoosh.fields import SpellField
+
+    terms, deleted = reader._terms, reader.deleted_docs_set
+    first_live = next((docnum for docnum in range(reader.doc_count_all())
+                       if docnum not in deleted), None)
+    for (fieldname, text), terminfo in terms.items():
+        field = reader.schema[fieldname]
+        postings = terms._codec.postings_reader(terms._postfile, terminfo, field.format,
+                                                term=(fieldname, text))
+        if isinstance(field, SpellField):
+            if first_live is not None:
+                yield fieldname, text, first_live, postings.weight(), postings.value()
+            continue
+        while postings.is_active():
+            docnum = postings.id()
+            if docnum not in deleted:
+                yield fieldname, text, docnum, postings.weight(), postings.value()
+            postings.next()
+
+
 def counts_as_integers(weights: tuple) -> tuple:
     """A block's weights as integers when they are all whole (counts: smaller pickles, and
     quicker to read); as they are otherwise."""
