@@ -12,11 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from searchidx import fold, normalize
-from searchidx import settings
-from searchidx.analysis import (PAIR_SIGNATURE_BYTES, WordForms, exact_analyzer, exact_terms,
-                                name_analyzer, pair_bits, pair_signature, prose_analyzer,
-                                prose_forms, prose_terms)
+from searchidx import fold, normalize, settings
+from searchidx.analysis import (PAIR_SIGNATURE_BYTES, Memo, WordForms, exact_analyzer,
+                                exact_terms, name_analyzer, pair_bits, pair_signature,
+                                prose_analyzer, prose_forms, prose_terms)
 from searchidx.index import build_schema
 from newsgen import NewsWriter
 from syllables import VOWELS, syllables
@@ -251,13 +250,19 @@ def test_one_pass_analysis_of_news_is_the_analyzers(text):
     assert list(exact_terms(text).items()) == analyzer_exact_terms(text)
 
 
-def test_the_memo_of_word_forms_stays_within_its_bounds(monkeypatch):
+def test_a_memo_of_word_forms_stays_within_its_bounds(monkeypatch):
     monkeypatch.setattr(settings, "WORD_FORMS_MEMO", 10)
     monkeypatch.setattr(settings, "WORD_FORMS_MAX_CHARS", 8)
-    forms = WordForms(prose_analyzer())
-    text = " ".join(f"Word{number}" for number in range(25)) + " Hà Nội" * 20 + " extraordinarily" * 3
-    assert forms.prose(text).sequence == analyzer_prose(text)[1]
-    assert 0 < len(forms._forms) <= 10 and all(len(word) <= 8 for word in forms._forms)
+    memo = Memo(str.upper)
+    words = [f"word{number}" for number in range(25)] + ["extraordinarily"]
+    assert list(map(memo.__getitem__, words)) == [word.upper() for word in words]
+    assert 0 < len(memo) <= 10 and "extraordinarily" not in memo
+
+
+def test_analysis_with_a_small_memo_makes_the_same_terms(monkeypatch):
+    monkeypatch.setattr(settings, "WORD_FORMS_MEMO", 3)
+    text = HEADLINED + " ".join(f"Word{number}" for number in range(25))
+    assert WordForms(prose_analyzer()).prose(text).terms == prose_forms().prose(text).terms
 
 
 def test_the_exact_field_indexes_an_acronym_after_a_lone_mark_as_the_analyzer_reads_it():
