@@ -21,18 +21,19 @@ follow which, so that a phrase is checked only in the articles that can have it.
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 import unicodedata
 import zlib
-from collections import deque
+from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
-from itertools import repeat
 from typing import NamedTuple
 
 from .engine.text import Filter, Token, Tokenizer, stem
 from .fold_table import LETTERS
+from . import settings
 from .settings import STEM_MIN_LENGTH
 
 __all__ = ["ANALYSIS_VERSION", "JOINED_MAX_WORDS", "exact_analyzer", "exact_form", "exact_term",
@@ -162,7 +163,9 @@ def words(value: str, join: bool) -> Iterator[tuple[str, int, int, int, str]]:
     position.
 
     ``kind`` is ``WORD``, ``HEADLINE`` (a word in a run of capitals, which is no sign of
-    an acronym) or ``JOINED``. Every analyzer, and the indexing fast paths, tokenize here.
+    an acronym) or ``JOINED``. Every analyzer tokenizes here; indexing in one pass
+    (:class:`WordForms`, :func:`exact_terms`) finds the same words in C loops and joins
+    the same names (the suite checks that they agree).
     """
     headline = _headline_starts(value)
     name: list[tuple[str, int]] = []  # the last words of a name being read, and their starts
@@ -367,10 +370,30 @@ class Prose(NamedTuple):
     """Each joined name and its position."""
 
 
+class Memo(dict):
+    """What ``make`` gives for each key asked for, each made once: a dict whose
+    ``__getitem__`` (a C call, also through ``map``) makes a missing value. Bounded: it
+    forgets everything when it holds ``settings.WORD_FORMS_MEMO`` keys, and never keeps a
+    key longer than ``settings.WORD_FORMS_MAX_CHARS`` (a long word is seldom met again)."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: str):
+        value = self.make(key)
+        if len(key) <= settings.WORD_FORMS_MAX_CHARS:
+            if len(self) >= settings.WORD_FORMS_MEMO:
+                self.clear()
+            self[key] = value
+        return value
+
+
 class WordForms:
     """An analyzer of :class:`NewsTokenizer` and :class:`WordFilter` s run without Token
-    objects: the tokenizer's words, each distinct word passed through the filters once
-    (indexing spends most of its time here), give the terms the analyzer gives."""
+    objects: the text's words found in one regular-expression pass, and each distinct word
+    passed through the filters once (indexing spends most of its time here), give the
+    terms the analyzer gives, in the same order, at the same places."""
 
     def __init__(self, analyzer) -> None:
         """Raises TypeError for an analyzer of other parts."""
@@ -380,42 +403,91 @@ class WordForms:
             raise TypeError(f"not a chain of word filters: {analyzer!r}")
         self.join = tokenizer.join
         self._filters = filters
-        self._forms: dict[str, tuple[str, str]] = {}  # word as written -> (plain, term)
+        self._forms = Memo(self._form)  # word as written -> (plain, term, capitalized)
 
     def prose(self, value: str) -> Prose:
         """``value``'s terms, spelling words, and terms in order (for its signature)."""
-        terms: dict[str, list[Occurrence]] = {}
-        plain: set[str] = set()
-        sequence: list[str] = []
+        # The text split around its words: gap, word, gap, word, ..., gap.
+        parts = _WORD_SPLIT.split(normalize(value))
+        texts = parts[1::2]
+        forms = list(map(self._forms.__getitem__, texts))
+        sequence = list(map(_TERM, forms))
+        ends = list(itertools.accumulate(map(len, parts)))
+        occurrences = list(zip(range(len(texts)), ends[::2], ends[1::2]))
+        emitted = list(zip(sequence, occurrences))
         joined: list[tuple[int, str]] = []
-        forms = self._forms
-        for text, position, start, end, kind in words(normalize(value), self.join):
-            folded, term = forms.get(text) or self._form(text)
-            if kind is JOINED:
-                joined.append((position, term))
+        if self.join:
+            names = _joined_names(parts, occurrences, list(map(_CAPITALIZED, forms)))
+            if names:
+                emitted, joined = self._with_names(emitted, names)
+        terms: dict[str, list[Occurrence]] = {}
+        for term, occurrence in emitted:
+            found = terms.get(term)
+            if found is None:
+                terms[term] = [occurrence]
             else:
-                plain.add(folded)
-                sequence.append(term)
-            occurrences = terms.get(term)
-            if occurrences is None:
-                terms[term] = [(position, start, end)]
-            else:
-                occurrences.append((position, start, end))
-        return Prose(terms, plain, sequence, joined)
+                found.append(occurrence)
+        return Prose(terms, set(map(_PLAIN, forms)), sequence, joined)
 
-    def _form(self, text: str) -> tuple[str, str]:
-        if len(self._forms) >= _WORD_FORMS_MAX:
-            self._forms.clear()
+    def _with_names(self, emitted: list, names: list[tuple[int, str, Occurrence]],
+                    ) -> tuple[list, list[tuple[int, str]]]:
+        """The words' ``(term, occurrence)`` with each joined name's after the word it
+        ends at (where the tokenizer yields it), and the names' ``(position, term)``."""
+        merged, joined, done = [], [], 0
+        for last, text, occurrence in names:
+            term = self._forms[text][1]
+            merged += emitted[done:last + 1]
+            merged.append((term, occurrence))
+            joined.append((occurrence[0], term))
+            done = last + 1
+        merged += emitted[done:]
+        return merged, joined
+
+    def _form(self, text: str) -> tuple[str, str, bool]:
         plain = term = text
         for part in self._filters:
             term = part.word(term)
             if not part.is_morph:
                 plain = term
-        self._forms[text] = plain, term
-        return plain, term
+        return plain, term, text[0].isupper()
 
 
-_WORD_FORMS_MAX = 500_000
+_PLAIN, _TERM, _CAPITALIZED = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+
+
+def _joined_names(parts: list[str], occurrences: list[Occurrence],
+                  capitalized: list[bool]) -> list[tuple[int, str, Occurrence]]:
+    """The names :func:`words` joins in a text split around its words (``parts``; the
+    words at ``occurrences``, ``capitalized`` or not), in the order it yields them:
+    ``(number of the word a name ends at, the name, its occurrence)``. Only a word after a
+    capitalized one across a gap that can join is looked at; where headlines are is worked
+    out only if a pair joins."""
+    names = []
+    headline = None
+    joins_before: dict[int, int] = {}  # word number -> words before it its name joins
+    texts, gaps = parts[1::2], parts[2:-1:2]  # gaps[number - 1] precedes word ``number``
+    # a capitalized word, then a space and a capitalized word, or a hyphen and any word
+    spaced = map(operator.and_, map(_SPACES.__contains__, gaps), capitalized[1:])
+    joining = map(operator.or_, spaced, map(_HYPHENS.__contains__, gaps))
+    candidates = map(operator.and_, capitalized, joining)
+    for number in itertools.compress(range(1, len(texts)), candidates):
+        if not _joins(texts[number - 1], gaps[number - 1], texts[number]):
+            continue
+        if headline is None:
+            headline = _headline_starts("".join(parts))
+        start, end = occurrences[number][1:]
+        if start in headline and occurrences[number - 1][1] in headline:
+            continue
+        before = joins_before[number] = min(JOINED_MAX_WORDS - 1,
+                                            1 + joins_before.get(number - 1, 0))
+        for count in range(1, before + 1):  # "Ma Thuột", then "Buôn Ma Thuột"
+            position, name_start, _ = occurrences[number - count]
+            names.append((number, "".join(texts[number - count:number + 1]),
+                          (position, name_start, end)))
+    return names
+
+
+_WORD_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
 
 
 @lru_cache(maxsize=1)
@@ -443,13 +515,29 @@ def pair_signature(value: str, prose: Prose | None = None) -> bytes:
     prose terms at consecutive positions,
     their two bits (:func:`pair_bits`) set in ``PAIR_SIGNATURE_BYTES`` bytes, a Bloom
     filter. An article whose signature lacks a two-word phrase's bits does not have the
-    phrase; one that has them may (positions decide). Made with C loops (``map``): a
-    Python loop over the pairs took a sixth of the build."""
+    phrase; one that has them may (positions decide). Each term's numbers are looked up
+    once, then one loop over the pairs sets their bits."""
     if prose is None:
         prose = prose_forms().prose(value)
-    sequence, joined = prose.sequence, prose.joined
-    firsts, seconds = sequence[:-1], sequence[1:]
-    joined_at: dict[int, list[str]] = {}  # a joined name is at its first word's position
+    codes = list(map(_term_codes, prose.sequence))  # each term's once: most are in two pairs
+    firsts, seconds = _pairs_with_names(prose.sequence, prose.joined)
+    presence = bytearray(_SIGNATURE_BITS)  # a byte for each bit
+    for (first_one, _, first_three), (second_one, second_two, _) in zip(
+            codes[:-1] + list(map(_term_codes, firsts)),
+            codes[1:] + list(map(_term_codes, seconds))):
+        presence[first_one ^ second_two] = 1  # the two bits of pair_bits
+        presence[first_three ^ second_one] = 1
+    bitmap = int(presence.translate(_AS_DIGITS)[::-1], 2)
+    return bitmap.to_bytes(PAIR_SIGNATURE_BYTES, "little")
+
+
+def _pairs_with_names(sequence: list[str], joined: list[tuple[int, str]],
+                      ) -> tuple[list[str], list[str]]:
+    """The first and the second terms of the pairs a joined name makes with the terms (and
+    the names) beside it; a name is at its first word's position."""
+    firsts: list[str] = []
+    seconds: list[str] = []
+    joined_at: dict[int, list[str]] = {}
     for position, term in joined:
         joined_at.setdefault(position, []).append(term)
     for position, term in joined:
@@ -457,25 +545,19 @@ def pair_signature(value: str, prose: Prose | None = None) -> bytes:
         after = sequence[position + 1:position + 2] + joined_at.get(position + 1, [])
         firsts += before + [term] * len(after)
         seconds += [term] * len(before) + after
-    first_codes = list(map(_term_codes, firsts))
-    second_codes = list(map(_term_codes, seconds))
-    presence = bytearray(_SIGNATURE_BITS)  # a byte for each bit, set by C loops
-    for first_part, second_part in _PAIR_PARTS:
-        bits = map(operator.xor, map(operator.itemgetter(first_part), first_codes),
-                   map(operator.itemgetter(second_part), second_codes))
-        deque(map(presence.__setitem__, bits, repeat(1)), maxlen=0)
-    bitmap = int(presence.translate(_AS_DIGITS)[::-1], 2)
-    return bitmap.to_bytes(PAIR_SIGNATURE_BYTES, "little")
+    return firsts, seconds
 
 
 def pair_bits(first: str, second: str) -> tuple[int, int]:
-    """The numbers of the two signature bits of two terms at consecutive positions."""
-    first_codes, second_codes = _term_codes(first), _term_codes(second)
-    return tuple(first_codes[first_part] ^ second_codes[second_part]
-                 for first_part, second_part in _PAIR_PARTS)
+    """The numbers of the two signature bits of two terms at consecutive positions: the
+    first term's first number with the second's second, and the first's third with the
+    second's first (:func:`pair_signature` sets them so, in its loop)."""
+    (first_one, _, first_three), (second_one, second_two, _) = (_term_codes(first),
+                                                                 _term_codes(second))
+    return first_one ^ second_two, first_three ^ second_one
 
 
-@lru_cache(maxsize=_WORD_FORMS_MAX)
+@lru_cache(maxsize=settings.WORD_FORMS_MEMO)
 def _term_codes(term: str) -> tuple[int, int, int]:
     """Three numbers below the number of signature bits from a hash of ``term`` that is
     the same in every process; a pair's bits mix its first term's with its second's."""
@@ -483,8 +565,6 @@ def _term_codes(term: str) -> tuple[int, int, int]:
     return code % _SIGNATURE_BITS, (code >> 10) % _SIGNATURE_BITS, (code >> 20) % _SIGNATURE_BITS
 
 
-# Which of the first and the second term's numbers make each of a pair's two bits.
-_PAIR_PARTS = ((0, 1), (2, 0))
 _AS_DIGITS = bytes.maketrans(b"\0\1", b"01")
 
 
@@ -508,14 +588,26 @@ def exact_text(title: str, body: str) -> str:
 
 
 def exact_terms(value: str) -> dict[str, int]:
-    """What ``exact_analyzer()`` indexes for ``value``, each term with its frequency: the
-    analyzer's words (never joined) through :func:`exact_term`, without Token objects."""
-    counts: dict[str, int] = {}
-    for text, _, _, _, kind in words(normalize(value), join=False):
-        term = exact_term(text, kind)
-        if term is not None:
-            counts[term] = counts.get(term, 0) + 1
-    return counts
+    """What ``exact_analyzer()`` indexes for ``value``, each term with its frequency (in the
+    order first met): the analyzer's words (never joined) through :func:`exact_term`,
+    without Token objects, each distinct word's term worked out once; where headlines are
+    is worked out only if an acronym could be in one."""
+    value = normalize(value)
+    texts = TOKEN_PATTERN.findall(value)
+    terms = list(map(_EXACT_WORDS.__getitem__, texts))
+    counts = Counter(filter(None, terms))
+    # a word of a headline is not an acronym: one kept as one here may have to go
+    if any(map(is_acronym, counts)) and (headline := _headline_starts(value)):
+        # the words up to the last headline's: most often a title's few
+        words_up_to_it = TOKEN_PATTERN.finditer(value, 0, max(headline) + 1)
+        for number, match in enumerate(words_up_to_it):
+            if match.start() in headline and is_acronym(texts[number]):
+                terms[number] = None
+        counts = Counter(filter(None, terms))
+    return dict(counts)
+
+
+_EXACT_WORDS = Memo(lambda word: exact_term(word, WORD))
 
 
 def name_analyzer():

@@ -65,6 +65,10 @@ MAX_LIMIT = 10_000
 
 # Analysis: English stemming applies to words longer than this (see EnglishStemFilter).
 STEM_MIN_LENGTH = 3
+# Each process remembers the analysed forms of at most this many distinct words per
+# analyzer (then forgets them all), none longer than this many characters.
+WORD_FORMS_MEMO = 500_000
+WORD_FORMS_MAX_CHARS = 64
 
 # Reading articles.
 TITLE_MAX_CHARS = 100

@@ -12,10 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from searchidx import fold, normalize
-from searchidx.analysis import (PAIR_SIGNATURE_BYTES, exact_analyzer, name_analyzer, pair_bits,
-                                pair_signature, prose_analyzer, prose_terms)
+from searchidx import fold, normalize, settings
+from searchidx.analysis import (PAIR_SIGNATURE_BYTES, Memo, WordForms, exact_analyzer,
+                                exact_terms, name_analyzer, pair_bits, pair_signature,
+                                prose_analyzer, prose_forms, prose_terms)
 from searchidx.index import build_schema
+from newsgen import NewsWriter
 from syllables import VOWELS, syllables
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -192,6 +194,77 @@ def test_one_pass_indexing_matches_the_analyzers_on_any_text(text):
 
 
 
+# Texts that exercise every rule of the tokenizer: names written apart and hyphenated,
+# headlines in capitals, acronyms, function words, marks, no-break spaces and hyphens.
+NEWS_PIECES = ["Hà", "Nội", "HÀ", "NỘI", "UN", "un", "The", "Jong", "Buôn", "Ma", "Thuột", "-",
+               "\u2010", "—", "’s", " ", " ", " ", "\u00a0", "\n", ".", "Đà", "x1", "Ma\u0301",
+               "OPEC", "EC", "Deutsche", "Kim", "said", "hoà", "Hòa", "A", "OPEC SEES EC TALKS",
+               "HÀ NỘI HUẾ", "Buôn Ma Thuột"]
+news_texts = st.lists(st.sampled_from(NEWS_PIECES), max_size=40).map("".join)
+
+
+def analyzer_prose(text: str) -> tuple[list, list[str], list[tuple[int, str]], set[str]]:
+    """What the prose analyzer's token stream holds, in its order: each term with its
+    occurrences, the terms at the word positions, the joined names (a token at a position
+    already passed) and the folded words."""
+    terms: dict[str, list[tuple[int, int, int]]] = {}
+    sequence, joined, last = [], [], -1
+    for token in prose_analyzer()(text, positions=True, chars=True, mode="index"):
+        terms.setdefault(token.text, []).append((token.pos, token.startchar, token.endchar))
+        if token.pos <= last:
+            joined.append((token.pos, token.text))
+        else:
+            sequence.append(token.text)
+            last = token.pos
+    plain = set(words(name_analyzer(), text.replace("-", " ").replace("\u2010", " ")))
+    return list(terms.items()), sequence, joined, plain
+
+
+def one_pass_prose(text: str) -> tuple[list, list[str], list[tuple[int, str]], set[str]]:
+    prose = prose_forms().prose(text)
+    return list(prose.terms.items()), prose.sequence, prose.joined, prose.plain
+
+
+def analyzer_exact_terms(text: str) -> list[tuple[str, int]]:
+    tokens = [token.text for token in exact_analyzer()(text, mode="index")]
+    return [(term, tokens.count(term)) for term in dict.fromkeys(tokens)]
+
+
+@given(news_texts)
+def test_one_pass_prose_is_the_analyzers_token_stream_in_its_order(text):
+    assert one_pass_prose(text) == analyzer_prose(text)
+
+
+@given(news_texts)
+def test_one_pass_exact_terms_are_the_exact_analyzers_in_their_order(text):
+    assert list(exact_terms(text).items()) == analyzer_exact_terms(text)
+
+
+HEADLINED = "OPEC SEES EC TALKS\nThe OPEC and EC met in HÀ NỘI, KIM JONG UN SAID; Kim Jong-un"
+
+
+@pytest.mark.parametrize("text", INDEXED_TEXTS + [HEADLINED] + [
+    article.record["text"] for article in NewsWriter(seed=3).articles(20)])
+def test_one_pass_analysis_of_news_is_the_analyzers(text):
+    assert one_pass_prose(text) == analyzer_prose(text)
+    assert list(exact_terms(text).items()) == analyzer_exact_terms(text)
+
+
+def test_a_memo_of_word_forms_stays_within_its_bounds(monkeypatch):
+    monkeypatch.setattr(settings, "WORD_FORMS_MEMO", 10)
+    monkeypatch.setattr(settings, "WORD_FORMS_MAX_CHARS", 8)
+    memo = Memo(str.upper)
+    words = [f"word{number}" for number in range(25)] + ["extraordinarily"]
+    assert list(map(memo.__getitem__, words)) == [word.upper() for word in words]
+    assert 0 < len(memo) <= 10 and "extraordinarily" not in memo
+
+
+def test_analysis_with_a_small_memo_makes_the_same_terms(monkeypatch):
+    monkeypatch.setattr(settings, "WORD_FORMS_MEMO", 3)
+    text = HEADLINED + " ".join(f"Word{number}" for number in range(25))
+    assert WordForms(prose_analyzer()).prose(text).terms == prose_forms().prose(text).terms
+
+
 def test_the_exact_field_indexes_an_acronym_after_a_lone_mark_as_the_analyzer_reads_it():
     field = build_schema()["exact"]
     assert index_entries(field, "Kim \u0301UN", True) == index_entries(field, "Kim \u0301UN", False)
@@ -221,6 +294,14 @@ def test_a_pair_signature_has_the_bits_of_every_two_terms_at_consecutive_positio
     signature = pair_signature(text)
     pairs = _consecutive_terms(text)
     assert pairs and all(_has_bits(signature, pair_bits(*pair)) for pair in pairs)
+
+
+@pytest.mark.parametrize("text", [*SEED_TEXTS, NAMES_TEXT])
+def test_a_pair_signature_has_no_bits_but_those_of_its_pairs(text):
+    expected = bytearray(PAIR_SIGNATURE_BYTES)
+    for bit in (bit for pair in _consecutive_terms(text) for bit in pair_bits(*pair)):
+        expected[bit >> 3] |= 1 << (bit & 7)
+    assert pair_signature(text) == bytes(expected)
 
 
 def test_a_pair_signature_has_the_bits_of_joined_names_beside_their_neighbours():

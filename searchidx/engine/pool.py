@@ -54,29 +54,32 @@ class TermPool:
         self._tempstorage = tempstorage
         self._limit = limitmb * 2**20
         self._size = 0
-        self._terms: dict[tuple[str, bytes], tuple[list, list, list]] = {}
+        # field -> term -> its postings, each as three items: document, weight, value (one
+        # flat list per term: a posting is one extend, not three appends)
+        self._fields: dict[str, dict[bytes, list]] = {}
         self._unordered: set[tuple[str, bytes]] = set()
 
     def add(self, posting: tuple[str, bytes, int, Any, Any]) -> None:
         fieldname, text, docnum, weight, value = posting
-        key = (fieldname, text)
-        postings = self._terms.get(key)
-        if postings is None:
-            postings = self._terms[key] = ([], [], [])
+        terms = self._fields.get(fieldname)
+        if terms is None:
+            terms = self._fields[fieldname] = {}
             self.fieldnames.add(fieldname)
+        held = terms.get(text)
+        if held is None:
+            terms[text] = [docnum, weight, value]
             self._size += _TERM_BYTES + len(text)
-        elif docnum < postings[0][-1]:
-            self._unordered.add(key)
-        postings[0].append(docnum)
-        postings[1].append(weight)
-        postings[2].append(value)
+        else:
+            if docnum < held[-3]:
+                self._unordered.add((fieldname, text))
+            held += (docnum, weight, value)
         self._size += _POSTING_BYTES + (len(value) if value else 0)
         if self._size > self._limit:
             self.save()
 
     def save(self) -> None:
         """Write the postings held so far to a new run."""
-        if not self._terms:
+        if not self._fields:
             return
         name = f"{random_name()}.termrun"  # the temporary folder is shared by all writers
         with self._tempstorage.create_file(name) as run:
@@ -84,7 +87,7 @@ class TermPool:
                 data = marshal.dumps(chunk)
                 run.write(_CHUNK_SIZE.pack(len(data)) + data)
         self.runs.append(name)
-        self._terms, self._unordered, self._size = {}, set(), 0
+        self._fields, self._unordered, self._size = {}, set(), 0
 
     def iter_postings(self) -> PooledPostings:
         """Every posting as ``(field, term, document, weight, value)``, in order."""
@@ -106,11 +109,14 @@ class TermPool:
         return heapq.merge(*sources, key=_term_key)  # stable: runs keep their order
 
     def _sorted_terms(self) -> Iterator[_TermPostings]:
-        for key in sorted(self._terms):
-            docnums, weights, values = self._terms[key]
-            if key in self._unordered:
-                docnums, weights, values = _by_document(docnums, weights, values)
-            yield (*key, docnums, weights, values)
+        for fieldname in sorted(self._fields):
+            terms = self._fields[fieldname]
+            for text in sorted(terms):
+                held = terms[text]
+                docnums, weights, values = held[::3], held[1::3], held[2::3]
+                if (fieldname, text) in self._unordered:
+                    docnums, weights, values = _by_document(docnums, weights, values)
+                yield fieldname, text, docnums, weights, values
 
     def _read_run(self, name: str) -> Iterator[_TermPostings]:
         with self._tempstorage.open_file(name).raw_file() as run:
