@@ -110,6 +110,18 @@ def test_a_snippet_has_at_most_three_fragments_and_whole_words(searcher):
         assert len(hit.snippet) < 600
 
 
+# Every character Python counts as a space (tabs, line ends, no-break and wide spaces).
+UNICODE_SPACES = [char for char in map(chr, range(0x3001)) if char.isspace()]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from([*UNICODE_SPACES, "a", "é", "\u200b", "."]), max_size=12))
+def test_a_snippet_makes_each_run_of_spaces_one_space(text):
+    from searchidx.search import _one_space
+
+    assert _one_space(text) == re.sub(r"\s+", " ", text)
+
+
 def test_a_title_only_match_shows_the_lead_of_the_article(searcher):
     hit = searcher.search("advances")[0]
     assert hit.snippet.startswith("Hanoi is willing to contribute")
