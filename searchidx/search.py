@@ -28,7 +28,6 @@ from .engine.tree import NOTHING, Or, Term
 from .errors import ArticleNotFound, QueryError
 from .query import (ParsedQuery, QueryBuilder, bounded, has_exclusion, joined_notices,
                     plain_words)
-from .spelling import spelling_correction
 from .settings import (MAX_LIMIT, SEARCH_TIME_BUDGET_SECONDS, SIMILAR_KEY_TERMS,
                        SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS, SNIPPET_LEAD_CHARS,
                        SNIPPET_SEPARATOR, SNIPPET_SURROUND_CHARS)
@@ -237,6 +236,8 @@ def _days(since: dt.date | None, until: dt.date | None) -> str:
 def _second_chance(snapshot: Snapshot, builder: QueryBuilder, request: _Request,
                    first_notice: str | None, budget: Budget) -> _Outcome | None:
     """A spelling correction, else any-word matching, for a query that found nothing."""
+    from .spelling import spelling_correction  # (only a search that found nothing needs it)
+
     corrected = spelling_correction(snapshot, request.text, budget)
     if corrected:
         outcome = _attempt(snapshot, builder, request, builder.parse(corrected), budget)
