@@ -344,8 +344,8 @@ def _is_plain_phrase(text: str) -> bool:
 
 
 def _plain_phrase_query(words: str) -> Query:
-    """The tree the parser makes of a quoted phrase of plain words, made without it (a
-    sixth of such a search's time): the phrase's terms in the title or the body (a term
+    """The tree the parser makes of a quoted phrase of plain words, made without it (an
+    eighth of such a search's time): the phrase's terms in the title or the body (a term
     if it has one, :data:`NOTHING` if none)."""
     terms = tuple(prose_query_terms(words))
     return normalized(Or(tuple(Phrase(field, terms) for field in SEARCH_FIELDS)))
