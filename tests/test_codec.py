@@ -418,3 +418,20 @@ def test_a_repeated_bytes_column_reads_back_every_value_however_many_are_distinc
         reader = RepeatedBytesColumn().reader(dbfile, 0, length, len(values))
         assert list(reader) == [b"" if docnum % 1000 == 7 else value
                                 for docnum, value in enumerate(values)]
+
+
+def test_the_stored_fields_dictionary_reads_back_in_a_segment_of_more_than_32768_articles(
+        tmp_path):
+    """The dictionary is one value at document 0 of its column; whoosh3 writes offsets for a
+    column of more than 2**15 documents, and could not read them back for such a column."""
+    from searchidx.engine.codec import _DICTIONARY_COLUMN
+
+    storage, documents, dictionary = FileStorage(str(tmp_path)), 2 ** 15 + 1, b"d" * 8192
+    column_file = storage.create_file("dictionary")
+    writer = _DICTIONARY_COLUMN.writer(column_file)
+    writer.add(0, dictionary)
+    writer.finish(documents)
+    column_file.close()
+    reader = _DICTIONARY_COLUMN.reader(storage.open_file("dictionary"), 0,
+                                       storage.file_length("dictionary"), documents)
+    assert reader[0] == dictionary

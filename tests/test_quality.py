@@ -77,6 +77,15 @@ def test_a_users_aliases_file_adds_groups(corpus_index, tmp_path):
         assert ids(idx.search("meteorological post")) == ["farm_son"]
 
 
+@pytest.mark.parametrize("form", ["Thành phố Hồ Chí Minh", "HO CHI MINH CITY", "Jong-un",
+                                  "People's  Republic\u00a0of Korea", "BAHIA COCOA REVIEW"])
+def test_an_alias_term_is_read_as_a_query_reads_its_words(form):
+    from searchidx.aliases import _key
+    from searchidx.analysis import tokenize
+
+    assert _key(form) == tuple(tokenize(form))
+
+
 def test_the_aliases_environment_variable_names_a_users_file(corpus_index, tmp_path, monkeypatch):
     extra = tmp_path / "aliases.txt"
     extra.write_text("barn, granary\n", encoding="utf-8")

@@ -110,6 +110,18 @@ def test_a_snippet_has_at_most_three_fragments_and_whole_words(searcher):
         assert len(hit.snippet) < 600
 
 
+# Every character Python counts as a space (tabs, line ends, no-break and wide spaces).
+UNICODE_SPACES = [char for char in map(chr, range(0x3001)) if char.isspace()]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from([*UNICODE_SPACES, "a", "é", "\u200b", "."]), max_size=12))
+def test_a_snippet_makes_each_run_of_spaces_one_space(text):
+    from searchidx.search import _one_space
+
+    assert _one_space(text) == re.sub(r"\s+", " ", text)
+
+
 def test_a_title_only_match_shows_the_lead_of_the_article(searcher):
     hit = searcher.search("advances")[0]
     assert hit.snippet.startswith("Hanoi is willing to contribute")
@@ -207,6 +219,35 @@ def test_plain_words_are_read_as_whoosh_parser_reads_them(corpus_index, text):
         ours = builder.parse(text)
         whoosh = builder._finished(builder.parsed_syntax(as_parsed, any_word=False), as_parsed,
                                    None)
+        assert (repr(ours.query), ours.exact, ours.notice) == (repr(whoosh.query), whoosh.exact,
+                                                               whoosh.notice)
+    finally:
+        snapshot.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(NAME_WORDS) | st.sampled_from(SEED_WORDS) | st.sampled_from(
+    ["the", "of", "a", "UN", "DPRK", "1987", "x2", "foo_bar", "_", "straße"]),
+                min_size=1, max_size=5).map(lambda words: '"' + " ".join(words) + '"'))
+@example('"Hà Nội"')
+@example('"the of"')
+@example('"_"')
+def test_quoted_phrases_of_plain_words_are_read_as_whoosh_parser_reads_them(corpus_index, text):
+    """A quoted phrase of plain words skips Whoosh's query parser: the query must be the
+    one it makes (one word a term, stop words kept, exact spellings, nothing left)."""
+    from searchidx.aliases import load_aliases
+    from searchidx.index import IndexStore
+    from searchidx.query import QueryBuilder, _headline_operators_as_words, syntax_problem
+
+    as_parsed = _headline_operators_as_words(text)
+    assume(syntax_problem(as_parsed) is None)
+    snapshot = IndexStore(corpus_index).open_snapshot()
+    try:
+        builder = QueryBuilder(load_aliases(None), snapshot)
+        ours = builder.parse(text)
+        query, problem = builder._parsed_or_why_not(as_parsed, any_word=False)
+        whoosh = (builder._finished(query, as_parsed, None) if query is not None
+                  else builder.plain(as_parsed, problem))
         assert (repr(ours.query), ours.exact, ours.notice) == (repr(whoosh.query), whoosh.exact,
                                                                whoosh.notice)
     finally:

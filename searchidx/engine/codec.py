@@ -149,6 +149,10 @@ _STORED_COMPRESSION = 3
 _DICTIONARY_COLUMN_NAME = "_stored_dictionary"
 _STORED_COLUMN_NAME = "_stored_deflated"
 _BYTES_COLUMN = VarBytesColumn()
+# The dictionary's column holds one value: without offsets, which whoosh3 cannot read back
+# for a column of one value in a segment of more than 2**15 documents (a seek before the
+# file's start failed the commit of any larger segment).
+_DICTIONARY_COLUMN = VarBytesColumn(allow_offsets=False)
 
 
 class PerDocumentWriter(whoosh_adapter.ColumnsWriter):
@@ -181,7 +185,7 @@ class PerDocumentWriter(whoosh_adapter.ColumnsWriter):
 
     def _write_held(self) -> None:
         self._dictionary = b"".join(data for _, data in self._held)[-_DICTIONARY_BYTES:]
-        self.add_column_value_at(0, _DICTIONARY_COLUMN_NAME, _BYTES_COLUMN, self._dictionary)
+        self.add_column_value_at(0, _DICTIONARY_COLUMN_NAME, _DICTIONARY_COLUMN, self._dictionary)
         for docnum, data in self._held:
             self._add_stored(docnum, data)
         self._held = []
@@ -202,7 +206,7 @@ class PerDocumentReader(whoosh_adapter.ColumnsReader):
         self._length_bytes: dict[str, bytes | None] = {}
         self._column_bytes: dict[str, bytes | None] = {}
         self._dictionary: bytes | None = self.column_value(_DICTIONARY_COLUMN_NAME,
-                                                           _BYTES_COLUMN, 0)
+                                                           _DICTIONARY_COLUMN, 0)
 
     def stored_fields(self, docnum: int) -> dict:
         if self._dictionary is None:

@@ -117,8 +117,9 @@ def _scored(docs: frozenset[int], node: _Node, preferred: frozenset[int], limit:
     what the documents matching none of the parts so far could score at most (the sum of
     the other parts' greatest scores) is below the limit-th best score already found.
     The best document that is not preferred is always scored (its score lifts theirs)."""
-    parts = sorted(node.parts(), key=attrgetter("bound"), reverse=True)
-    if not 0 < limit < len(docs) // _PRUNE_ABOVE_MATCHES_PER_HIT or len(parts) > _PRUNE_MAX_PARTS:
+    parts = sorted(node.parts(), key=attrgetter("bound"), reverse=True) \
+        if 0 < limit < len(docs) // _PRUNE_ABOVE_MATCHES_PER_HIT else []
+    if not parts or len(parts) > _PRUNE_MAX_PARTS:
         listed = list(docs)
         return listed, node.scores(listed)
     listed = list(docs & preferred)  # preferred articles place before any other: scored first

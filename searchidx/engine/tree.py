@@ -175,7 +175,7 @@ def _normalized_compound(node: And | Or) -> Query:
             parts += [with_boost(inner, boost_of(inner) * part.boost) for inner in part.parts]
         else:
             parts.append(part)
-    unique = list({repr(part): part for part in parts if part != NOTHING}.values())
+    unique = list({_identity(part): part for part in parts if part != NOTHING}.values())
     if not unique:
         return NOTHING
     if len(unique) == 1:
@@ -184,6 +184,21 @@ def _normalized_compound(node: And | Or) -> Query:
             return only
         return with_boost(only, boost_of(only) * node.boost)
     return node._replace(parts=tuple(unique))
+
+
+def _identity(node: Query) -> tuple:
+    """What tells ``node`` apart from any other tree: its kind and fields, and those of
+    its parts (named tuples of different kinds with equal fields compare equal; keying
+    by ``repr`` took 85 µs for a query of eight words)."""
+    kind = type(node)
+    if kind in _LEAVES:
+        return kind, node
+    return (kind, *(tuple(map(_identity, value)) if type(value) is tuple
+                    else _identity(value) if isinstance(value, tuple) else value
+                    for value in node))
+
+
+_LEAVES = frozenset({Term, Phrase, Prefix, Wildcard, Fuzzy, TermRange, DateRange, Nothing})
 
 
 def _normalized_and_not(positive: Query, negative: Query) -> Query:
