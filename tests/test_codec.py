@@ -418,3 +418,21 @@ def test_a_repeated_bytes_column_reads_back_every_value_however_many_are_distinc
         reader = RepeatedBytesColumn().reader(dbfile, 0, length, len(values))
         assert list(reader) == [b"" if docnum % 1000 == 7 else value
                                 for docnum, value in enumerate(values)]
+
+
+def test_every_spelling_word_of_a_segment_reads_back_as_one_posting_at_its_first_document(tmp_path):
+    """A segment's spelling words share one posting (their term infos are made once and
+    reused); each word must still read back as its own, with the segment's other terms."""
+    articles = with_bodies(NewsWriter(11).articles(120))
+    source = tmp_path / "news.jsonl"
+    source.write_text("".join(json.dumps(record) + "\n" for record in articles))
+    with SearchIndex.open(tmp_path / "index", create=True) as idx:
+        idx.index([source])
+    with IndexStore(tmp_path / "index").open().reader() as reader:
+        words = list(reader.lexicon("spell_body"))
+        postings = {word: reader.postings("spell_body", word) for word in words}
+        assert len(words) > 100
+        assert {(tuple(matcher.all_ids()), reader.frequency("spell_body", word),
+                 reader.doc_frequency("spell_body", word))
+                for word, matcher in postings.items()} == {((0,), 1.0, 1)}
+        assert all(reader.doc_frequency("id", record["id"]) == 1 for record in articles)
