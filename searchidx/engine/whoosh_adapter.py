@@ -127,8 +127,7 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         # whoosh3's field writer makes a W3TermInfo (and keeps only what finish_postings
         # returns): it becomes this writer's kind, a subclass that adds no state
         terminfo.__class__ = self.term_info_class
-        size = format_.fixed_value_size()
-        self._fixed_value = bytes(size) if size and size > 0 else None
+        self._fixed_value = _fixed_value(format_)
         super().start_postings(format_, terminfo)
 
     def finish_postings(self):
@@ -147,6 +146,27 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
     def inlines(self, count: int) -> bool:
         """Whether a term of ``count`` postings keeps them in its term info."""
         return count <= self._inline_max
+
+    def inlined_term_info(self, format_, ids: Sequence[int], weights: Sequence[float],
+                          values: Sequence[bytes | None], length_codes: bytes | None):
+        """The term info that ``start_postings``, ``add_postings`` and ``finish_postings``
+        make for a term of these postings, which it keeps (:meth:`inlines`), made at once:
+        a block filled and read back cost a term 15 µs, and nine terms in ten are this rare."""
+        self._fixed_value = _fixed_value(format_)
+        info = self.term_info_class()
+        kept_weights = array.array("f", weights)  # whoosh3 keeps weights as 32-bit floats
+        info._weight, info._df = sum(kept_weights), len(ids)
+        info._maxweight = max(0, max(weights))
+        info._minid, info._maxid = ids[0], ids[-1]
+        if length_codes is not None:
+            codes = bytes(map(length_codes.__getitem__, ids)).translate(None, b"\0")
+            if codes:  # codes rise with lengths; 0 is none
+                info._minlength = byte_to_length(min(codes))
+                info._maxlength = byte_to_length(max(codes))
+        kept_values = (None,) * len(ids) if format_.fixed_value_size() == 0 \
+            else list(self._fitted(values))
+        info.set_inlined(ids, kept_weights, kept_values)
+        return info
 
     def add_posting(self, id_, weight, vbytes, length=None) -> None:
         """``W3PostingsWriter.add_posting`` without its four type assertions per posting
@@ -280,6 +300,12 @@ def counts_as_integers(weights: tuple) -> tuple:
     return weights
 
 
+def _fixed_value(format_) -> bytes | None:
+    """The value a posting of ``format_`` has when its own does not fit (None: any fits)."""
+    size = format_.fixed_value_size()
+    return bytes(size) if size and size > 0 else None
+
+
 class InliningTermInfo(whoosh3.W3TermInfo):
     """whoosh3's term info, whose inlined postings (a rare term's, kept in the terms file)
     are pickled in protocol 3 with counts as integers: whoosh3 pickles them in protocol 2,
@@ -359,10 +385,16 @@ class FieldWriter(whoosh3.W3FieldWriter):
             if (info := shared_infos.get(shared)) is not None:
                 self._add_row(term, info)
                 return
-        self.start_term(term)
-        for _, _, docnums, weights, values in pieces:
-            self._postwriter.add_postings(docnums, weights, values, length_codes)
-        info = self.finish_term()
+        if len(pieces) == 1 and self._postwriter.inlines(len(pieces[0][2])):
+            _, _, docnums, weights, values = pieces[0]
+            info = self._postwriter.inlined_term_info(self._format, docnums, weights, values,
+                                                       length_codes).to_bytes()
+            self._add_row(term, info)
+        else:
+            self.start_term(term)
+            for _, _, docnums, weights, values in pieces:
+                self._postwriter.add_postings(docnums, weights, values, length_codes)
+            info = self.finish_term()
         if shared is not None:
             shared_infos[shared] = info
 
