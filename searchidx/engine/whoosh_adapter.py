@@ -150,8 +150,9 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
     def inlined_term_info(self, format_, ids: Sequence[int], weights: Sequence[float],
                           values: Sequence[bytes | None], length_codes: bytes | None):
         """The term info that ``start_postings``, ``add_postings`` and ``finish_postings``
-        make for a term of these postings, which it keeps (:meth:`inlines`), made at once:
-        a block filled and read back cost a term 15 µs, and nine terms in ten are this rare."""
+        make for a term of these postings, which it keeps (:meth:`inlines`), made at once,
+        with no block filled and read back: about 4 µs less a term, and nine terms in ten
+        are this rare."""
         self._fixed_value = _fixed_value(format_)
         info = self.term_info_class()
         kept_weights = array.array("f", weights)  # whoosh3 keeps weights as 32-bit floats
