@@ -436,4 +436,3 @@ def test_a_repeated_bytes_column_reads_back_every_value_however_many_are_distinc
         reader = RepeatedBytesColumn().reader(dbfile, 0, length, len(values))
         assert list(reader) == [b"" if docnum % 1000 == 7 else value
                                 for docnum, value in enumerate(values)]
-
