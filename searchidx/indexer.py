@@ -407,7 +407,7 @@ class _Indexer:
         document = _document(article, _recorded_stamp(stamp, self.run_number))
         document = _in_schema(self.writer, document)
         self.writes += 1
-        if self.fresh:
+        if self.fresh or previous_hash is None:  # no live article has the id: none to replace
             self.writer.add_document(**document)
         else:
             self.writer.update_document(**document)

@@ -286,6 +286,24 @@ def test_an_index_written_in_many_runs_merges_into_one_segment(tmp_path):
         assert idx.search("zanzibar").total == settings.INLINE_MAX_POSTINGS + 4
 
 
+def test_every_spelling_word_of_a_segment_reads_back_as_one_posting_at_its_first_document(tmp_path):
+    """A segment's spelling words share one posting (their term infos are made once and
+    reused); each word must still read back as its own, with the segment's other terms."""
+    articles = with_bodies(NewsWriter(11).articles(120))
+    source = tmp_path / "news.jsonl"
+    source.write_text("".join(json.dumps(record) + "\n" for record in articles))
+    with SearchIndex.open(tmp_path / "index", create=True) as idx:
+        idx.index([source])
+    with IndexStore(tmp_path / "index").open().reader() as reader:
+        words = list(reader.lexicon("spell_body"))
+        postings = {word: reader.postings("spell_body", word) for word in words}
+        assert len(words) > 100
+        assert {(tuple(matcher.all_ids()), reader.frequency("spell_body", word),
+                 reader.doc_frequency("spell_body", word))
+                for word, matcher in postings.items()} == {((0,), 1.0, 1)}
+        assert all(reader.doc_frequency("id", record["id"]) == 1 for record in articles)
+
+
 _DOCUMENT_NUMBERS = st.integers(0, 2**32 - 2)
 _WEIGHTS = st.one_of(st.integers(1, 2**30).map(float),
                      st.floats(0.125, 1e6, width=32))

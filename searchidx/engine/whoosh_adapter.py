@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import array
 import importlib.util
+import itertools
 import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 
 from ..errors import UnsupportedWhoosh
@@ -60,6 +62,7 @@ from whoosh.codec import whoosh3  # noqa: E402
 from whoosh.columns import RefBytesColumn, VarBytesColumn  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
+from whoosh.system import pack_ushort  # noqa: E402
 from whoosh.util.numeric import byte_to_length  # noqa: E402
 
 # --- scoring -----------------------------------------------------------------------------------
@@ -124,8 +127,7 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         # whoosh3's field writer makes a W3TermInfo (and keeps only what finish_postings
         # returns): it becomes this writer's kind, a subclass that adds no state
         terminfo.__class__ = self.term_info_class
-        size = format_.fixed_value_size()
-        self._fixed_value = bytes(size) if size and size > 0 else None
+        self._fixed_value = _fixed_value(format_)
         super().start_postings(format_, terminfo)
 
     def finish_postings(self):
@@ -140,6 +142,32 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         values = (None,) * len(self) if self._format.fixed_value_size() == 0 else self._values
         terminfo.set_inlined(self._ids, self._weights, values)
         return terminfo
+
+    def inlines(self, count: int) -> bool:
+        """Whether a term of ``count`` postings keeps them in its term info."""
+        return count <= self._inline_max
+
+    def inlined_term_info(self, format_, ids: Sequence[int], weights: Sequence[float],
+                          values: Sequence[bytes | None], length_codes: bytes | None):
+        """The term info that ``start_postings``, ``add_postings`` and ``finish_postings``
+        make for a term of these postings, which it keeps (:meth:`inlines`), made at once,
+        with no block filled and read back: about 4 µs less a term, and nine terms in ten
+        are this rare."""
+        self._fixed_value = _fixed_value(format_)
+        info = self.term_info_class()
+        kept_weights = array.array("f", weights)  # whoosh3 keeps weights as 32-bit floats
+        info._weight, info._df = sum(kept_weights), len(ids)
+        info._maxweight = max(0, max(weights))
+        info._minid, info._maxid = ids[0], ids[-1]
+        if length_codes is not None:
+            codes = bytes(map(length_codes.__getitem__, ids)).translate(None, b"\0")
+            if codes:  # codes rise with lengths; 0 is none
+                info._minlength = byte_to_length(min(codes))
+                info._maxlength = byte_to_length(max(codes))
+        kept_values = (None,) * len(ids) if format_.fixed_value_size() == 0 \
+            else list(self._fitted(values))
+        info.set_inlined(ids, kept_weights, kept_values)
+        return info
 
     def add_posting(self, id_, weight, vbytes, length=None) -> None:
         """``W3PostingsWriter.add_posting`` without its four type assertions per posting
@@ -273,6 +301,12 @@ def counts_as_integers(weights: tuple) -> tuple:
     return weights
 
 
+def _fixed_value(format_) -> bytes | None:
+    """The value a posting of ``format_`` has when its own does not fit (None: any fits)."""
+    size = format_.fixed_value_size()
+    return bytes(size) if size and size > 0 else None
+
+
 class InliningTermInfo(whoosh3.W3TermInfo):
     """whoosh3's term info, whose inlined postings (a rare term's, kept in the terms file)
     are pickled in protocol 3 with counts as integers: whoosh3 pickles them in protocol 2,
@@ -323,28 +357,60 @@ class FieldWriter(whoosh3.W3FieldWriter):
         weights, values)`` in the order of field and term (a term may come in several
         pieces, one after another, its documents ascending throughout), each piece given
         to the postings writer at once; ``lengths`` is the segment's per-document reader."""
-        field = text = None
-        for fieldname, term, docnums, weights, values in terms:
+        field = None
+        for (fieldname, term), pieces in itertools.groupby(terms, key=_field_and_term):
             if fieldname != field:
-                if text is not None:
-                    self.finish_term()
                 if field is not None:
                     self.finish_field()
                 self.start_field(fieldname, schema[fieldname])
-                field, text = fieldname, None
+                field, shared_infos = fieldname, {}
                 length_codes = lengths.length_bytes(fieldname)
                 if length_codes is not None:  # as far as the last document with a length
                     length_codes = length_codes.ljust(lengths.document_count(), b"\0")
-            if term != text:
-                if text is not None:
-                    self.finish_term()
-                self.start_term(term)
-                text = term
-            self._postwriter.add_postings(docnums, weights, values, length_codes)
-        if text is not None:
-            self.finish_term()
+            self._add_term(term, list(pieces), length_codes, shared_infos)
         if field is not None:
             self.finish_field()
+
+    def _add_term(self, term: bytes, pieces: list[tuple], length_codes: bytes | None,
+                  shared_infos: dict) -> None:
+        """Write a term of the current field from its pieces. A term of one posting, in a
+        field whose values have a fixed size, is kept inline, so its term info's bytes
+        follow from that posting alone: they are made once a field for each posting. A
+        segment's spelling words (four in ten of an update's terms) are all posted at its
+        first document, with weight 1 and one of a few values."""
+        shared = None
+        if len(pieces) == 1 and len(pieces[0][2]) == 1 and self._postwriter.inlines(1) \
+                and self._format.fixed_value_size() is not None:
+            _, _, (docnum,), (weight,), (value,) = pieces[0]
+            shared = (docnum, weight, type(weight), value)
+            if (info := shared_infos.get(shared)) is not None:
+                self._add_row(term, info)
+                return
+        if len(pieces) == 1 and self._postwriter.inlines(len(pieces[0][2])):
+            _, _, docnums, weights, values = pieces[0]
+            info = self._postwriter.inlined_term_info(self._format, docnums, weights, values,
+                                                       length_codes).to_bytes()
+            self._add_row(term, info)
+        else:
+            self.start_term(term)
+            for _, _, docnums, weights, values in pieces:
+                self._postwriter.add_postings(docnums, weights, values, length_codes)
+            info = self.finish_term()
+        if shared is not None:
+            shared_infos[shared] = info
+
+    def finish_term(self) -> bytes:
+        """whoosh3's ``finish_term``, which also gives the bytes of the term's info."""
+        info = self._postwriter.finish_postings().to_bytes()
+        self._add_row(self._btext, info)
+        return info
+
+    def _add_row(self, term: bytes, info: bytes) -> None:
+        """Add a term of the current field, with its info's bytes, to the terms table."""
+        self._tindex.add(pack_ushort(self._fieldid) + term, info)
+
+
+_field_and_term = itemgetter(0, 1)
 
 
 class ColumnsWriter(whoosh3.W3PerDocWriter):
