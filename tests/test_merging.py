@@ -31,6 +31,20 @@ def _segments(index: Path) -> int:
     return len(list(live.glob("*.seg")))
 
 
+def _harbour_index(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
+    """An index of one JSON-lines file of 40 harbour reports: the index, the file, its
+    articles by id."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    wire = folder / "wire.jsonl"
+    articles = {f"r{n}": f"The harbour office logged {n} ships today." for n in range(40)}
+    _write(wire, articles)
+    index = tmp_path / "index"
+    with SearchIndex.open(index, create=True) as idx:
+        idx.index([folder])
+    return index, wire, articles
+
+
 def _ten_small_updates(index: Path, wire: Path, articles: dict[str, str]) -> list[int]:
     """Ten updates, each replacing one of three articles (so that small segments hold
     replaced versions too), removing one and adding one; the segment count after each."""
@@ -47,14 +61,7 @@ def _ten_small_updates(index: Path, wire: Path, articles: dict[str, str]) -> lis
 
 
 def test_many_small_updates_merge_segments_and_keep_exactly_the_current_articles(tmp_path):
-    folder = tmp_path / "news"
-    folder.mkdir()
-    wire = folder / "wire.jsonl"
-    articles = {f"r{n}": f"The harbour office logged {n} ships today." for n in range(40)}
-    _write(wire, articles)
-    index = tmp_path / "index"
-    with SearchIndex.open(index, create=True) as idx:
-        idx.index([folder])
+    index, wire, articles = _harbour_index(tmp_path)
 
     counts = _ten_small_updates(index, wire, articles)
 
@@ -71,18 +78,11 @@ def test_many_small_updates_merge_segments_and_keep_exactly_the_current_articles
 def test_a_word_keeps_its_spelling_correction_when_segments_merge(tmp_path):
     """The spelling words of a segment whose first article was replaced are kept when it
     is merged: the articles after it still have them."""
-    folder = tmp_path / "news"
-    folder.mkdir()
-    wire = folder / "wire.jsonl"
-    articles = {f"r{n}": f"The harbour office logged {n} ships today." for n in range(40)}
-    _write(wire, articles)
-    index = tmp_path / "index"
-    with SearchIndex.open(index, create=True) as idx:
-        idx.index([folder])
+    index, wire, articles = _harbour_index(tmp_path)
     articles.update({f"m{n}": f"Boat {n} landed mackerel at the quay." for n in range(5)})
     _write(wire, articles)  # one segment: m0 first, then m1..m4
     with SearchIndex.open(index) as idx:
-        idx.index([folder])
+        idx.index([wire.parent])
     articles["m0"] = "Boat 0 landed nothing at the quay."  # replaces the segment's first
 
     counts = _ten_small_updates(index, wire, articles)

@@ -199,14 +199,9 @@ NAME_WORDS = ["Kim", "Jong", "un", "Un", "Nguyen", "Nguyễn", "Minh", "Vũ", "V
               "son", "the", "WPK", "People", "s", "of", "AND", "not"]
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(NAME_WORDS) | st.sampled_from(SEED_WORDS),
-                min_size=1, max_size=5).map(" ".join))
-@example("Kim Jong Un")
-@example("Nguyen Minh Vu talks")
-def test_plain_words_are_read_as_whoosh_parser_reads_them(corpus_index, text):
-    """Plain words skip Whoosh's query parser: the query must be the one it makes
-    (aliases, joined names, exact spellings, repeated words, operators)."""
+def _built_as_whoosh_parser_builds(corpus_index, text: str, parser_query) -> None:
+    """``text`` built by searchidx's own reading is the query Whoosh's parser makes of it
+    (``parser_query(builder, as_parsed)``): same tree, exact spellings, notice."""
     from searchidx.aliases import load_aliases
     from searchidx.index import IndexStore
     from searchidx.query import QueryBuilder, _headline_operators_as_words, syntax_problem
@@ -217,12 +212,32 @@ def test_plain_words_are_read_as_whoosh_parser_reads_them(corpus_index, text):
     try:
         builder = QueryBuilder(load_aliases(None), snapshot)
         ours = builder.parse(text)
-        whoosh = builder._finished(builder.parsed_syntax(as_parsed, any_word=False), as_parsed,
-                                   None)
+        whoosh = parser_query(builder, as_parsed)
         assert (repr(ours.query), ours.exact, ours.notice) == (repr(whoosh.query), whoosh.exact,
                                                                whoosh.notice)
     finally:
         snapshot.close()
+
+
+def _parsed_by_whoosh(builder, as_parsed):
+    return builder._finished(builder.parsed_syntax(as_parsed, any_word=False), as_parsed, None)
+
+
+def _phrase_parsed_by_whoosh(builder, as_parsed):
+    query, problem = builder._parsed_or_why_not(as_parsed, any_word=False)
+    return (builder._finished(query, as_parsed, None) if query is not None
+            else builder.plain(as_parsed, problem))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(NAME_WORDS) | st.sampled_from(SEED_WORDS),
+                min_size=1, max_size=5).map(" ".join))
+@example("Kim Jong Un")
+@example("Nguyen Minh Vu talks")
+def test_plain_words_are_read_as_whoosh_parser_reads_them(corpus_index, text):
+    """Plain words skip Whoosh's query parser: the query must be the one it makes
+    (aliases, joined names, exact spellings, repeated words, operators)."""
+    _built_as_whoosh_parser_builds(corpus_index, text, _parsed_by_whoosh)
 
 
 @settings(max_examples=300, deadline=None)
@@ -235,20 +250,4 @@ def test_plain_words_are_read_as_whoosh_parser_reads_them(corpus_index, text):
 def test_quoted_phrases_of_plain_words_are_read_as_whoosh_parser_reads_them(corpus_index, text):
     """A quoted phrase of plain words skips Whoosh's query parser: the query must be the
     one it makes (one word a term, stop words kept, exact spellings, nothing left)."""
-    from searchidx.aliases import load_aliases
-    from searchidx.index import IndexStore
-    from searchidx.query import QueryBuilder, _headline_operators_as_words, syntax_problem
-
-    as_parsed = _headline_operators_as_words(text)
-    assume(syntax_problem(as_parsed) is None)
-    snapshot = IndexStore(corpus_index).open_snapshot()
-    try:
-        builder = QueryBuilder(load_aliases(None), snapshot)
-        ours = builder.parse(text)
-        query, problem = builder._parsed_or_why_not(as_parsed, any_word=False)
-        whoosh = (builder._finished(query, as_parsed, None) if query is not None
-                  else builder.plain(as_parsed, problem))
-        assert (repr(ours.query), ours.exact, ours.notice) == (repr(whoosh.query), whoosh.exact,
-                                                               whoosh.notice)
-    finally:
-        snapshot.close()
+    _built_as_whoosh_parser_builds(corpus_index, text, _phrase_parsed_by_whoosh)
