@@ -138,8 +138,14 @@ def searcher(corpus_index: Path):
 def modules_a_search_loads(index: Path, *options: str) -> set[str]:
     """The modules a ``searchidx search`` (with ``options``) in a fresh process has loaded
     when it exits."""
+    return set(after_a_search(index, "' '.join(sys.modules)", *options).split())
+
+
+def after_a_search(index: Path, expression: str, *options: str) -> str:
+    """``expression`` (Python, with ``sys`` imported) printed as a ``searchidx search``
+    (with ``options``) in a fresh process exits."""
     probe = ("import atexit, sys\n"
-             "atexit.register(lambda: print(' '.join(sys.modules), file=sys.stderr))\n"
+             f"atexit.register(lambda: print({expression}, file=sys.stderr))\n"
              "from searchidx.cli import main\n"
              f"sys.argv = ['searchidx', 'search', 'Vu', '--index', {str(index)!r}, "
              f"*{list(options)!r}]\n"
@@ -147,7 +153,7 @@ def modules_a_search_loads(index: Path, *options: str) -> set[str]:
     finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                               timeout=60)
     assert finished.returncode == 0, finished.stderr
-    return set(finished.stderr.strip().splitlines()[-1].split())
+    return finished.stderr.strip().splitlines()[-1]
 
 
 def ids(results) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import SEED_IDS, modules_a_search_loads
+from conftest import SEED_IDS, after_a_search, modules_a_search_loads
 from searchidx.cli import cli
 
 ANSI = "\x1b["
@@ -234,3 +234,17 @@ def test_a_correction_is_announced_and_carried_in_json(cli_index):
 
 def test_the_search_command_does_not_load_the_indexer(cli_index):
     assert "searchidx.indexer" not in modules_a_search_loads(cli_index)
+
+
+def test_the_search_command_does_not_run_whoosh_english_variation_rules(cli_index):
+    """whoosh.query imports them (4 ms of a cold search) for a query searchidx never makes."""
+    rules_run = "'rules' in vars(sys.modules['whoosh.lang.morph_en'])"
+    assert after_a_search(cli_index, rules_run) == "False"
+
+
+def test_whoosh_english_variations_still_answer_once_deferred():
+    from whoosh.lang.morph_en import variations
+    from whoosh.query import Variations
+
+    assert {"ships", "shipment"} <= set(variations("ship"))
+    assert Variations("body", "ship").text == "ship"

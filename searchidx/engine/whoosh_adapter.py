@@ -12,10 +12,13 @@ line (:class:`~searchidx.errors.UnsupportedWhoosh`), rather than failing later w
 from __future__ import annotations
 
 import array
+import importlib
+import importlib.machinery
 import importlib.util
 import itertools
 import pickle
 import sys
+import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -56,6 +59,46 @@ def check_whoosh(installed: dict[str, str]) -> None:
 
 
 check_whoosh(installed_whoosh())
+
+
+class _DeferredModule(types.ModuleType):
+    """A Whoosh module that is run only when one of its names is first used: the names that
+    importers take at once are functions that load it then."""
+
+    def __init__(self, name: str, called: Sequence[str]) -> None:
+        super().__init__(name)
+        self.__loaded = None
+        for attribute in called:
+            setattr(self, attribute, self.__calling(attribute))
+
+    def __calling(self, attribute: str) -> Callable:
+        return lambda *args, **kwargs: getattr(self.__module(), attribute)(*args, **kwargs)
+
+    def __module(self) -> types.ModuleType:
+        if self.__loaded is None:  # found on its package's path: sys.modules holds this
+            package, _, _ = self.__name__.rpartition(".")
+            spec = importlib.machinery.PathFinder.find_spec(self.__name__,
+                                                            importlib.import_module(package).__path__)
+            self.__loaded = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(self.__loaded)
+        return self.__loaded
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("__"):  # the import system's questions are not a use
+            raise AttributeError(attribute)
+        return getattr(self.__module(), attribute)
+
+
+def defer_unused_modules() -> None:
+    """``whoosh.query`` imports the English word-variation rules (``morph_en``: ~4 ms of
+    regular expressions, a twentieth of a cold search) for ``Variations``, a query
+    searchidx never makes: they are loaded only if something calls them."""
+    name = "whoosh.lang.morph_en"
+    if name not in sys.modules:
+        sys.modules[name] = _DeferredModule(name, called=["variations"])
+
+
+defer_unused_modules()
 
 # Imported once the installed Whoosh is known to have the internals used below.
 from whoosh.codec import whoosh3  # noqa: E402
