@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from whoosh import fields
 from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
-from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filestore import FileStorage, RamStorage
 from whoosh.formats import Characters
 
 from searchidx import SearchIndex, settings
@@ -417,6 +417,27 @@ def test_the_compact_terms_file_is_under_half_of_whoosh3s(tmp_path):
             segment = reader.segment()
             sizes.append(reader.storage().file_length(segment.make_filename(W3Codec.TERMS_EXT)))
     assert 2 * sizes[0] < sizes[1]
+
+
+@pytest.mark.parametrize("allow_offsets", [True, False])
+@given(st.lists(st.binary(max_size=40), max_size=1_200))
+def test_a_variable_bytes_column_reads_back_every_value_as_whoosh_reads_it(allow_offsets, values):
+    """The stored fields' column finds each value's start from the lengths when asked."""
+    from whoosh.columns import VarBytesColumn
+
+    from searchidx.engine.whoosh_adapter import QuickVarBytesColumn
+
+    storage = RamStorage()
+    with storage.create_file("column") as dbfile:
+        writer = QuickVarBytesColumn(allow_offsets=allow_offsets).writer(dbfile)
+        for docnum, value in enumerate(values):
+            writer.add(docnum, value)
+        writer.finish(len(values) + 3)  # documents after the last value read empty
+        length = dbfile.tell()
+    read = [[column.reader(storage.open_file("column"), 0, length, len(values) + 3)[docnum]
+             for docnum in range(len(values) + 3)]
+            for column in (QuickVarBytesColumn(), VarBytesColumn())]
+    assert read[0] == read[1] == values + [b""] * 3
 
 
 @pytest.mark.parametrize("distinct", [1, 300, 70_000])

@@ -45,7 +45,6 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache, partial
 from pathlib import Path
 
-from whoosh.columns import VarBytesColumn
 from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
@@ -148,11 +147,11 @@ _DICTIONARY_BYTES = 8192
 _STORED_COMPRESSION = 3
 _DICTIONARY_COLUMN_NAME = "_stored_dictionary"
 _STORED_COLUMN_NAME = "_stored_deflated"
-_BYTES_COLUMN = VarBytesColumn()
+_BYTES_COLUMN = whoosh_adapter.QuickVarBytesColumn()
 # The dictionary's column holds one value: without offsets, which whoosh3 cannot read back
 # for a column of one value in a segment of more than 2**15 documents (a seek before the
 # file's start failed the commit of any larger segment).
-_DICTIONARY_COLUMN = VarBytesColumn(allow_offsets=False)
+_DICTIONARY_COLUMN = whoosh_adapter.QuickVarBytesColumn(allow_offsets=False)
 
 
 class PerDocumentWriter(whoosh_adapter.ColumnsWriter):
