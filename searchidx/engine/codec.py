@@ -534,6 +534,9 @@ def _steps(occurrences: Sequence[tuple[int, int, int]]) -> list[int]:
 
 def _occurrences(numbers: Sequence[int], count: int) -> list[tuple[int, int, int]]:
     """The occurrences of :func:`_steps`' numbers (``count`` of them)."""
+    if count == 1:  # most words occur once in an article
+        position, start, length = numbers
+        return [(position, start, start + length)]
     found, end = [], 0
     for position, step, length in zip(itertools.accumulate(numbers[:count]),
                                       numbers[count:2 * count], numbers[2 * count:]):

@@ -217,16 +217,10 @@ class _Postings:
         """The document numbers read so far (all of them after :meth:`read_all`)."""
         return frozenset(self.weights)
 
-    def value(self, doc: int):
-        return self.values((doc,))[0]
-
-    def values(self, docs: Iterable[int]) -> list:
-        """The encoded values (positions, characters) of these documents' postings."""
-        found = []
-        for doc in docs:
-            span = self._span(doc)
-            found.append(None if span is None else span[0][span[1]:span[2]])
-        return found
+    def value(self, doc: int) -> bytes | None:
+        """The encoded value (positions, characters) of the document's posting."""
+        span = self._span(doc)
+        return None if span is None else span[0][span[1]:span[2]]
 
     def keyed_positions(self, docs: Iterable[int], offset: int,
                         decode: Callable[[bytes], Sequence[int]]) -> Iterator[int]:
@@ -531,7 +525,8 @@ class _Segment:
 
     def ranked(self, node: _Node, doc: int, score: float) -> Ranked:
         terms = frozenset(node.terms(doc))
-        chars = {text.decode("utf-8"): tuple(_decode(self, "body", text, doc, "characters"))
+        decode = self.searcher.schema["body"].format.decode_characters  # (decode_as's method)
+        chars = {text.decode("utf-8"): tuple(decode(self.postings("body", text).value(doc)))
                  for field, text in terms if field == "body"}
         return Ranked(doc + self.offset, score, terms, chars)
 
@@ -600,11 +595,6 @@ def _field_lengths(reader, leaf, field: str) -> bytes | Callable[[int], int]:
     if lengths is None:
         return partial(leaf.doc_field_length, fieldname=field, default=1)
     return lengths
-
-
-def _decode(segment: _Segment, field: str, text: bytes, doc: int, astype: str):
-    value = segment.postings(field, text).value(doc)
-    return segment.searcher.schema[field].format.decode_as(astype, value)
 
 
 # --- nodes: a query part's matching documents, and their scores and matched terms -----------
