@@ -199,9 +199,11 @@ def test_the_web_server_answers_503_with_its_headers_and_logs_one_line(damaged, 
             assert answer.value.code == 503
             assert answer.value.headers["X-Frame-Options"] == "DENY"
             assert str(damaged) in answer.value.read().decode()
-        logged = wait_for(lambda: [line for line in stderr if "serving" not in line], 3)
-    assert len(logged) == 3 and all(str(damaged) in line for line in logged)
-    assert not any("Traceback" in line for line in stderr)
+        logged = wait_for(lambda: [line for line in stderr if str(damaged) in line], 3)
+    assert len(logged) == 3
+    # nothing else but the start and, on a busy machine, waitress noting a queued request
+    assert [line for line in stderr if line not in logged and "serving" not in line
+            and "Task queue depth" not in line] == []
 
 
 def wait_for(lines: Callable[[], list[str]], count: int, guard: float = 30.0) -> list[str]:
