@@ -49,7 +49,7 @@ from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from . import terms, whoosh_adapter
-from .terms import little_endian_bytes, narrowest_code
+from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
 __all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "FieldWriter", "Occurrences",
            "PerDocumentReader", "PerDocumentWriter", "RepeatedBytesColumn", "block_infos",
@@ -366,7 +366,8 @@ class Block:
         id_code, weight_code = head[1], head[2]
         middle = 3 + (len(head) - 3) // (_ITEM_SIZES[id_code] + _ITEM_SIZES[weight_code]) * \
             _ITEM_SIZES[id_code]
-        return _array(id_code, head, 3, middle), _array(weight_code, head, middle, len(head))
+        return (little_endian_array(id_code, head, 3, middle),
+                little_endian_array(weight_code, head, middle, len(head)))
 
     def values(self) -> tuple:
         """Each posting's value (its :class:`Occurrences` for a prose field)."""
@@ -387,7 +388,7 @@ class Block:
         data = zlib.decompress(packed[2:]) if packed[:1] == _JOINED_ZLIB else packed[2:]
         (count,) = _COUNT.unpack_from(data)
         middle = _COUNT.size + count * _ITEM_SIZES[packed[1]]
-        return _array(packed[1], data, _COUNT.size, middle), data[middle:]
+        return little_endian_array(packed[1], data, _COUNT.size, middle), data[middle:]
 
 
 def _arrays_head(ids: Sequence[int], weights) -> bytes:
@@ -431,20 +432,11 @@ def _joined_values(values: Sequence[bytes]) -> bytes:
         little_endian_bytes(code, ends) + joined
 
 
-def _array(code: int, data: bytes, start: int, end: int) -> array.array:
-    numbers = array.array(chr(code))
-    numbers.frombytes(memoryview(data)[start:end])
-    if not _LITTLE_ENDIAN:
-        numbers.byteswap()
-    return numbers
-
-
 _ARRAYS = b"a"
 _JOINED_ZLIB, _JOINED_PLAIN = b"j", b"J"
 _JOINED = (_JOINED_ZLIB, _JOINED_PLAIN)
 _COUNT = struct.Struct("<I")
 _ITEM_SIZES = {ord("B"): 1, ord("H"): 2, ord("I"): 4, ord("Q"): 8, ord("d"): 8}
-_LITTLE_ENDIAN = sys.byteorder == "little"
 assert all(array.array(chr(code)).itemsize == size for code, size in _ITEM_SIZES.items())
 
 

@@ -44,7 +44,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 __all__ = ["MAGIC", "CompactTermInfo", "CompactTermsReader", "CompactTermsWriter",
            "decoded_term_info", "encoded_term_info", "is_compact_terms_file",
-           "little_endian_bytes", "narrowest_code"]
+           "little_endian_array", "little_endian_bytes", "narrowest_code"]
 
 MAGIC = b"SXT4"
 # Keys per block: a lookup splits one block (16 keys: about 1.5 µs on Reuters-21578), and
@@ -88,6 +88,12 @@ def encoded_term_info(info, whoosh3_bytes) -> bytes:
     """A whoosh3 term info's compact bytes (see the module's description);
     ``whoosh3_bytes()`` gives its whoosh3 bytes, kept when it does not fit the compact
     layout."""
+    compact = _compact_term_info(info)
+    return bytes([_WHOOSH3]) + whoosh3_bytes() if compact is None else compact
+
+
+def _compact_term_info(info) -> bytes | None:
+    """A term info's compact bytes, or None if it does not fit them."""
     (weight, df, minlength, maxlength, maxweight, minid, maxid, offset, length,
      inlined) = whoosh_adapter.term_info_fields(info)
     weights = (_as_float32(weight), _as_float32(maxweight))
@@ -108,14 +114,14 @@ def encoded_term_info(info, whoosh3_bytes) -> bytes:
         flags |= _INLINED
         inlined_flags, inlined_tail = _inlined_numbers(numbers, minid or 0, *inlined)
         if inlined_flags is None:
-            return bytes([_WHOOSH3]) + whoosh3_bytes()
+            return None
         flags |= inlined_flags
         tail += inlined_tail
     if min(numbers) < 0 or max(numbers) > _LARGEST_CODE:
-        return bytes([_WHOOSH3]) + whoosh3_bytes()
+        return None
     codes = "".join(map(chr, numbers)).encode("utf-8", "surrogatepass")
     if len(codes) > 255:
-        return bytes([_WHOOSH3]) + whoosh3_bytes()
+        return None
     return bytes((flags, len(codes))) + codes + tail
 
 
@@ -290,9 +296,22 @@ def narrowest_code(largest: int) -> str:
 def little_endian_bytes(code: str, numbers) -> bytes:
     """``numbers`` as an array of type ``code``, little-endian."""
     packed = array.array(code, numbers)
-    if sys.byteorder != "little":
+    if not _LITTLE_ENDIAN:
         packed.byteswap()
     return packed.tobytes()
+
+
+def little_endian_array(code: int, data: bytes, start: int, end: int) -> array.array:
+    """The numbers :func:`little_endian_bytes` wrote at ``data[start:end]``, of the type
+    whose code is the byte ``code``."""
+    numbers = array.array(chr(code))
+    numbers.frombytes(memoryview(data)[start:end])
+    if not _LITTLE_ENDIAN:
+        numbers.byteswap()
+    return numbers
+
+
+_LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 class _Table:
@@ -318,13 +337,9 @@ class _Table:
         lookup needs them (a search command looks up a few terms)."""
         count = self._count
         index = self.dbfile.get(self._index_start, self._keys_start - self._index_start)
-        starts, ends = array.array(chr(index[0])), array.array(chr(index[1]))
-        middle = 2 + (count + 1) * starts.itemsize
-        starts.frombytes(index[2:middle])
-        ends.frombytes(index[middle:])
-        if sys.byteorder != "little":
-            starts.byteswap()
-            ends.byteswap()
+        middle = 2 + (count + 1) * array.array(chr(index[0])).itemsize
+        starts = little_endian_array(index[0], index, 2, middle)
+        ends = little_endian_array(index[1], index, middle, len(index))
         self._starts, self._ends = starts, ends
         self._first_keys = self.dbfile.get(self._keys_start, ends[-1] if count else 0)
         self._group_firsts = [self._first_key(number)
