@@ -407,8 +407,8 @@ class WordForms:
 
     def prose(self, value: str) -> Prose:
         """``value``'s terms, spelling words, and terms in order (for its signature)."""
-        # The text split around its words: gap, word, gap, word, ..., gap.
-        parts = _WORD_SPLIT.split(normalize(value))
+        text = normalize(value)
+        parts = _WORD_SPLIT.split(text)  # gap, word, gap, word, ..., gap
         texts = parts[1::2]
         forms = list(map(self._forms.__getitem__, texts))
         sequence = list(map(_TERM, forms))
@@ -417,7 +417,7 @@ class WordForms:
         emitted = list(zip(sequence, occurrences))
         joined: list[tuple[int, str]] = []
         if self.join:
-            names = _joined_names(parts, occurrences, list(map(_CAPITALIZED, forms)))
+            names = _joined_names(text, parts, occurrences, list(map(_CAPITALIZED, forms)))
             if names:
                 emitted, joined = self._with_names(emitted, names)
         terms: dict[str, list[Occurrence]] = {}
@@ -455,9 +455,9 @@ class WordForms:
 _PLAIN, _TERM, _CAPITALIZED = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
 
 
-def _joined_names(parts: list[str], occurrences: list[Occurrence],
+def _joined_names(text: str, parts: list[str], occurrences: list[Occurrence],
                   capitalized: list[bool]) -> list[tuple[int, str, Occurrence]]:
-    """The names :func:`words` joins in a text split around its words (``parts``; the
+    """The names :func:`words` joins in ``text``, split around its words (``parts``; the
     words at ``occurrences``, ``capitalized`` or not), in the order it yields them:
     ``(number of the word a name ends at, the name, its occurrence)``. Only a word after a
     capitalized one across a gap that can join is looked at; where headlines are is worked
@@ -474,7 +474,7 @@ def _joined_names(parts: list[str], occurrences: list[Occurrence],
         if not _joins(texts[number - 1], gaps[number - 1], texts[number]):
             continue
         if headline is None:
-            headline = _headline_starts("".join(parts))
+            headline = _headline_starts(text)
         start, end = occurrences[number][1:]
         if start in headline and occurrences[number - 1][1] in headline:
             continue

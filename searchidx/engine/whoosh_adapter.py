@@ -563,8 +563,8 @@ class _Offsets:
             self._strides = list(itertools.accumulate(
                 (sum(lengths[at:at + _OFFSETS_STRIDE])
                  for at in range(0, len(lengths), _OFFSETS_STRIDE)), initial=0))
-        stride_start = docnum - docnum % _OFFSETS_STRIDE
-        return self._strides[docnum // _OFFSETS_STRIDE] + sum(self._lengths[stride_start:docnum])
+        stride, into_it = divmod(docnum, _OFFSETS_STRIDE)
+        return self._strides[stride] + sum(self._lengths[docnum - into_it:docnum])
 
 
 _OFFSETS_STRIDE = 256
