@@ -37,10 +37,15 @@ def test_a_format_1_index_finds_what_its_writer_found(index_v1, text):
     assert (found.total, [hit.id for hit in found.hits]) == V1_HITS[text]
 
 
-def test_a_format_1_index_takes_new_articles(index_v1, tmp_path):
+def _zanzibar_article(tmp_path: Path, body: str) -> Path:
+    """A JSON-lines file of one new article, "n1", with this body."""
     new = tmp_path / "new.jsonl"
-    new.write_text(json.dumps({"id": "n1", "title": "Zanzibar cloves",
-                               "body": "Zanzibar said the clove harvest rose."}) + "\n")
+    new.write_text(json.dumps({"id": "n1", "title": "Zanzibar cloves", "body": body}) + "\n")
+    return new
+
+
+def test_a_format_1_index_takes_new_articles(index_v1, tmp_path):
+    new = _zanzibar_article(tmp_path, "Zanzibar said the clove harvest rose.")
     with SearchIndex.open(index_v1) as idx:
         assert idx.index([new]).added == 1
         assert [hit.id for hit in idx.search("zanzibar").hits] == ["n1"]
@@ -72,9 +77,7 @@ def test_an_index_of_each_later_format_takes_new_articles_in_its_own_format(late
                                                                             tmp_path):
     location, hits = later_fixture
     said_before = (_live_generation(location) / "FORMAT.json").read_bytes()
-    new = tmp_path / "new.jsonl"
-    new.write_text(json.dumps({"id": "n1", "title": "Zanzibar cloves",
-                               "body": "Zanzibar said it sold the clove harvest."}) + "\n")
+    new = _zanzibar_article(tmp_path, "Zanzibar said it sold the clove harvest.")
     with SearchIndex.open(location) as idx:
         assert idx.index([new]).added == 1
         assert [hit.id for hit in idx.search('"zanzibar said it"').hits] == ["n1"]
