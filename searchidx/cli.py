@@ -21,8 +21,8 @@ import click
 
 from .errors import ArticleNotFound, SearchIdxError
 from .settings import (DEFAULT_LIMIT, LOCK_WAIT_SECONDS, MAX_LIMIT, OPENSEARCH_REPLICAS,
-                       OPENSEARCH_SHARDS, PROGRESS_MIN_BYTES, PROGRESS_MIN_FILES, PROGRESS_REDRAW_SECONDS, REPORT_MAX_LINES, WEB_HOST,
-                       WEB_PORT)
+                       OPENSEARCH_SHARDS, PROGRESS_MIN_BYTES, PROGRESS_MIN_FILES,
+                       PROGRESS_REDRAW_SECONDS, REPORT_MAX_LINES, WEB_HOST, WEB_PORT)
 
 # A whole escape sequence (CSI "ESC [ … letter", OSC "ESC ] … BEL", or ESC and a letter),
 # or any other control character but tab and newline.
@@ -32,6 +32,8 @@ _TERMINAL_UNSAFE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07
 # through _terminal_safe, which keeps none).
 _COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 _C1_CONTROL = re.compile(r"[\x7f-\x9f]")
+
+
 class _IndexLocation(click.Path):
     """An index folder, or the URL of an index on a cluster (opensearch://HOST:PORT/NAME),
     kept as written (a Path would fold its "//")."""

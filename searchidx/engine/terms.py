@@ -136,8 +136,9 @@ class CompactTermInfo(whoosh_adapter.InliningTermInfo):
 def _inlined_numbers(numbers: list[int], first: int, ids, weights, values
                      ) -> tuple[int | None, bytes]:
     """Add inlined postings' numbers to ``numbers``: the count, each document number's
-    step (the first from ``first``, the term's first document), each weight if all are integers, each value's length; their
-    flags and the bytes that follow the codes (None: they do not fit)."""
+    step (the first from ``first``, the term's first document), each weight if all are
+    integers, each value's length; their flags and the bytes that follow the codes (None:
+    they do not fit)."""
     flags, tail = 0, b""
     numbers.append(len(ids))
     numbers += (later - earlier for earlier, later in zip((first, *ids), ids))

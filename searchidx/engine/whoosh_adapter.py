@@ -76,9 +76,8 @@ class _DeferredModule(types.ModuleType):
 
     def __module(self) -> types.ModuleType:
         if self.__loaded is None:  # found on its package's path: sys.modules holds this
-            package, _, _ = self.__name__.rpartition(".")
-            spec = importlib.machinery.PathFinder.find_spec(self.__name__,
-                                                            importlib.import_module(package).__path__)
+            package = importlib.import_module(self.__name__.rpartition(".")[0])
+            spec = importlib.machinery.PathFinder.find_spec(self.__name__, package.__path__)
             self.__loaded = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(self.__loaded)
         return self.__loaded
