@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import functools
 import hashlib
+import io
+import itertools
+import operator
 import os
 import re
 import stat
@@ -29,8 +33,8 @@ from .analysis import normalize
 from .dates import AmbiguousDate, UnreadableDate, read_date
 from .settings import MAX_ARTICLE_CHARS, TITLE_MAX_CHARS
 
-__all__ = ["Article", "FileContent", "KnownLine", "SourceFile", "UnreadableFile", "clean_text",
-           "find_files", "read_file", "stream_file"]
+__all__ = ["Article", "FileContent", "KnownLine", "KnownLines", "SourceFile", "UnreadableFile",
+           "clean_text", "find_files", "read_file", "stream_file"]
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -84,6 +88,32 @@ class KnownLine:
     def __init__(self, article_id: str, parse: Callable[[], Article]) -> None:
         self.id = article_id
         self.parse = parse
+
+
+class KnownLines:
+    """Consecutive known lines (see :class:`KnownLine`), passed on together: an update
+    passes over most lines of a file, and one object a line cost more than the rest."""
+
+    __slots__ = ("ids", "first", "raws", "_digests", "_path", "_content")
+
+    def __init__(self, ids: list[str], first: int, raws: list[bytes], digests: list[str],
+                 path: Path, content: FileContent) -> None:
+        self.ids = ids  # the article id of each line
+        self.first = first  # the number of the first line
+        self.raws = raws
+        self._digests = digests
+        self._path = path
+        self._content = content
+
+    def numbers(self) -> range:
+        return range(self.first, self.first + len(self.ids))
+
+    def lines(self) -> Iterator[tuple[int, KnownLine]]:
+        """``(number, line)`` for each line, one :class:`KnownLine` each."""
+        for number, article_id, raw, digest in zip(self.numbers(), self.ids, self.raws,
+                                                   self._digests):
+            yield number, KnownLine(article_id, functools.partial(
+                _article_from_line, raw, self._path, number, self._content, digest))
 
 
 @dataclass(frozen=True)
@@ -178,8 +208,8 @@ def stream_file(source: SourceFile, *, date_order: str | None = None,
     are iterated, so memory does not grow with the file. Errors opening the file are
     raised here; a file that turns out to hold no article gives an empty iterator.
     ``date_order`` (``"dmy"``/``"mdy"``) settles all-numeric dates such as 03/04/2024.
-    A JSON line whose :func:`line_digest` is in ``known_lines`` (digest -> article id)
-    comes as a :class:`KnownLine`, not parsed."""
+    JSON lines whose :func:`line_digest` is in ``known_lines`` (digest -> article id)
+    come unparsed, each run of consecutive ones as one :class:`KnownLines`."""
     suffix = source.path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported file type {suffix or '(none)'!r}")
@@ -475,71 +505,139 @@ def _lead_title(body: str) -> str:
 # --- JSON lines -----------------------------------------------------------------------------
 
 def _jsonl_articles(handle: BinaryIO, path: Path,
-                    content: FileContent) -> Iterator[Article | KnownLine]:
+                    content: FileContent) -> Iterator[Article | KnownLine | KnownLines]:
     """One article per line; a bad line is noted in ``problems`` and the others are kept.
-    A known line (see :func:`stream_file`) is passed on unparsed."""
+    Consecutive known lines (see :func:`stream_file`) are passed on unparsed, together."""
+    hasher = _line_hasher(content.dates.order)
+    number = 0  # of the line before the chunk
     with handle:
-        for number, raw in _numbered_lines(handle):
-            content.line = number
-            # Counted, not asked (a tell() per line is a system call): a line passed over
-            # as too large was read to its end, so there the handle is asked.
-            content.bytes_read = content.bytes_read + len(raw) if raw else handle.tell()
-            try:
-                if raw is None:
-                    raise UnreadableFile(f"too large (the limit is "
-                                         f"{settings.MAX_FILE_BYTES / 2**20:.0f} MiB)")
-                if not raw.strip():
-                    continue
-                article = _known_or_parsed(raw, path, number, content)
-            except (UnreadableFile, ValueError, RecursionError) as error:
-                content.problems.append(f"line {number}: {_json_problem(error)}")
-                continue
+        for lines in _line_chunks(handle):
+            yield from _chunk_articles(lines, number, path, content, hasher)
+            number += len(lines)
+
+
+def _chunk_articles(lines: list[bytes | int], before: int, path: Path, content: FileContent,
+                    hasher: Callable) -> Iterator[Article | KnownLine | KnownLines]:
+    """The articles of a chunk of lines (numbered from ``before + 1``): each run of known
+    lines as one :class:`KnownLines`, the other lines one by one. Every line's digest and
+    lookup are made in C, a chunk at a time: most lines of an update are known."""
+    if any(type(line) is int for line in lines):  # a line too large: rare, one by one
+        digests: list[str | None] = [
+            None if type(line) is int else _line_digests([line], hasher)[0] for line in lines]
+    else:
+        digests = _line_digests(lines, hasher)
+    ids = list(map(content.known_lines.get, digests))
+    unknown = itertools.compress(itertools.count(), map(operator.is_, ids, itertools.repeat(None)))
+    done = 0
+    for at in unknown:
+        if at > done:
+            yield _known_run(lines, digests, ids, before, done, at, path, content)
+        done = at + 1
+        content.line = before + done
+        line = lines[at]
+        content.bytes_read += line if type(line) is int else len(line)
+        try:
+            article = _line_article(line, digests[at], path, before + done, content)
+        except (UnreadableFile, ValueError, RecursionError) as error:
+            content.problems.append(f"line {before + done}: {_json_problem(error)}")
+            continue
+        if article is not None:
             yield article
+    if len(lines) > done:
+        yield _known_run(lines, digests, ids, before, done, len(lines), path, content)
+
+
+def _known_run(lines: list, digests: list, ids: list, before: int, start: int, end: int,
+               path: Path, content: FileContent) -> KnownLines:
+    """The known lines ``lines[start:end]`` (numbered from ``before + 1``) as one run."""
+    run = KnownLines(ids[start:end], before + start + 1, lines[start:end], digests[start:end],
+                     path, content)
+    content.line = before + end
+    content.bytes_read += sum(map(len, run.raws))
+    return run
+
+
+def _line_article(line: bytes | int, digest: str | None, path: Path, number: int,
+                  content: FileContent) -> Article | None:
+    """A line that is not known, parsed with its digest if it gave no note (a line that
+    did is parsed on every read, so that its notes are given again); None if blank."""
+    if type(line) is int:
+        raise UnreadableFile(f"too large (the limit is {settings.MAX_FILE_BYTES / 2**20:.0f} MiB)")
+    if not line.strip():
+        return None
+    notes = content.note_count()
+    article = _article_from_line(line, path, number, content, digest)
+    return article if content.note_count() == notes else replace(article, line_hash=None)
 
 
 def line_digest(raw: bytes, date_order: str | None) -> str:
     """What tells a JSON line from any other: its bytes and the date order they are read
     in (the same bytes read in another order may give another date)."""
-    person = (date_order or "").encode()
-    return hashlib.blake2b(raw, digest_size=8, person=person).hexdigest()
+    return _line_digests([raw], _line_hasher(date_order))[0]
 
 
-def _known_or_parsed(raw: bytes, path: Path, number: int,
-                     content: FileContent) -> Article | KnownLine:
-    """A known line as it is; any other parsed, with its digest if it gave no note (a line
-    that did is parsed on every read, so that its notes are given again)."""
-    digest = line_digest(raw, content.dates.order)
-    known_id = content.known_lines.get(digest)
-    if known_id is not None:
-        return KnownLine(known_id, lambda: replace(
-            _article_from_line(raw, path, number, content), line_hash=digest))
-    notes = content.note_count()
-    article = _article_from_line(raw, path, number, content)
-    if content.note_count() != notes:
-        return article
-    return replace(article, line_hash=digest)
+def _line_hasher(date_order: str | None) -> Callable[[bytes], hashlib.blake2b]:
+    """The hash of :func:`line_digest` for one date order (a C call)."""
+    return functools.partial(hashlib.blake2b, digest_size=8, person=(date_order or "").encode())
 
 
-def _numbered_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
-    """``(number, line)``, each read no further than the size limit: a longer line is
-    passed over to its end and given as None."""
+def _line_digests(lines: list[bytes], hasher: Callable[[bytes], hashlib.blake2b]) -> list[str]:
+    """The :func:`line_digest` of each line, made by C calls alone."""
+    return list(map(_HEXDIGEST, map(hasher, lines)))
+
+
+_HEXDIGEST = operator.methodcaller("hexdigest")
+
+
+def _line_chunks(handle: BinaryIO) -> Iterator[list[bytes | int]]:
+    """The file's lines, each with its line break, in lists of about
+    ``settings.JSONL_READ_BYTES``: one read and one split for many lines. A line of the size
+    limit or more (its line break aside) is passed over to its end and given as its size
+    in bytes, an int, never held whole."""
     limit = settings.MAX_FILE_BYTES
-    number = 0
-    while raw := handle.readline(limit):
-        number += 1
-        if len(raw) < limit or raw.endswith(b"\n"):
-            yield number, raw
+    pieces: list[bytes] = []  # the start of a line that a read cut short
+    dropped = 0  # the bytes of a line too large to hold, passed over so far
+    while data := handle.read(settings.JSONL_READ_BYTES):
+        if b"\n" not in data:
+            pieces.append(data)
+            if dropped or sum(map(len, pieces)) > limit:
+                dropped += sum(map(len, pieces))
+                pieces = []
             continue
-        while (rest := handle.readline(limit)) and not rest.endswith(b"\n"):
-            pass
-        yield number, None
+        lines = io.BytesIO(b"".join([*pieces, data])).readlines()
+        pieces = [] if lines[-1].endswith(b"\n") else [lines.pop()]
+        if dropped:
+            lines[0], dropped = dropped + len(lines[0]), 0
+        yield _within_limit(lines, limit)
+    if dropped or pieces:
+        yield _within_limit([dropped + sum(map(len, pieces)) if dropped else b"".join(pieces)],
+                            limit)
 
 
-def _article_from_line(raw: bytes, path: Path, number: int, content: FileContent) -> Article:
+def _within_limit(lines: list[bytes | int], limit: int) -> list[bytes | int]:
+    """``lines`` with each one too large (see :func:`_line_chunks`) given as its size (the
+    first may be one already, the rest are bytes)."""
+    if type(lines[0]) is bytes and max(map(len, lines)) < limit:
+        return lines
+    return [line if type(line) is bytes and _fits(line, limit) else _size_of(line)
+            for line in lines]
+
+
+def _fits(line: bytes, limit: int) -> bool:
+    """Whether a line is within the limit (as ``readline(limit)`` reads a whole line)."""
+    return len(line) < limit or (len(line) == limit and line.endswith(b"\n"))
+
+
+def _size_of(line: bytes | int) -> int:
+    return line if type(line) is int else len(line)
+
+
+def _article_from_line(raw: bytes, path: Path, number: int, content: FileContent,
+                       line_hash: str | None = None) -> Article:
     import json
 
     record = json.loads(_decode(raw, path, content.warnings))
-    return _article_from_json(record, path, number, content)
+    return _article_from_json(record, path, number, content, line_hash)
 
 
 def _json_problem(error: Exception) -> str:
@@ -593,8 +691,8 @@ def _json_kind(value: object) -> str:
     return f"{kinds.get(type(value), type(value).__name__)} ({shown[:40]})"
 
 
-def _article_from_json(record: object, path: Path, number: int,
-                       content: FileContent) -> Article:
+def _article_from_json(record: object, path: Path, number: int, content: FileContent,
+                       line_hash: str | None = None) -> Article:
     """An article from a record: an id, a title or a body (a title alone is its text)."""
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
@@ -615,4 +713,5 @@ def _article_from_json(record: object, path: Path, number: int,
         place=fields["place"] or _dateline_place(body),
         source=fields["source"] or _sign_off_source(body),
         url=fields["url"],
+        line_hash=line_hash,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import itertools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,7 @@ from .index import IndexStore
 from .settings import LOCK_WAIT_SECONDS
 
 if TYPE_CHECKING:
-    from .documents import Article, FileContent, KnownLine, SourceFile
+    from .documents import Article, FileContent, KnownLine, KnownLines, SourceFile
     from .engine.interface import Snapshot, Writer
     from .engine.local import LocalSnapshot
 
@@ -327,12 +328,16 @@ class _Indexer:
         """Write the file's new and changed articles as they are read, then remove those
         gone from it. Unchanged articles are not rewritten, except one when nothing else
         was, so that the index records the file's new stamp (see :class:`IndexedFile`)."""
-        from .documents import KnownLine
+        from .documents import KnownLine, KnownLines
 
         old_hashes = known.hashes if known else {}
         writes = _FileWrites()
         try:
             for article in content.articles:
+                if type(article) is KnownLines:
+                    self._take_known(path, article, old_hashes, writes, stamp)
+                    self.meter.lines_read(article.raws, content.bytes_read)
+                    continue
                 self._take(path, article, type(article) is KnownLine, old_hashes, writes,
                            stamp, content.line)
                 self.meter.article_read(content.bytes_read)
@@ -376,6 +381,26 @@ class _Indexer:
             self.kept_ids.add(article.id)
         else:
             self._keep(article.id)
+
+    def _take_known(self, path: str, run: KnownLines, old_hashes: dict[str, str],
+                    writes: _FileWrites, stamp: str) -> None:
+        """A run of known lines, each taken as :meth:`_take` takes it, at once where none
+        is a duplicate: no id twice, none kept already, none held by another file."""
+        ids = run.ids
+        owners = set(map(self.id_owner.get, ids))
+        if len(set(ids)) < len(ids) or not self.kept_ids.isdisjoint(ids) \
+                or not owners <= {None, path}:
+            for number, line in run.lines():
+                self._take(path, line, True, old_hashes, writes, stamp, number)
+            return
+        writes.read = True
+        counters["indexer: known line"] += len(ids)
+        self.first_copy.update(zip(ids, zip(itertools.repeat(path), run.numbers())))
+        self.kept_ids.update(ids)
+        self.report.unchanged += len(ids)
+        if writes.unchanged is None:  # kept, but not counted as kept until the file ends
+            writes.unchanged = next(run.lines())[1]
+            self.report.unchanged -= 1
 
     def _finish_file(self, writes: _FileWrites, stamp: str, known: IndexedFile | None) -> None:
         """Write the article held back with ``stamp``; if none changed, rewrite the first
@@ -488,6 +513,15 @@ class _Meter:
         self.articles += 1
         if self.watch:  # asked once an article: nothing more to do when no one watches
             self._tell(self.bytes_before + min(bytes_into_file, self.sizes[self.files_done]))
+
+    def lines_read(self, lines: list[bytes], bytes_into_file: int) -> None:
+        """:meth:`article_read` for each of these lines, the last ending ``bytes_into_file``."""
+        if not self.watch:
+            self.articles += len(lines)
+            return
+        start = bytes_into_file - sum(map(len, lines))
+        for read in itertools.accumulate(map(len, lines)):
+            self.article_read(start + read)
 
     def file_done(self) -> None:
         self.bytes_before += self.sizes[self.files_done]

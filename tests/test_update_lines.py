@@ -8,6 +8,7 @@ because an indexed article was read from the same bytes.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 from collections import Counter
@@ -192,3 +193,62 @@ def test_an_update_keeps_the_objects_a_program_froze_itself_frozen(thousand):
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+@pytest.fixture
+def small_reads(monkeypatch):
+    """JSON-lines files read 7 bytes at a time: every line spans reads."""
+    from searchidx import settings
+
+    monkeypatch.setattr(settings, "JSONL_READ_BYTES", 7)
+
+
+def test_lines_that_span_reads_are_read_and_updated_as_whole_lines(thousand, small_reads):
+    index, folder, records = thousand
+    records[0] = _record(0, "The harbour office logged a zeppelin today.")
+    records[999] = _record(999, "The harbour office logged a hovercraft today.")
+    _write(folder / "wire.jsonl", records)
+    report, parsed = _update(index, folder)
+    assert (report.updated, report.unchanged, report.added, report.removed) == (2, 998, 0, 0)
+    assert parsed == (2, 998)
+    with SearchIndex.open(index) as idx:
+        found = idx.search("zeppelin OR hovercraft").hits
+        assert sorted(hit.id for hit in found) == ["r0", "r999"]
+
+
+def test_a_line_over_the_size_limit_is_skipped_by_number_and_the_lines_around_it_kept(
+        tmp_path, monkeypatch, small_reads):
+    from searchidx import settings
+
+    folder, index = tmp_path / "news", tmp_path / "index"
+    folder.mkdir()
+    monkeypatch.setattr(settings, "MAX_FILE_BYTES", 200)
+    records = [_record(0), _record(1, "A long report. " * 20), _record(2)]
+    _write(folder / "wire.jsonl", records)
+    with SearchIndex.open(index, create=True) as idx:
+        report = idx.index([folder])
+        assert sorted(hit.id for hit in idx.search("harbour").hits) == ["r0", "r2"]
+    assert [skip.reason for skip in report.skipped] == ["line 2: too large (the limit is 0 MiB)"]
+
+
+def test_a_line_repeated_byte_for_byte_is_a_duplicate_on_every_update(thousand):
+    index, folder, records = thousand
+    _write(folder / "wire.jsonl", [*records, records[5]])
+    for _ in range(2):
+        report, parsed = _update(index, folder)
+        assert [skip.reason for skip in report.skipped] == [
+            f"duplicate id 'r5' (already indexed from {folder / 'wire.jsonl'}, line 6)"]
+        assert (report.unchanged, report.added, report.removed) == (1000, 0, 0)
+
+
+def test_an_update_tells_the_progress_watcher_after_each_article(thousand):
+    index, folder, records = thousand
+    records[500] = _record(500, "The harbour office logged a zeppelin today.")
+    _write(folder / "wire.jsonl", records)
+    states = []
+    with SearchIndex.open(index) as idx:
+        idx.index([folder], on_progress=states.append)
+    per_article = [state for state in states if state.files_done == 0]
+    assert [state.articles for state in per_article] == list(range(1, 1001))
+    sizes = [len(json.dumps(r, ensure_ascii=False)) + 1 for r in records]
+    assert [state.bytes_done for state in per_article] == list(itertools.accumulate(sizes))
