@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import array
 import itertools
+import operator
 import pickle
 import struct
 import sys
@@ -81,6 +82,7 @@ _NO_ID = 0xFFFFFFFF  # whoosh3's document number of a term info without one
 # A postings offset is two codes, its megabytes and the rest (a code is at most 1.1 M).
 _OFFSET_SPLIT = 1 << 20
 _FLOAT = struct.Struct("<f")
+_EXACT_FLOAT32 = 2**24  # whole numbers below this are kept exactly by a 32-bit float
 _FLOATS = struct.Struct("<ff")
 
 
@@ -96,18 +98,15 @@ def _compact_term_info(info) -> bytes | None:
     """A term info's compact bytes, or None if it does not fit them."""
     (weight, df, minlength, maxlength, maxweight, minid, maxid, offset, length,
      inlined) = whoosh_adapter.term_info_fields(info)
-    weights = (_as_float32(weight), _as_float32(maxweight))
-    flags = 0
+    first = _NO_ID if minid is None else minid
     numbers = [df, 0 if minlength is None else length_to_byte(minlength),
-               length_to_byte(maxlength), _NO_ID if minid is None else minid,
-               _NO_ID if maxid is None else maxid]
-    numbers[4] -= numbers[3]
-    if all(weight.is_integer() and weight >= 0 for weight in weights):
-        numbers += map(int, weights)
-        tail = b""
+               length_to_byte(maxlength), first, (_NO_ID if maxid is None else maxid) - first]
+    whole = _whole_weights(weight, maxweight)
+    if whole is None:
+        flags, tail = _FLOAT_WEIGHTS, _FLOATS.pack(weight, maxweight)
     else:
-        flags |= _FLOAT_WEIGHTS
-        tail = _FLOATS.pack(*weights)
+        flags, tail = 0, b""
+        numbers += whole
     if inlined is None:
         numbers += (*divmod(offset, _OFFSET_SPLIT), length)
     else:
@@ -123,6 +122,18 @@ def _compact_term_info(info) -> bytes | None:
     if len(codes) > 255:
         return None
     return bytes((flags, len(codes))) + codes + tail
+
+
+def _whole_weights(weight: float, maxweight: float) -> tuple[int, int] | None:
+    """The weight and greatest weight as whole numbers, if whoosh3 reads them back (as
+    32-bit floats) as whole numbers of zero or more; else None."""
+    if 0 <= weight < _EXACT_FLOAT32 and 0 <= maxweight < _EXACT_FLOAT32 \
+            and weight % 1 == 0 == maxweight % 1:  # most terms: counts, kept exactly
+        return int(weight), int(maxweight)
+    weights = (_as_float32(weight), _as_float32(maxweight))
+    if all(weight.is_integer() and weight >= 0 for weight in weights):
+        return int(weights[0]), int(weights[1])
+    return None
 
 
 class CompactTermInfo(whoosh_adapter.InliningTermInfo):
@@ -141,23 +152,26 @@ def _inlined_numbers(numbers: list[int], first: int, ids, weights, values
     they do not fit)."""
     flags, tail = 0, b""
     numbers.append(len(ids))
-    numbers += (later - earlier for earlier, later in zip((first, *ids), ids))
-    if all(type(weight) is int for weight in weights):
+    numbers += map(operator.sub, ids, (first, *ids))
+    if _INT_ONLY.issuperset(map(type, weights)):
         numbers += weights
     else:
         flags |= _FLOAT_POSTING_WEIGHTS
         tail = struct.pack(f"<{len(weights)}d", *weights)
     if len(weights) != len(ids):
         return None, b""
-    if all(value is None for value in values):
+    if values.count(None) == len(values):
         flags |= _NO_VALUES
         numbers.append(len(values))
-    elif all(type(value) is bytes for value in values) and len(values) == len(ids):
+    elif _BYTES_ONLY.issuperset(map(type, values)) and len(values) == len(ids):
         numbers += map(len, values)
         tail += b"".join(values)
     else:
         return None, b""
     return flags, tail
+
+
+_INT_ONLY, _BYTES_ONLY = frozenset({int}), frozenset({bytes})
 
 
 def _as_float32(number: float) -> float:
