@@ -242,7 +242,8 @@ class _Indexer:
         # only what this run has read.
         self.id_owner = {} if previous is not None else {
             i: path for path, entry in indexed.items() for i in entry.hashes}
-        self.first_copy: dict[str, tuple[str, int | None]] = {}  # id -> (path, line) read at
+        # id -> where it was read: (path, line), or the run of known lines it was in
+        self.first_copy: dict[str, tuple[str, int | None] | _KnownRun] = {}
         self.kept_ids: set[str] = set()
         self.meter = _Meter(None, [])
         self.gone_from_disk = 0  # articles removed because their file no longer exists
@@ -367,7 +368,7 @@ class _Indexer:
         counters["indexer: known line" if known_line else "indexer: article parsed"] += 1
         owner = self.id_owner.get(article.id)
         if article.id in self.kept_ids or (owner not in (None, path) and Path(owner).exists()):
-            first = _place(*self.first_copy.get(article.id, (owner, None)))
+            first = _place(*self._first_read(article.id, owner))
             writes.duplicates.append(f"duplicate id {article.id!r} (already indexed from {first})")
             return
         self.first_copy[article.id] = (path, line)  # said only for a duplicate: kept raw
@@ -395,12 +396,18 @@ class _Indexer:
             return
         writes.read = True
         counters["indexer: known line"] += len(ids)
-        self.first_copy.update(zip(ids, zip(itertools.repeat(path), run.numbers())))
+        self.first_copy.update(zip(ids, itertools.repeat(_KnownRun(path, run.first, ids))))
         self.kept_ids.update(ids)
         self.report.unchanged += len(ids)
         if writes.unchanged is None:  # kept, but not counted as kept until the file ends
             writes.unchanged = next(run.lines())[1]
             self.report.unchanged -= 1
+
+    def _first_read(self, article_id: str, owner: str | None) -> tuple[str, int | None]:
+        """Where an article was first read in this run: ``(path, line)`` (the line None if
+        not in a JSON-lines file); else ``(owner, None)``."""
+        where = self.first_copy.get(article_id, (owner, None))
+        return where.line_of(article_id) if isinstance(where, _KnownRun) else where
 
     def _finish_file(self, writes: _FileWrites, stamp: str, known: IndexedFile | None) -> None:
         """Write the article held back with ``stamp``; if none changed, rewrite the first
@@ -482,6 +489,19 @@ class _Indexer:
 
     def _skip(self, path: str, reason: str) -> None:
         self.report.skipped.append(Skipped(path, reason))
+
+
+@dataclass(frozen=True)
+class _KnownRun:
+    """Where a run of known lines was read: one record for all its articles (a tuple
+    each took a fifteenth of an update's line pass)."""
+
+    path: str
+    first: int  # the number of its first line
+    ids: list[str]
+
+    def line_of(self, article_id: str) -> tuple[str, int]:
+        return self.path, self.first + self.ids.index(article_id)
 
 
 def _place(path: str | None, line: int | None) -> str | None:
