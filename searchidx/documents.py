@@ -521,7 +521,7 @@ def _chunk_articles(lines: list[bytes | int], before: int, path: Path, content: 
     """The articles of a chunk of lines (numbered from ``before + 1``): each run of known
     lines as one :class:`KnownLines`, the other lines one by one. Every line's digest and
     lookup are made in C, a chunk at a time: most lines of an update are known."""
-    if any(type(line) is int for line in lines):  # a line too large: rare, one by one
+    if int in map(type, lines):  # a line too large: rare, one by one
         digests: list[str | None] = [
             None if type(line) is int else _line_digests([line], hasher)[0] for line in lines]
     else:
@@ -535,7 +535,7 @@ def _chunk_articles(lines: list[bytes | int], before: int, path: Path, content: 
         done = at + 1
         content.line = before + done
         line = lines[at]
-        content.bytes_read += line if type(line) is int else len(line)
+        content.bytes_read += _size_of(line)
         try:
             article = _line_article(line, digests[at], path, before + done, content)
         except (UnreadableFile, ValueError, RecursionError) as error:
