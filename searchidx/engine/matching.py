@@ -30,7 +30,7 @@ import zlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from functools import cached_property, lru_cache, partial
-from itertools import accumulate, islice, repeat
+from itertools import accumulate, chain, islice, repeat
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
@@ -180,8 +180,9 @@ class _Postings:
     maybe compressed, or a :class:`~searchidx.engine.codec.Block` whose ids and weights are two
     arrays and whose values are packed apart. Blocks are decoded in C, not a posting at a
     time; their values are unpacked only for the documents asked about. A few candidates
-    are looked up in the blocks (by bisection); many, or all, fill a dictionary from
-    document number to weight.
+    are looked up in the blocks (by bisection), their weights kept; many, or all, are
+    matched against the blocks' arrays of document numbers in C, and weights are read only
+    for the documents scored (counting every match needs only their numbers).
     """
 
     def __init__(self, reader, field: str, text: bytes) -> None:
@@ -213,9 +214,9 @@ class _Postings:
             self._raw, self._headers = _extent(whoosh_adapter.postings_file(reader), terminfo)
             self._last_ids = [header.last_id for header in self._headers]
 
-    def ids(self) -> frozenset[int]:
-        """The document numbers read so far (all of them after :meth:`read_all`)."""
-        return frozenset(self.weights)
+    def all_ids(self) -> frozenset[int]:
+        """Every document number of the term (deleted ones too)."""
+        return frozenset(self._ids_in(range(len(self._last_ids))))
 
     def value(self, doc: int) -> bytes | None:
         """The encoded value (positions, characters) of the document's posting."""
@@ -240,34 +241,40 @@ class _Postings:
             else:
                 yield from map(key.__add__, decode(joined[start:end]))
 
-    def read_all(self) -> None:
-        self._fill(range(len(self._last_ids)))
-
-    def read_around(self, docs: Collection[int]) -> None:
-        """Read the weights of every posting in the blocks that could hold these documents."""
+    def blocks_around(self, docs: Collection[int]) -> Iterable[int]:
+        """The numbers of the blocks that could hold these documents."""
         count = len(self._last_ids)
         if len(docs) >= _RANGE_COSTS_A_BLOCK_PER_CANDIDATES * count:
-            self.read_all()
-        elif len(docs) >= _DENSE_CANDIDATES_PER_BLOCK * count:  # all the blocks between
+            return range(count)
+        if len(docs) >= _DENSE_CANDIDATES_PER_BLOCK * count:  # all the blocks between
             first, last = self._block_numbers((min(docs), max(docs)))  # (not a bisection each)
-            self._fill(range(first, min(last + 1, count)))
-        else:
-            self._fill({number for number in self._block_numbers(docs) if number < count})
+            return range(first, min(last + 1, count))
+        return sorted({number for number in self._block_numbers(docs) if number < count})
 
     def find(self, candidates: frozenset[int]) -> frozenset[int]:
-        """The candidates that have the term; their weights are read into ``weights``."""
+        """The candidates that have the term (the weights of those looked up one by one
+        are kept in ``weights``)."""
         if len(candidates) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
-            self.read_around(candidates)
-            weights = self.weights  # looked up from the smaller side, without a set of either
-            if len(candidates) <= len(weights):
-                return frozenset(filter(weights.__contains__, candidates))
-            return frozenset(filter(candidates.__contains__, weights))
+            return candidates.intersection(self._ids_in(self.blocks_around(candidates)))
         found: dict[int, float] = {}
         for doc, (ids, weights, _), at in self._located(candidates, self._block):
             if ids[at] == doc:
                 found[doc] = weights[at]
         self.weights.update(found)
         return frozenset(found)
+
+    def weights_of(self, docs: Sequence[int]) -> list[float]:
+        """The weights of these documents, which have the term: those not known yet are
+        looked up one by one if they are few for the term's postings, else their blocks
+        fill ``weights``."""
+        weights = self.weights
+        missing = set(docs).difference(weights)
+        if len(missing) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
+            self._fill(self.blocks_around(missing))
+        elif missing:
+            weights.update((doc, block[1][at]) for doc, block, at in
+                           self._located(missing, self._block))
+        return list(map(weights.__getitem__, docs))
 
     def _located(self, docs: Iterable[int], decoded: Callable[[int], tuple]
                  ) -> Iterator[tuple[int, tuple, int]]:
@@ -288,6 +295,10 @@ class _Postings:
 
     def _block_numbers(self, docs: Iterable[int]) -> Iterator[int]:
         return map(partial(bisect_left, self._last_ids), docs)
+
+    def _ids_in(self, numbers: Iterable[int]) -> Iterator[int]:
+        """The document numbers of these blocks, in order."""
+        return chain.from_iterable(self._block(number)[0] for number in numbers)
 
     def _fill(self, numbers: Iterable[int]) -> None:
         for number in numbers:
@@ -688,12 +699,11 @@ class _TermNode(_Node):
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         postings = self.postings
         if candidates is None:
-            postings.read_all()
-            return postings.ids() - self.segment.deleted
+            return postings.all_ids() - self.segment.deleted
         return postings.find(candidates)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
-        weights = list(map(self.postings.weights.__getitem__, docs))
+        weights = self.postings.weights_of(docs)
         if not self.scorable:
             return weights
         return self.segment.bm25(self.field, self.idf, self.avg_length, docs, weights)
