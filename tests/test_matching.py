@@ -13,7 +13,7 @@ from whoosh.query import Term
 from searchidx import SearchIndex, settings
 from searchidx.aliases import load_aliases
 from searchidx.index import IndexStore
-from searchidx.engine.matching import _Postings, _Segment, rank
+from searchidx.engine.matching import _LOOKUP_POSTINGS_PER_CANDIDATE, _Postings, _Segment, rank
 from searchidx.query import QueryBuilder
 from searchidx.engine.compile import to_whoosh
 from searchidx.engine.local import _lifted_scores, _ordering, _relevance_scores
@@ -185,9 +185,9 @@ def test_a_few_candidates_are_looked_up_in_the_blocks_as_in_the_whole_postings(n
             for field, text in [("body", b"reuter"), ("body", b"said"), ("body", b"pct")]:
                 whole = _Postings(leaf, field, text)
                 every = sorted(whole.all_ids())
-                candidates = frozenset(range(0, leaf.doc_count_all(), 29))
+                candidates = frozenset(range(0, leaf.doc_count_all(), 61))
                 few = _Postings(leaf, field, text)
-                assert few.count > 4 * len(candidates)  # few enough to be looked up
+                assert few.count > _LOOKUP_POSTINGS_PER_CANDIDATE * len(candidates)  # looked up
                 found = sorted(few.find(candidates))
                 assert found == sorted(candidates.intersection(every)) and found
                 assert few.weights_of(found) == \

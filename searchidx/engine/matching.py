@@ -30,7 +30,7 @@ import zlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from functools import cached_property, lru_cache, partial
-from itertools import accumulate, chain, islice, repeat
+from itertools import accumulate, chain, compress, repeat
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
@@ -42,9 +42,9 @@ from ..analysis import PAIR_SIGNATURE_BYTES, SIGNATURE_FIELDS, pair_bits
 from ..budget import Budget
 from ..settings import TERM_INFO_CACHE
 from . import counters, whoosh_adapter
-from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
-                    block_spans, first_position, joined_values, occurrence_positions,
-                    position_steps, varying_positions, weight_list)
+from .codec import (Block, Occurrences, PerDocumentReader, block_infos, block_spans,
+                    joined_values, keyed_positions, occurrence_positions, value_bounds,
+                    varying_positions, weight_list)
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
 from .scoring import bm25, length_norm, term_score
 
@@ -223,23 +223,17 @@ class _Postings:
         span = self._span(doc)
         return None if span is None else span[0][span[1]:span[2]]
 
-    def keyed_positions(self, docs: Iterable[int], offset: int,
-                        decode: Callable[[bytes], Sequence[int]]) -> Iterator[int]:
-        """Each position of the term in these documents, less ``offset``, keyed by
-        document: ``doc * _POSITION_SPAN + position - offset``. ``decode`` reads a value's
-        positions."""
-        occurrences = decode is occurrence_positions
-        once = ONE_OCCURRENCE_SIZE if occurrences else -1
-        for doc, (_, ends, joined), at in self._located(docs, self._joined_values):
-            start, end = ends[at - 1] if at else 0, ends[at]
-            key = doc * _POSITION_SPAN - offset
-            if end - start == once:  # most words occur once in an article: one call
-                yield key + first_position(joined, start)[0]
-            elif occurrences:  # each position is the key plus the steps so far (not the key)
-                steps = position_steps(joined, start, end)
-                yield from islice(accumulate(steps, initial=key), 1, None)
-            else:
-                yield from map(key.__add__, decode(joined[start:end]))
+    def keyed_positions(self, docs: Sequence[int], offset: int,
+                        decode: Callable[[bytes], Iterable[int]]) -> list[int]:
+        """Each position of the term in those of ``docs`` (ascending) that have it, less
+        ``offset``, keyed by document: ``doc * _POSITION_SPAN + position - offset``; their
+        weights are kept in ``weights``. ``decode`` reads a value's positions."""
+        found: list[int] = []
+        for number, wanted, places in self._looked_up(docs):
+            _, bounds, joined = self._joined_values(number)
+            keys = [doc * _POSITION_SPAN - offset for doc in wanted]
+            found += keyed_positions(joined, bounds, places, keys, decode)
+        return found
 
     def blocks_around(self, docs: Collection[int]) -> Iterable[int]:
         """The numbers of the blocks that could hold these documents."""
@@ -293,6 +287,31 @@ class _Postings:
             at = bisect_left(ids, doc, at)
             yield doc, block, at
 
+    def _looked_up(self, docs: Sequence[int]) -> Iterator[tuple[int, Sequence[int], list[int]]]:
+        """For each block that could hold some of ``docs`` (ascending): its number, those
+        of the documents it holds, and where they are in it (bisections in C); their
+        weights are kept in ``weights``."""
+        for number, wanted in self._by_block(docs):
+            ids, weights, _ = self._block(number)
+            places = list(map(partial(bisect_left, ids), wanted))
+            present = list(map(operator.eq, map(ids.__getitem__, places), wanted))
+            if not all(present):
+                wanted, places = list(compress(wanted, present)), list(compress(places, present))
+            self.weights.update(zip(wanted, map(weights.__getitem__, places)))
+            yield number, wanted, places
+
+    def _by_block(self, docs: Sequence[int]) -> Iterator[tuple[int, Sequence[int]]]:
+        """``docs`` (ascending) in runs that one block could hold, each with the block's
+        number; those after the term's last document are left out."""
+        last_ids, start = self._last_ids, 0
+        while start < len(docs):
+            number = bisect_left(last_ids, docs[start])
+            if number == len(last_ids):
+                return
+            end = bisect_right(docs, last_ids[number], start)
+            yield number, docs[start:end]
+            start = end
+
     def _block_numbers(self, docs: Iterable[int]) -> Iterator[int]:
         return map(partial(bisect_left, self._last_ids), docs)
 
@@ -335,15 +354,15 @@ class _Postings:
     def _span(self, doc: int) -> tuple[bytes, int, int] | None:
         """Where ``doc``'s value is: in ``joined[start:end]`` (None for a format without
         values)."""
-        ids, ends, joined = self._joined_values(bisect_left(self._last_ids, doc))
-        if ends is None:
+        ids, bounds, joined = self._joined_values(bisect_left(self._last_ids, doc))
+        if bounds is None:
             return None
         at = bisect_left(ids, doc)
-        return joined, ends[at - 1] if at else 0, ends[at]
+        return joined, bounds[at], bounds[at + 1]
 
     def _joined_values(self, number: int) -> tuple[Sequence[int], Sequence[int] | None, bytes]:
-        """A block's ids, and its values joined with where each ends (see
-        :meth:`~searchidx.engine.codec.Block.joined_values`)."""
+        """A block's ids, and its values joined with their bounds: value ``i`` is
+        ``joined[bounds[i]:bounds[i + 1]]`` (see :func:`~searchidx.engine.codec.value_bounds`)."""
         joined = self._joined.get(number)
         if joined is None:
             ids, _, values = self._block(number)
@@ -356,12 +375,15 @@ class _Postings:
                 ends, data = None, b""
             else:  # Whoosh joins values of a fixed size itself
                 ends, data = range(size, size * (len(ids) + 1), size), values
-            self._joined[number] = joined = (ids, ends, data)
+            bounds = None if ends is None else range(0, ends.stop, size) if type(ends) is range \
+                else value_bounds(ends)
+            self._joined[number] = joined = (ids, bounds, data)
         return joined
 
 
 # A term is looked up document by document (by bisection in its blocks) when it has more
-# than this many postings for each candidate; otherwise its blocks fill a dictionary.
+# than this many postings for each candidate; otherwise the candidates are intersected
+# with its blocks' document numbers (or, for their weights, its blocks fill a dictionary).
 _LOOKUP_POSTINGS_PER_CANDIDATE = 4
 # Candidates this many times as many as a term's blocks are in nearly every block.
 _DENSE_CANDIDATES_PER_BLOCK = 8
@@ -708,9 +730,9 @@ class _TermNode(_Node):
             return weights
         return self.segment.bm25(self.field, self.idf, self.avg_length, docs, weights)
 
-    def keyed_positions(self, docs: Sequence[int], offset: int) -> Iterator[int]:
-        """Each position of the term in these documents, less ``offset``, keyed by
-        document: ``doc * _POSITION_SPAN + position - offset``."""
+    def keyed_positions(self, docs: Sequence[int], offset: int) -> list[int]:
+        """Each position of the term in those of ``docs`` (ascending) that have it, less
+        ``offset``, keyed by document: ``doc * _POSITION_SPAN + position - offset``."""
         return self.postings.keyed_positions(docs, offset, self._decode_positions)
 
     @cached_property
@@ -886,18 +908,20 @@ class _PhraseNode(_Node):
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         by_rarity = sorted(enumerate(self.words), key=lambda item: item[1].estimate)
-        signed = self.signatures is None  # whether the signatures have been looked at
-        for _, word in by_rarity:
-            if not signed and candidates is not None and \
-                    word.estimate >= _SIGNATURE_FIRST * len(candidates):
-                candidates, signed = frozenset(self._signed(candidates)), True
-            candidates = word.within(candidates)
-        docs = list(candidates) if signed else self._signed(candidates)
+        docs = candidates
+        for _, word in by_rarity:  # the rarest first, then while intersecting is cheap
+            if docs is not None and word.estimate >= _SIGNATURE_FIRST * len(docs):
+                break
+            docs = word.within(docs)
+        docs = sorted(docs)
+        if self.signatures is not None:
+            docs = self._signed(docs)
         # The rarest word's positions make a set; the others' only probe it (no set of a
-        # common word's many positions is made).
-        offset, word = by_rarity[0]
-        starts = set(word.keyed_positions(docs, offset))
-        for offset, word in by_rarity[1:]:
+        # common word's many positions is made). A word not intersected above is looked up
+        # in its blocks as its positions are read.
+        (offset, rarest), *others = by_rarity
+        starts = set(rarest.keyed_positions(docs, offset))
+        for offset, word in others:
             starts = starts.intersection(word.keyed_positions(docs, offset))
         return frozenset(key // _POSITION_SPAN for key in starts)
 
@@ -918,9 +942,9 @@ class _PhraseNode(_Node):
 
 
 # A phrase's signatures are looked at before the next word's postings when that word is in
-# this many times as many documents as the candidates so far (a signature costs about what
-# reading a few postings does; a common word's lookups cost more), else after all words.
-_SIGNATURE_FIRST = 3
+# this many times as many documents as the candidates so far (where intersecting them
+# would look the candidates up one by one), else the word is intersected first.
+_SIGNATURE_FIRST = _LOOKUP_POSTINGS_PER_CANDIDATE
 
 
 def _positions_decoder(field_format) -> Callable[[bytes], Sequence[int]]:
