@@ -30,7 +30,7 @@ import zlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from functools import cached_property, lru_cache, partial
-from itertools import accumulate, chain, compress, repeat
+from itertools import accumulate, chain, groupby, repeat
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
@@ -225,13 +225,17 @@ class _Postings:
 
     def keyed_positions(self, docs: Sequence[int], offset: int,
                         decode: Callable[[bytes], Iterable[int]]) -> list[int]:
-        """Each position of the term in those of ``docs`` (ascending) that have it, less
-        ``offset``, keyed by document: ``doc * _POSITION_SPAN + position - offset``; their
-        weights are kept in ``weights``. ``decode`` reads a value's positions."""
+        """Each position of the term in those of ``docs`` that have it, less ``offset``,
+        keyed by document: ``doc * _POSITION_SPAN + position - offset``; their weights are
+        kept in ``weights``. ``decode`` reads a value's positions."""
         found: list[int] = []
-        for number, wanted, places in self._looked_up(docs):
+        for number, located in groupby(self._located(docs), key=itemgetter(0)):
+            located = list(located)
+            block = located[0][1]
+            here, places = list(map(itemgetter(2), located)), list(map(itemgetter(3), located))
+            self.weights.update(zip(here, map(block[1].__getitem__, places)))
             _, bounds, joined = self._joined_values(number)
-            keys = [doc * _POSITION_SPAN - offset for doc in wanted]
+            keys = [doc * _POSITION_SPAN - offset for doc in here]
             found += keyed_positions(joined, bounds, places, keys, decode)
         return found
 
@@ -250,10 +254,7 @@ class _Postings:
         are kept in ``weights``)."""
         if len(candidates) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
             return candidates.intersection(self._ids_in(self.blocks_around(candidates)))
-        found: dict[int, float] = {}
-        for doc, (ids, weights, _), at in self._located(candidates, self._block):
-            if ids[at] == doc:
-                found[doc] = weights[at]
+        found = {doc: block[1][at] for _, block, doc, at in self._located(candidates)}
         self.weights.update(found)
         return frozenset(found)
 
@@ -266,51 +267,25 @@ class _Postings:
         if len(missing) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
             self._fill(self.blocks_around(missing))
         elif missing:
-            weights.update((doc, block[1][at]) for doc, block, at in
-                           self._located(missing, self._block))
+            weights.update((doc, block[1][at]) for _, block, doc, at in self._located(missing))
         return list(map(weights.__getitem__, docs))
 
-    def _located(self, docs: Iterable[int], decoded: Callable[[int], tuple]
-                 ) -> Iterator[tuple[int, tuple, int]]:
-        """For each of ``docs`` up to the term's last, in order: the document, its block
-        as ``decoded`` gives it (ids first) and where in the block's ids it is or would be.
-        The blocks are walked in order, each bisected from the last document's place."""
+    def _located(self, docs: Iterable[int]) -> Iterator[tuple[int, tuple, int, int]]:
+        """For each of ``docs`` that has the term, in order: the number of its block, the
+        block (see :meth:`_block`), the document, and where it is in the block's ids. The
+        blocks are walked in order, each bisected from the last document's place."""
         last_ids, block_end = self._last_ids, -1
         for doc in sorted(docs):
             if doc > block_end:
                 number = bisect_left(last_ids, doc)
                 if number == len(last_ids):
                     return
-                block = decoded(number)
+                block = self._block(number)
                 ids = block[0]
                 block_end, at = ids[-1], 0
             at = bisect_left(ids, doc, at)
-            yield doc, block, at
-
-    def _looked_up(self, docs: Sequence[int]) -> Iterator[tuple[int, Sequence[int], list[int]]]:
-        """For each block that could hold some of ``docs`` (ascending): its number, those
-        of the documents it holds, and where they are in it (bisections in C); their
-        weights are kept in ``weights``."""
-        for number, wanted in self._by_block(docs):
-            ids, weights, _ = self._block(number)
-            places = list(map(partial(bisect_left, ids), wanted))
-            present = list(map(operator.eq, map(ids.__getitem__, places), wanted))
-            if not all(present):
-                wanted, places = list(compress(wanted, present)), list(compress(places, present))
-            self.weights.update(zip(wanted, map(weights.__getitem__, places)))
-            yield number, wanted, places
-
-    def _by_block(self, docs: Sequence[int]) -> Iterator[tuple[int, Sequence[int]]]:
-        """``docs`` (ascending) in runs that one block could hold, each with the block's
-        number; those after the term's last document are left out."""
-        last_ids, start = self._last_ids, 0
-        while start < len(docs):
-            number = bisect_left(last_ids, docs[start])
-            if number == len(last_ids):
-                return
-            end = bisect_right(docs, last_ids[number], start)
-            yield number, docs[start:end]
-            start = end
+            if ids[at] == doc:
+                yield number, block, doc, at
 
     def _block_numbers(self, docs: Iterable[int]) -> Iterator[int]:
         return map(partial(bisect_left, self._last_ids), docs)
@@ -934,10 +909,12 @@ class _PhraseNode(_Node):
 
     def _signed(self, docs: Iterable[int]) -> list[int]:
         """The documents whose signature has all the phrase's pair bits."""
-        signatures = self.signatures
-        for bit in self.bits:
-            byte, mask = bit >> 3, 1 << (bit & 7)
-            docs = [doc for doc in docs if signatures[doc * PAIR_SIGNATURE_BYTES + byte] & mask]
+        signatures, size = self.signatures, PAIR_SIGNATURE_BYTES
+        places = [(bit >> 3, 1 << (bit & 7)) for bit in self.bits]
+        # Two bits a pass: a signature read for the first is in the cache for the second.
+        for (first, first_mask), (second, second_mask) in zip(places[::2], places[1::2] + places[-1:]):
+            docs = [doc for doc in docs if signatures[(at := doc * size) + first] & first_mask
+                    and signatures[at + second] & second_mask]
         return list(docs)
 
 
