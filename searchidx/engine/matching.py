@@ -623,7 +623,7 @@ class _Node:
 
     def within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         found = self._within(candidates)
-        self.matched = self.matched | found
+        self.matched = self.matched | found if self.matched else found  # (no copy of the first)
         return found
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
@@ -696,7 +696,8 @@ class _TermNode(_Node):
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         postings = self.postings
         if candidates is None:
-            return postings.all_ids() - self.segment.deleted
+            deleted = self.segment.deleted
+            return postings.all_ids() - deleted if deleted else postings.all_ids()
         return postings.find(candidates)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
@@ -772,7 +773,10 @@ class _Or(_Sum):
         self._absent = len(children) - len(self.children)  # parts matching nothing
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
-        return frozenset().union(*(child.within(candidates) for child in self.children))
+        found = [docs for docs in (child.within(candidates) for child in self.children) if docs]
+        if len(found) == 1:  # (often a word in the body but in no title: not copied)
+            return found[0]
+        return frozenset().union(*found)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
         # Whoosh joins the smallest parts first; a part adds 0.0 where it does not match.
