@@ -239,7 +239,7 @@ class _Postings:
             found += keyed_positions(joined, bounds, places, keys, decode)
         return found
 
-    def blocks_around(self, docs: Collection[int]) -> Iterable[int]:
+    def _blocks_around(self, docs: Collection[int]) -> Iterable[int]:
         """The numbers of the blocks that could hold these documents."""
         count = len(self._last_ids)
         if len(docs) >= _RANGE_COSTS_A_BLOCK_PER_CANDIDATES * count:
@@ -253,7 +253,7 @@ class _Postings:
         """The candidates that have the term (the weights of those looked up one by one
         are kept in ``weights``)."""
         if len(candidates) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
-            return candidates.intersection(self._ids_in(self.blocks_around(candidates)))
+            return candidates.intersection(self._ids_in(self._blocks_around(candidates)))
         found = {doc: block[1][at] for _, block, doc, at in self._located(candidates)}
         self.weights.update(found)
         return frozenset(found)
@@ -265,7 +265,7 @@ class _Postings:
         weights = self.weights
         missing = set(docs).difference(weights)
         if len(missing) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
-            self._fill(self.blocks_around(missing))
+            self._fill(self._blocks_around(missing))
         elif missing:
             weights.update((doc, block[1][at]) for _, block, doc, at in self._located(missing))
         return list(map(weights.__getitem__, docs))
@@ -696,8 +696,8 @@ class _TermNode(_Node):
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         postings = self.postings
         if candidates is None:
-            deleted = self.segment.deleted
-            return postings.all_ids() - deleted if deleted else postings.all_ids()
+            ids, deleted = postings.all_ids(), self.segment.deleted
+            return ids - deleted if deleted else ids
         return postings.find(candidates)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
@@ -707,8 +707,8 @@ class _TermNode(_Node):
         return self.segment.bm25(self.field, self.idf, self.avg_length, docs, weights)
 
     def keyed_positions(self, docs: Sequence[int], offset: int) -> list[int]:
-        """Each position of the term in those of ``docs`` (ascending) that have it, less
-        ``offset``, keyed by document: ``doc * _POSITION_SPAN + position - offset``."""
+        """Each position of the term in those of ``docs`` that have it, less ``offset``,
+        keyed by document: ``doc * _POSITION_SPAN + position - offset``."""
         return self.postings.keyed_positions(docs, offset, self._decode_positions)
 
     @cached_property
