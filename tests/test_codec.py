@@ -20,10 +20,11 @@ from whoosh.formats import Characters
 
 from searchidx import SearchIndex, settings
 from searchidx.engine.codec import (Block, Codec, Occurrences, RepeatedBytesColumn, _arrays_head,
-                                    _joined_values, varying_positions)
+                                    _joined_values, joined_values, keyed_positions, value_bounds,
+                                    varying_positions)
 from searchidx.index import IndexStore, build_schema
 from searchidx.engine.format import write_format
-from searchidx.engine.matching import _Postings
+from searchidx.engine.matching import _Postings, _positions_decoder
 from searchidx.engine.terms import (CompactTermInfo, CompactTermsReader, decoded_term_info)
 from searchidx.engine.whoosh_adapter import InliningTermInfo
 
@@ -49,9 +50,8 @@ def _written_with(folder: Path, codec, field) -> tuple[int, list, list]:
         lengths = [reader.doc_field_length(docnum, "body") for docnum in range(300)]
         for word, expected in zip(WORDS, postings):
             decoded = _Postings(reader, "body", word.encode())
-            decoded.read_all()
             assert [(doc, format_.decode_characters(decoded.value(doc)))
-                    for doc in sorted(decoded.ids())] == expected
+                    for doc in sorted(decoded.all_ids())] == expected
     size = sum(path.stat().st_size for path in folder.iterdir())
     return size, postings, lengths
 
@@ -168,6 +168,19 @@ def test_varying_positions_read_as_the_format_decodes_them():
         value = varying.encode(found)
         assert list(varying_positions(value)) == varying.decode_positions(value) == \
             [position for position, _, _ in found]
+
+
+@pytest.mark.parametrize("layout", [*sorted(LAYOUTS), "whoosh"])
+@given(values=st.lists(st.one_of(occurrences(), any_occurrences()), min_size=1, max_size=40),
+       data=st.data())
+def test_a_blocks_positions_read_in_place_are_those_the_format_decodes(layout, values, data):
+    field_format = LAYOUTS.get(layout) or Characters()
+    encoded = [field_format.encode(found) for found in values]
+    ends, joined = joined_values(encoded)
+    places = sorted(data.draw(st.sets(st.sampled_from(range(len(values))), min_size=1)))
+    keys = [at * 2 ** 32 for at in places]
+    assert keyed_positions(joined, value_bounds(ends), places, keys, _positions_decoder(field_format)) \
+        == [key + position for at, key in zip(places, keys) for position, _, _ in values[at]]
 
 
 @st.composite

@@ -13,7 +13,7 @@ from whoosh.query import Term
 from searchidx import SearchIndex, settings
 from searchidx.aliases import load_aliases
 from searchidx.index import IndexStore
-from searchidx.engine.matching import _Postings, _Segment, rank
+from searchidx.engine.matching import _LOOKUP_POSTINGS_PER_CANDIDATE, _Postings, _Segment, rank
 from searchidx.query import QueryBuilder
 from searchidx.engine.compile import to_whoosh
 from searchidx.engine.local import _lifted_scores, _ordering, _relevance_scores
@@ -184,16 +184,15 @@ def test_a_few_candidates_are_looked_up_in_the_blocks_as_in_the_whole_postings(n
         for leaf, _ in reader.leaf_readers():
             for field, text in [("body", b"reuter"), ("body", b"said"), ("body", b"pct")]:
                 whole = _Postings(leaf, field, text)
-                whole.read_all()
-                candidates = frozenset(range(0, leaf.doc_count_all(), 29))
+                every = sorted(whole.all_ids())
+                candidates = frozenset(range(0, leaf.doc_count_all(), 61))
                 few = _Postings(leaf, field, text)
-                assert few.count > 4 * len(candidates)  # few enough to be looked up
-                found = few.find(candidates)
-                assert found == candidates & whole.ids() and found
-                assert {doc: few.weights[doc] for doc in found} == \
-                    {doc: whole.weights[doc] for doc in found}
-                assert [few.value(doc) for doc in sorted(found)] == \
-                    [whole.value(doc) for doc in sorted(found)]
+                assert few.count > _LOOKUP_POSTINGS_PER_CANDIDATE * len(candidates)  # looked up
+                found = sorted(few.find(candidates))
+                assert found == sorted(candidates.intersection(every)) and found
+                assert few.weights_of(found) == \
+                    [weight for doc, weight in zip(every, whole.weights_of(every)) if doc in candidates]
+                assert [few.value(doc) for doc in found] == [whole.value(doc) for doc in found]
 
 
 def test_postings_read_by_block_equal_those_read_one_at_a_time(news_index):
@@ -207,17 +206,17 @@ def test_postings_read_by_block_equal_those_read_one_at_a_time(news_index):
                     one_at_a_time[matcher.id()] = (matcher.weight(), matcher.value())
                     matcher.next()
                 whole = _Postings(leaf, field, text)
-                whole.read_all()
-                read = {doc: (whole.weights[doc], whole.value(doc)) for doc in whole.ids()}
+                every = sorted(whole.all_ids())
+                read = dict(zip(every, zip(whole.weights_of(every), map(whole.value, every))))
                 assert {doc: read[doc] for doc in one_at_a_time} == one_at_a_time
                 assert all(leaf.is_deleted(doc) for doc in read.keys() - one_at_a_time.keys())
                 ends = [min(one_at_a_time), max(one_at_a_time)]
                 around = _Postings(leaf, field, text)
-                around.read_around(ends)  # the first and the last block only
-                assert [(around.weights[doc], around.value(doc)) for doc in ends] == \
+                assert around.find(frozenset(ends)) == frozenset(ends)
+                assert list(zip(around.weights_of(ends), map(around.value, ends))) == \
                     [one_at_a_time[doc] for doc in ends]
                 two_blocks = 2 * POSTINGS_PER_BLOCK
-                assert len(around.ids()) <= two_blocks < len(read) or len(read) <= two_blocks
+                assert len(around.weights) <= two_blocks < len(read) or len(read) <= two_blocks
 
 
 def _whoosh_fragments(text: str, chars: dict) -> list[tuple[int, int, list]]:

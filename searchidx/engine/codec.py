@@ -41,7 +41,7 @@ import pickle
 import sys
 import struct
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -51,10 +51,10 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from . import terms, whoosh_adapter
 from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
-__all__ = ["ONE_OCCURRENCE_SIZE", "Block", "Codec", "FieldWriter", "Occurrences",
-           "PerDocumentReader", "PerDocumentWriter", "RepeatedBytesColumn", "block_infos",
-           "block_spans", "encoded_block", "first_position", "joined_values",
-           "occurrence_positions", "position_steps", "varying_positions", "weight_list"]
+__all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
+           "PerDocumentWriter", "RepeatedBytesColumn", "block_infos", "block_spans",
+           "encoded_block", "joined_values", "keyed_positions", "occurrence_positions",
+           "value_bounds", "varying_positions", "weight_list"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
@@ -419,6 +419,14 @@ def joined_values(values: Sequence[bytes]) -> tuple[list[int], bytes]:
     return list(itertools.accumulate(map(len, values))), b"".join(values)
 
 
+def value_bounds(ends: Sequence[int]) -> Sequence[int]:
+    """Where each value of joined values ending at ``ends`` starts, then where the last
+    ends: value ``i`` is ``joined[bounds[i]:bounds[i + 1]]``."""
+    if isinstance(ends, array.array):  # copied in C
+        return array.array(ends.typecode, (0,)) + ends
+    return [0, *ends]
+
+
 def _joined_values(values: Sequence[bytes]) -> bytes:
     """A block's values one after another, after where each ends (see
     :meth:`Block.joined_values`): a flag, the type code of the ends, the count, the ends
@@ -564,6 +572,38 @@ def varying_positions(valuestring: bytes) -> Sequence[int]:
     return itertools.accumulate(map(ord, codes[:len(codes) // 3]))
 
 
+def keyed_positions(joined: bytes, bounds: Sequence[int], places: Iterable[int],
+                    keys: Iterable[int], decode: Callable[[bytes], Iterable[int]]
+                    ) -> list[int]:
+    """Each position in the value ``joined[bounds[at]:bounds[at + 1]]`` of each ``at`` of
+    ``places``, plus the key in ``keys`` at the same place. ``decode`` reads a value's
+    positions; :class:`Occurrences` values (:func:`varying_positions`,
+    :func:`occurrence_positions`) are read where they are, one call for a word that
+    occurs once."""
+    found: list[int] = []
+    add, extend = found.append, found.extend
+    if decode is varying_positions and _FIXED_ESCAPE not in joined:  # (none in fixed layout)
+        for at, key in zip(places, keys):
+            codes = joined[bounds[at]:bounds[at + 1]].decode("utf-8", "surrogatepass")
+            if len(codes) == 3:  # one occurrence: most words in an article
+                add(key + ord(codes[0]))
+            else:
+                extend(itertools.accumulate(map(ord, codes[1:len(codes) // 3]),
+                                            initial=key + ord(codes[0])))
+    elif decode is occurrence_positions:
+        for at, key in zip(places, keys):
+            start, end = bounds[at], bounds[at + 1]
+            if end - start == _ONE_OCCURRENCE_SIZE:
+                add(key + _first_position(joined, start)[0])
+            else:
+                steps = position_steps(joined, start, end)
+                extend(itertools.accumulate(steps[1:], initial=key + steps[0]))
+    else:
+        for at, key in zip(places, keys):
+            extend(map(key.__add__, decode(joined[bounds[at]:bounds[at + 1]])))
+    return found
+
+
 # The largest character code (UTF-8 writes no larger number), and the byte that UTF-8 never
 # writes, which starts a value in the fixed layout.
 _LARGEST_CODE = sys.maxunicode
@@ -602,6 +642,6 @@ _ONCE_SHORT = struct.Struct("<B3h")
 _SIZES = {_SHORT: 2, _INT: 4}
 
 # An Occurrences value of this size is one occurrence in short numbers (no other layout
-# has this size): ``first_position(value)[0]`` is its position, read in one call.
-ONE_OCCURRENCE_SIZE = _ONCE_SHORT.size
-first_position = struct.Struct("<xh").unpack_from
+# has this size): ``_first_position(value)[0]`` is its position, read in one call.
+_ONE_OCCURRENCE_SIZE = _ONCE_SHORT.size
+_first_position = struct.Struct("<xh").unpack_from

@@ -30,7 +30,7 @@ import zlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from functools import cached_property, lru_cache, partial
-from itertools import accumulate, islice, repeat
+from itertools import accumulate, chain, groupby, repeat
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
@@ -42,9 +42,9 @@ from ..analysis import PAIR_SIGNATURE_BYTES, SIGNATURE_FIELDS, pair_bits
 from ..budget import Budget
 from ..settings import TERM_INFO_CACHE
 from . import counters, whoosh_adapter
-from .codec import (ONE_OCCURRENCE_SIZE, Block, Occurrences, PerDocumentReader, block_infos,
-                    block_spans, first_position, joined_values, occurrence_positions,
-                    position_steps, varying_positions, weight_list)
+from .codec import (Block, Occurrences, PerDocumentReader, block_infos, block_spans,
+                    joined_values, keyed_positions, occurrence_positions, value_bounds,
+                    varying_positions, weight_list)
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
 from .scoring import bm25, length_norm, term_score
 
@@ -180,8 +180,9 @@ class _Postings:
     maybe compressed, or a :class:`~searchidx.engine.codec.Block` whose ids and weights are two
     arrays and whose values are packed apart. Blocks are decoded in C, not a posting at a
     time; their values are unpacked only for the documents asked about. A few candidates
-    are looked up in the blocks (by bisection); many, or all, fill a dictionary from
-    document number to weight.
+    are looked up in the blocks (by bisection), their weights kept; many, or all, are
+    matched against the blocks' arrays of document numbers in C, and weights are read only
+    for the documents scored (counting every match needs only their numbers).
     """
 
     def __init__(self, reader, field: str, text: bytes) -> None:
@@ -213,81 +214,85 @@ class _Postings:
             self._raw, self._headers = _extent(whoosh_adapter.postings_file(reader), terminfo)
             self._last_ids = [header.last_id for header in self._headers]
 
-    def ids(self) -> frozenset[int]:
-        """The document numbers read so far (all of them after :meth:`read_all`)."""
-        return frozenset(self.weights)
+    def all_ids(self) -> frozenset[int]:
+        """Every document number of the term (deleted ones too)."""
+        return frozenset(self._ids_in(range(len(self._last_ids))))
 
     def value(self, doc: int) -> bytes | None:
         """The encoded value (positions, characters) of the document's posting."""
         span = self._span(doc)
         return None if span is None else span[0][span[1]:span[2]]
 
-    def keyed_positions(self, docs: Iterable[int], offset: int,
-                        decode: Callable[[bytes], Sequence[int]]) -> Iterator[int]:
-        """Each position of the term in these documents, less ``offset``, keyed by
-        document: ``doc * _POSITION_SPAN + position - offset``. ``decode`` reads a value's
-        positions."""
-        occurrences = decode is occurrence_positions
-        once = ONE_OCCURRENCE_SIZE if occurrences else -1
-        for doc, (_, ends, joined), at in self._located(docs, self._joined_values):
-            start, end = ends[at - 1] if at else 0, ends[at]
-            key = doc * _POSITION_SPAN - offset
-            if end - start == once:  # most words occur once in an article: one call
-                yield key + first_position(joined, start)[0]
-            elif occurrences:  # each position is the key plus the steps so far (not the key)
-                steps = position_steps(joined, start, end)
-                yield from islice(accumulate(steps, initial=key), 1, None)
-            else:
-                yield from map(key.__add__, decode(joined[start:end]))
+    def keyed_positions(self, docs: Sequence[int], offset: int,
+                        decode: Callable[[bytes], Iterable[int]]) -> list[int]:
+        """Each position of the term in those of ``docs`` that have it, less ``offset``,
+        keyed by document: ``doc * _POSITION_SPAN + position - offset``; their weights are
+        kept in ``weights``. ``decode`` reads a value's positions."""
+        found: list[int] = []
+        for number, located in groupby(self._located(docs), key=itemgetter(0)):
+            located = list(located)
+            block = located[0][1]
+            here, places = list(map(itemgetter(2), located)), list(map(itemgetter(3), located))
+            self.weights.update(zip(here, map(block[1].__getitem__, places)))
+            _, bounds, joined = self._joined_values(number)
+            keys = [doc * _POSITION_SPAN - offset for doc in here]
+            found += keyed_positions(joined, bounds, places, keys, decode)
+        return found
 
-    def read_all(self) -> None:
-        self._fill(range(len(self._last_ids)))
-
-    def read_around(self, docs: Collection[int]) -> None:
-        """Read the weights of every posting in the blocks that could hold these documents."""
+    def _blocks_around(self, docs: Collection[int]) -> Iterable[int]:
+        """The numbers of the blocks that could hold these documents."""
         count = len(self._last_ids)
         if len(docs) >= _RANGE_COSTS_A_BLOCK_PER_CANDIDATES * count:
-            self.read_all()
-        elif len(docs) >= _DENSE_CANDIDATES_PER_BLOCK * count:  # all the blocks between
+            return range(count)
+        if len(docs) >= _DENSE_CANDIDATES_PER_BLOCK * count:  # all the blocks between
             first, last = self._block_numbers((min(docs), max(docs)))  # (not a bisection each)
-            self._fill(range(first, min(last + 1, count)))
-        else:
-            self._fill({number for number in self._block_numbers(docs) if number < count})
+            return range(first, min(last + 1, count))
+        return sorted({number for number in self._block_numbers(docs) if number < count})
 
     def find(self, candidates: frozenset[int]) -> frozenset[int]:
-        """The candidates that have the term; their weights are read into ``weights``."""
+        """The candidates that have the term (the weights of those looked up one by one
+        are kept in ``weights``)."""
         if len(candidates) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
-            self.read_around(candidates)
-            weights = self.weights  # looked up from the smaller side, without a set of either
-            if len(candidates) <= len(weights):
-                return frozenset(filter(weights.__contains__, candidates))
-            return frozenset(filter(candidates.__contains__, weights))
-        found: dict[int, float] = {}
-        for doc, (ids, weights, _), at in self._located(candidates, self._block):
-            if ids[at] == doc:
-                found[doc] = weights[at]
+            return candidates.intersection(self._ids_in(self._blocks_around(candidates)))
+        found = {doc: block[1][at] for _, block, doc, at in self._located(candidates)}
         self.weights.update(found)
         return frozenset(found)
 
-    def _located(self, docs: Iterable[int], decoded: Callable[[int], tuple]
-                 ) -> Iterator[tuple[int, tuple, int]]:
-        """For each of ``docs`` up to the term's last, in order: the document, its block
-        as ``decoded`` gives it (ids first) and where in the block's ids it is or would be.
-        The blocks are walked in order, each bisected from the last document's place."""
+    def weights_of(self, docs: Sequence[int]) -> list[float]:
+        """The weights of these documents, which have the term: those not known yet are
+        looked up one by one if they are few for the term's postings, else their blocks
+        fill ``weights``."""
+        weights = self.weights
+        missing = set(docs).difference(weights)
+        if len(missing) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
+            self._fill(self._blocks_around(missing))
+        elif missing:
+            weights.update((doc, block[1][at]) for _, block, doc, at in self._located(missing))
+        return list(map(weights.__getitem__, docs))
+
+    def _located(self, docs: Iterable[int]) -> Iterator[tuple[int, tuple, int, int]]:
+        """For each of ``docs`` that has the term, in order: the number of its block, the
+        block (see :meth:`_block`), the document, and where it is in the block's ids. The
+        blocks are walked in order, each bisected from the last document's place."""
         last_ids, block_end = self._last_ids, -1
         for doc in sorted(docs):
             if doc > block_end:
                 number = bisect_left(last_ids, doc)
                 if number == len(last_ids):
                     return
-                block = decoded(number)
+                block = self._block(number)
                 ids = block[0]
                 block_end, at = ids[-1], 0
             at = bisect_left(ids, doc, at)
-            yield doc, block, at
+            if ids[at] == doc:
+                yield number, block, doc, at
 
     def _block_numbers(self, docs: Iterable[int]) -> Iterator[int]:
         return map(partial(bisect_left, self._last_ids), docs)
+
+    def _ids_in(self, numbers: Iterable[int]) -> Iterator[int]:
+        """The document numbers of these blocks, in order."""
+        return chain.from_iterable(self._block(number)[0] for number in numbers)
 
     def _fill(self, numbers: Iterable[int]) -> None:
         for number in numbers:
@@ -324,15 +329,15 @@ class _Postings:
     def _span(self, doc: int) -> tuple[bytes, int, int] | None:
         """Where ``doc``'s value is: in ``joined[start:end]`` (None for a format without
         values)."""
-        ids, ends, joined = self._joined_values(bisect_left(self._last_ids, doc))
-        if ends is None:
+        ids, bounds, joined = self._joined_values(bisect_left(self._last_ids, doc))
+        if bounds is None:
             return None
         at = bisect_left(ids, doc)
-        return joined, ends[at - 1] if at else 0, ends[at]
+        return joined, bounds[at], bounds[at + 1]
 
     def _joined_values(self, number: int) -> tuple[Sequence[int], Sequence[int] | None, bytes]:
-        """A block's ids, and its values joined with where each ends (see
-        :meth:`~searchidx.engine.codec.Block.joined_values`)."""
+        """A block's ids, and its values joined with their bounds: value ``i`` is
+        ``joined[bounds[i]:bounds[i + 1]]`` (see :func:`~searchidx.engine.codec.value_bounds`)."""
         joined = self._joined.get(number)
         if joined is None:
             ids, _, values = self._block(number)
@@ -345,12 +350,15 @@ class _Postings:
                 ends, data = None, b""
             else:  # Whoosh joins values of a fixed size itself
                 ends, data = range(size, size * (len(ids) + 1), size), values
-            self._joined[number] = joined = (ids, ends, data)
+            bounds = None if ends is None else range(0, ends.stop, size) if type(ends) is range \
+                else value_bounds(ends)
+            self._joined[number] = joined = (ids, bounds, data)
         return joined
 
 
 # A term is looked up document by document (by bisection in its blocks) when it has more
-# than this many postings for each candidate; otherwise its blocks fill a dictionary.
+# than this many postings for each candidate; otherwise the candidates are intersected
+# with its blocks' document numbers (or, for their weights, its blocks fill a dictionary).
 _LOOKUP_POSTINGS_PER_CANDIDATE = 4
 # Candidates this many times as many as a term's blocks are in nearly every block.
 _DENSE_CANDIDATES_PER_BLOCK = 8
@@ -615,7 +623,7 @@ class _Node:
 
     def within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         found = self._within(candidates)
-        self.matched = self.matched | found
+        self.matched = self.matched | found if self.matched else found  # (no copy of the first)
         return found
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
@@ -688,19 +696,19 @@ class _TermNode(_Node):
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         postings = self.postings
         if candidates is None:
-            postings.read_all()
-            return postings.ids() - self.segment.deleted
+            ids, deleted = postings.all_ids(), self.segment.deleted
+            return ids - deleted if deleted else ids
         return postings.find(candidates)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
-        weights = list(map(self.postings.weights.__getitem__, docs))
+        weights = self.postings.weights_of(docs)
         if not self.scorable:
             return weights
         return self.segment.bm25(self.field, self.idf, self.avg_length, docs, weights)
 
-    def keyed_positions(self, docs: Sequence[int], offset: int) -> Iterator[int]:
-        """Each position of the term in these documents, less ``offset``, keyed by
-        document: ``doc * _POSITION_SPAN + position - offset``."""
+    def keyed_positions(self, docs: Sequence[int], offset: int) -> list[int]:
+        """Each position of the term in those of ``docs`` that have it, less ``offset``,
+        keyed by document: ``doc * _POSITION_SPAN + position - offset``."""
         return self.postings.keyed_positions(docs, offset, self._decode_positions)
 
     @cached_property
@@ -765,7 +773,10 @@ class _Or(_Sum):
         self._absent = len(children) - len(self.children)  # parts matching nothing
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
-        return frozenset().union(*(child.within(candidates) for child in self.children))
+        found = [docs for docs in (child.within(candidates) for child in self.children) if docs]
+        if len(found) == 1:  # (often a word in the body but in no title: not copied)
+            return found[0]
+        return frozenset().union(*found)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
         # Whoosh joins the smallest parts first; a part adds 0.0 where it does not match.
@@ -876,18 +887,20 @@ class _PhraseNode(_Node):
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         by_rarity = sorted(enumerate(self.words), key=lambda item: item[1].estimate)
-        signed = self.signatures is None  # whether the signatures have been looked at
-        for _, word in by_rarity:
-            if not signed and candidates is not None and \
-                    word.estimate >= _SIGNATURE_FIRST * len(candidates):
-                candidates, signed = frozenset(self._signed(candidates)), True
-            candidates = word.within(candidates)
-        docs = list(candidates) if signed else self._signed(candidates)
+        docs = candidates
+        for _, word in by_rarity:  # the rarest first, then while intersecting is cheap
+            if docs is not None and word.estimate >= _SIGNATURE_FIRST * len(docs):
+                break
+            docs = word.within(docs)
+        docs = sorted(docs)
+        if self.signatures is not None:
+            docs = self._signed(docs)
         # The rarest word's positions make a set; the others' only probe it (no set of a
-        # common word's many positions is made).
-        offset, word = by_rarity[0]
-        starts = set(word.keyed_positions(docs, offset))
-        for offset, word in by_rarity[1:]:
+        # common word's many positions is made). A word not intersected above is looked up
+        # in its blocks as its positions are read.
+        (offset, rarest), *others = by_rarity
+        starts = set(rarest.keyed_positions(docs, offset))
+        for offset, word in others:
             starts = starts.intersection(word.keyed_positions(docs, offset))
         return frozenset(key // _POSITION_SPAN for key in starts)
 
@@ -900,17 +913,19 @@ class _PhraseNode(_Node):
 
     def _signed(self, docs: Iterable[int]) -> list[int]:
         """The documents whose signature has all the phrase's pair bits."""
-        signatures = self.signatures
-        for bit in self.bits:
-            byte, mask = bit >> 3, 1 << (bit & 7)
-            docs = [doc for doc in docs if signatures[doc * PAIR_SIGNATURE_BYTES + byte] & mask]
+        signatures, size = self.signatures, PAIR_SIGNATURE_BYTES
+        places = [(bit >> 3, 1 << (bit & 7)) for bit in self.bits]
+        # Two bits a pass: a signature read for the first is in the cache for the second.
+        for (first, first_mask), (second, second_mask) in zip(places[::2], places[1::2] + places[-1:]):
+            docs = [doc for doc in docs if signatures[(at := doc * size) + first] & first_mask
+                    and signatures[at + second] & second_mask]
         return list(docs)
 
 
 # A phrase's signatures are looked at before the next word's postings when that word is in
-# this many times as many documents as the candidates so far (a signature costs about what
-# reading a few postings does; a common word's lookups cost more), else after all words.
-_SIGNATURE_FIRST = 3
+# this many times as many documents as the candidates so far (where intersecting them
+# would look the candidates up one by one), else the word is intersected first.
+_SIGNATURE_FIRST = _LOOKUP_POSTINGS_PER_CANDIDATE
 
 
 def _positions_decoder(field_format) -> Callable[[bytes], Sequence[int]]:
