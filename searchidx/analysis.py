@@ -204,8 +204,11 @@ def _headline_run() -> re.Pattern[str]:
                       rf"(?![\w{_MARKS}])")
 
 
+@lru_cache(maxsize=4)
 def _headline_starts(value: str) -> set[int] | frozenset[int]:
-    """Where the words of headline runs ("BAHIA COCOA REVIEW") start in ``value``."""
+    """Where the words of headline runs ("BAHIA COCOA REVIEW") start in ``value`` (never
+    to be changed: the last few texts' are kept, so that the exact field finds those its
+    article's title and body fields worked out)."""
     if not _MAYBE_HEADLINE.search(value):
         return _NO_STARTS
     starts: set[int] = set()
@@ -602,7 +605,7 @@ def exact_terms(value: str) -> dict[str, int]:
     terms = list(map(_EXACT_WORDS.__getitem__, texts))
     counts = Counter(filter(None, terms))
     # a word of a headline is not an acronym: one kept as one here may have to go
-    if any(map(is_acronym, counts)) and (headline := _headline_starts(value)):
+    if any(map(is_acronym, counts)) and (headline := _lines_headline_starts(value)):
         # the words up to the last headline's: most often a title's few
         words_up_to_it = TOKEN_PATTERN.finditer(value, 0, max(headline) + 1)
         for number, match in enumerate(words_up_to_it):
@@ -613,6 +616,18 @@ def exact_terms(value: str) -> dict[str, int]:
 
 
 _EXACT_WORDS = Memo(lambda word: exact_term(word, WORD))
+
+
+def _lines_headline_starts(value: str) -> set[int] | frozenset[int]:
+    """:func:`_headline_starts` of ``value`` from those of its first line and the rest (a
+    headline run never crosses a line break): for :func:`exact_text`, its title's and
+    its body's, which the prose fields of the same article may have worked out."""
+    first, newline, rest = value.partition("\n")
+    starts = _headline_starts(first)
+    if not newline:
+        return starts
+    offset = len(first) + 1
+    return starts | {start + offset for start in _headline_starts(rest)}
 
 
 def name_analyzer():
