@@ -647,9 +647,8 @@ def _objects_so_far_frozen() -> Iterator[None]:
 def _fewer_collections() -> Iterator[None]:
     """Let the garbage collector pass less often while a fresh index is written (worker
     processes forked meanwhile inherit it): a writer's postings are many containers that
-    live until it commits, and each pass over the older generations goes over them again.
-    With Python's default threshold (700) a fresh build of 5,000 Reuters articles spent
-    8 % of its workers' time collecting. A higher threshold set by the caller is kept."""
+    live until it commits, and each pass over the older generations goes over them again
+    (the measurements: docs/performance.md). A higher threshold set by the caller is kept."""
     previous = gc.get_threshold()
     gc.set_threshold(max(previous[0], settings.WRITER_GC_THRESHOLD), *previous[1:])
     try:
