@@ -619,7 +619,8 @@ def run_child_build(system: str, workdir: Path, corpus: Path) -> dict[str, float
     """Build one system in a fresh process; its build time, document count and peak RSS."""
     command = [sys.executable, __file__, "--child-build", system, "--workdir", str(workdir),
                "--corpus", str(corpus)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
+                               env=fresh_process_env())
     done, peak = threading.Event(), [0]
     sampler = threading.Thread(target=sample_peak_rss, args=(process.pid, done, peak))
     sampler.start()

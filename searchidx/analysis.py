@@ -204,8 +204,11 @@ def _headline_run() -> re.Pattern[str]:
                       rf"(?![\w{_MARKS}])")
 
 
+@lru_cache(maxsize=4)
 def _headline_starts(value: str) -> set[int] | frozenset[int]:
-    """Where the words of headline runs ("BAHIA COCOA REVIEW") start in ``value``."""
+    """Where the words of headline runs ("BAHIA COCOA REVIEW") start in ``value`` (never
+    to be changed: the last few texts' are kept, so that the exact field finds those its
+    article's title and body fields worked out)."""
     if not _MAYBE_HEADLINE.search(value):
         return _NO_STARTS
     starts: set[int] = set()
@@ -519,12 +522,13 @@ def pair_signature(value: str, prose: Prose | None = None) -> bytes:
     once, then one loop over the pairs sets their bits."""
     if prose is None:
         prose = prose_forms().prose(value)
-    codes = list(map(_term_codes, prose.sequence))  # each term's once: most are in two pairs
+    term_codes = _TERM_CODES.__getitem__
+    codes = list(map(term_codes, prose.sequence))  # each term's once: most are in two pairs
     firsts, seconds = _pairs_with_names(prose.sequence, prose.joined)
     presence = bytearray(_SIGNATURE_BITS)  # a byte for each bit
     for (first_one, _, first_three), (second_one, second_two, _) in zip(
-            codes[:-1] + list(map(_term_codes, firsts)),
-            codes[1:] + list(map(_term_codes, seconds))):
+            codes[:-1] + list(map(term_codes, firsts)),
+            codes[1:] + list(map(term_codes, seconds))):
         presence[first_one ^ second_two] = 1  # the two bits of pair_bits
         presence[first_three ^ second_one] = 1
     bitmap = int(presence.translate(_AS_DIGITS)[::-1], 2)
@@ -552,17 +556,21 @@ def pair_bits(first: str, second: str) -> tuple[int, int]:
     """The numbers of the two signature bits of two terms at consecutive positions: the
     first term's first number with the second's second, and the first's third with the
     second's first (:func:`pair_signature` sets them so, in its loop)."""
-    (first_one, _, first_three), (second_one, second_two, _) = (_term_codes(first),
-                                                                 _term_codes(second))
+    (first_one, _, first_three), (second_one, second_two, _) = (_TERM_CODES[first],
+                                                                 _TERM_CODES[second])
     return first_one ^ second_two, first_three ^ second_one
 
 
-@lru_cache(maxsize=settings.WORD_FORMS_MEMO)
 def _term_codes(term: str) -> tuple[int, int, int]:
     """Three numbers below the number of signature bits from a hash of ``term`` that is
     the same in every process; a pair's bits mix its first term's with its second's."""
     code = zlib.crc32(term.encode())
     return code % _SIGNATURE_BITS, (code >> 10) % _SIGNATURE_BITS, (code >> 20) % _SIGNATURE_BITS
+
+
+# Each term's codes, made once (a Memo's look-up is a plain dict's: an lru_cache's took a
+# fifth of the signature's time).
+_TERM_CODES = Memo(_term_codes)
 
 
 _AS_DIGITS = bytes.maketrans(b"\0\1", b"01")
@@ -597,7 +605,7 @@ def exact_terms(value: str) -> dict[str, int]:
     terms = list(map(_EXACT_WORDS.__getitem__, texts))
     counts = Counter(filter(None, terms))
     # a word of a headline is not an acronym: one kept as one here may have to go
-    if any(map(is_acronym, counts)) and (headline := _headline_starts(value)):
+    if any(map(is_acronym, counts)) and (headline := _lines_headline_starts(value)):
         # the words up to the last headline's: most often a title's few
         words_up_to_it = TOKEN_PATTERN.finditer(value, 0, max(headline) + 1)
         for number, match in enumerate(words_up_to_it):
@@ -608,6 +616,18 @@ def exact_terms(value: str) -> dict[str, int]:
 
 
 _EXACT_WORDS = Memo(lambda word: exact_term(word, WORD))
+
+
+def _lines_headline_starts(value: str) -> set[int] | frozenset[int]:
+    """:func:`_headline_starts` of ``value`` from those of its first line and the rest (a
+    headline run never crosses a line break): for :func:`exact_text`, its title's and
+    its body's, which the prose fields of the same article may have worked out."""
+    first, newline, rest = value.partition("\n")
+    starts = _headline_starts(first)
+    if not newline:
+        return starts
+    offset = len(first) + 1
+    return starts | {start + offset for start in _headline_starts(rest)}
 
 
 def name_analyzer():

@@ -697,6 +697,20 @@ def _objects_so_far_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Let the garbage collector pass less often while a fresh index is written (worker
+    processes forked meanwhile inherit it): a writer's postings are many containers that
+    live until it commits, and each pass over the older generations goes over them again
+    (the measurements: docs/performance.md). A higher threshold set by the caller is kept."""
+    previous = gc.get_threshold()
+    gc.set_threshold(max(previous[0], settings.WRITER_GC_THRESHOLD), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 def rebuild(store: IndexStore, paths: Sequence[str | os.PathLike[str]],
             progress: ProgressWatcher | None = None, wait: float = LOCK_WAIT_SECONDS,
             options: RunOptions = RunOptions()) -> IndexReport:
@@ -719,15 +733,16 @@ def _build_fresh(store: IndexStore, run: Callable[[_Indexer], IndexReport],
     indexed = indexed_files(old) if old else {}
     folder, fresh = store.create_generation()
     try:
-        writer = _fresh_writer(store, fresh, input_bytes())
-        indexer = _Indexer(writer, indexed, previous=old)
-        indexer.allow_shrink = demo_leaves
-        try:
-            report = run(indexer)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(optimize=True)
+        with _fewer_collections():
+            writer = _fresh_writer(store, fresh, input_bytes())
+            indexer = _Indexer(writer, indexed, previous=old)
+            indexer.allow_shrink = demo_leaves
+            try:
+                report = run(indexer)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(optimize=True)
         fresh.close()
     except BaseException:
         store.discard(folder)

@@ -94,6 +94,9 @@ WRITER_MEMORY_MB = 128
 # processes (at most one per core; more than two were no faster on two cores).
 WRITER_PROCESSES = 2
 PARALLEL_MIN_BYTES = 2**19
+# While a fresh index is written, the garbage collector passes after this many new
+# container objects (Python's default is 700; docs/performance.md has the measurement).
+WRITER_GC_THRESHOLD = 20_000
 LOCK_WAIT_SECONDS = 5.0
 # `index` and `rebuild` show their progress on a terminal when there are this many files
 # or bytes to read; the line is redrawn when its percentage changes, or after this long.

@@ -192,6 +192,18 @@ def test_a_large_fresh_build_runs_in_worker_processes_and_finds_the_same(
 QUERIES = ["Vu", "Nguyễn Minh Vũ", "Hanoi", "Kim Jong-un", "DPRK", "Sơn", "son"]
 
 
+def test_a_fresh_build_collects_garbage_less_often_then_restores_the_callers_setting(
+        seed_dir, index_dir):
+    import gc
+
+    before = gc.get_threshold()
+    during = []
+    with SearchIndex.open(index_dir, create=True) as idx:
+        idx.index([seed_dir], on_progress=lambda state: during.append(gc.get_threshold()))
+    assert during and all(seen[0] == settings.WRITER_GC_THRESHOLD for seen in during)
+    assert gc.get_threshold() == before
+
+
 # --- the one-pass analysis keeps no state between indexes ----------------------------------
 
 def _index_in_thread(location, jsonl, start: threading.Barrier) -> None:
