@@ -376,7 +376,7 @@ def _extent(postfile, terminfo) -> tuple[bytes, list[_Header]]:
     offset, length = terminfo.extent()
     if isinstance(length, tuple):  # whoosh3 3.54 reads the length as a 1-tuple
         (length,) = length
-    raw = postfile.get(offset, length)
+    raw = whoosh_adapter.read_at(postfile, offset, length)
     position = len(WHOOSH3_HEADER_MAGIC)
     infos = block_infos(raw, position)
     counters["block_infos_fixed" if infos else "block_infos_pickled"] += 1
