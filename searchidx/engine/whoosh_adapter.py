@@ -558,20 +558,31 @@ class QuickVarBytesColumn(VarBytesColumn):
 
 class _Offsets:
     """Where each value of a column starts, from the values' lengths: the start of every
-    ``_OFFSETS_STRIDE``-th value added up once, the rest from there."""
+    ``_OFFSETS_STRIDE``-th value added up once, and the starts of the values of a stride
+    the first time one of them is asked for (adding up the lengths before the value each
+    time cost as much as inflating the hit's stored fields)."""
 
     def __init__(self, lengths: array.array) -> None:
         self._lengths = lengths
         self._strides: list[int] | None = None
+        self._starts: dict[int, array.array] = {}  # each stride's values' starts
 
     def __getitem__(self, docnum: int) -> int:
+        stride, into_it = divmod(docnum, _OFFSETS_STRIDE)
+        starts = self._starts.get(stride)
+        if starts is None:
+            at = stride * _OFFSETS_STRIDE
+            starts = self._starts[stride] = array.array("q", itertools.accumulate(
+                self._lengths[at:at + _OFFSETS_STRIDE], initial=self._stride_starts()[stride]))
+        return starts[into_it]
+
+    def _stride_starts(self) -> list[int]:
         if self._strides is None:
             lengths = self._lengths
             self._strides = list(itertools.accumulate(
                 (sum(lengths[at:at + _OFFSETS_STRIDE])
                  for at in range(0, len(lengths), _OFFSETS_STRIDE)), initial=0))
-        stride, into_it = divmod(docnum, _OFFSETS_STRIDE)
-        return self._strides[stride] + sum(self._lengths[docnum - into_it:docnum])
+        return self._strides
 
 
 _OFFSETS_STRIDE = 256
