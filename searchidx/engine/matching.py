@@ -628,7 +628,8 @@ class _Node:
 
     def within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         found = self._within(candidates)
-        self.matched = self.matched | found
+        # (Frozen sets are shared, not copied: most nodes are asked once.)
+        self.matched = self.matched | found if self.matched else found
         return found
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
@@ -700,7 +701,8 @@ class _TermNode(_Node):
         postings = self.postings
         if candidates is None:
             postings.read_all()
-            return postings.ids() - self.segment.deleted
+            deleted = self.segment.deleted
+            return postings.ids() - deleted if deleted else postings.ids()
         return postings.find(candidates)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
