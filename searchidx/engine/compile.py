@@ -10,6 +10,7 @@ Whoosh parsed it.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterator
 
 from . import whoosh_adapter
@@ -141,12 +142,16 @@ class _Expander:
         names = _PARTS.get(kind)
         if names is None:
             return node
-        changed = {}
+        changed = {}  # (a part with nothing to expand is kept, not copied)
         for name in names:
             value = getattr(node, name)
-            changed[name] = (tuple(self.walk(part) for part in value) if name == "parts"
-                             else self.walk(value))
-        return node._replace(**changed)
+            if name == "parts":
+                walked = tuple(self.walk(part) for part in value)
+                if any(map(operator.is_not, walked, value)):
+                    changed[name] = walked
+            elif (walked := self.walk(value)) is not value:
+                changed[name] = walked
+        return node._replace(**changed) if changed else node
 
     def expand(self, node) -> tree.Query:
         """The words of the index ``node`` stands for, as an Or of terms."""

@@ -185,10 +185,12 @@ class _Postings:
     for the documents scored (counting every match needs only their numbers).
     """
 
-    def __init__(self, reader, field: str, text: bytes) -> None:
-        """The postings of ``field``:``text`` in a segment's reader; raises Whoosh's
-        ``TermNotFound`` if no document there has the term."""
-        terminfo = _term_info(reader, field, text)
+    def __init__(self, reader, field: str, text: bytes, terminfo=None) -> None:
+        """The postings of ``field``:``text`` in a segment's reader (whose entry
+        ``terminfo`` is, if the caller has it); raises Whoosh's ``TermNotFound`` if no
+        document there has the term."""
+        if terminfo is None:
+            terminfo = _term_info(reader, field, text)
         if terminfo is None:
             raise TermNotFound(f"{field}:{text!r}")
         self.count: int = terminfo.doc_frequency()
@@ -382,7 +384,7 @@ def _extent(postfile, terminfo) -> tuple[bytes, list[_Header]]:
     offset, length = terminfo.extent()
     if isinstance(length, tuple):  # whoosh3 3.54 reads the length as a 1-tuple
         (length,) = length
-    raw = postfile.get(offset, length)
+    raw = whoosh_adapter.read_at(postfile, offset, length)
     position = len(WHOOSH3_HEADER_MAGIC)
     infos = block_infos(raw, position)
     counters["block_infos_fixed" if infos else "block_infos_pickled"] += 1
@@ -426,6 +428,16 @@ class _Segment:
         self.allowed = allowed
         self._postings: dict[Term, _Postings | None] = {}
         self._lengths: dict[str, bytes | Callable[[int], int]] = {}
+        self._statistics: dict[str, tuple[bool, float]] = {}
+
+    def statistics(self, field: str) -> tuple[bool, float]:
+        """Whether ``field`` is scored, and its average length in the whole index (looked
+        up once for all the field's terms)."""
+        if field not in self._statistics:
+            searcher = self.searcher
+            self._statistics[field] = (searcher.schema[field].scorable,
+                                       searcher.avg_field_length(field) or 1)
+        return self._statistics[field]
 
     def everything(self) -> frozenset[int]:
         return frozenset(range(self.reader.doc_count_all())) - self.deleted
@@ -441,8 +453,9 @@ class _Segment:
         """The term's postings here, or None if no document here has it."""
         key = (field, text)
         if key not in self._postings:
-            known = _term_info(self.reader, field, text) is not None  # remembered: cheap
-            self._postings[key] = _Postings(self.reader, field, text) if known else None
+            terminfo = _term_info(self.reader, field, text)  # remembered: cheap
+            self._postings[key] = None if terminfo is None else \
+                _Postings(self.reader, field, text, terminfo)
         return self._postings[key]
 
     def bm25(self, field: str, idf: float, avg_length: float, docs: Sequence[int],
@@ -684,10 +697,8 @@ class _TermNode(_Node):
         self.segment, self.field, self.term = segment, field, (field, text)
         self.postings = postings
         self.estimate = postings.count
-        searcher = segment.searcher
-        self.scorable = searcher.schema[field].scorable
-        self.idf = searcher.idf(field, text)
-        self.avg_length = searcher.avg_field_length(field) or 1
+        self.scorable, self.avg_length = segment.statistics(field)
+        self.idf = segment.searcher.idf(field, text)
         self.bound = postings.max_weight
         if self.scorable:
             self.bound = term_score(self.idf, postings.max_weight, postings.min_length,

@@ -16,6 +16,7 @@ import importlib
 import importlib.machinery
 import importlib.util
 import itertools
+import os
 import pickle
 import sys
 import types
@@ -102,6 +103,7 @@ defer_unused_modules()
 # Imported once the installed Whoosh is known to have the internals used below.
 from whoosh.codec import whoosh3  # noqa: E402
 from whoosh.columns import RefBytesColumn, VarBytesColumn  # noqa: E402
+from whoosh.filedb.compound import SubFile  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
 from whoosh.system import pack_ushort  # noqa: E402
@@ -537,6 +539,12 @@ class QuickVarBytesColumn(VarBytesColumn):
     every search's first hit)."""
 
     class Reader(VarBytesColumn.Reader):
+        def __getitem__(self, docnum: int) -> bytes:
+            length = self._lengths[docnum]
+            if not length:
+                return b""
+            return read_at(self._dbfile, self._basepos + self._offsets[docnum], length)
+
         def _read_offsets_and_lengths(self) -> None:
             last = self._basepos + self._length - 1
             code = chr(self._dbfile.get_byte(last))
@@ -550,20 +558,31 @@ class QuickVarBytesColumn(VarBytesColumn):
 
 class _Offsets:
     """Where each value of a column starts, from the values' lengths: the start of every
-    ``_OFFSETS_STRIDE``-th value added up once, the rest from there."""
+    ``_OFFSETS_STRIDE``-th value added up once, and the starts of the values of a stride
+    the first time one of them is asked for (adding up the lengths before the value each
+    time cost as much as inflating the hit's stored fields)."""
 
     def __init__(self, lengths: array.array) -> None:
         self._lengths = lengths
         self._strides: list[int] | None = None
+        self._starts: dict[int, array.array] = {}  # each stride's values' starts
 
     def __getitem__(self, docnum: int) -> int:
+        stride, into_it = divmod(docnum, _OFFSETS_STRIDE)
+        starts = self._starts.get(stride)
+        if starts is None:
+            at = stride * _OFFSETS_STRIDE
+            starts = self._starts[stride] = array.array("q", itertools.accumulate(
+                self._lengths[at:at + _OFFSETS_STRIDE], initial=self._stride_starts()[stride]))
+        return starts[into_it]
+
+    def _stride_starts(self) -> list[int]:
         if self._strides is None:
             lengths = self._lengths
             self._strides = list(itertools.accumulate(
                 (sum(lengths[at:at + _OFFSETS_STRIDE])
                  for at in range(0, len(lengths), _OFFSETS_STRIDE)), initial=0))
-        stride, into_it = divmod(docnum, _OFFSETS_STRIDE)
-        return self._strides[stride] + sum(self._lengths[docnum - into_it:docnum])
+        return self._strides
 
 
 _OFFSETS_STRIDE = 256
@@ -650,6 +669,20 @@ def columns_reader(segment_reader) -> whoosh3.W3PerDocReader:
 def postings_file(segment_reader):
     """The file a segment reader reads its postings from (whoosh3's)."""
     return segment_reader._terms._postfile
+
+
+def read_at(structfile, position: int, length: int) -> bytes:
+    """``structfile.get(position, length)``; from a part of a segment's compound file, read
+    with one ``os.pread`` (Whoosh seeks and reads through three layers of Python calls: a
+    few microseconds for each term's postings and each hit's stored fields)."""
+    part = structfile.file
+    if _PREAD is None or type(part) is not SubFile:
+        return structfile.get(position, length)
+    length = min(length, part._length - position)
+    return _PREAD(part._file.fileno(), length, part._offset + position) if length > 0 else b""
+
+
+_PREAD = getattr(os, "pread", None)  # (not on Windows)
 
 
 def toc_file_name(indexname: str, generation: int) -> str:
