@@ -341,6 +341,24 @@ def test_a_compact_term_info_reads_back_as_whoosh3_reads_its_own(info):
         W3TermInfo.from_bytes(InliningTermInfo.to_bytes(info)))
 
 
+@pytest.mark.parametrize("term_info_class", [CompactTermInfo, InliningTermInfo])
+@pytest.mark.parametrize("field", [build_schema()["body"], build_schema()["id"],
+                                   fields.SpellField(build_schema()["body"].analyzer)],
+                         ids=["values of any size", "no values", "values of a fixed size"])
+@given(docnum=st.integers(0, 2**32 - 2),
+       weight=st.one_of(st.integers(-2, 2**25), st.integers(0, 2**25).map(float),
+                        st.floats(width=32)),
+       value=st.one_of(st.none(), st.binary(max_size=300)), length_code=st.integers(0, 255),
+       has_lengths=st.booleans())
+def test_a_one_posting_terms_info_made_at_once_is_the_bytes_its_term_info_gives(
+        term_info_class, field, docnum, weight, value, length_code, has_lengths):
+    writer = Codec().postings_writer(None)
+    writer.term_info_class = term_info_class
+    # each document's length code, by document number
+    args = (field.format, [docnum], [weight], [value], {docnum: length_code} if has_lengths else None)
+    assert writer.inlined_term_bytes(*args) == writer.inlined_term_info(*args).to_bytes()
+
+
 def test_a_rare_terms_compact_info_is_under_half_of_whoosh3s():
     info = CompactTermInfo()
     info._df, info._weight, info._maxweight, info._minlength, info._maxlength = 1, 2.0, 2.0, 90, 90

@@ -211,6 +211,21 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         info.set_inlined(ids, kept_weights, kept_values)
         return info
 
+    def inlined_term_bytes(self, format_, ids: Sequence[int], weights: Sequence[float],
+                           values: Sequence[bytes | None], length_codes: bytes | None) -> bytes:
+        """The bytes of :meth:`inlined_term_info`'s term info; for a term of one posting
+        made at once where the kind of term info can (``one_posting_bytes``)."""
+        if len(ids) == 1:
+            self._fixed_value = _fixed_value(format_)
+            # a format without values reads None; a posting whose value is not kept, b""
+            value = None if format_.fixed_value_size() == 0 \
+                else next(iter(self._fitted(values)), b"")
+            info = self.term_info_class.one_posting_bytes(
+                ids[0], weights[0], value, 0 if length_codes is None else length_codes[ids[0]])
+            if info is not None:
+                return info
+        return self.inlined_term_info(format_, ids, weights, values, length_codes).to_bytes()
+
     def add_posting(self, id_, weight, vbytes, length=None) -> None:
         """``W3PostingsWriter.add_posting`` without its four type assertions per posting
         (5 % of a build): our fields make the postings, with the types it asserts."""
@@ -358,6 +373,13 @@ class InliningTermInfo(whoosh3.W3TermInfo):
     def set_inlined(self, ids, weights, values) -> None:
         self._inlined = (tuple(ids), counts_as_integers(tuple(weights)), tuple(values))
 
+    @staticmethod
+    def one_posting_bytes(docnum: int, weight, value: bytes | None, length_code: int
+                          ) -> bytes | None:
+        """The bytes of the term info of one inlined posting, made at once; None: made
+        as a term info (this kind has no quicker way)."""
+        return None
+
     def to_bytes(self) -> bytes:
         inlined = self._inlined
         if inlined is None:
@@ -430,8 +452,8 @@ class FieldWriter(whoosh3.W3FieldWriter):
                 return
         if len(pieces) == 1 and self._postwriter.inlines(len(pieces[0][2])):
             _, _, docnums, weights, values = pieces[0]
-            info = self._postwriter.inlined_term_info(self._format, docnums, weights, values,
-                                                       length_codes).to_bytes()
+            info = self._postwriter.inlined_term_bytes(self._format, docnums, weights, values,
+                                                        length_codes)
             self._add_row(term, info)
         else:
             self.start_term(term)
