@@ -216,12 +216,9 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         """The bytes of :meth:`inlined_term_info`'s term info; for a term of one posting
         made at once where the kind of term info can (``one_posting_bytes``)."""
         if len(ids) == 1:
-            self._fixed_value = _fixed_value(format_)
-            # a format without values reads None; a posting whose value is not kept, b""
-            value = None if format_.fixed_value_size() == 0 \
-                else next(iter(self._fitted(values)), b"")
             info = self.term_info_class.one_posting_bytes(
-                ids[0], weights[0], value, 0 if length_codes is None else length_codes[ids[0]])
+                ids[0], weights[0], _kept_value(format_.fixed_value_size(), values[0]),
+                0 if length_codes is None else length_codes[ids[0]])
             if info is not None:
                 return info
         return self.inlined_term_info(format_, ids, weights, values, length_codes).to_bytes()
@@ -358,6 +355,16 @@ def counts_as_integers(weights: tuple) -> tuple:
     return weights
 
 
+def _kept_value(size: int | None, value: bytes | None) -> bytes | None:
+    """A posting's value as ``_fitted`` keeps it in a format of values of ``size`` (None
+    in a format without values; b"" where none is kept)."""
+    if size == 0:
+        return None
+    if not value:
+        return b""
+    return value if size is None or len(value) == size else bytes(size)
+
+
 def _fixed_value(format_) -> bytes | None:
     """The value a posting of ``format_`` has when its own does not fit (None: any fits)."""
     size = format_.fixed_value_size()
@@ -415,6 +422,10 @@ class FieldWriter(whoosh3.W3FieldWriter):
     def start_field(self, fieldname, fieldobj) -> None:
         super().start_field(fieldname, fieldobj)
         self._postwriter.term_info_class = self._term_info_class
+        self._key_start = pack_ushort(self._fieldid)  # each of the field's keys starts so
+        # whether a term of one posting has the info any other of that posting has
+        self._shares_infos = self._postwriter.inlines(1) \
+            and self._format.fixed_value_size() is not None
 
     def add_terms(self, schema, lengths, terms: Iterable[tuple]) -> None:
         """``add_postings`` of the postings in ``terms``, ``(field, term, documents,
@@ -443,8 +454,7 @@ class FieldWriter(whoosh3.W3FieldWriter):
         segment's spelling words (four in ten of an update's terms) are all posted at its
         first document, with weight 1 and one of a few values."""
         shared = None
-        if len(pieces) == 1 and len(pieces[0][2]) == 1 and self._postwriter.inlines(1) \
-                and self._format.fixed_value_size() is not None:
+        if self._shares_infos and len(pieces) == 1 and len(pieces[0][2]) == 1:
             _, _, (docnum,), (weight,), (value,) = pieces[0]
             shared = (docnum, weight, type(weight), value)
             if (info := shared_infos.get(shared)) is not None:
@@ -471,7 +481,7 @@ class FieldWriter(whoosh3.W3FieldWriter):
 
     def _add_row(self, term: bytes, info: bytes) -> None:
         """Add a term of the current field, with its info's bytes, to the terms table."""
-        self._tindex.add(pack_ushort(self._fieldid) + term, info)
+        self._tindex.add(self._key_start + term, info)
 
 
 _field_and_term = itemgetter(0, 1)
