@@ -96,8 +96,13 @@ def encoded_term_info(info, whoosh3_bytes) -> bytes:
 
 def _compact_term_info(info) -> bytes | None:
     """A term info's compact bytes, or None if it does not fit them."""
-    (weight, df, minlength, maxlength, maxweight, minid, maxid, offset, length,
-     inlined) = whoosh_adapter.term_info_fields(info)
+    return _compact_fields(whoosh_adapter.term_info_fields(info))
+
+
+def _compact_fields(fields: tuple) -> bytes | None:
+    """The compact bytes of a term info of these fields (``term_info_fields``), or None
+    if it does not fit them."""
+    weight, df, minlength, maxlength, maxweight, minid, maxid, offset, length, inlined = fields
     first = _NO_ID if minid is None else minid
     numbers = [df, 0 if minlength is None else length_to_byte(minlength),
                length_to_byte(maxlength), first, (_NO_ID if maxid is None else maxid) - first]
@@ -142,6 +147,8 @@ class CompactTermInfo(whoosh_adapter.InliningTermInfo):
 
     def to_bytes(self) -> bytes:
         return encoded_term_info(self, super().to_bytes)
+
+    fields_bytes = staticmethod(_compact_fields)
 
     @staticmethod
     def one_posting_bytes(docnum: int, weight, value: bytes | None, length_code: int

@@ -20,7 +20,7 @@ import pickle
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
 from ..errors import UnsupportedWhoosh
@@ -195,33 +195,46 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         make for a term of these postings, which it keeps (:meth:`inlines`), made at once,
         with no block filled and read back: about 4 µs less a term, and nine terms in ten
         are this rare."""
-        self._fixed_value = _fixed_value(format_)
         info = self.term_info_class()
+        info.__dict__.update(zip(_TERM_INFO_FIELDS, self._inlined_fields(
+            format_, ids, weights, values, length_codes)))
+        return info
+
+    def _inlined_fields(self, format_, ids: Sequence[int], weights: Sequence[float],
+                        values: Sequence[bytes | None], length_codes: bytes | None) -> tuple:
+        """The fields (:func:`term_info_fields`) of :meth:`inlined_term_info`'s term info."""
+        self._fixed_value = _fixed_value(format_)
         kept_weights = array.array("f", weights)  # whoosh3 keeps weights as 32-bit floats
-        info._weight, info._df = sum(kept_weights), len(ids)
-        info._maxweight = max(0, max(weights))
-        info._minid, info._maxid = ids[0], ids[-1]
+        minlength, maxlength = None, 0
         if length_codes is not None:
             codes = bytes(map(length_codes.__getitem__, ids)).translate(None, b"\0")
             if codes:  # codes rise with lengths; 0 is none
-                info._minlength = byte_to_length(min(codes))
-                info._maxlength = byte_to_length(max(codes))
+                minlength, maxlength = byte_to_length(min(codes)), byte_to_length(max(codes))
         kept_values = (None,) * len(ids) if format_.fixed_value_size() == 0 \
             else list(self._fitted(values))
-        info.set_inlined(ids, kept_weights, kept_values)
-        return info
+        # the inlined postings as set_inlined keeps them
+        inlined = (tuple(ids), counts_as_integers(tuple(kept_weights)), tuple(kept_values))
+        return (sum(kept_weights), len(ids), minlength, maxlength, max(0, max(weights)),
+                ids[0], ids[-1], None, None, inlined)
 
     def inlined_term_bytes(self, format_, ids: Sequence[int], weights: Sequence[float],
                            values: Sequence[bytes | None], length_codes: bytes | None) -> bytes:
-        """The bytes of :meth:`inlined_term_info`'s term info; for a term of one posting
-        made at once where the kind of term info can (``one_posting_bytes``)."""
+        """The bytes of :meth:`inlined_term_info`'s term info, made at once where the kind
+        of term info can: from the one posting of a term (``one_posting_bytes``), else
+        from its fields (``fields_bytes``)."""
         if len(ids) == 1:
             info = self.term_info_class.one_posting_bytes(
                 ids[0], weights[0], _kept_value(format_.fixed_value_size(), values[0]),
                 0 if length_codes is None else length_codes[ids[0]])
             if info is not None:
                 return info
-        return self.inlined_term_info(format_, ids, weights, values, length_codes).to_bytes()
+        fields = self._inlined_fields(format_, ids, weights, values, length_codes)
+        info = self.term_info_class.fields_bytes(fields)
+        if info is not None:
+            return info
+        term_info = self.term_info_class()
+        term_info.__dict__.update(zip(_TERM_INFO_FIELDS, fields))
+        return term_info.to_bytes()
 
     def add_posting(self, id_, weight, vbytes, length=None) -> None:
         """``W3PostingsWriter.add_posting`` without its four type assertions per posting
@@ -385,6 +398,12 @@ class InliningTermInfo(whoosh3.W3TermInfo):
                           ) -> bytes | None:
         """The bytes of the term info of one inlined posting, made at once; None: made
         as a term info (this kind has no quicker way)."""
+        return None
+
+    @staticmethod
+    def fields_bytes(fields: tuple) -> bytes | None:
+        """The bytes of the term info of these fields (:func:`term_info_fields`), made at
+        once; None: made as a term info (this kind has no quicker way)."""
         return None
 
     def to_bytes(self) -> bytes:
@@ -652,8 +671,13 @@ def term_info_fields(info) -> tuple:
     """A whoosh3 term info's fields: total weight, document frequency, shortest and longest
     length, greatest weight, first and last document, postings offset and length (None
     when inlined), and its inlined postings (None when not)."""
-    return (info._weight, info._df, info._minlength, info._maxlength, info._maxweight,
-            info._minid, info._maxid, info._offset, info._length, info._inlined)
+    return _term_info_fields(info)
+
+
+# The attributes of a whoosh3 term info, in the order of term_info_fields.
+_TERM_INFO_FIELDS = ("_weight", "_df", "_minlength", "_maxlength", "_maxweight", "_minid",
+                     "_maxid", "_offset", "_length", "_inlined")
+_term_info_fields = attrgetter(*_TERM_INFO_FIELDS)
 
 
 def new_term_info(weight, df, minlength, maxlength, maxweight, minid, maxid, offset, length,
