@@ -354,6 +354,34 @@ def test_a_compact_term_info_reads_back_as_whoosh3_reads_its_own(info):
         W3TermInfo.from_bytes(InliningTermInfo.to_bytes(info)))
 
 
+@st.composite
+def inlined_postings(draw) -> tuple[list, list, list, dict | None]:
+    """A rare term's postings as a field gives them: documents ascending, weights (whole,
+    fractional, or odd), values (or None), and each document's length code, or none."""
+    ids = sorted(draw(st.sets(st.integers(0, 2**32 - 2), min_size=1, max_size=8)))
+    weights = draw(st.lists(st.one_of(st.integers(-2, 2**25), st.integers(0, 2**25).map(float),
+                                      st.floats(-1e6, 1e6, width=32)),
+                            min_size=len(ids), max_size=len(ids)))
+    values = draw(st.lists(st.one_of(st.none(), st.binary(max_size=300)),
+                           min_size=len(ids), max_size=len(ids)))
+    codes = draw(st.lists(st.integers(0, 255), min_size=len(ids), max_size=len(ids)))
+    return ids, weights, values, dict(zip(ids, codes)) if draw(st.booleans()) else None
+
+
+@pytest.mark.parametrize("term_info_class", [CompactTermInfo, InliningTermInfo])
+@pytest.mark.parametrize("field", [build_schema()["body"], build_schema()["id"],
+                                   fields.SpellField(build_schema()["body"].analyzer)],
+                         ids=["values of any size", "no values", "values of a fixed size"])
+@given(postings=inlined_postings())
+def test_a_rare_terms_info_made_at_once_is_the_bytes_its_term_info_gives(
+        term_info_class, field, postings):
+    writer = Codec().postings_writer(None)
+    writer.term_info_class = term_info_class
+    ids, weights, values, length_codes = postings
+    args = (field.format, ids, weights, values, length_codes)
+    assert writer.inlined_term_bytes(*args) == writer.inlined_term_info(*args).to_bytes()
+
+
 def test_a_rare_terms_compact_info_is_under_half_of_whoosh3s():
     info = CompactTermInfo()
     info._df, info._weight, info._maxweight, info._minlength, info._maxlength = 1, 2.0, 2.0, 90, 90

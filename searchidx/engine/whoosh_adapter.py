@@ -21,7 +21,7 @@ import pickle
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
 from ..errors import UnsupportedWhoosh
@@ -197,21 +197,46 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         make for a term of these postings, which it keeps (:meth:`inlines`), made at once,
         with no block filled and read back: about 4 µs less a term, and nine terms in ten
         are this rare."""
-        self._fixed_value = _fixed_value(format_)
         info = self.term_info_class()
+        info.__dict__.update(zip(_TERM_INFO_FIELDS, self._inlined_fields(
+            format_, ids, weights, values, length_codes)))
+        return info
+
+    def _inlined_fields(self, format_, ids: Sequence[int], weights: Sequence[float],
+                        values: Sequence[bytes | None], length_codes: bytes | None) -> tuple:
+        """The fields (:func:`term_info_fields`) of :meth:`inlined_term_info`'s term info."""
+        self._fixed_value = _fixed_value(format_)
         kept_weights = array.array("f", weights)  # whoosh3 keeps weights as 32-bit floats
-        info._weight, info._df = sum(kept_weights), len(ids)
-        info._maxweight = max(0, max(weights))
-        info._minid, info._maxid = ids[0], ids[-1]
+        minlength, maxlength = None, 0
         if length_codes is not None:
             codes = bytes(map(length_codes.__getitem__, ids)).translate(None, b"\0")
             if codes:  # codes rise with lengths; 0 is none
-                info._minlength = byte_to_length(min(codes))
-                info._maxlength = byte_to_length(max(codes))
+                minlength, maxlength = byte_to_length(min(codes)), byte_to_length(max(codes))
         kept_values = (None,) * len(ids) if format_.fixed_value_size() == 0 \
             else list(self._fitted(values))
-        info.set_inlined(ids, kept_weights, kept_values)
-        return info
+        # the inlined postings as set_inlined keeps them
+        inlined = (tuple(ids), counts_as_integers(tuple(kept_weights)), tuple(kept_values))
+        return (sum(kept_weights), len(ids), minlength, maxlength, max(0, max(weights)),
+                ids[0], ids[-1], None, None, inlined)
+
+    def inlined_term_bytes(self, format_, ids: Sequence[int], weights: Sequence[float],
+                           values: Sequence[bytes | None], length_codes: bytes | None) -> bytes:
+        """The bytes of :meth:`inlined_term_info`'s term info, made at once where the kind
+        of term info can: from the one posting of a term (``one_posting_bytes``), else
+        from its fields (``fields_bytes``)."""
+        if len(ids) == 1:
+            info = self.term_info_class.one_posting_bytes(
+                ids[0], weights[0], _kept_value(format_.fixed_value_size(), values[0]),
+                0 if length_codes is None else length_codes[ids[0]])
+            if info is not None:
+                return info
+        fields = self._inlined_fields(format_, ids, weights, values, length_codes)
+        info = self.term_info_class.fields_bytes(fields)
+        if info is not None:
+            return info
+        term_info = self.term_info_class()
+        term_info.__dict__.update(zip(_TERM_INFO_FIELDS, fields))
+        return term_info.to_bytes()
 
     def add_posting(self, id_, weight, vbytes, length=None) -> None:
         """``W3PostingsWriter.add_posting`` without its four type assertions per posting
@@ -345,6 +370,16 @@ def counts_as_integers(weights: tuple) -> tuple:
     return weights
 
 
+def _kept_value(size: int | None, value: bytes | None) -> bytes | None:
+    """A posting's value as ``_fitted`` keeps it in a format of values of ``size`` (None
+    in a format without values; b"" where none is kept)."""
+    if size == 0:
+        return None
+    if not value:
+        return b""
+    return value if size is None or len(value) == size else bytes(size)
+
+
 def _fixed_value(format_) -> bytes | None:
     """The value a posting of ``format_`` has when its own does not fit (None: any fits)."""
     size = format_.fixed_value_size()
@@ -359,6 +394,19 @@ class InliningTermInfo(whoosh3.W3TermInfo):
 
     def set_inlined(self, ids, weights, values) -> None:
         self._inlined = (tuple(ids), counts_as_integers(tuple(weights)), tuple(values))
+
+    @staticmethod
+    def one_posting_bytes(docnum: int, weight, value: bytes | None, length_code: int
+                          ) -> bytes | None:
+        """The bytes of the term info of one inlined posting, made at once; None: made
+        as a term info (this kind has no quicker way)."""
+        return None
+
+    @staticmethod
+    def fields_bytes(fields: tuple) -> bytes | None:
+        """The bytes of the term info of these fields (:func:`term_info_fields`), made at
+        once; None: made as a term info (this kind has no quicker way)."""
+        return None
 
     def to_bytes(self) -> bytes:
         inlined = self._inlined
@@ -395,6 +443,10 @@ class FieldWriter(whoosh3.W3FieldWriter):
     def start_field(self, fieldname, fieldobj) -> None:
         super().start_field(fieldname, fieldobj)
         self._postwriter.term_info_class = self._term_info_class
+        self._key_start = pack_ushort(self._fieldid)  # each of the field's keys starts so
+        # whether a term of one posting has the info any other of that posting has
+        self._shares_infos = self._postwriter.inlines(1) \
+            and self._format.fixed_value_size() is not None
 
     def add_terms(self, schema, lengths, terms: Iterable[tuple]) -> None:
         """``add_postings`` of the postings in ``terms``, ``(field, term, documents,
@@ -423,8 +475,7 @@ class FieldWriter(whoosh3.W3FieldWriter):
         segment's spelling words (four in ten of an update's terms) are all posted at its
         first document, with weight 1 and one of a few values."""
         shared = None
-        if len(pieces) == 1 and len(pieces[0][2]) == 1 and self._postwriter.inlines(1) \
-                and self._format.fixed_value_size() is not None:
+        if self._shares_infos and len(pieces) == 1 and len(pieces[0][2]) == 1:
             _, _, (docnum,), (weight,), (value,) = pieces[0]
             shared = (docnum, weight, type(weight), value)
             if (info := shared_infos.get(shared)) is not None:
@@ -432,8 +483,8 @@ class FieldWriter(whoosh3.W3FieldWriter):
                 return
         if len(pieces) == 1 and self._postwriter.inlines(len(pieces[0][2])):
             _, _, docnums, weights, values = pieces[0]
-            info = self._postwriter.inlined_term_info(self._format, docnums, weights, values,
-                                                       length_codes).to_bytes()
+            info = self._postwriter.inlined_term_bytes(self._format, docnums, weights, values,
+                                                        length_codes)
             self._add_row(term, info)
         else:
             self.start_term(term)
@@ -451,7 +502,7 @@ class FieldWriter(whoosh3.W3FieldWriter):
 
     def _add_row(self, term: bytes, info: bytes) -> None:
         """Add a term of the current field, with its info's bytes, to the terms table."""
-        self._tindex.add(pack_ushort(self._fieldid) + term, info)
+        self._tindex.add(self._key_start + term, info)
 
 
 _field_and_term = itemgetter(0, 1)
@@ -639,8 +690,13 @@ def term_info_fields(info) -> tuple:
     """A whoosh3 term info's fields: total weight, document frequency, shortest and longest
     length, greatest weight, first and last document, postings offset and length (None
     when inlined), and its inlined postings (None when not)."""
-    return (info._weight, info._df, info._minlength, info._maxlength, info._maxweight,
-            info._minid, info._maxid, info._offset, info._length, info._inlined)
+    return _term_info_fields(info)
+
+
+# The attributes of a whoosh3 term info, in the order of term_info_fields.
+_TERM_INFO_FIELDS = ("_weight", "_df", "_minlength", "_maxlength", "_maxweight", "_minid",
+                     "_maxid", "_offset", "_length", "_inlined")
+_term_info_fields = attrgetter(*_TERM_INFO_FIELDS)
 
 
 def new_term_info(weight, df, minlength, maxlength, maxweight, minid, maxid, offset, length,
