@@ -46,6 +46,12 @@ def _update(index: Path, folder: Path, **options) -> tuple:
     return report, parsed
 
 
+def _rewritten(index: Path, folder: Path, records: list[dict[str, object]]) -> tuple:
+    """Write the records over the folder's file and update; the report and what it parsed."""
+    _write(folder / "wire.jsonl", records)
+    return _update(index, folder)
+
+
 @pytest.fixture
 def thousand(tmp_path: Path) -> tuple[Path, Path, list[dict[str, object]]]:
     """An index of a 1,000-line JSON-lines file: (index, folder, records)."""
@@ -62,8 +68,7 @@ def thousand(tmp_path: Path) -> tuple[Path, Path, list[dict[str, object]]]:
 def test_changing_one_line_of_a_thousand_parses_that_line_alone(thousand):
     index, folder, records = thousand
     records[500] = _record(500, "The harbour office logged a zeppelin today.")
-    _write(folder / "wire.jsonl", records)
-    report, parsed = _update(index, folder)
+    report, parsed = _rewritten(index, folder, records)
     assert (report.updated, report.unchanged, report.added, report.removed) == (1, 999, 0, 0)
     assert parsed == (1, 999)
     with SearchIndex.open(index) as idx:
@@ -74,8 +79,7 @@ def test_deleted_and_inserted_lines_are_removed_and_added_parsing_only_the_new(t
     index, folder, records = thousand
     del records[10]
     records.insert(700, _record(1000, "A new line about a lighthouse."))
-    _write(folder / "wire.jsonl", records)
-    report, parsed = _update(index, folder)
+    report, parsed = _rewritten(index, folder, records)
     assert (report.added, report.removed, report.updated, report.unchanged) == (1, 1, 0, 999)
     assert parsed == (1, 999)
     with SearchIndex.open(index) as idx:
@@ -86,8 +90,7 @@ def test_deleted_and_inserted_lines_are_removed_and_added_parsing_only_the_new(t
 def test_a_line_moved_within_the_file_is_not_parsed_again(thousand):
     index, folder, records = thousand
     records.append(records.pop(0))
-    _write(folder / "wire.jsonl", records)
-    report, parsed = _update(index, folder)
+    report, parsed = _rewritten(index, folder, records)
     assert (report.unchanged, report.added, report.removed) == (1000, 0, 0)
     # One known line is parsed after all, to rewrite its article with the file's new stamp.
     assert parsed == (1, 1000)
@@ -162,8 +165,7 @@ def test_an_index_without_line_digests_updates_by_content_as_before(thousand):
     index, folder, records = thousand
     _forget_line_digests(index)
     records[20] = _record(20, "The harbour office logged a catamaran today.")
-    _write(folder / "wire.jsonl", records)
-    report, parsed = _update(index, folder)
+    report, parsed = _rewritten(index, folder, records)
     assert (report.updated, report.unchanged, report.added, report.removed) == (1, 999, 0, 0)
     assert parsed == (1000, 0)
     with SearchIndex.open(index) as idx:
@@ -207,8 +209,7 @@ def test_lines_that_span_reads_are_read_and_updated_as_whole_lines(thousand, sma
     index, folder, records = thousand
     records[0] = _record(0, "The harbour office logged a zeppelin today.")
     records[999] = _record(999, "The harbour office logged a hovercraft today.")
-    _write(folder / "wire.jsonl", records)
-    report, parsed = _update(index, folder)
+    report, parsed = _rewritten(index, folder, records)
     assert (report.updated, report.unchanged, report.added, report.removed) == (2, 998, 0, 0)
     assert parsed == (2, 998)
     with SearchIndex.open(index) as idx:
