@@ -59,7 +59,7 @@ class Article:
     source: str | None = None
     url: str | None = None
     # The digest of the JSON line it was read from, when reading that line again would
-    # give the same article and no note (see :func:`line_digest`); else None.
+    # give the same article and no note (see :func:`_line_hasher`); else None.
     line_hash: str | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -208,7 +208,7 @@ def stream_file(source: SourceFile, *, date_order: str | None = None,
     are iterated, so memory does not grow with the file. Errors opening the file are
     raised here; a file that turns out to hold no article gives an empty iterator.
     ``date_order`` (``"dmy"``/``"mdy"``) settles all-numeric dates such as 03/04/2024.
-    JSON lines whose :func:`line_digest` is in ``known_lines`` (digest -> article id)
+    JSON lines whose digest (:func:`_line_hasher`) is in ``known_lines`` (digest -> article id)
     come unparsed, each run of consecutive ones as one :class:`KnownLines`."""
     suffix = source.path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -505,7 +505,7 @@ def _lead_title(body: str) -> str:
 # --- JSON lines -----------------------------------------------------------------------------
 
 def _jsonl_articles(handle: BinaryIO, path: Path,
-                    content: FileContent) -> Iterator[Article | KnownLine | KnownLines]:
+                    content: FileContent) -> Iterator[Article | KnownLines]:
     """One article per line; a bad line is noted in ``problems`` and the others are kept.
     Consecutive known lines (see :func:`stream_file`) are passed on unparsed, together."""
     hasher = _line_hasher(content.dates.order)
@@ -517,7 +517,7 @@ def _jsonl_articles(handle: BinaryIO, path: Path,
 
 
 def _chunk_articles(lines: list[bytes | int], before: int, path: Path, content: FileContent,
-                    hasher: Callable) -> Iterator[Article | KnownLine | KnownLines]:
+                    hasher: Callable) -> Iterator[Article | KnownLines]:
     """The articles of a chunk of lines (numbered from ``before + 1``): each run of known
     lines as one :class:`KnownLines`, the other lines one by one. Every line's digest and
     lookup are made in C, a chunk at a time: most lines of an update are known."""
@@ -570,19 +570,14 @@ def _line_article(line: bytes | int, digest: str | None, path: Path, number: int
     return article if content.note_count() == notes else replace(article, line_hash=None)
 
 
-def line_digest(raw: bytes, date_order: str | None) -> str:
-    """What tells a JSON line from any other: its bytes and the date order they are read
-    in (the same bytes read in another order may give another date)."""
-    return _line_digests([raw], _line_hasher(date_order))[0]
-
-
 def _line_hasher(date_order: str | None) -> Callable[[bytes], hashlib.blake2b]:
-    """The hash of :func:`line_digest` for one date order (a C call)."""
+    """The hash that tells a JSON line from any other: of its bytes and the date order they
+    are read in (the same bytes read in another order may give another date); a C call."""
     return functools.partial(hashlib.blake2b, digest_size=8, person=(date_order or "").encode())
 
 
 def _line_digests(lines: list[bytes], hasher: Callable[[bytes], hashlib.blake2b]) -> list[str]:
-    """The :func:`line_digest` of each line, made by C calls alone."""
+    """The digest of each line (see :func:`_line_hasher`), made by C calls alone."""
     return list(map(_HEXDIGEST, map(hasher, lines)))
 
 

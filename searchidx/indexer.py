@@ -329,7 +329,7 @@ class _Indexer:
         """Write the file's new and changed articles as they are read, then remove those
         gone from it. Unchanged articles are not rewritten, except one when nothing else
         was, so that the index records the file's new stamp (see :class:`IndexedFile`)."""
-        from .documents import KnownLine, KnownLines
+        from .documents import KnownLines
 
         old_hashes = known.hashes if known else {}
         writes = _FileWrites()
@@ -339,8 +339,7 @@ class _Indexer:
                     self._take_known(path, article, old_hashes, writes, stamp)
                     self.meter.lines_read(article.raws, content.bytes_read)
                     continue
-                self._take(path, article, type(article) is KnownLine, old_hashes, writes,
-                           stamp, content.line)
+                self._take(path, article, False, old_hashes, writes, stamp, content.line)
                 self.meter.article_read(content.bytes_read)
         except OSError:  # failed part-way: the articles not read yet keep what they had
             self._finish_file(writes, _UNKNOWN_STAMP, known)
