@@ -105,12 +105,9 @@ class KnownLines:
         self._path = path
         self._content = content
 
-    def numbers(self) -> range:
-        return range(self.first, self.first + len(self.ids))
-
     def lines(self) -> Iterator[tuple[int, KnownLine]]:
         """``(number, line)`` for each line, one :class:`KnownLine` each."""
-        for number, article_id, raw, digest in zip(self.numbers(), self.ids, self.raws,
+        for number, article_id, raw, digest in zip(itertools.count(self.first), self.ids, self.raws,
                                                    self._digests):
             yield number, KnownLine(article_id, functools.partial(
                 _article_from_line, raw, self._path, number, self._content, digest))
@@ -523,7 +520,7 @@ def _chunk_articles(lines: list[bytes | int], before: int, path: Path, content: 
     lookup are made in C, a chunk at a time: most lines of an update are known."""
     if int in map(type, lines):  # a line too large: rare, one by one
         digests: list[str | None] = [
-            None if type(line) is int else _line_digests([line], hasher)[0] for line in lines]
+            None if type(line) is int else hasher(line).hexdigest() for line in lines]
     else:
         digests = _line_digests(lines, hasher)
     ids = list(map(content.known_lines.get, digests))
@@ -595,9 +592,9 @@ def _line_chunks(handle: BinaryIO) -> Iterator[list[bytes | int]]:
     while data := handle.read(settings.JSONL_READ_BYTES):
         if b"\n" not in data:
             pieces.append(data)
-            if dropped or sum(map(len, pieces)) > limit:
-                dropped += sum(map(len, pieces))
-                pieces = []
+            held = sum(map(len, pieces))
+            if dropped or held > limit:
+                dropped, pieces = dropped + held, []
             continue
         lines = io.BytesIO(b"".join([*pieces, data])).readlines()
         pieces = [] if lines[-1].endswith(b"\n") else [lines.pop()]

@@ -187,7 +187,7 @@ def _deleted_documents(reader) -> set[int]:
     """The numbers of the deleted documents: a few, where the live ones are all the rest
     (a set of those took longer than reading the columns)."""
     return {base + docnum for segment_reader, base in reader.leaf_readers()
-            if segment_reader.has_deletions() for docnum in segment_reader.deleted_docs_set}
+            for docnum in whoosh_adapter.deleted_documents(segment_reader)}
 
 
 def _text(term: bytes | str) -> str:

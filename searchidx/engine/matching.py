@@ -346,14 +346,14 @@ class _Postings:
             size = self._fixed_size
             if type(values) is Block:
                 ends, data = values.joined_values()
+                bounds = value_bounds(ends)
             elif size is None or size < 0:
                 ends, data = joined_values(values)
+                bounds = value_bounds(ends)
             elif size == 0:
-                ends, data = None, b""
+                bounds, data = None, b""
             else:  # Whoosh joins values of a fixed size itself
-                ends, data = range(size, size * (len(ids) + 1), size), values
-            bounds = None if ends is None else range(0, ends.stop, size) if type(ends) is range \
-                else value_bounds(ends)
+                bounds, data = range(0, size * (len(ids) + 1), size), values
             self._joined[number] = joined = (ids, bounds, data)
         return joined
 
@@ -424,7 +424,7 @@ class _Segment:
     def __init__(self, searcher, leaf, offset: int, allowed: frozenset[int] | None) -> None:
         self.searcher, self.leaf, self.offset = searcher, leaf, offset
         self.reader = leaf.reader()
-        self.deleted = _deleted(self.reader)
+        self.deleted = whoosh_adapter.deleted_documents(self.reader)
         self.allowed = allowed
         self._postings: dict[Term, _Postings | None] = {}
         self._lengths: dict[str, bytes | Callable[[int], int]] = {}
@@ -587,17 +587,6 @@ def has_term(reader, field: str, text: str) -> bool:
 
 
 _UNKNOWN = object()
-_DELETED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _deleted(reader) -> frozenset[int]:
-    """The deleted documents of a segment, found once per open reader (a segment's
-    deletions do not change while it is open)."""
-    if not reader.has_deletions():
-        return frozenset()
-    if reader not in _DELETED:
-        _DELETED[reader] = frozenset(range(reader.doc_count_all())) - frozenset(reader.all_doc_ids())
-    return _DELETED[reader]
 
 
 @lru_cache(maxsize=64)
@@ -922,7 +911,7 @@ class _PhraseNode(_Node):
         for word in self.words:
             yield word.term
 
-    def _signed(self, docs: Iterable[int]) -> list[int]:
+    def _signed(self, docs: list[int]) -> list[int]:
         """The documents whose signature has all the phrase's pair bits."""
         signatures, size = self.signatures, PAIR_SIGNATURE_BYTES
         places = [(bit >> 3, 1 << (bit & 7)) for bit in self.bits]
@@ -930,7 +919,7 @@ class _PhraseNode(_Node):
         for (first, first_mask), (second, second_mask) in zip(places[::2], places[1::2] + places[-1:]):
             docs = [doc for doc in docs if signatures[(at := doc * size) + first] & first_mask
                     and signatures[at + second] & second_mask]
-        return list(docs)
+        return docs
 
 
 # A phrase's signatures are looked at before the next word's postings when that word is in

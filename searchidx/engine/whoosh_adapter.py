@@ -344,7 +344,7 @@ def _kept_postings(reader) -> Iterator[tuple[str, bytes, int, float, bytes]]:
     corrections to words of the articles left were no longer found."""
     from whoosh.fields import SpellField
 
-    terms, deleted = reader._terms, reader.deleted_docs_set
+    terms, deleted = reader._terms, deleted_documents(reader)
     first_live = next((docnum for docnum in range(reader.doc_count_all())
                        if docnum not in deleted), None)
     for (fieldname, text), terminfo in terms.items():
@@ -714,6 +714,11 @@ def new_term_info(weight, df, minlength, maxlength, maxweight, minid, maxid, off
 def is_whoosh3_term_info(terminfo) -> bool:
     """Whether a term's entry is whoosh3's (its postings laid out in whoosh3's blocks)."""
     return type(terminfo) is whoosh3.W3TermInfo
+
+
+def deleted_documents(segment_reader) -> frozenset[int]:
+    """The numbers of a segment's deleted documents (whoosh3 reads them once an open reader)."""
+    return segment_reader.deleted_docs_set if segment_reader.has_deletions() else frozenset()
 
 
 def columns_reader(segment_reader) -> whoosh3.W3PerDocReader:
