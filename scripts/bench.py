@@ -10,7 +10,9 @@ the corpus file's lines were edited, the editing untimed). For searchidx also: r
 ``index`` on the unchanged corpus, a cold ``search --format json``, and its index size by
 part (segment file kind, and each field's postings with their positions and character
 offsets). searchidx and stock Whoosh are also built from the first 2,000, 5,000 and 21,000
-documents (``--build-sizes``), for their articles/s and peak memory at each size.
+documents (``--build-sizes``), for their articles/s and peak memory at each size. At
+``--scale K`` every system is also built from the corpus once and timed on the same
+queries, for the growth of p95 from scale 1 in the same run.
 
     python scripts/bench.py                                   # Reuters-21578, every system
     python scripts/bench.py --docs 2000 --systems searchidx,fts5 --json out.json
@@ -57,6 +59,7 @@ TITLE_WEIGHT = 2.0          # the peers' title boost (the issue: bm25() with tit
 TOP = 10
 CHANGE_FRACTION = 0.01      # add 1% new and update 1% changed documents
 RSS_SAMPLE_SECONDS = 0.25   # psutil scans /proc: sampling more often steals CPU from the build
+P95_GROWTH_LIMIT = 3.5       # issue 20: p95 with snippets at --scale 10 over p95 at scale 1
 RARE_NAME_DOCS = (2, 5)     # a "rare name" occurs in this many documents (inclusive)
 QUERY_WORD = re.compile(r"[A-Za-z]{4,}")
 MIB = 2**20
@@ -774,6 +777,25 @@ def measure_build_sizes(run: Run, base: list[Doc], args: argparse.Namespace,
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def measure_growth(run: Run, base: list[Doc], queries: list[Query], args: argparse.Namespace,
+                   workdir: Path) -> None:
+    """At ``--scale K``, build every system from the corpus once (scale 1) too and time the
+    same queries there, so that a figure's growth with the corpus is a ratio of one run."""
+    folder = workdir / "scale-1"
+    write_jsonl(folder / "corpus.jsonl", base)
+    write_jsonl(folder / "searchidx-corpus" / "docs.jsonl", base)
+    engines = [ENGINES[name](folder) for name in args.systems]
+    for engine in engines:
+        print(f"bench: building {engine.name} ({len(base)} documents, scale 1)…", file=sys.stderr)
+        run_child_build(engine.name, folder, folder / "corpus.jsonl")
+        engine.open()
+    for name, figures in measure_queries(engines, queries, args.rounds).items():
+        run.systems[name]["scale_1"] = figures
+    for engine in engines:
+        engine.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def benchmark(args: argparse.Namespace, workdir: Path) -> Run:
     base = load_corpus(args.corpus, args.docs)
     docs = scaled(base, args.scale)
@@ -803,6 +825,8 @@ def benchmark(args: argparse.Namespace, workdir: Path) -> Run:
         run.systems[name].update(figures)
     for engine in engines:
         engine.close()
+    if args.scale > 1:
+        measure_growth(run, base, queries, args, workdir)
     print("bench: cold searches…", file=sys.stderr)
     run.cold_ms = measure_cold(engines, queries, args.cli_runs)
     print("bench: adding and updating 1%…", file=sys.stderr)
@@ -835,10 +859,19 @@ ROWS: list[tuple[str, Callable[[dict], float | None], str]] = [
     ("query only p95 (ms)", lambda s: s.get("plain", {}).get("p95_ms"), "{:.2f}"),
     ("query only p99 (ms)", lambda s: s.get("plain", {}).get("p99_ms"), "{:.2f}"),
     ("queries with hits", lambda s: s.get("queries_with_hits"), "{:.0f}"),
+    ("query+snippets p95 at scale 1 (ms)",
+     lambda s: s.get("scale_1", {}).get("snippets", {}).get("p95_ms"), "{:.2f}"),
+    ("query+snippets p95 growth from scale 1", lambda s: _p95_growth(s), "{:.2f}"),
     ("cold search, rare name (ms)", lambda s: s.get("cold_ms"), "{:.0f}"),
     ("cold search --format json (ms)", lambda s: s.get("cold_json_ms"), "{:.0f}"),
     ("re-index unchanged (s)", lambda s: s.get("reindex_unchanged_s"), "{:.2f}"),
 ]
+
+
+def _p95_growth(system: dict) -> float | None:
+    """p95 with snippets at this run's scale over p95 at scale 1 (``measure_growth``)."""
+    at_scale_1 = system.get("scale_1", {}).get("snippets", {}).get("p95_ms")
+    return system["snippets"]["p95_ms"] / at_scale_1 if at_scale_1 else None
 
 
 def _cell(value: float | None, style: str, ours: float | None) -> str:
@@ -894,7 +927,10 @@ def parts_table(run: Run) -> list[str]:
 
 
 def targets(run: Run) -> list[str]:
-    """The issue's targets that this run can check, each with its figure."""
+    """The issue's targets that this run can check, each with its figure: at scale 1 the
+    ratios against the peers, at a larger scale the growth of p95 (issue 20's 3.5 at 10)."""
+    if run.corpus["scale"] > 1:
+        return _growth_targets(run)
     s, cold = run.systems, run.cold_ms
     checks: list[tuple[str, float, float, bool]] = []  # (what, figure, limit, higher is better)
     if "searchidx" in s and "whoosh" in s:
@@ -920,6 +956,19 @@ def targets(run: Run) -> list[str]:
     if "searchidx" in s:
         checks.append(("re-index unchanged (s)", s["searchidx"]["reindex_unchanged_s"], 2.0, False))
         checks.append(("peak RSS building (MB)", s["searchidx"]["peak_rss_mb"], 500.0, False))
+    return _checked(checks)
+
+
+def _growth_targets(run: Run) -> list[str]:
+    scale, ours = run.corpus["scale"], run.systems.get("searchidx", {})
+    checks = []
+    if scale == 10 and ours.get("scale_1"):
+        checks.append(("query+snippets p95 growth, scale 1 to 10", _p95_growth(ours),
+                       P95_GROWTH_LIMIT, False))
+    return _checked(checks) + ["(the other targets are set at scale 1: run without --scale)"]
+
+
+def _checked(checks: list[tuple[str, float, float, bool]]) -> list[str]:
     return [f"{'met   ' if (value >= limit if higher else value <= limit) else 'MISSED'}  {what}: "
             f"{value:.2f} ({'≥' if higher else '≤'} {limit:g})" for what, value, limit, higher in checks]
 
