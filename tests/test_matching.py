@@ -13,6 +13,7 @@ from whoosh.query import Term
 from searchidx import SearchIndex, settings
 from searchidx.aliases import load_aliases
 from searchidx.index import IndexStore
+from searchidx.engine import counters, matching
 from searchidx.engine.matching import _LOOKUP_POSTINGS_PER_CANDIDATE, _Postings, _Segment, rank
 from searchidx.query import QueryBuilder
 from searchidx.engine.compile import to_whoosh
@@ -135,6 +136,18 @@ def test_the_first_three_hits_are_whoosh_s_first_three(news_index, text):
 def test_common_words_pruned_to_the_articles_that_can_place_rank_as_whoosh(
         news_index, text, limit):
     _assert_same_ranking(news_index, text, limit)
+
+
+def test_articles_matching_only_parts_of_low_bound_are_left_unscored_and_rank_as_whoosh(
+        news_index, monkeypatch):
+    """A part's matches are grouped by the later parts they match: those that match only
+    the body's words, not the title's (boosted), score too little to place."""
+    monkeypatch.setattr(matching, "_SPLIT_ABOVE_MATCHES", 1)
+    before = counters["match_groups_unscored"]
+    for text in ["said reuter", "ministry said", "year billion", "dlrs said year"]:
+        for limit in (1, 3):
+            _assert_same_ranking(news_index, text, limit)
+    assert counters["match_groups_unscored"] > before
 
 
 @pytest.mark.parametrize("field", ["title", "body"])

@@ -116,6 +116,8 @@ def _scored(docs: frozenset[int], node: _Node, preferred: frozenset[int], limit:
     the highest possible score down; the documents matching each part are scored, until
     what the documents matching none of the parts so far could score at most (the sum of
     the other parts' greatest scores) is below the limit-th best score already found.
+    A part's documents are grouped by which of the later parts they match, and a group
+    whose bound (without the parts it does not match) is below that score is not scored.
     The best document that is not preferred is always scored (its score lifts theirs)."""
     parts = sorted(node.parts(), key=attrgetter("bound"), reverse=True) \
         if 0 < limit < len(docs) // _PRUNE_ABOVE_MATCHES_PER_HIT else []
@@ -126,16 +128,56 @@ def _scored(docs: frozenset[int], node: _Node, preferred: frozenset[int], limit:
     scores, pending, ahead = node.scores(listed), docs - preferred, len(listed)
     places = max(limit - ahead, 1)  # places left for articles that are not preferred
     essential: set[_Node] = set()
-    for part in parts:
+    for at, part in enumerate(parts):
         if _cannot_place(node.bound_without(essential), scores[ahead:], places):
             return listed, scores
-        essential.add(part)
-        new = list(pending.intersection(part.matched))
+        new = pending.intersection(part.matched)
         pending = pending.difference(new)
-        listed += new
-        scores += node.scores(new)
+        groups = _by_parts_matched(node, new, essential, parts[at + 1:])
+        _score_placing(node, groups, listed, scores, ahead, places)
+        essential.add(part)
     new = list(pending)  # empty, as every match matches some part (scored if not)
     return listed + new, scores + node.scores(new)
+
+
+def _score_placing(node: _Node, groups: list[tuple[float, list[int]]], listed: list[int],
+                   scores: list[float], ahead: int, places: int) -> None:
+    """Adds to ``listed`` and ``scores`` the documents of ``groups`` (a bound and
+    documents, the highest bound first) that can place among the best ``places`` of
+    ``scores[ahead:]``, scored in two batches: the first groups, enough to fill the
+    places, then all the others whose bound reaches the floor those set."""
+    batch: list[int] = []
+    for number, (bound, group) in enumerate(groups):
+        if len(scores) - ahead < places <= len(scores) - ahead + len(batch):
+            listed += batch
+            scores += node.scores(batch)
+            batch = []
+        if _cannot_place(bound, scores[ahead:], places):
+            counters["match_groups_unscored"] += len(groups) - number
+            break
+        batch += group
+    if batch:
+        listed += batch
+        scores += node.scores(batch)
+
+
+def _by_parts_matched(node: _Node, docs: frozenset[int], excluded: set[_Node],
+                      later: list[_Node]) -> list[tuple[float, list[int]]]:
+    """``docs`` (which match none of ``excluded``) in groups by which of the ``later``
+    parts they match, with the highest score in each (``node``'s bound without the parts
+    it does not match), the highest first. A document matching a part of high bound
+    (a word of the title) is scored before one matching only the others, which the
+    floor then often leaves out. Only the first ``_SPLIT_PARTS`` later parts split
+    (the others are counted as matched), and only ``_SPLIT_ABOVE_MATCHES`` or more."""
+    groups = [(excluded, docs)]
+    if len(docs) >= _SPLIT_ABOVE_MATCHES:
+        for part in later[:_SPLIT_PARTS]:
+            matched = part.matched
+            groups = [split for without, group in groups
+                      for split in ((without, group & matched), (without | {part}, group - matched))
+                      if split[1]]
+    bounded = [(node.bound_without(without), list(group)) for without, group in groups if group]
+    return sorted(bounded, key=itemgetter(0), reverse=True)
 
 
 def _cannot_place(bound: float, scores: list[float], places: int) -> bool:
@@ -149,6 +191,10 @@ def _cannot_place(bound: float, scores: list[float], places: int) -> bool:
 # wildcards, 800 parts: 4 s pruned, 0.3 s scoring every match at once).
 _PRUNE_ABOVE_MATCHES_PER_HIT = 20
 _PRUNE_MAX_PARTS = 64
+# A pruning step's new matches are split by the next parts they match (see
+# _by_parts_matched) when there are at least this many, by at most this many parts.
+_SPLIT_ABOVE_MATCHES = 128
+_SPLIT_PARTS = 4
 # A bound is computed with the same floating-point operations as a score, in another order:
 # this much more covers the rounding.
 _BOUND_MARGIN = 1 + 1e-9
