@@ -14,7 +14,7 @@ from searchidx import SearchIndex, settings
 from searchidx.aliases import load_aliases
 from searchidx.index import IndexStore
 from searchidx.engine import counters, matching
-from searchidx.engine.matching import _LOOKUP_POSTINGS_PER_CANDIDATE, _Postings, _Segment, rank
+from searchidx.engine.matching import _FIND_POSTINGS_PER_CANDIDATE, _Postings, _Segment, rank
 from searchidx.query import QueryBuilder
 from searchidx.engine.compile import to_whoosh
 from searchidx.engine.local import _lifted_scores, _ordering, _relevance_scores
@@ -200,7 +200,7 @@ def test_a_few_candidates_are_looked_up_in_the_blocks_as_in_the_whole_postings(n
                 every = sorted(whole.all_ids())
                 candidates = frozenset(range(0, leaf.doc_count_all(), 61))
                 few = _Postings(leaf, field, text)
-                assert few.count > _LOOKUP_POSTINGS_PER_CANDIDATE * len(candidates)  # looked up
+                assert few.count > _FIND_POSTINGS_PER_CANDIDATE * len(candidates)  # looked up
                 found = sorted(few.find(candidates))
                 assert found == sorted(candidates.intersection(every)) and found
                 assert few.weights_of(found) == \
