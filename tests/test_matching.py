@@ -208,6 +208,24 @@ def test_a_few_candidates_are_looked_up_in_the_blocks_as_in_the_whole_postings(n
                 assert [few.value(doc) for doc in found] == [whole.value(doc) for doc in found]
 
 
+@pytest.mark.parametrize("spread", [True, False])
+def test_many_candidates_are_found_as_in_the_whole_postings_spread_or_in_a_few_blocks(
+        news_index, spread):
+    """Many candidates for a term's blocks: those spread over the segment (a word's
+    articles) and those in a few of its blocks (a date filter's) find what a set of all
+    the term's documents finds."""
+    index = IndexStore(news_index).open()
+    with index.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            size = leaf.doc_count_all()
+            candidates = frozenset(range(0, size, 3) if spread else range(size // 3, size // 2))
+            for text in [b"reuter", b"said", b"pct", b"wheat"]:
+                every = _Postings(leaf, "body", text).all_ids()
+                many = _Postings(leaf, "body", text)
+                assert len(candidates) * _FIND_POSTINGS_PER_CANDIDATE >= many.count  # intersected
+                assert many.find(candidates) == candidates & every
+
+
 def test_postings_read_by_block_equal_those_read_one_at_a_time(news_index):
     index = IndexStore(news_index).open()
     with index.reader() as reader:

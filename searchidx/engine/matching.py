@@ -29,6 +29,7 @@ import weakref
 import zlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from functools import cached_property, lru_cache, partial
 from itertools import accumulate, chain, groupby, repeat
 from operator import attrgetter, itemgetter
@@ -287,15 +288,30 @@ class _Postings:
             found += keyed_positions(joined, bounds, places, keys, decode)
         return found
 
-    def _blocks_around(self, docs: Collection[int]) -> Iterable[int]:
+    def _blocks_around(self, docs: AbstractSet[int]) -> Iterable[int]:
         """The numbers of the blocks that could hold these documents."""
         count = len(self._last_ids)
         if len(docs) >= _RANGE_COSTS_A_BLOCK_PER_CANDIDATES * count:
             return range(count)
-        if len(docs) >= _DENSE_CANDIDATES_PER_BLOCK * count:  # all the blocks between
-            first, last = self._block_numbers((min(docs), max(docs)))  # (not a bisection each)
-            return range(first, min(last + 1, count))
+        if len(docs) >= _DENSE_CANDIDATES_PER_BLOCK * count:  # (not a bisection each)
+            return list(self._blocks_holding(docs))
         return sorted({number for number in self._block_numbers(docs) if number < count})
+
+    def _blocks_holding(self, docs: AbstractSet[int]) -> Iterator[int]:
+        """The numbers of the blocks whose range of document numbers holds one of
+        ``docs``, many for the blocks: each found in C among the first of its range
+        (``_PROBED_DOCUMENTS``), else (a date filter's candidates, all in a few blocks)
+        the blocks between the least and the greatest of ``docs``, found once. (Finding
+        those two costs about 50 ns a document: 1.5 ms for 15,000.)"""
+        start, ends = 0, None
+        for number, last in enumerate(self._last_ids):
+            if not docs.isdisjoint(range(start, min(last, start + _PROBED_DOCUMENTS) + 1)):
+                yield number
+            else:
+                ends = ends or (min(docs), max(docs))
+                if ends[0] <= last and start <= ends[1]:
+                    yield number
+            start = last + 1
 
     def find(self, candidates: frozenset[int]) -> frozenset[int]:
         """The candidates that have the term (the weights of those looked up one by one
@@ -414,6 +430,9 @@ _LOOKUP_POSTINGS_PER_CANDIDATE = 4
 _FIND_POSTINGS_PER_CANDIDATE = 16
 # Candidates this many times as many as a term's blocks are in nearly every block.
 _DENSE_CANDIDATES_PER_BLOCK = 8
+# How many of a block's document numbers (from its first) are looked up among many
+# candidates to see that it holds one: soon found where they are spread over the segment.
+_PROBED_DOCUMENTS = 256
 # Finding the range of this many candidates costs about what reading a block of 512 does
 # (55 against 73 µs): with this many for each of a term's blocks, every block is read.
 _RANGE_COSTS_A_BLOCK_PER_CANDIDATES = 1000
