@@ -43,7 +43,8 @@ from ..analysis import PAIR_SIGNATURE_BYTES, SIGNATURE_FIELDS, pair_bits
 from ..budget import Budget
 from ..settings import TERM_INFO_CACHE
 from . import counters, whoosh_adapter
-from .codec import (Block, Occurrences, PerDocumentReader, block_infos, block_spans,
+from .codec import (Block, Occurrences, PerDocumentReader, PlacedValues, block_in_place,
+                    block_infos, block_spans,
                     joined_values, keyed_positions, occurrence_positions, value_bounds,
                     varying_positions, weight_list)
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
@@ -370,6 +371,11 @@ class _Postings:
         if number in self._blocks:
             return self._blocks[number]
         header = self._headers[number]
+        placed = None if header.compressed else block_in_place(self._raw, header.start, header.end)
+        if placed is not None:  # (most blocks)
+            counters["blocks_read_in_place"] += 1
+            self._blocks[number] = placed
+            return placed
         data = self._raw[header.start:header.end]
         if header.compressed:
             data = zlib.decompress(data)
@@ -406,7 +412,7 @@ class _Postings:
         if joined is None:
             ids, _, values = self._block(number)
             size = self._fixed_size
-            if type(values) is Block:
+            if type(values) is PlacedValues or type(values) is Block:
                 ends, data = values.joined_values()
                 bounds = value_bounds(ends)
             elif size is None or size < 0:
