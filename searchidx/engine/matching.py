@@ -849,8 +849,9 @@ class _Or(_Sum):
 
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         found = [docs for docs in (child.within(candidates) for child in self.children) if docs]
-        if len(found) == 1:  # (often a word in the body but in no title: not copied)
-            return found[0]
+        largest = max(found, key=len, default=frozenset())
+        if all(docs <= largest for docs in found):  # (a word in the body and in no title, or
+            return largest                          # in titles only where the body has it)
         return frozenset().union(*found)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
