@@ -21,8 +21,8 @@ from whoosh.formats import Characters
 
 from searchidx import SearchIndex, settings
 from searchidx.engine.codec import (Block, Codec, Occurrences, RepeatedBytesColumn, _arrays_head,
-                                    _joined_values, joined_values, keyed_positions, value_bounds,
-                                    varying_positions)
+                                    _joined_values, block_in_place, encoded_block, joined_values,
+                                    keyed_positions, value_bounds, varying_positions)
 from searchidx.index import IndexStore, build_schema
 from searchidx.engine.format import write_format
 from searchidx.engine.matching import _Postings, _positions_decoder
@@ -238,6 +238,35 @@ def test_a_block_gives_back_its_values_joined_or_one_by_one(values, written, pad
     assert block.values() == tuple(values) == block[2]  # as W3LeafMatcher reads it
     ends, joined = block.joined_values()
     assert [joined[start:end] for start, end in zip([0, *ends], ends)] == values
+
+
+@given(block_heads(), st.integers(0, 70_000), st.booleans())
+def test_a_block_read_in_place_gives_what_unpickling_it_gives(head, padding, compressible):
+    """Whatever its sizes (values beyond a pickle frame's 64 KB among them), a block
+    :func:`encoded_block` writes reads in place as unpickled; one that is not a Block
+    (fewer than 32 postings) is left to unpickling."""
+    ids, weights = head
+    values = tuple(bytes([65 + doc % 26]) * (1 + doc % 7) for doc in ids)
+    values = (*values[:-1], values[-1] + b"x" * padding)
+    written = encoded_block(ids, lambda: ids, weights, values, 6 if compressible else 0,
+                            10.0, 1, 9)[39:]  # (after the block's info)
+    data = b"before" + written + b"after"
+    placed = block_in_place(data, 6, 6 + len(written))
+    unpickled = pickle.loads(written if written[:1] == b"\x80" else zlib.decompress(written))
+    if type(unpickled) is not Block:
+        assert placed is None
+        return
+    read_ids, read_weights, values_placed = placed
+    assert (list(read_ids), list(read_weights)) == tuple(map(list, unpickled.ids_and_weights()))
+    ends, joined = values_placed.joined_values()
+    expected_ends, expected = unpickled.joined_values()
+    assert (list(ends), joined) == (list(expected_ends), expected)
+
+
+def test_a_block_pickled_under_another_module_path_is_left_to_unpickling():
+    block = pickle.dumps(Block(_arrays_head(list(range(40)), None), _joined_values([b"a"] * 40)),
+                         pickle.HIGHEST_PROTOCOL).replace(b"searchidx.engine.codec", b"searchidx.codec_old__")
+    assert block_in_place(block, 0, len(block)) is None
 
 
 def _storage_in_current_format(folder: Path) -> FileStorage:

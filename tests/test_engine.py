@@ -20,7 +20,7 @@ from test_cli import installed_command
 
 # Each fast path, and the slower path it falls back to with the same results.
 FAST_PATHS = {"term_pool": None, "postings_blocks": "postings_one_at_a_time",
-              "block_infos_fixed": "block_infos_pickled", "blocks_split": None,
+              "block_infos_fixed": "block_infos_pickled", "blocks_read_in_place": "blocks_split",
               "lengths_column": "lengths_per_document", "signatures_column": "signatures_none",
               "positions_packed": "positions_decoded"}
 

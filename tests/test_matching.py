@@ -13,7 +13,8 @@ from whoosh.query import Term
 from searchidx import SearchIndex, settings
 from searchidx.aliases import load_aliases
 from searchidx.index import IndexStore
-from searchidx.engine.matching import _LOOKUP_POSTINGS_PER_CANDIDATE, _Postings, _Segment, rank
+from searchidx.engine import counters, matching
+from searchidx.engine.matching import _FIND_POSTINGS_PER_CANDIDATE, _Postings, _Segment, rank
 from searchidx.query import QueryBuilder
 from searchidx.engine.compile import to_whoosh
 from searchidx.engine.local import _lifted_scores, _ordering, _relevance_scores
@@ -137,6 +138,18 @@ def test_common_words_pruned_to_the_articles_that_can_place_rank_as_whoosh(
     _assert_same_ranking(news_index, text, limit)
 
 
+def test_articles_matching_only_parts_of_low_bound_are_left_unscored_and_rank_as_whoosh(
+        news_index, monkeypatch):
+    """A part's matches are grouped by the later parts they match: those that match only
+    the body's words, not the title's (boosted), score too little to place."""
+    monkeypatch.setattr(matching, "_SPLIT_ABOVE_MATCHES", 1)
+    before = counters["match_groups_unscored"]
+    for text in ["said reuter", "ministry said", "year billion", "dlrs said year"]:
+        for limit in (1, 3):
+            _assert_same_ranking(news_index, text, limit)
+    assert counters["match_groups_unscored"] > before
+
+
 @pytest.mark.parametrize("field", ["title", "body"])
 def test_no_article_scores_above_a_terms_bound(news_index, field):
     index = IndexStore(news_index).open()
@@ -187,12 +200,30 @@ def test_a_few_candidates_are_looked_up_in_the_blocks_as_in_the_whole_postings(n
                 every = sorted(whole.all_ids())
                 candidates = frozenset(range(0, leaf.doc_count_all(), 61))
                 few = _Postings(leaf, field, text)
-                assert few.count > _LOOKUP_POSTINGS_PER_CANDIDATE * len(candidates)  # looked up
+                assert few.count > _FIND_POSTINGS_PER_CANDIDATE * len(candidates)  # looked up
                 found = sorted(few.find(candidates))
                 assert found == sorted(candidates.intersection(every)) and found
                 assert few.weights_of(found) == \
                     [weight for doc, weight in zip(every, whole.weights_of(every)) if doc in candidates]
                 assert [few.value(doc) for doc in found] == [whole.value(doc) for doc in found]
+
+
+@pytest.mark.parametrize("spread", [True, False])
+def test_many_candidates_are_found_as_in_the_whole_postings_spread_or_in_a_few_blocks(
+        news_index, spread):
+    """Many candidates for a term's blocks: those spread over the segment (a word's
+    articles) and those in a few of its blocks (a date filter's) find what a set of all
+    the term's documents finds."""
+    index = IndexStore(news_index).open()
+    with index.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            size = leaf.doc_count_all()
+            candidates = frozenset(range(0, size, 3) if spread else range(size // 3, size // 2))
+            for text in [b"reuter", b"said", b"pct", b"wheat"]:
+                every = _Postings(leaf, "body", text).all_ids()
+                many = _Postings(leaf, "body", text)
+                assert len(candidates) * _FIND_POSTINGS_PER_CANDIDATE >= many.count  # intersected
+                assert many.find(candidates) == candidates & every
 
 
 def test_postings_read_by_block_equal_those_read_one_at_a_time(news_index):

@@ -44,6 +44,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import NamedTuple
 
 from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
@@ -52,7 +53,8 @@ from . import terms, whoosh_adapter
 from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
-           "PerDocumentWriter", "RepeatedBytesColumn", "block_infos", "block_spans",
+           "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
+           "block_infos", "block_spans",
            "encoded_block", "joined_values", "keyed_positions", "occurrence_positions",
            "value_bounds", "varying_positions", "weight_list"]
 
@@ -363,11 +365,7 @@ class Block:
         if head[:1] != _ARRAYS:
             deltas, weights = self.head()
             return list(itertools.accumulate(deltas)), weights
-        id_code, weight_code = head[1], head[2]
-        middle = 3 + (len(head) - 3) // (_ITEM_SIZES[id_code] + _ITEM_SIZES[weight_code]) * \
-            _ITEM_SIZES[id_code]
-        return (little_endian_array(id_code, head, 3, middle),
-                little_endian_array(weight_code, head, middle, len(head)))
+        return _arrays_at(head, 0, len(head))
 
     def values(self) -> tuple:
         """Each posting's value (its :class:`Occurrences` for a prose field)."""
@@ -385,10 +383,91 @@ class Block:
         packed = self._values
         if packed[:1] not in _JOINED:  # a block written before values were joined
             return joined_values(self.values())
-        data = zlib.decompress(packed[2:]) if packed[:1] == _JOINED_ZLIB else packed[2:]
+        if packed[:1] == _JOINED_PLAIN:
+            return _joined_at(packed, 0, len(packed))
+        data = zlib.decompress(packed[2:])
         (count,) = _COUNT.unpack_from(data)
         middle = _COUNT.size + count * _ITEM_SIZES[packed[1]]
         return little_endian_array(packed[1], data, _COUNT.size, middle), data[middle:]
+
+
+class PlacedValues(NamedTuple):
+    """A :class:`Block`'s joined values where they lie, ``data[start:end]`` (see
+    :func:`block_in_place`)."""
+
+    data: bytes
+    start: int
+    end: int
+
+    def joined_values(self) -> tuple[Sequence[int], bytes]:
+        """As :meth:`Block.joined_values`."""
+        return _joined_at(self.data, self.start, self.end)
+
+
+def block_in_place(data: bytes, start: int, end: int
+                   ) -> tuple[Sequence[int], Sequence[float], PlacedValues] | None:
+    """The document numbers, weights and values of the :class:`Block` pickled in
+    ``data[start:end]`` as :func:`encoded_block` writes it now, read where they lie: not
+    unpickled, its values not copied until asked for; None for a block in another layout
+    (unpickle it)."""
+    if data[start:start + 2] != _PICKLE_PROTOCOL:
+        return None
+    at = _after_frame(data, start + 2)
+    if not data.startswith(_BLOCK_GLOBAL, at):
+        return None
+    head = _bytes_at(data, at + len(_BLOCK_GLOBAL))
+    if head is None or data[head[0]:head[0] + 1] != _ARRAYS or data[head[1]] != _MEMOIZE:
+        return None
+    values = _bytes_at(data, _after_frame(data, head[1] + 1))
+    if values is None or values[1] > end or data[values[0]:values[0] + 1] != _JOINED_PLAIN:
+        return None
+    return (*_arrays_at(data, *head), PlacedValues(data, *values))
+
+
+def _arrays_at(data: bytes, start: int, end: int) -> tuple[Sequence[int], Sequence[float]]:
+    """The document numbers and weights of a block's head in ``data[start:end]`` (see
+    :func:`_arrays_head`)."""
+    id_code, weight_code = data[start + 1], data[start + 2]
+    middle = start + 3 + (end - start - 3) // (_ITEM_SIZES[id_code] + _ITEM_SIZES[weight_code]) \
+        * _ITEM_SIZES[id_code]
+    return (little_endian_array(id_code, data, start + 3, middle),
+            little_endian_array(weight_code, data, middle, end))
+
+
+def _joined_at(data: bytes, start: int, end: int) -> tuple[Sequence[int], bytes]:
+    """:meth:`Block.joined_values` of uncompressed joined values in ``data[start:end]``
+    (see :func:`_joined_values`)."""
+    code = data[start + 1]
+    (count,) = _COUNT.unpack_from(data, start + 2)
+    middle = start + 2 + _COUNT.size + count * _ITEM_SIZES[code]
+    return little_endian_array(code, data, start + 2 + _COUNT.size, middle), data[middle:end]
+
+
+def _after_frame(data: bytes, at: int) -> int:
+    """Where the pickle in ``data`` goes on after the frame header at ``at``, if any."""
+    return at + _FRAME_HEADER_SIZE if data[at] == _FRAME else at
+
+
+def _bytes_at(data: bytes, at: int) -> tuple[int, int] | None:
+    """Where the bytes pickled at ``at`` lie (opcode, length, the bytes), or None if no
+    bytes are pickled there."""
+    size = _BYTES_LENGTHS.get(data[at])
+    if size is None:
+        return None
+    (length,) = size.unpack_from(data, at + 1)
+    start = at + 1 + size.size
+    return start, start + length
+
+
+# What pickle.HIGHEST_PROTOCOL (5) writes for a Block: the protocol, maybe a frame header
+# (its opcode and 8-byte length), the class named by its module and name, each memoized,
+# then the head's and the values' bytes, each behind an opcode and a length of 1, 4 or 8
+# bytes (a frame header can come before a large value).
+_PICKLE_PROTOCOL = b"\x80\x05"
+_FRAME, _FRAME_HEADER_SIZE, _MEMOIZE = 0x95, 9, 0x94
+_BLOCK_GLOBAL = (b"\x8c" + bytes([len(__name__)]) + __name__.encode() + b"\x94\x8c\x05Block\x94\x93\x94")
+_BYTES_LENGTHS = {ord("C"): struct.Struct("<B"), ord("B"): struct.Struct("<I"),
+                  0x8e: struct.Struct("<Q")}
 
 
 def _arrays_head(ids: Sequence[int], weights) -> bytes:
