@@ -251,3 +251,22 @@ def test_quoted_phrases_of_plain_words_are_read_as_whoosh_parser_reads_them(corp
     """A quoted phrase of plain words skips Whoosh's query parser: the query must be the
     one it makes (one word a term, stop words kept, exact spellings, nothing left)."""
     _built_as_whoosh_parser_builds(corpus_index, text, _phrase_parsed_by_whoosh)
+
+
+def test_an_excluded_word_leaves_out_the_same_articles_when_sorted_by_date(tmp_path):
+    # "wheat" occurs first in an article before the first "grain" article, which has
+    # "wheat" too: Whoosh's exclusion skipped that article only when both words began on it.
+    from searchidx import SearchIndex
+
+    folder = tmp_path / "news"
+    folder.mkdir()
+    articles = [("w1", "Wheat harvest", "wheat only"), ("gw", "Grain and wheat", "grain wheat"),
+                ("g1", "Grain prices", "grain only")]
+    (folder / "news.jsonl").write_text("".join(
+        f'{{"id": "{id_}", "title": "{title}", "body": "{body}", "date": "2024-01-0{day}"}}\n'
+        for day, (id_, title, body) in enumerate(articles, start=1)), encoding="utf-8")
+    with SearchIndex.open(tmp_path / "index", create=True) as index:
+        index.index([folder])
+        by_relevance = index.search("grain ANDNOT wheat")
+        by_date = index.search("grain ANDNOT wheat", sort="date")
+    assert (by_date.total, ids(by_date)) == (by_relevance.total, ids(by_relevance)) == (1, ["g1"])

@@ -44,7 +44,7 @@ _TO_WHOOSH: dict[type, Callable] = {
     tree.Or: lambda n: q.Or([to_whoosh(part) for part in n.parts], boost=n.boost,
                             scale=n.coordination or None),
     tree.Not: lambda n: q.Not(to_whoosh(n.part), boost=n.boost),
-    tree.AndNot: lambda n: q.AndNot(to_whoosh(n.positive), to_whoosh(n.negative)),
+    tree.AndNot: lambda n: whoosh_adapter.AndNot(to_whoosh(n.positive), to_whoosh(n.negative)),
     tree.AndMaybe: lambda n: q.AndMaybe(to_whoosh(n.required), to_whoosh(n.optional)),
     tree.Require: lambda n: q.Require(to_whoosh(n.scored), to_whoosh(n.required)),
     tree.Nothing: lambda n: q.NullQuery,
@@ -89,6 +89,7 @@ _FROM_WHOOSH: dict[type, Callable] = {
     q.Or: lambda w: tree.Or(tuple(map(from_whoosh, w.subqueries)), w.scale or 0.0, w.boost),
     q.Not: lambda w: tree.Not(from_whoosh(w.query), w.boost),
     q.AndNot: lambda w: tree.AndNot(from_whoosh(w.a), from_whoosh(w.b)),
+    whoosh_adapter.AndNot: lambda w: tree.AndNot(from_whoosh(w.a), from_whoosh(w.b)),
     q.AndMaybe: lambda w: tree.AndMaybe(from_whoosh(w.a), from_whoosh(w.b)),
     q.Require: lambda w: tree.Require(from_whoosh(w.a), from_whoosh(w.b)),
     # Whoosh's parser puts an "error query" (a NullQuery of its own) where it could not

@@ -557,7 +557,7 @@ class _Segment:
             return self._phrase(query)
         if kind is q.AndMaybe:
             return _AndMaybe(self.node(query.a), self.node(query.b))
-        if kind is q.AndNot:
+        if kind is whoosh_adapter.AndNot or kind is q.AndNot:
             return _AndNot(self.node(query.a), self.node(query.b))
         if kind is q.Not:  # every other article, each scoring 1 (Whoosh's InverseMatcher)
             return _Not(self.node(query.query), self.everything())

@@ -104,6 +104,7 @@ defer_unused_modules()
 from whoosh.codec import whoosh3  # noqa: E402
 from whoosh.columns import RefBytesColumn, VarBytesColumn  # noqa: E402
 from whoosh.filedb.compound import SubFile  # noqa: E402
+from whoosh import matching as matching_module, query as query_module  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
 from whoosh.system import pack_ushort  # noqa: E402
@@ -748,6 +749,24 @@ def latest_toc_generation(storage, indexname: str) -> int:
 
 
 # --- queries ---------------------------------------------------------------------------------
+
+class AndNot(query_module.AndNot):
+    """Whoosh's ``AndNot`` with a matcher that leaves out every excluded article. whoosh3's
+    matcher skips the first match only when both sides begin on the same article: where the
+    excluded side begins earlier and reaches that match later, it was kept ("grain ANDNOT
+    wheat" sorted by date counted an article with both words)."""
+
+    def matcher(self, searcher, context=None):
+        return _AndNotMatcher(self.a.matcher(searcher, context),
+                              self.b.matcher(searcher, searcher.boolean_context()))
+
+
+class _AndNotMatcher(matching_module.AndNotMatcher):
+    def _find_first(self) -> None:
+        if self.a.is_active() and self.b.is_active():
+            self._find_next()  # skips the excluded side to the first match, then past it
+
+
 
 def expanded_words(query) -> Callable[[object], Iterable]:
     """The function listing the words of the index a multi-term query stands for, as
