@@ -173,6 +173,16 @@ def test_opening_a_missing_index_without_create_is_an_error(index_dir):
         SearchIndex.open(index_dir)
 
 
+def test_opening_with_create_makes_an_empty_index_without_opening_a_writer(index_dir):
+    from searchidx.engine import counters
+
+    writers_before = counters["term_pool"]  # each writer of one process takes a term pool
+    with SearchIndex.open(index_dir, create=True) as idx:
+        assert counters["term_pool"] == writers_before
+        assert idx.stats().articles == 0 and idx.search("Hanoi").total == 0
+        assert idx.check().damaged == []
+
+
 def test_stats_count_articles_and_bytes(seeded, index_dir):
     stats = seeded.stats()
     assert (stats.location, stats.articles) == (str(index_dir), 5)
