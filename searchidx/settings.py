@@ -94,6 +94,11 @@ WRITER_MEMORY_MB = 128
 # processes (at most one per core; more than two were no faster on two cores).
 WRITER_PROCESSES = 2
 PARALLEL_MIN_BYTES = 2**19
+# The parent process sends the workers their articles in jobs of this many (Whoosh's 100);
+# the first jobs and the last ones are smaller, from this many up and down to it, so that
+# the workers start soon together and finish together.
+WRITER_JOB_ARTICLES = 100
+WRITER_SMALL_JOB_ARTICLES = 10
 # While a fresh index is written, the garbage collector passes after this many new
 # container objects (Python's default is 700; docs/performance.md has the measurement).
 WRITER_GC_THRESHOLD = 20_000

@@ -202,6 +202,43 @@ def test_a_large_fresh_build_runs_in_worker_processes_and_finds_the_same(
 QUERIES = ["Vu", "Nguyễn Minh Vũ", "Hanoi", "Kim Jong-un", "DPRK", "Sơn", "son"]
 
 
+def _parallel_writer(location):
+    """A writer of two worker processes into a new generation of the index at ``location``."""
+    store = IndexStore(location)
+    folder, fresh = store.create_generation()
+    return store, folder, fresh, fresh.open_writer(2, None, settings.WRITER_MEMORY_MB)
+
+
+def _add_articles(writer, count: int) -> None:
+    for number in range(count):
+        writer.add_document(id=f"a{number}", title=f"Talks {number}",
+                            body=f"Harbour talks resume in Hanoi, round {number}.")
+
+
+def _committed_articles(store, folder, fresh, writer) -> int:
+    writer.commit(optimize=True)
+    fresh.close()
+    store.publish(folder)
+    with SearchIndex.open(store.location) as idx:
+        return idx.stats().articles
+
+
+def test_a_parallel_build_starts_every_worker_with_its_first_small_job(tmp_path):
+    import multiprocessing
+
+    store, folder, fresh, writer = _parallel_writer(tmp_path / "index")
+    _add_articles(writer, settings.WRITER_SMALL_JOB_ARTICLES)
+    assert len(multiprocessing.active_children()) == 2 and writer.held_documents() == 0
+    assert _committed_articles(store, folder, fresh, writer) == settings.WRITER_SMALL_JOB_ARTICLES
+
+
+def test_a_parallel_build_holds_articles_back_to_share_out_in_small_jobs_at_the_end(tmp_path):
+    store, folder, fresh, writer = _parallel_writer(tmp_path / "index")
+    _add_articles(writer, 1000)
+    assert settings.WRITER_JOB_ARTICLES <= writer.held_documents() < 2 * settings.WRITER_JOB_ARTICLES
+    assert _committed_articles(store, folder, fresh, writer) == 1000
+
+
 def test_a_fresh_build_collects_garbage_less_often_then_restores_the_callers_setting(
         seed_dir, index_dir):
     import gc
