@@ -101,7 +101,7 @@ WRITER_JOB_ARTICLES = 100
 WRITER_SMALL_JOB_ARTICLES = 10
 # While a fresh index is written, the garbage collector passes after this many new
 # container objects (Python's default is 700; docs/performance.md has the measurement).
-WRITER_GC_THRESHOLD = 20_000
+WRITER_GC_THRESHOLD = 500_000
 LOCK_WAIT_SECONDS = 5.0
 # `index` and `rebuild` show their progress on a terminal when there are this many files
 # or bytes to read; the line is redrawn when its percentage changes, or after this long.
