@@ -223,13 +223,23 @@ def _committed_articles(store, folder, fresh, writer) -> int:
         return idx.stats().articles
 
 
-def test_a_parallel_build_starts_every_worker_with_its_first_small_job(tmp_path):
+def test_a_parallel_build_starts_its_workers_with_small_first_jobs(tmp_path):
     import multiprocessing
 
     store, folder, fresh, writer = _parallel_writer(tmp_path / "index")
-    _add_articles(writer, settings.WRITER_SMALL_JOB_ARTICLES)
-    assert len(multiprocessing.active_children()) == 2 and writer.held_documents() == 0
-    assert _committed_articles(store, folder, fresh, writer) == settings.WRITER_SMALL_JOB_ARTICLES
+    first, second = settings.WRITER_SMALL_JOB_ARTICLES, 2 * settings.WRITER_SMALL_JOB_ARTICLES
+    _add_articles(writer, first)
+    assert len(multiprocessing.active_children()) == 1 and writer.held_documents() == 0
+    _add_articles(writer, second + first)  # the second job is sent with the first's size held
+    assert len(multiprocessing.active_children()) == 2 and writer.held_documents() == first
+    assert _committed_articles(store, folder, fresh, writer) == 2 * first + second
+
+
+def test_a_parallel_build_of_one_job_writes_one_segment(tmp_path):
+    store, folder, fresh, writer = _parallel_writer(tmp_path / "index")
+    _add_articles(writer, 5)
+    assert _committed_articles(store, folder, fresh, writer) == 5
+    assert len(list(folder.glob("*.seg"))) == 1  # no worker without articles wrote one
 
 
 def test_a_parallel_build_holds_articles_back_to_share_out_in_small_jobs_at_the_end(tmp_path):

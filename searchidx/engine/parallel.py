@@ -125,7 +125,7 @@ class ParallelWriter(ProcessWriter):
         self._plan_next_job()
 
     def _plan_next_job(self) -> None:
-        """Jobs grow from a small one (the workers start at once) to the full size; each
+        """Jobs grow from a small one (the workers start soon) to the full size; each
         is sent once as many articles as the job before it are held behind it, so that
         at least that many are left for :meth:`_send_held` to share out at the end."""
         previous = self._job_size

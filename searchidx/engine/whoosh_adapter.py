@@ -814,8 +814,9 @@ def _process_writer_classes() -> dict[str, type]:
             return len(self.docbuffer)
 
         def send_job(self, count: int) -> None:
-            """Send the first ``count`` documents held to the workers as one job (every
-            worker is started with the first job: none waits for a second one).
+            """Send the first ``count`` documents held to the workers as one job (a worker
+            is started with each of the first jobs: one that started with none to do would
+            write an empty segment).
 
             The job's documents are pickled as one list in the current protocol: Whoosh
             pickles each document alone in protocol 2, which a worker reads back a value
@@ -825,7 +826,7 @@ def _process_writer_classes() -> dict[str, type]:
             with self.temp_storage().create_file(filename).raw_file() as job:
                 pickle.dump([fields for _, fields in self.docbuffer[:count]], job,
                             pickle.HIGHEST_PROTOCOL)
-            while len(self.tasks) < self.procs:
+            if len(self.tasks) < self.procs:
                 self._new_task()
             self.jobqueue.put((filename, count))
             del self.docbuffer[:count]
