@@ -94,9 +94,9 @@ WRITER_MEMORY_MB = 128
 # processes (at most one per core; more than two were no faster on two cores).
 WRITER_PROCESSES = 2
 PARALLEL_MIN_BYTES = 2**19
-# The parent process sends the workers their articles in jobs of this many (Whoosh's 100);
-# the first jobs and the last ones are smaller, from this many up and down to it, so that
-# the workers start soon together and finish together.
+# A parallel build sends its workers the articles in jobs of WRITER_JOB_ARTICLES (Whoosh's
+# 100); the first jobs grow to it from WRITER_SMALL_JOB_ARTICLES, and the last articles go
+# in jobs of that many, so that the workers start soon and run out of work together.
 WRITER_JOB_ARTICLES = 100
 WRITER_SMALL_JOB_ARTICLES = 10
 # While a fresh index is written, the garbage collector passes after this many new
