@@ -227,14 +227,31 @@ class IndexStore:
     def create_generation(self) -> tuple[Path, LocalSnapshot]:
         """Make a new, empty generation folder and return ``(path, snapshot)``, a snapshot
         of its empty index (to open its writer)."""
-        from .engine.local import LocalSnapshot, create_index
+        from .engine.local import LocalSnapshot
+
+        folder, index = self._new_generation()
+        return folder, LocalSnapshot(index)
+
+    def create_empty(self, wait: float = LOCK_WAIT_SECONDS) -> None:
+        """Make an empty index where there is none: a generation whose index has no
+        segment, published as it is (no writer is opened: there is nothing to write)."""
+        with self.writing(wait):
+            if self.exists():  # another process made one while we waited
+                return
+            folder, index = self._new_generation()
+            index.close()
+            self.publish(folder)
+
+    def _new_generation(self):
+        """A new generation folder and its new, empty Whoosh index."""
+        from .engine.local import create_index
 
         self.location.mkdir(parents=True, exist_ok=True)
         numbers = [int(p.name[len(_GENERATION_PREFIX):]) for p in self._generations()]
         folder = self.location / f"{_GENERATION_PREFIX}{max(numbers, default=0) + 1:06d}"
         folder.mkdir()
         write_format(folder)
-        return folder, LocalSnapshot(create_index(folder))
+        return folder, create_index(folder)
 
     def publish(self, generation: Path) -> None:
         """Make ``generation`` the live one (an atomic rename), then drop the older ones."""

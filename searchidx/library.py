@@ -28,6 +28,7 @@ from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS, SEARCH_TIME_BUDGET_SECON
 # articles are imported by the methods that use them: a command loads only what it needs.
 if TYPE_CHECKING:
     from .aliases import Aliases
+    from .cluster import ClusterStore
     from .documents import Article
     from .engine.interface import Snapshot
     from .index import IndexStats
@@ -82,6 +83,17 @@ def _is_cluster_url(location: object) -> bool:
     from .engine.opensearch.location import is_cluster_url
 
     return is_cluster_url(location)
+
+
+def _create_empty(store: IndexStore | ClusterStore) -> None:
+    """Make an empty index where there is none: in a folder at once (no writer is opened,
+    there being nothing to write); on a cluster as a run of the indexer with no files."""
+    if isinstance(store, IndexStore):
+        store.create_empty()
+        return
+    from .indexer import update
+
+    update(store, [])
 
 
 def _reads_index(method: Callable) -> Callable:
@@ -170,9 +182,7 @@ class SearchIndex:
             if not create:
                 raise IndexNotFound(f"no index at {store.location} (create one with "
                                     f"`searchidx index PATH --index {store.location}`)")
-            from .indexer import update
-
-            update(store, [])
+            _create_empty(store)
         return cls(store, aliases_file)
 
     @property

@@ -94,9 +94,14 @@ WRITER_MEMORY_MB = 128
 # processes (at most one per core; more than two were no faster on two cores).
 WRITER_PROCESSES = 2
 PARALLEL_MIN_BYTES = 2**19
+# A parallel build sends its workers the articles in jobs of WRITER_JOB_ARTICLES (Whoosh's
+# 100); the first jobs grow to it from WRITER_SMALL_JOB_ARTICLES, and the last articles go
+# in jobs of that many, so that the workers start soon and run out of work together.
+WRITER_JOB_ARTICLES = 100
+WRITER_SMALL_JOB_ARTICLES = 10
 # While a fresh index is written, the garbage collector passes after this many new
 # container objects (Python's default is 700; docs/performance.md has the measurement).
-WRITER_GC_THRESHOLD = 20_000
+WRITER_GC_THRESHOLD = 500_000
 LOCK_WAIT_SECONDS = 5.0
 # `index` and `rebuild` show their progress on a terminal when there are this many files
 # or bytes to read; the line is redrawn when its percentage changes, or after this long.

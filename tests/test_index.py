@@ -173,6 +173,16 @@ def test_opening_a_missing_index_without_create_is_an_error(index_dir):
         SearchIndex.open(index_dir)
 
 
+def test_opening_with_create_makes_an_empty_index_without_opening_a_writer(index_dir):
+    from searchidx.engine import counters
+
+    writers_before = counters["term_pool"]  # each writer of one process takes a term pool
+    with SearchIndex.open(index_dir, create=True) as idx:
+        assert counters["term_pool"] == writers_before
+        assert idx.stats().articles == 0 and idx.search("Hanoi").total == 0
+        assert idx.check().damaged == []
+
+
 def test_stats_count_articles_and_bytes(seeded, index_dir):
     stats = seeded.stats()
     assert (stats.location, stats.articles) == (str(index_dir), 5)
@@ -190,6 +200,53 @@ def test_a_large_fresh_build_runs_in_worker_processes_and_finds_the_same(
 
 
 QUERIES = ["Vu", "Nguyễn Minh Vũ", "Hanoi", "Kim Jong-un", "DPRK", "Sơn", "son"]
+
+
+def _parallel_writer(location):
+    """A writer of two worker processes into a new generation of the index at ``location``."""
+    store = IndexStore(location)
+    folder, fresh = store.create_generation()
+    return store, folder, fresh, fresh.open_writer(2, None, settings.WRITER_MEMORY_MB)
+
+
+def _add_articles(writer, count: int) -> None:
+    for number in range(count):
+        writer.add_document(id=f"a{number}", title=f"Talks {number}",
+                            body=f"Harbour talks resume in Hanoi, round {number}.")
+
+
+def _committed_articles(store, folder, fresh, writer) -> int:
+    writer.commit(optimize=True)
+    fresh.close()
+    store.publish(folder)
+    with SearchIndex.open(store.location) as idx:
+        return idx.stats().articles
+
+
+def test_a_parallel_build_starts_its_workers_with_small_first_jobs(tmp_path):
+    import multiprocessing
+
+    store, folder, fresh, writer = _parallel_writer(tmp_path / "index")
+    first, second = settings.WRITER_SMALL_JOB_ARTICLES, 2 * settings.WRITER_SMALL_JOB_ARTICLES
+    _add_articles(writer, first)
+    assert len(multiprocessing.active_children()) == 1 and writer.held_documents() == 0
+    _add_articles(writer, second + first)  # the second job is sent with the first's size held
+    assert len(multiprocessing.active_children()) == 2 and writer.held_documents() == first
+    assert _committed_articles(store, folder, fresh, writer) == 2 * first + second
+
+
+def test_a_parallel_build_of_one_job_writes_one_segment(tmp_path):
+    store, folder, fresh, writer = _parallel_writer(tmp_path / "index")
+    _add_articles(writer, 5)
+    assert _committed_articles(store, folder, fresh, writer) == 5
+    assert len(list(folder.glob("*.seg"))) == 1  # no worker without articles wrote one
+
+
+def test_a_parallel_build_holds_articles_back_to_share_out_in_small_jobs_at_the_end(tmp_path):
+    store, folder, fresh, writer = _parallel_writer(tmp_path / "index")
+    _add_articles(writer, 1000)
+    assert settings.WRITER_JOB_ARTICLES <= writer.held_documents() < 2 * settings.WRITER_JOB_ARTICLES
+    assert _committed_articles(store, folder, fresh, writer) == 1000
 
 
 def test_a_fresh_build_collects_garbage_less_often_then_restores_the_callers_setting(

@@ -30,6 +30,7 @@ import time
 from whoosh.writing import SegmentWriter
 
 from ..errors import IndexUnusable
+from ..settings import WRITER_JOB_ARTICLES, WRITER_SMALL_JOB_ARTICLES
 from .pool import TermPool, use_term_pool
 from .whoosh_adapter import ProcessWriter, WorkerTask
 
@@ -112,10 +113,30 @@ class ParallelWriter(ProcessWriter):
         self._expected = whoosh_index.doc_count_all()
         self._index = whoosh_index
         self._failures = multiprocessing.SimpleQueue()
+        self._job_size = 0  # of the next job
+        self._plan_next_job()
 
     def add_document(self, **fields) -> None:
         self._expected += 1
         super().add_document(**fields)
+
+    def job_due(self) -> None:
+        self.send_job(self._job_size)
+        self._plan_next_job()
+
+    def _plan_next_job(self) -> None:
+        """Jobs grow from a small one (the workers start soon) to the full size; each
+        is sent once as many articles as the job before it are held behind it, so that
+        at least that many are left for :meth:`_send_held` to share out at the end."""
+        previous = self._job_size
+        self._job_size = min(2 * previous or WRITER_SMALL_JOB_ARTICLES, WRITER_JOB_ARTICLES)
+        self.hold_until(previous + self._job_size)
+
+    def _send_held(self) -> None:
+        """The articles held, in small jobs: whichever worker is free takes the next, so
+        the workers run out of work within a small job of each other."""
+        while held := self.held_documents():
+            self.send_job(min(held, WRITER_SMALL_JOB_ARTICLES))
 
     def start_worker(self) -> _Worker:
         task = _Worker(self.storage, self.indexname, self.jobqueue, self.resultqueue,
@@ -129,6 +150,7 @@ class ParallelWriter(ProcessWriter):
 
     def commit(self, **kwargs) -> None:
         """Commit, then check that no worker failed and every article added is in the index."""
+        self._send_held()
         super().commit(**kwargs)
         if not self._failures.empty():
             raise IndexUnusable(f"a worker process failed while indexing: "

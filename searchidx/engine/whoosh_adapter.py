@@ -806,7 +806,10 @@ def _process_writer_classes() -> dict[str, type]:
             tempstorage.delete_file(filename)
 
     class ProcessWriter(MpWriter):
-        """Whoosh's multiprocessing writer, whose workers :meth:`start_worker` starts."""
+        """Whoosh's multiprocessing writer, whose workers :meth:`start_worker` starts.
+
+        Documents added are held until :meth:`hold_until`'s count is reached; then
+        :meth:`job_due` sends some or all of them to the workers (:meth:`send_job`)."""
 
         def start_worker(self) -> WorkerTask:
             raise NotImplementedError
@@ -815,18 +818,36 @@ def _process_writer_classes() -> dict[str, type]:
             # Whoosh 2.7 and whoosh3 both start each worker here.
             return self.start_worker()
 
+        def hold_until(self, count: int) -> None:
+            """Call :meth:`job_due` once ``count`` documents are held."""
+            self.batchsize = count  # Whoosh's add_document calls _enqueue at this many
+
         def _enqueue(self) -> None:
-            """Whoosh's ``_enqueue``, with the job's documents pickled as one list in the
-            current protocol: Whoosh pickles each document alone in protocol 2, which a
-            worker reads back a value at a time (on 5,000 Reuters articles each of two
-            workers spent 0.068 s CPU reading its jobs, 0.007 s this way)."""
+            self.job_due()
+
+        def job_due(self) -> None:
+            raise NotImplementedError
+
+        def held_documents(self) -> int:
+            """How many documents are held, not yet sent to a worker."""
+            return len(self.docbuffer)
+
+        def send_job(self, count: int) -> None:
+            """Send the first ``count`` documents held to the workers as one job (a worker
+            is started with each of the first jobs: one that started with none to do would
+            write an empty segment).
+
+            The job's documents are pickled as one list in the current protocol: Whoosh
+            pickles each document alone in protocol 2, which a worker reads back a value
+            at a time (on 5,000 Reuters articles each of two workers spent 0.068 s CPU
+            reading its jobs, 0.007 s this way)."""
             filename = f"{random_name()}.doclist"
             with self.temp_storage().create_file(filename).raw_file() as job:
-                pickle.dump([fields for _, fields in self.docbuffer], job,
+                pickle.dump([fields for _, fields in self.docbuffer[:count]], job,
                             pickle.HIGHEST_PROTOCOL)
             if len(self.tasks) < self.procs:
                 self._new_task()
-            self.jobqueue.put((filename, len(self.docbuffer)))
-            self.docbuffer = []
+            self.jobqueue.put((filename, count))
+            del self.docbuffer[:count]
 
     return {"WorkerTask": WorkerTask, "ProcessWriter": ProcessWriter}
