@@ -67,10 +67,11 @@ def rank(searcher, query, limit: int, exact=None, allowed: frozenset[int] | None
     """
     best: list[tuple[bool, float, int, _Segment, _Node]] = []
     total, lift = 0, 0.0
+    statistics: dict[str, tuple[bool, float]] = {}  # the same for every segment
     for number, (leaf, offset) in enumerate(searcher.leaf_searchers()):
         if number and budget is not None and budget.stop_if_exhausted():
             break
-        segment = _Segment(searcher, leaf, offset, allowed)
+        segment = _Segment(searcher, leaf, offset, allowed, statistics)
         try:
             node = segment.node(query)
             first = segment.node(exact) if exact is not None else _EMPTY
@@ -421,14 +422,17 @@ class _Segment:
     """One segment of the index while a query is evaluated: its postings and field
     lengths, each read at most once."""
 
-    def __init__(self, searcher, leaf, offset: int, allowed: frozenset[int] | None) -> None:
+    def __init__(self, searcher, leaf, offset: int, allowed: frozenset[int] | None,
+                 statistics: dict[str, tuple[bool, float]] | None = None) -> None:
+        """``statistics``: the fields' (see :meth:`statistics`), shared by the segments
+        of one search (None: this segment's own)."""
         self.searcher, self.leaf, self.offset = searcher, leaf, offset
         self.reader = leaf.reader()
         self.deleted = whoosh_adapter.deleted_documents(self.reader)
         self.allowed = allowed
         self._postings: dict[Term, _Postings | None] = {}
         self._lengths: dict[str, bytes | Callable[[int], int]] = {}
-        self._statistics: dict[str, tuple[bool, float]] = {}
+        self._statistics = {} if statistics is None else statistics
 
     def statistics(self, field: str) -> tuple[bool, float]:
         """Whether ``field`` is scored, and its average length in the whole index (looked
