@@ -81,7 +81,11 @@ class LocalSnapshot:
         return analysis_version(self.searcher.schema)
 
     def is_current(self) -> bool:
-        return self.searcher.up_to_date()
+        if self.index is None:
+            return self.searcher.up_to_date()  # (raises: no index to compare with)
+        # Whoosh's up_to_date(), without its layers: every search asks.
+        return whoosh_adapter.latest_toc_generation(self.index.storage, self.index.indexname) \
+            == self.reader.generation()
 
     def close(self) -> None:
         self.searcher.close()
