@@ -551,8 +551,9 @@ class _Segment:
     def ranked(self, node: _Node, doc: int, score: float) -> Ranked:
         terms = frozenset(node.terms(doc))
         decode = self.searcher.schema["body"].format.decode_characters  # (decode_as's method)
-        chars = {text.decode("utf-8"): tuple(decode(self.postings("body", text).value(doc)))
-                 for field, text in terms if field == "body"}
+        postings = self._postings  # (a matched term's are there)
+        chars = {term[1].decode("utf-8"): tuple(decode(postings[term].value(doc)))
+                 for term in terms if term[0] == "body"}
         return Ranked(doc + self.offset, score, terms, chars)
 
 
