@@ -433,6 +433,7 @@ class _Segment:
         self._postings: dict[Term, _Postings | None] = {}
         self._lengths: dict[str, bytes | Callable[[int], int]] = {}
         self._statistics = {} if statistics is None else statistics
+        self._term_infos = _term_infos(self.reader)
 
     def statistics(self, field: str) -> tuple[bool, float]:
         """Whether ``field`` is scored, and its average length in the whole index (looked
@@ -456,11 +457,12 @@ class _Segment:
     def postings(self, field: str, text: bytes) -> _Postings | None:
         """The term's postings here, or None if no document here has it."""
         key = (field, text)
-        if key not in self._postings:
-            terminfo = _term_info(self.reader, field, text)  # remembered: cheap
-            self._postings[key] = None if terminfo is None else \
+        postings = self._postings.get(key, _UNKNOWN)
+        if postings is _UNKNOWN:
+            terminfo = _term_info(self.reader, field, text, self._term_infos)  # remembered
+            postings = self._postings[key] = None if terminfo is None else \
                 _Postings(self.reader, field, text, terminfo)
-        return self._postings[key]
+        return postings
 
     def bm25(self, field: str, idf: float, avg_length: float, docs: Sequence[int],
              weights: Sequence[float]) -> list[float]:
@@ -560,14 +562,22 @@ class _Segment:
 _TERM_INFOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _term_info(reader, field: str, text: bytes):
-    """A term's entry in a segment's term dictionary, None if the segment lacks the term;
-    remembered for the open reader: a segment's terms never change, and looking one up
-    reads its hash table a few bytes at a time through Python file calls (a tenth of a
-    typical search). The most recent ``TERM_INFO_CACHE`` entries are kept."""
+def _term_infos(reader) -> dict:
+    """The term entries remembered for an open segment reader (see :func:`_term_info`)."""
     infos = _TERM_INFOS.get(reader)
     if infos is None:
         infos = _TERM_INFOS[reader] = {}
+    return infos
+
+
+def _term_info(reader, field: str, text: bytes, infos: dict | None = None):
+    """A term's entry in a segment's term dictionary, None if the segment lacks the term;
+    remembered for the open reader (in ``infos``, its :func:`_term_infos` if the caller
+    has them): a segment's terms never change, and looking one up reads its hash table a
+    few bytes at a time through Python file calls (a tenth of a typical search). The most
+    recent ``TERM_INFO_CACHE`` entries are kept."""
+    if infos is None:
+        infos = _term_infos(reader)
     key = (field, text)
     info = infos.pop(key, _UNKNOWN)  # put back last: the least recent go first
     if info is _UNKNOWN:
