@@ -251,3 +251,17 @@ def test_quoted_phrases_of_plain_words_are_read_as_whoosh_parser_reads_them(corp
     """A quoted phrase of plain words skips Whoosh's query parser: the query must be the
     one it makes (one word a term, stop words kept, exact spellings, nothing left)."""
     _built_as_whoosh_parser_builds(corpus_index, text, _phrase_parsed_by_whoosh)
+
+
+def test_a_hit_is_the_one_its_dataclass_makes_of_its_fields(searcher):
+    import dataclasses
+
+    from searchidx.search import Hit
+
+    hits = searcher.search("Vu", limit=5)
+    assert hits
+    for hit in hits:
+        made = Hit(**{field.name: getattr(hit, field.name) for field in dataclasses.fields(Hit)})
+        assert list(vars(hit).items()) == list(vars(made).items())
+        assert (hit, hash(hit), repr(hit)) == (made, hash(made), repr(made))
+        assert hit.to_dict() == made.to_dict() and hit.snippet_html == made.snippet_html
