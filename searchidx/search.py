@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from operator import itemgetter
-from typing import NamedTuple, overload
+from typing import NamedTuple, TypeVar, overload
 
 from .analysis import normalize
 from .budget import Budget
@@ -133,6 +133,18 @@ class SearchResults(Sequence[Hit]):
                 "suggestion": self.suggestion, "notice": self.notice}
 
 
+_Made = TypeVar("_Made", Hit, SearchResults)
+
+
+def _made(kind: type[_Made], **fields: object) -> _Made:
+    """The frozen dataclass ``kind`` of these fields (all of them, in their order), its
+    attributes set at once: its ``__init__`` sets each through ``object.__setattr__``
+    (for a hit, a sixth of making its snippet)."""
+    made = object.__new__(kind)
+    made.__dict__.update(fields)
+    return made
+
+
 # --- searching ---------------------------------------------------------------------------------
 
 # The private records are named tuples: making a dataclass takes a cold start ~1 ms.
@@ -187,10 +199,10 @@ def run_search(snapshot: Snapshot, builder: QueryBuilder, query: str, limit: int
         outcome = (_filtered_out(snapshot, builder, request, parsed, outcome, budget)
                    or _second_chance(snapshot, builder, request, outcome.notice, budget)
                    or outcome)
-    return SearchResults(query=request.query, total=outcome.ranking.total,
-                         hits=_hits(snapshot, outcome.ranking.hits, budget),
-                         notice=joined_notices(outcome.notice, budget.notice),
-                         suggestion=outcome.suggestion)
+    return _made(SearchResults, query=request.query, total=outcome.ranking.total,
+                 hits=_hits(snapshot, outcome.ranking.hits, budget),
+                 notice=joined_notices(outcome.notice, budget.notice),
+                 suggestion=outcome.suggestion)
 
 
 def _attempt(snapshot: Snapshot, builder: QueryBuilder, request: _Request, parsed, budget: Budget,
@@ -306,19 +318,10 @@ def _hit(snapshot: Snapshot, stored: dict, ranked: Ranked) -> Hit:
     fragments = fragments_at(body, ranked.body_chars) if body else []
     snippet, spans = _join_fragments(body, fragments) if fragments else (_lead(body), ())
     date = stored.get("date")
-    return _made_hit(id=stored["id"], path=stored.get("path", ""), title=stored.get("title", ""),
-                     date=date.date() if date else None, score=ranked.score,
-                     snippet=snippet, highlights=spans, place=stored.get("place"),
-                     source=stored.get("source"), url=stored.get("url"))
-
-
-def _made_hit(**fields: object) -> Hit:
-    """The Hit of these fields (all of them, in their order), its attributes set at once:
-    the frozen dataclass's ``__init__`` sets each through ``object.__setattr__``, which
-    took a sixth of a hit's snippet."""
-    hit = object.__new__(Hit)
-    hit.__dict__.update(fields)
-    return hit
+    return _made(Hit, id=stored["id"], path=stored.get("path", ""), title=stored.get("title", ""),
+                 date=date.date() if date else None, score=ranked.score,
+                 snippet=snippet, highlights=spans, place=stored.get("place"),
+                 source=stored.get("source"), url=stored.get("url"))
 
 
 # --- snippets ----------------------------------------------------------------------------------

@@ -253,15 +253,15 @@ def test_quoted_phrases_of_plain_words_are_read_as_whoosh_parser_reads_them(corp
     _built_as_whoosh_parser_builds(corpus_index, text, _phrase_parsed_by_whoosh)
 
 
-def test_a_hit_is_the_one_its_dataclass_makes_of_its_fields(searcher):
+def test_results_and_hits_are_those_their_dataclasses_make_of_their_fields(searcher):
     import dataclasses
 
-    from searchidx.search import Hit
-
-    hits = searcher.search("Vu", limit=5)
-    assert hits
-    for hit in hits:
-        made = Hit(**{field.name: getattr(hit, field.name) for field in dataclasses.fields(Hit)})
-        assert list(vars(hit).items()) == list(vars(made).items())
-        assert (hit, hash(hit), repr(hit)) == (made, hash(made), repr(made))
-        assert hit.to_dict() == made.to_dict() and hit.snippet_html == made.snippet_html
+    results = searcher.search("Vu", limit=5)
+    assert results.hits
+    pairs = [(made, type(made)(**{field.name: getattr(made, field.name)
+                                  for field in dataclasses.fields(made)}))
+             for made in [results, *results.hits]]
+    for made, again in pairs:  # (before to_dict() caches a hit's snippet_html)
+        assert list(vars(made).items()) == list(vars(again).items())
+        assert (made, hash(made), repr(made)) == (again, hash(again), repr(again))
+    assert results.to_dict() == pairs[0][1].to_dict()
