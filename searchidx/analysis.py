@@ -645,22 +645,29 @@ def exact_analyzer():
     return NewsTokenizer(join=False) | ExactFormsFilter()
 
 
-@lru_cache(maxsize=None)
-def _query_analyzer(kind: str):
-    return {"prose": prose_analyzer, "exact": exact_analyzer}[kind]()
-
+# A query's words are never joined (the query parser offers joined forms itself), so a
+# query's terms are its words' each alone, found here without the analyzers' chain of
+# Token objects (a search makes about ten such lists): the analyzers' terms, which a test
+# compares them with.
 
 def prose_query_terms(text: str) -> list[str]:
-    """The title and body terms of ``text`` as a query reads it (folded, stemmed)."""
-    return [token.text for token in _query_analyzer("prose")(text, mode="query")]
+    """The title and body terms of ``text`` as a query reads it (folded, stemmed), as
+    ``prose_analyzer()`` gives them in query mode."""
+    return [_stem(fold(word)) for word in TOKEN_PATTERN.findall(normalize(text))]
 
 
 def exact_query_terms(text: str) -> list[str]:
-    """The exact-forms terms of ``text`` as a query reads it (accented words, acronyms)."""
-    return [token.text for token in _query_analyzer("exact")(text, mode="query")]
+    """The exact-forms terms of ``text`` as a query reads it (accented words, acronyms),
+    as ``exact_analyzer()`` gives them in query mode."""
+    value = normalize(text)
+    headline = _headline_starts(value)
+    kinds = (HEADLINE if match.start() in headline else WORD
+             for match in TOKEN_PATTERN.finditer(value))
+    return [term for term in map(exact_term, TOKEN_PATTERN.findall(value), kinds)
+            if term is not None]
 
 
 def tokenize(text: str) -> list[str]:
-    """The folded, unstemmed words of ``text``, as the query side sees them."""
-    return [token.text for token in name_analyzer()(text, mode="query")]
-
+    """The folded, unstemmed words of ``text``, as the query side sees them (as
+    ``name_analyzer()`` gives them in query mode)."""
+    return [fold(word) for word in TOKEN_PATTERN.findall(normalize(text))]

@@ -15,6 +15,7 @@ import datetime as dt
 import functools
 import os
 import threading
+import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -94,6 +95,22 @@ def _create_empty(store: IndexStore | ClusterStore) -> None:
     from .indexer import update
 
     update(store, [])
+
+
+# The search and query modules, imported by the first search. (An import statement in a
+# method costs every search as much as its freshness check: a module's look-ups by name.)
+@functools.cache
+def _searching() -> types.ModuleType:
+    from . import search
+
+    return search
+
+
+@functools.cache
+def _querying() -> types.ModuleType:
+    from . import query
+
+    return query
 
 
 def _reads_index(method: Callable) -> Callable:
@@ -246,11 +263,9 @@ class SearchIndex:
         of the clock and returns what it has found, and the notice says so. Raises
         :class:`~searchidx.errors.QueryError` for an empty query or bad arguments.
         """
-        from .search import run_search
-
         snapshot = self._current_snapshot()
-        return run_search(snapshot, self._query_builder(snapshot, expand_aliases), query,
-                          limit, since, until, sort, time_budget)
+        return _searching().run_search(snapshot, self._query_builder(snapshot, expand_aliases),
+                                       query, limit, since, until, sort, time_budget)
 
     @_reads_index
     def similar(self, article_id: str, *, limit: int = DEFAULT_LIMIT) -> SearchResults:
@@ -340,12 +355,11 @@ class SearchIndex:
         return bundled_seeds() if per_user_default and location == self.location else None
 
     def _query_builder(self, snapshot: Snapshot, expand_aliases: bool) -> QueryBuilder:
-        from .aliases import load_aliases
-        from .query import QueryBuilder
-
         if expand_aliases and self._aliases is None:
+            from .aliases import load_aliases
+
             self._aliases = load_aliases(self._aliases_file)
-        return QueryBuilder(self._aliases if expand_aliases else None, snapshot)
+        return _querying().QueryBuilder(self._aliases if expand_aliases else None, snapshot)
 
     def _current_snapshot(self) -> Snapshot:
         """This thread's open snapshot of the index, reopened after a rebuild or an update.

@@ -139,17 +139,15 @@ class QueryBuilder:
     def parse(self, text: str, *, any_word: bool = False) -> ParsedQuery:
         """Parse ``text``; ``any_word=True`` lets articles match some of the words."""
         text, shortened = bounded(text)
-        text = _DATE_RANGE.sub(_date_range_syntax, _headline_operators_as_words(text))
+        text = _headline_operators_as_words(text)
+        plain = None if any_word else self._plain_query(text)
+        if plain is not None:
+            return self._finished(plain, text, shortened)
+        text = _DATE_RANGE.sub(_date_range_syntax, text)
         excluded = _only_excluded(text)
         if excluded:
             return ParsedQuery(NOTHING, joined_notices(shortened, _only_exclusions(excluded)))
         problem = syntax_problem(text)
-        if problem is None and not any_word and _are_plain(words := text.split()):
-            return self._finished(self._plain_words_query(words), text, shortened)
-        if problem is None and not any_word and _is_plain_phrase(text):
-            phrase = _plain_phrase_query(text[1:-1])
-            if phrase != NOTHING:
-                return self._finished(phrase, text, shortened)
         if problem is None:
             query, problem = self._parsed_or_why_not(text, any_word)
             if query is not None:
@@ -180,6 +178,17 @@ class QueryBuilder:
         except Exception as error:  # noqa: BLE001 (Whoosh raises bare Exceptions for bad dates)
             return None, str(error) or type(error).__name__
         return (query, None) if query != NOTHING else (None, "nothing to search for")
+
+    def _plain_query(self, text: str) -> Query | None:
+        """The tree of plain words, or of one quoted phrase of plain words, made without
+        the parser; None for any other text. Such text is well-formed, has no date range
+        and excludes nothing, so it is not checked for those."""
+        if _are_plain(words := text.split()):
+            return self._plain_words_query(words)
+        if _is_plain_phrase(text):
+            phrase = _plain_phrase_query(text[1:-1])
+            return None if phrase == NOTHING else phrase
+        return None
 
     def _plain_words_query(self, words: Sequence[str]) -> Query:
         """The tree the parser makes of plain words, made without it: its generic

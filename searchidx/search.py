@@ -18,8 +18,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from operator import attrgetter, itemgetter
-from typing import NamedTuple, overload
+from operator import itemgetter
+from typing import NamedTuple, TypeVar, overload
 
 from .analysis import normalize
 from .budget import Budget
@@ -133,6 +133,18 @@ class SearchResults(Sequence[Hit]):
                 "suggestion": self.suggestion, "notice": self.notice}
 
 
+_Made = TypeVar("_Made", Hit, SearchResults)
+
+
+def _made(kind: type[_Made], **fields: object) -> _Made:
+    """The frozen dataclass ``kind`` of these fields (all of them, in their order), its
+    attributes set at once: its ``__init__`` sets each through ``object.__setattr__``
+    (for a hit, a sixth of making its snippet)."""
+    made = object.__new__(kind)
+    made.__dict__.update(fields)
+    return made
+
+
 # --- searching ---------------------------------------------------------------------------------
 
 # The private records are named tuples: making a dataclass takes a cold start ~1 ms.
@@ -187,10 +199,10 @@ def run_search(snapshot: Snapshot, builder: QueryBuilder, query: str, limit: int
         outcome = (_filtered_out(snapshot, builder, request, parsed, outcome, budget)
                    or _second_chance(snapshot, builder, request, outcome.notice, budget)
                    or outcome)
-    return SearchResults(query=request.query, total=outcome.ranking.total,
-                         hits=_hits(snapshot, outcome.ranking.hits, budget),
-                         notice=joined_notices(outcome.notice, budget.notice),
-                         suggestion=outcome.suggestion)
+    return _made(SearchResults, query=request.query, total=outcome.ranking.total,
+                 hits=_hits(snapshot, outcome.ranking.hits, budget),
+                 notice=joined_notices(outcome.notice, budget.notice),
+                 suggestion=outcome.suggestion)
 
 
 def _attempt(snapshot: Snapshot, builder: QueryBuilder, request: _Request, parsed, budget: Budget,
@@ -306,10 +318,10 @@ def _hit(snapshot: Snapshot, stored: dict, ranked: Ranked) -> Hit:
     fragments = fragments_at(body, ranked.body_chars) if body else []
     snippet, spans = _join_fragments(body, fragments) if fragments else (_lead(body), ())
     date = stored.get("date")
-    return Hit(id=stored["id"], path=stored.get("path", ""), title=stored.get("title", ""),
-               date=date.date() if date else None, score=ranked.score,
-               snippet=snippet, highlights=spans, place=stored.get("place"),
-               source=stored.get("source"), url=stored.get("url"))
+    return _made(Hit, id=stored["id"], path=stored.get("path", ""), title=stored.get("title", ""),
+                 date=date.date() if date else None, score=ranked.score,
+                 snippet=snippet, highlights=spans, place=stored.get("place"),
+                 source=stored.get("source"), url=stored.get("url"))
 
 
 # --- snippets ----------------------------------------------------------------------------------
@@ -329,16 +341,21 @@ def fragments_at(text: str, chars: dict[str, Chars]) -> list[Fragment]:
     tuples (its tokens and fragments took a third of a hit's snippet)."""
     tokens = sorted(((start, end, word) for word, occurrences in chars.items()
                      for _, start, end in occurrences if end <= _CHAR_LIMIT), key=itemgetter(0))
-    found = list(_pinpointed(_longest_at_each_start(tokens), len(text)))
-    starts = [cut.start for _, cut in found]
-    if len(found) <= SNIPPET_FRAGMENTS and all(map(operator.lt, starts, starts[1:])):
-        best = [cut for _, cut in found]  # all of them, already in text order
-    else:
-        # (Over an iterator, as Whoosh gives it: nlargest breaks ties apart otherwise.)
-        best = sorted((cut for _, cut in heapq.nlargest(SNIPPET_FRAGMENTS, iter(found))),
-                      key=attrgetter("start"))
-    return [Fragment(cut.start, cut.end, [(token[0], token[1]) for token in cut.matches])
-            for cut in best]
+    cuts = _pinpointed(_longest_at_each_start(tokens), len(text))
+    starts = [start for start, _, _ in cuts]
+    if len(cuts) > SNIPPET_FRAGMENTS or not all(map(operator.lt, starts, starts[1:])):
+        # The best by score (else all of them, already in text order). Over an iterator,
+        # as Whoosh gives it: nlargest breaks ties apart otherwise.
+        scored = [(_score(matches), _Cut(start, end, matches)) for start, end, matches in cuts]
+        best = heapq.nlargest(SNIPPET_FRAGMENTS, iter(scored))
+        cuts = sorted(((cut.start, cut.end, cut.matches) for _, cut in best), key=itemgetter(0))
+    return [Fragment(start, end, [token[:2] for token in matches]) for start, end, matches in cuts]
+
+
+def _score(matches: list[tuple[int, int, str]]) -> int:
+    """``BasicFragmentScorer``'s score of a fragment: its matches, times a hundred times the
+    different words among them."""
+    return len(matches) * len({token[2] for token in matches}) * 100
 
 
 class _Cut:
@@ -369,13 +386,13 @@ def _longest_at_each_start(tokens: list[tuple[int, int, str]]) -> list[tuple[int
 
 
 def _pinpointed(tokens: list[tuple[int, int, str]], length: int
-                ) -> Iterator[tuple[int, _Cut]]:
-    """``(score, fragment)`` of each fragment, as Whoosh's
+                ) -> list[tuple[int, int, list[tuple[int, int, str]]]]:
+    """``(start, end, matches)`` of each fragment, as Whoosh's
     ``PinpointFragmenter.fragment_matches`` cuts them: a match, the next ones while they
     end within the surround of the last and the fragment's width, then the surround on
-    each side. The score is ``BasicFragmentScorer``'s: the matches, times a hundred times
-    the different words among them."""
+    each side."""
     maxchars, surround, count = SNIPPET_FRAGMENT_CHARS, SNIPPET_SURROUND_CHARS, len(tokens)
+    cuts = []
     at = 0
     while at < count:
         last = at
@@ -386,17 +403,20 @@ def _pinpointed(tokens: list[tuple[int, int, str]], length: int
             if end - right > surround or end - left > maxchars:
                 break
             last, right, width = last + 1, end, width + end - start
-        matches = tokens[at:last + 1]
-        words = len({token[2] for token in matches})
-        yield (len(matches) * words * 100,
-               _Cut(max(0, left - surround), min(length, right + surround), matches))
+        cuts.append((max(0, left - surround), min(length, right + surround),
+                     tokens[at:last + 1]))
         at = last + 1
+    return cuts
 
 
-def _snap_to_words(text: str, fragment: Fragment) -> Fragment:
+# A fragment as a plain tuple, ``(start, end, matches)``: making a Fragment costs a call.
+_Stretch = tuple[int, int, list[Span]]
+
+
+def _snap_to_words(text: str, fragment: Fragment) -> _Stretch:
     """Move a fragment's ends inwards to whole words, never past a match."""
-    start, end = fragment.start, fragment.end
-    first, last = fragment.matches[0][0], fragment.matches[-1][1]
+    start, end, matches = fragment
+    first, last = matches[0][0], matches[-1][1]
     if start > 0 and not text[start - 1].isspace():
         space = _SPACE.search(text, start, first)
         start = space.end() if space else first
@@ -404,7 +424,7 @@ def _snap_to_words(text: str, fragment: Fragment) -> Fragment:
         end = _last_space_start(text, last, end)
     while start < first and text[start].isspace():
         start += 1
-    return Fragment(start, end, fragment.matches)
+    return start, end, matches
 
 
 def _last_space_start(text: str, start: int, end: int) -> int:
@@ -420,16 +440,15 @@ def _last_space_start(text: str, start: int, end: int) -> int:
     return at + 1
 
 
-def _merge_overlapping(fragments: list[Fragment]) -> list[Fragment]:
+def _merge_overlapping(fragments: list[_Stretch]) -> list[_Stretch]:
     """Fragments in text order, those that overlap or touch joined into one."""
-    merged: list[Fragment] = []
-    for fragment in sorted(fragments, key=lambda f: f.start):
-        if merged and fragment.start <= merged[-1].end + 1:
-            last = merged[-1]
-            merged[-1] = Fragment(last.start, max(last.end, fragment.end),
-                                   sorted(set(last.matches) | set(fragment.matches)))
+    merged: list[_Stretch] = []
+    for start, end, matches in sorted(fragments, key=itemgetter(0)):
+        if merged and start <= merged[-1][1] + 1:
+            last_start, last_end, last_matches = merged[-1]
+            merged[-1] = (last_start, max(last_end, end), sorted({*last_matches, *matches}))
         else:
-            merged.append(fragment)
+            merged.append((start, end, matches))
     return merged
 
 
@@ -439,11 +458,12 @@ def _join_fragments(text: str, fragments: list[Fragment]) -> tuple[str, tuple[Sp
     spans: list[Span] = []
     length = 0  # of the pieces so far
     merged = _merge_overlapping([_snap_to_words(text, f) for f in fragments if f.matches])
-    for number, fragment in enumerate(merged):
-        pieces.append(SNIPPET_SEPARATOR if number else ("…" if fragment.start > 0 else ""))
-        length += len(pieces[-1])
-        position = fragment.start
-        for match_start, match_end in fragment.matches:
+    for number, (start, end, matches) in enumerate(merged):
+        opening = SNIPPET_SEPARATOR if number else ("…" if start > 0 else "")
+        pieces.append(opening)
+        length += len(opening)
+        position = start
+        for match_start, match_end in matches:
             if match_start < position:
                 continue
             between = _one_space(text[position:match_start])
@@ -452,9 +472,10 @@ def _join_fragments(text: str, fragments: list[Fragment]) -> tuple[str, tuple[Sp
             length += match_end - match_start
             pieces += (between, text[match_start:match_end])
             position = match_end
-        pieces.append(_one_space(text[position:fragment.end]).rstrip())
-        length += len(pieces[-1])
-    if merged and merged[-1].end < len(text.rstrip()):
+        closing = _one_space(text[position:end]).rstrip()
+        pieces.append(closing)
+        length += len(closing)
+    if merged and merged[-1][1] < len(text.rstrip()):
         pieces.append("…")
     return "".join(pieces), tuple(spans)
 

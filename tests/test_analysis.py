@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from searchidx import fold, normalize, settings
 from searchidx.analysis import (PAIR_SIGNATURE_BYTES, Memo, WordForms, exact_analyzer,
-                                exact_terms, name_analyzer, pair_bits, pair_signature,
-                                prose_analyzer, prose_forms, prose_terms)
+                                exact_query_terms, exact_terms, name_analyzer, pair_bits,
+                                pair_signature, prose_analyzer, prose_forms, prose_query_terms,
+                                prose_terms, tokenize)
 from searchidx.index import build_schema
 from newsgen import NewsWriter
 from syllables import VOWELS, syllables
@@ -248,6 +249,25 @@ HEADLINED = "OPEC SEES EC TALKS\nThe OPEC and EC met in HÀ NỘI, KIM JONG UN S
 def test_one_pass_analysis_of_news_is_the_analyzers(text):
     assert one_pass_prose(text) == analyzer_prose(text)
     assert list(exact_terms(text).items()) == analyzer_exact_terms(text)
+
+
+def analyzers_query_terms(text: str) -> tuple[list[str], list[str], list[str]]:
+    return (words(prose_analyzer(), text), words(exact_analyzer(), text),
+            words(name_analyzer(), text))
+
+
+@given(news_texts)
+def test_a_querys_terms_are_the_analyzers_in_query_mode(text):
+    assert (prose_query_terms(text), exact_query_terms(text), tokenize(text)) \
+        == analyzers_query_terms(text)
+
+
+@pytest.mark.parametrize("text", [HEADLINED, "BANK OF ENGLAND DOES NOT INTERVENE", "Sơn UN",
+                                  "Nguyễn Tấn Dũng", "ministers' relations", "Ha Noi Jong-un",
+                                  unicodedata.normalize("NFD", "Hà Nội Thuỷ"), "x\u0301y UN"])
+def test_the_query_terms_of_news_words_are_the_analyzers(text):
+    assert (prose_query_terms(text), exact_query_terms(text), tokenize(text)) \
+        == analyzers_query_terms(text)
 
 
 def test_a_memo_of_word_forms_stays_within_its_bounds(monkeypatch):

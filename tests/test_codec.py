@@ -295,6 +295,44 @@ def test_stored_fields_read_back_as_written_before_during_and_after_the_dictiona
         assert [searcher.stored_fields(number) for number in range(count)] == stored
 
 
+@pytest.fixture(scope="module")
+def stored_reader(tmp_path_factory):
+    """The per-document reader of a segment whose stored fields have a dictionary."""
+    schema = fields.Schema(id=fields.ID(stored=True), body=fields.TEXT(stored=True))
+    index = _storage_in_current_format(tmp_path_factory.mktemp("stored")).create_index(schema)
+    with index.writer(codec=Codec()) as writer:
+        for record in with_bodies(NewsWriter(4).articles(80)):
+            writer.add_document(id=record["id"], body=record["body"])
+    searcher = index.searcher()
+    yield searcher.reader()._perdoc
+    searcher.close()
+
+
+def _inflated_by_zlib(dictionary: bytes, data: bytes) -> bytes | type:
+    try:
+        return zlib.decompressobj(zdict=dictionary).decompress(data)
+    except zlib.error:
+        return zlib.error
+
+
+@given(st.binary(max_size=400), st.sampled_from(["whole", "cut", "checksum", "dictionary",
+                                                 "trailing", "no dictionary"]))
+def test_stored_fields_inflate_as_zlib_inflates_them_whole_or_damaged(stored_reader, text,
+                                                                      damage):
+    dictionary = stored_reader._dictionary
+    deflate = zlib.compressobj(3) if damage == "no dictionary" else \
+        zlib.compressobj(3, zdict=dictionary)
+    data = deflate.compress(text) + deflate.flush()
+    data = {"cut": data[:-5], "checksum": data[:-1] + bytes([data[-1] ^ 1]),
+            "dictionary": data[:2] + bytes([data[2] ^ 1]) + data[3:],
+            "trailing": data + b"\0"}.get(damage, data)
+    try:
+        inflated = stored_reader._inflated(data)
+    except zlib.error:
+        inflated = zlib.error
+    assert inflated == _inflated_by_zlib(dictionary, data)
+
+
 def _stored_bytes(folder: Path, codec) -> int:
     """The bytes of 300 generated articles stored (and nothing else) with ``codec``."""
     schema = fields.Schema(id=fields.STORED(), title=fields.STORED(), body=fields.STORED())

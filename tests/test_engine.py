@@ -92,3 +92,22 @@ def test_a_parsed_query_runs_as_whoosh_parsed_it(text):
     compiled = to_whoosh(from_whoosh(whoosh_query))
     assert from_whoosh(compiled) == from_whoosh(whoosh_query)
     assert repr(compiled) == repr(whoosh_query)
+
+
+def test_a_snapshots_stored_fields_are_whooshs_in_every_segment_less_a_removed_field(tmp_path):
+    from searchidx.index import IndexStore
+
+    articles = with_bodies(NewsWriter(seed=5).articles(60))
+    with SearchIndex.open(tmp_path / "index", create=True) as idx:
+        for number in range(2):  # two updates: two segments
+            idx.index([write_jsonl(tmp_path / f"news{number}.jsonl", articles[number::2])])
+    store = IndexStore(tmp_path / "index")
+    writer = store.open().writer()
+    writer.remove_field("path")  # the documents keep their stored paths
+    writer.commit()
+    snapshot = store.open_snapshot()
+    assert len(snapshot.reader.leaf_readers()) == 2
+    stored = [snapshot.stored_fields(doc) for doc in range(snapshot.reader.doc_count_all())]
+    assert stored == [snapshot.searcher.stored_fields(doc) for doc in range(len(stored))]
+    assert all("path" not in fields and fields["id"] for fields in stored)
+    snapshot.close()

@@ -270,3 +270,17 @@ def test_an_excluded_word_leaves_out_the_same_articles_when_sorted_by_date(tmp_p
         by_relevance = index.search("grain ANDNOT wheat")
         by_date = index.search("grain ANDNOT wheat", sort="date")
     assert (by_date.total, ids(by_date)) == (by_relevance.total, ids(by_relevance)) == (1, ["g1"])
+
+
+def test_results_and_hits_are_those_their_dataclasses_make_of_their_fields(searcher):
+    import dataclasses
+
+    results = searcher.search("Vu", limit=5)
+    assert results.hits
+    pairs = [(made, type(made)(**{field.name: getattr(made, field.name)
+                                  for field in dataclasses.fields(made)}))
+             for made in [results, *results.hits]]
+    for made, again in pairs:  # (before to_dict() caches a hit's snippet_html)
+        assert list(vars(made).items()) == list(vars(again).items())
+        assert (made, hash(made), repr(made)) == (again, hash(again), repr(again))
+    assert results.to_dict() == pairs[0][1].to_dict()

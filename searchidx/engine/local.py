@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+from bisect import bisect_right
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +65,10 @@ class LocalSnapshot:
         self.searcher = searcher if searcher is not None else index.searcher(
             weighting=weighting())
         self.reader = self.searcher.reader()
+        leaves = self.reader.leaf_readers()
+        self._segments = [leaf for leaf, _ in leaves]
+        self._offsets = [offset for _, offset in leaves]
+        self._field_names = frozenset(self.searcher.schema.names())
 
     def doc_count(self) -> int:
         return self.searcher.doc_count()
@@ -76,7 +81,11 @@ class LocalSnapshot:
         return analysis_version(self.searcher.schema)
 
     def is_current(self) -> bool:
-        return self.searcher.up_to_date()
+        if self.index is None:
+            return self.searcher.up_to_date()  # (raises: no index to compare with)
+        # Whoosh's up_to_date(), without its layers: every search asks.
+        return whoosh_adapter.latest_toc_generation(self.index.storage, self.index.indexname) \
+            == self.reader.generation()
 
     def close(self) -> None:
         self.searcher.close()
@@ -86,7 +95,15 @@ class LocalSnapshot:
     # --- documents -----------------------------------------------------------------------
 
     def stored_fields(self, doc: int) -> dict[str, object]:
-        return self.searcher.stored_fields(doc)
+        # From the segment's columns: Whoosh's readers add two layers of calls and copy
+        # the fields into a new dict, keeping those the schema has (all of them, mostly).
+        number = bisect_right(self._offsets, doc) - 1
+        segment = whoosh_adapter.columns_reader(self._segments[number])
+        stored = segment.stored_fields(doc - self._offsets[number])
+        if stored.keys() <= self._field_names:
+            return stored
+        schema = self.searcher.schema
+        return {name: value for name, value in stored.items() if name in schema}
 
     def document_number(self, article_id: str) -> int | None:
         return self.searcher.document_number(id=article_id)

@@ -69,10 +69,11 @@ def rank(searcher, query, limit: int, exact=None, allowed: frozenset[int] | None
     """
     best: list[tuple[bool, float, int, _Segment, _Node]] = []
     total, lift = 0, 0.0
+    statistics: dict[str, tuple[bool, float]] = {}  # the same for every segment
     for number, (leaf, offset) in enumerate(searcher.leaf_searchers()):
         if number and budget is not None and budget.stop_if_exhausted():
             break
-        segment = _Segment(searcher, leaf, offset, allowed)
+        segment = _Segment(searcher, leaf, offset, allowed, statistics)
         try:
             node = segment.node(query)
             first = segment.node(exact) if exact is not None else _EMPTY
@@ -496,14 +497,18 @@ class _Segment:
     """One segment of the index while a query is evaluated: its postings and field
     lengths, each read at most once."""
 
-    def __init__(self, searcher, leaf, offset: int, allowed: frozenset[int] | None) -> None:
+    def __init__(self, searcher, leaf, offset: int, allowed: frozenset[int] | None,
+                 statistics: dict[str, tuple[bool, float]] | None = None) -> None:
+        """``statistics``: the fields' (see :meth:`statistics`), shared by the segments
+        of one search (None: this segment's own)."""
         self.searcher, self.leaf, self.offset = searcher, leaf, offset
         self.reader = leaf.reader()
         self.deleted = whoosh_adapter.deleted_documents(self.reader)
         self.allowed = allowed
         self._postings: dict[Term, _Postings | None] = {}
         self._lengths: dict[str, bytes | Callable[[int], int]] = {}
-        self._statistics: dict[str, tuple[bool, float]] = {}
+        self._statistics = {} if statistics is None else statistics
+        self._term_infos = _term_infos(self.reader)
 
     def statistics(self, field: str) -> tuple[bool, float]:
         """Whether ``field`` is scored, and its average length in the whole index (looked
@@ -527,11 +532,12 @@ class _Segment:
     def postings(self, field: str, text: bytes) -> _Postings | None:
         """The term's postings here, or None if no document here has it."""
         key = (field, text)
-        if key not in self._postings:
-            terminfo = _term_info(self.reader, field, text)  # remembered: cheap
-            self._postings[key] = None if terminfo is None else \
+        postings = self._postings.get(key, _UNKNOWN)
+        if postings is _UNKNOWN:
+            terminfo = _term_info(self.reader, field, text, self._term_infos)  # remembered
+            postings = self._postings[key] = None if terminfo is None else \
                 _Postings(self.reader, field, text, terminfo)
-        return self._postings[key]
+        return postings
 
     def bm25(self, field: str, idf: float, avg_length: float, docs: Sequence[int],
              weights: Sequence[float]) -> list[float]:
@@ -622,22 +628,31 @@ class _Segment:
     def ranked(self, node: _Node, doc: int, score: float) -> Ranked:
         terms = frozenset(node.terms(doc))
         decode = self.searcher.schema["body"].format.decode_characters  # (decode_as's method)
-        chars = {text.decode("utf-8"): tuple(decode(self.postings("body", text).value(doc)))
-                 for field, text in terms if field == "body"}
+        postings = self._postings  # (a matched term's are there)
+        chars = {term[1].decode("utf-8"): tuple(decode(postings[term].value(doc)))
+                 for term in terms if term[0] == "body"}
         return Ranked(doc + self.offset, score, terms, chars)
 
 
 _TERM_INFOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _term_info(reader, field: str, text: bytes):
-    """A term's entry in a segment's term dictionary, None if the segment lacks the term;
-    remembered for the open reader: a segment's terms never change, and looking one up
-    reads its hash table a few bytes at a time through Python file calls (a tenth of a
-    typical search). The most recent ``TERM_INFO_CACHE`` entries are kept."""
+def _term_infos(reader) -> dict:
+    """The term entries remembered for an open segment reader (see :func:`_term_info`)."""
     infos = _TERM_INFOS.get(reader)
     if infos is None:
         infos = _TERM_INFOS[reader] = {}
+    return infos
+
+
+def _term_info(reader, field: str, text: bytes, infos: dict | None = None):
+    """A term's entry in a segment's term dictionary, None if the segment lacks the term;
+    remembered for the open reader (in ``infos``, its :func:`_term_infos` if the caller
+    has them): a segment's terms never change, and looking one up reads its hash table a
+    few bytes at a time through Python file calls (a tenth of a typical search). The most
+    recent ``TERM_INFO_CACHE`` entries are kept."""
+    if infos is None:
+        infos = _term_infos(reader)
     key = (field, text)
     info = infos.pop(key, _UNKNOWN)  # put back last: the least recent go first
     if info is _UNKNOWN:

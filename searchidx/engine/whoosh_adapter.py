@@ -12,6 +12,7 @@ line (:class:`~searchidx.errors.UnsupportedWhoosh`), rather than failing later w
 from __future__ import annotations
 
 import array
+import functools
 import importlib
 import importlib.machinery
 import importlib.util
@@ -744,8 +745,14 @@ def toc_file_name(indexname: str, generation: int) -> str:
 
 
 def latest_toc_generation(storage, indexname: str) -> int:
-    """The generation of the table of contents a reader opens."""
-    return TOC._latest_generation(storage, indexname)
+    """The generation of the table of contents a reader opens: whoosh3's
+    ``TOC._latest_generation``, with its pattern compiled once (every search asks)."""
+    pattern = _toc_pattern(indexname)
+    return max((int(match[1]) for match in map(pattern.match, storage.list()) if match),
+               default=-1)
+
+
+_toc_pattern = functools.lru_cache(maxsize=8)(TOC._pattern)
 
 
 # --- queries ---------------------------------------------------------------------------------
