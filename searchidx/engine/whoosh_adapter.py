@@ -102,7 +102,8 @@ defer_unused_modules()
 
 # Imported once the installed Whoosh is known to have the internals used below.
 from whoosh.codec import whoosh3  # noqa: E402
-from whoosh.columns import RefBytesColumn, VarBytesColumn  # noqa: E402
+from whoosh.columns import (FixedBytesColumn, RefBytesColumn, VarBytesColumn,  # noqa: E402
+                            WrappedColumnWriter)
 from whoosh.filedb.compound import SubFile  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
@@ -490,13 +491,43 @@ class FieldWriter(whoosh3.W3FieldWriter):
 
     def finish_term(self) -> bytes:
         """whoosh3's ``finish_term``, which also gives the bytes of the term's info."""
-        info = self._postwriter.finish_postings().to_bytes()
+        terminfo = self._postwriter.finish_postings()
+        if self._held_rows is not None and not terminfo.is_inlined():
+            self._held_rows.append((self._key_start + self._btext, terminfo))
+            return b""  # (shared infos are inlined ones)
+        info = terminfo.to_bytes()
         self._add_row(self._btext, info)
         return info
 
+    _held_rows: list | None = None
+
+    def hold_terms(self, fieldnames: Iterable[str]) -> None:
+        """Number the fields ``fieldnames`` in order and keep the terms table's rows
+        (whose postings extents are not known yet) until :meth:`write_terms`."""
+        self._fieldmap.update((name, number) for number, name in enumerate(fieldnames))
+        self._held_rows = []
+
+    def postings_length(self) -> int:
+        """The bytes written to the postings file so far."""
+        return self._postfile.tell()
+
+    def write_terms(self, postings_start: int) -> None:
+        """Write the rows held (:meth:`hold_terms`) as if the postings file started
+        ``postings_start`` bytes further on, then close the files."""
+        for key, info in self._held_rows:
+            if not isinstance(info, bytes):
+                info._offset += postings_start
+                info = info.to_bytes()
+            self._tindex.add(key, info)
+        self._held_rows = None
+        self.close()
+
     def _add_row(self, term: bytes, info: bytes) -> None:
         """Add a term of the current field, with its info's bytes, to the terms table."""
-        self._tindex.add(self._key_start + term, info)
+        if self._held_rows is not None:
+            self._held_rows.append((self._key_start + term, info))
+        else:
+            self._tindex.add(self._key_start + term, info)
 
 
 _field_and_term = itemgetter(0, 1)
@@ -517,11 +548,145 @@ class ColumnsWriter(whoosh3.W3PerDocWriter):
             stored.clear()
         self._indoc = False
 
+    def _create_column(self, fieldname: str, column) -> None:
+        super()._create_column(fieldname, column)
+        vars(self).setdefault("columns", {})[fieldname] = column
+
+    def column_layouts(self) -> dict[str, tuple]:
+        """How each column's file is laid out (see :func:`join_columns`)."""
+        return {name: _column_layout(column, self._get_column(name))
+                for name, column in self.columns.items()}
+
     def add_column_value_at(self, docnum: int, fieldname: str, column, value) -> None:
         """``add_column_value`` for document ``docnum`` (no earlier than the last given one)."""
         if not self._has_column(fieldname):
             self._create_column(fieldname, column)
         self._get_column(fieldname).add(docnum, value)
+
+
+def _column_layout(column, writer) -> tuple:
+    """``("var", allow_offsets, cutoff)``: whoosh's layout of values of any length, then
+    their lengths (and offsets); ``("fixed", width, default)``: values of one width, as far
+    as the last document with one; else ``("values", column)``."""
+    while isinstance(writer, WrappedColumnWriter):
+        writer = writer._child
+    if isinstance(writer, VarBytesColumn.Writer):
+        return ("var", writer.allow_offsets, writer.cutoff)
+    if isinstance(writer, FixedBytesColumn.Writer):
+        return ("fixed", writer._fixedlen, writer._defaultbytes or bytes(writer._fixedlen))
+    return ("values", column)
+
+
+def join_columns(storage, parts: Sequence[tuple], segment) -> None:
+    """Write ``segment``'s columns of the documents of ``parts`` (``(part segment, its
+    documents, its column layouts)``, one after another): a column's files joined as
+    they are, its lengths or values added up where its layout needs it."""
+    names = sorted({name for _, _, layouts in parts for name in layouts})
+    for name in names:
+        layout = next(layouts[name] for _, _, layouts in parts if name in layouts)
+        pieces = [(_column_bytes(storage, part, name) if name in layouts else None, count)
+                  for part, count, layouts in parts]
+        with storage.create_file(whoosh3.W3Codec.column_filename(segment, name)) as out:
+            _JOINS[layout[0]](out, pieces, *layout[1:])
+
+
+def _column_bytes(storage, segment, name: str) -> bytes:
+    with storage.open_file(whoosh3.W3Codec.column_filename(segment, name)) as column:
+        return column.read()
+
+
+def _join_var(out, pieces: Sequence[tuple], allow_offsets: bool, cutoff: int) -> None:
+    lengths: list[int] = []
+    for data, count in pieces:
+        values, part_lengths = _var_values(data, count) if data is not None else (b"", [0] * count)
+        out.write(values)
+        lengths.extend(part_lengths)
+    lengths = array.array(_unsigned_code(max(lengths, default=0)), lengths)
+    out.write_array(lengths)
+    if allow_offsets and len(lengths) > cutoff:  # as whoosh's writer does
+        offsets = list(itertools.accumulate(lengths, initial=0))[:-1]
+        offsets = array.array(_unsigned_code(max(offsets, default=0)), offsets)
+        out.write_array(offsets)
+        out.write(f"{lengths.typecode}{offsets.typecode}X".encode("ascii"))
+    else:
+        out.write(lengths.typecode.encode("ascii"))
+
+
+def _var_values(data: bytes, count: int) -> tuple[bytes, array.array]:
+    """A ``("var", …)`` column's values, one after another, and their lengths."""
+    code, end = chr(data[-1]), len(data) - 1
+    if code == "X":
+        code, offsets_code = chr(data[-3]), chr(data[-2])
+        end = len(data) - 3 - count * array.array(offsets_code).itemsize
+    start = end - count * array.array(code).itemsize
+    lengths = array.array(code, data[start:end])
+    if sys.byteorder == "little":  # whoosh writes arrays big-endian
+        lengths.byteswap()
+    return data[:start], lengths
+
+
+def _join_fixed(out, pieces: Sequence[tuple], width: int, default: bytes) -> None:
+    for number, (data, count) in enumerate(pieces):
+        data = data or b""
+        out.write(data)
+        if number < len(pieces) - 1:
+            out.write(default * (count - len(data) // width))
+
+
+def _join_values(out, pieces: Sequence[tuple], column) -> None:
+    writer, base = column.writer(out), 0
+    for data, count in pieces:
+        if data is not None:
+            reader = column.reader(_buffer_file(data), 0, len(data), count)
+            for docnum in range(count):
+                writer.add(base + docnum, reader[docnum])
+        base += count
+    writer.finish(base)
+
+
+_JOINS = {"var": _join_var, "fixed": _join_fixed, "values": _join_values}
+
+
+def _unsigned_code(largest: int) -> str:
+    return next(code for code in "BHIQ" if largest < 1 << (8 * array.array(code).itemsize))
+
+
+def _buffer_file(data: bytes):
+    from whoosh.filedb.structfile import BufferFile
+
+    return BufferFile(data)
+
+
+def joined_segment(codec, storage, indexname: str, parts: Sequence, join_terms: Callable
+                   ) -> object:
+    """One segment of the documents of the segments ``parts`` (written by workers that
+    each wrote the terms of one range for all of them: see ``parallel.py``), each with its
+    ``column_layouts``; ``join_terms`` joins their terms files' bytes. The parts' files
+    are deleted."""
+    segment = codec.new_segment(storage, indexname)
+    join_columns(storage, [(part, part.doc_count_all(), part.column_layouts) for part in parts],
+                 segment)
+    with storage.create_file(segment.make_filename(codec.TERMS_EXT)) as out:
+        out.write(join_terms([_part_file(storage, part, codec.TERMS_EXT) for part in parts]))
+    with storage.create_file(segment.make_filename(codec.POSTS_EXT)) as out:
+        for part in parts:
+            out.write(_part_file(storage, part, codec.POSTS_EXT))
+    segment.set_doc_count(sum(part.doc_count_all() for part in parts))
+    lengths: dict[str, int] = {}
+    for part in parts:
+        for fieldname, length in part._fieldlengths.items():
+            lengths[fieldname] = lengths.get(fieldname, 0) + length
+    segment._fieldlengths = lengths
+    for part in parts:
+        for name in part.list_files(storage):
+            storage.delete_file(name)
+    segment.create_compound_file(storage)
+    return segment
+
+
+def _part_file(storage, part, extension: str) -> bytes:
+    with storage.open_file(part.make_filename(extension)) as file:
+        return file.read()
 
 
 class ColumnsReader(whoosh3.W3PerDocReader):
@@ -769,12 +934,28 @@ def __getattr__(name: str) -> type:
 def _process_writer_classes() -> dict[str, type]:
     from whoosh.multiproc import MpWriter, SubWriterTask
     from whoosh.util import random_name
+    from whoosh.writing import SegmentWriter
 
     class WorkerTask(SubWriterTask):
         """A worker of :class:`ProcessWriter`, told before it is given its first documents."""
 
         def before_documents(self) -> None:
             raise NotImplementedError
+
+        def finish_segment(self):
+            """Finish the worker's segment (as Whoosh does unless overridden) and give it
+            for the parent."""
+            return SegmentWriter._finalize_segment(self.writer)
+
+        @property
+        def writer(self):
+            return self.__dict__["writer"]
+
+        @writer.setter
+        def writer(self, writer) -> None:
+            # Whoosh's run() makes the writer, then finishes its segment with this call
+            self.__dict__["writer"] = writer
+            writer._finalize_segment = self.finish_segment
 
         def _process_file(self, filename, doc_count) -> None:
             # Whoosh makes the worker's writer in run(); it is given documents only here.
