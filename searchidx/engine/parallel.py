@@ -45,6 +45,10 @@ from .whoosh_adapter import ProcessWriter, WorkerTask, joined_segment
 __all__ = ["ParallelWriter"]
 
 _ORPHAN_CHECK_SECONDS = 0.5
+# The first worker chooses the ranges' bounds once the postings it holds fill this share
+# of its memory limit (long before another worker writes its first run, whose terms are
+# then split into ranges), or when it finishes before.
+_BOUNDS_SAMPLE = 0.25
 # How often a worker waiting for the others' part of the finish looks again.
 _WAIT_SECONDS = 0.002
 
@@ -144,11 +148,11 @@ class _Worker(WorkerTask):
 
     def _take_bounds(self, finishing: bool = False) -> None:
         """Split the pool's terms into one range per worker: the first worker chooses the
-        bounds from the postings it holds after its first articles (or when it finishes
-        without), the others take them once it has."""
+        bounds from the postings it holds (see ``_BOUNDS_SAMPLE``), the others take them
+        once it has."""
         pool, rendezvous = self.writer.pool, self._rendezvous()
         if self.position == 0:
-            if pool.fieldnames or finishing:
+            if pool.fullness() >= _BOUNDS_SAMPLE or finishing:
                 bounds = pool.even_bounds(self.processes)
                 rendezvous.publish("bounds", 0, bounds)
                 pool.split(bounds)

@@ -12,9 +12,10 @@ piece at a time (the build time and memory it saves: docs/performance.md).
 from __future__ import annotations
 
 import heapq
+import itertools
 import marshal
 import struct
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from itertools import repeat
 from operator import itemgetter
@@ -88,6 +89,10 @@ class TermPool:
         self.bounds = bounds
         self.ranged_runs = [[] for _ in range(len(bounds) + 1)]
 
+    def fullness(self) -> float:
+        """How much of its memory limit the postings held take (1: a run is written)."""
+        return self._size / self._limit
+
     def even_bounds(self, count: int) -> list[tuple[str, bytes]]:
         """The bounds (see :meth:`split`) of ``count`` ranges that share the postings
         held about evenly (none held: every range but the first is empty)."""
@@ -115,10 +120,12 @@ class TermPool:
         if self.bounds is None:
             self.runs.append(self._write_run(self._sorted_terms()))
         else:
-            for number, terms in enumerate(_in_ranges(self._sorted_terms(), self.bounds)):
+            for number, pieces in enumerate(self._ranged_texts()):
+                terms = itertools.chain.from_iterable(
+                    itertools.starmap(self._field_terms, pieces))
                 if number == keep:
-                    kept = terms
-                elif terms:
+                    kept = list(terms)
+                elif any(texts for _, texts in pieces):
                     self.ranged_runs[number].append(self._write_run(terms))
         self._fields, self._unordered, self._size = {}, set(), 0
         return kept
@@ -154,13 +161,32 @@ class TermPool:
 
     def _sorted_terms(self) -> Iterator[_TermPostings]:
         for fieldname in sorted(self._fields):
-            terms = self._fields[fieldname]
-            for text in sorted(terms):
-                held = terms[text]
-                docnums, weights, values = held[::3], held[1::3], held[2::3]
-                if (fieldname, text) in self._unordered:
-                    docnums, weights, values = _by_document(docnums, weights, values)
-                yield fieldname, text, docnums, weights, values
+            yield from self._field_terms(fieldname, sorted(self._fields[fieldname]))
+
+    def _ranged_texts(self) -> list[list[tuple[str, list[bytes]]]]:
+        """Each range's terms held, as (field, its terms in order) in order (found with a
+        bisection where a bound falls in a field, not a comparison a term)."""
+        bounds = self.bounds
+        ranges: list[list[tuple[str, list[bytes]]]] = [[] for _ in range(len(bounds) + 1)]
+        for fieldname in sorted(self._fields):
+            texts = sorted(self._fields[fieldname])
+            number, start = bisect_right(bounds, (fieldname, texts[0])), 0
+            while number < len(bounds) and bounds[number][0] == fieldname:
+                end = bisect_left(texts, bounds[number][1], start)
+                ranges[number].append((fieldname, texts[start:end]))
+                number, start = number + 1, end
+            ranges[number].append((fieldname, texts[start:]))
+        return ranges
+
+    def _field_terms(self, fieldname: str, texts: list[bytes]) -> Iterator[_TermPostings]:
+        """The postings of the terms ``texts`` (in order) of ``fieldname``."""
+        terms = self._fields[fieldname]
+        for text in texts:
+            held = terms[text]
+            docnums, weights, values = held[::3], held[1::3], held[2::3]
+            if (fieldname, text) in self._unordered:
+                docnums, weights, values = _by_document(docnums, weights, values)
+            yield fieldname, text, docnums, weights, values
 
     def _read_run(self, name: str) -> Iterator[_TermPostings]:
         return run_terms(self._tempstorage, name)
@@ -172,19 +198,6 @@ def run_terms(tempstorage, name: str) -> Iterator[_TermPostings]:
         while header := run.read(_CHUNK_SIZE.size):
             # marshal.load on a file reads it a value at a time: many times slower
             yield from marshal.loads(run.read(_CHUNK_SIZE.unpack(header)[0]))
-
-
-def _in_ranges(terms: Iterable[_TermPostings], bounds: list[tuple[str, bytes]]
-               ) -> list[list[_TermPostings]]:
-    """``terms`` (in order) shared out into the ranges between ``bounds``."""
-    ranges: list[list[_TermPostings]] = [[] for _ in range(len(bounds) + 1)]
-    number, bound = 0, bounds[0] if bounds else None
-    for term in terms:
-        if bound is not None and term[:2] >= bound:
-            number = bisect_right(bounds, term[:2])
-            bound = bounds[number] if number < len(bounds) else None
-        ranges[number].append(term)
-    return ranges
 
 
 class PooledPostings:
