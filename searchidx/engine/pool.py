@@ -12,7 +12,6 @@ piece at a time (the build time and memory it saves: docs/performance.md).
 from __future__ import annotations
 
 import heapq
-import itertools
 import marshal
 import struct
 from bisect import bisect_left, bisect_right
@@ -113,20 +112,19 @@ class TermPool:
         if self._fields:
             self.share_out(keep=None)
 
-    def share_out(self, keep: int | None) -> list[_TermPostings]:
+    def share_out(self, keep: int | None) -> Iterator[_TermPostings]:
         """Write the postings held to runs (one per range, once split) but those of
-        range ``keep``, which are given back (terms in order); nothing is held after."""
-        kept: list[_TermPostings] = []
+        range ``keep``, which are given back (terms in order, read as they are asked
+        for); the pool holds nothing after."""
+        kept: Iterator[_TermPostings] = iter(())
         if self.bounds is None:
             self.runs.append(self._write_run(self._sorted_terms()))
         else:
             for number, pieces in enumerate(self._ranged_texts()):
-                terms = itertools.chain.from_iterable(
-                    itertools.starmap(self._field_terms, pieces))
                 if number == keep:
-                    kept = list(terms)
+                    kept = self._terms_of(pieces)
                 elif any(texts for _, texts in pieces):
-                    self.ranged_runs[number].append(self._write_run(terms))
+                    self.ranged_runs[number].append(self._write_run(self._terms_of(pieces)))
         self._fields, self._unordered, self._size = {}, set(), 0
         return kept
 
@@ -160,8 +158,13 @@ class TermPool:
         return heapq.merge(*sources, key=_term_key)  # stable: runs keep their order
 
     def _sorted_terms(self) -> Iterator[_TermPostings]:
-        for fieldname in sorted(self._fields):
-            yield from self._field_terms(fieldname, sorted(self._fields[fieldname]))
+        return self._terms_of([(fieldname, sorted(terms))
+                               for fieldname, terms in sorted(self._fields.items())])
+
+    def _terms_of(self, pieces: list[tuple[str, list[bytes]]]) -> Iterator[_TermPostings]:
+        """The postings held of each piece's terms, ``(field, its terms in order)``, read
+        as they are asked for (from what the pool holds now, even once emptied)."""
+        return _held_terms(self._fields, self._unordered, pieces)
 
     def _ranged_texts(self) -> list[list[tuple[str, list[bytes]]]]:
         """Each range's terms held, as (field, its terms in order) in order (found with a
@@ -178,18 +181,20 @@ class TermPool:
             ranges[number].append((fieldname, texts[start:]))
         return ranges
 
-    def _field_terms(self, fieldname: str, texts: list[bytes]) -> Iterator[_TermPostings]:
-        """The postings of the terms ``texts`` (in order) of ``fieldname``."""
-        terms = self._fields[fieldname]
+    def _read_run(self, name: str) -> Iterator[_TermPostings]:
+        return run_terms(self._tempstorage, name)
+
+
+def _held_terms(fields: dict[str, dict[bytes, list]], unordered: set[tuple[str, bytes]],
+                pieces: list[tuple[str, list[bytes]]]) -> Iterator[_TermPostings]:
+    for fieldname, texts in pieces:
+        terms = fields[fieldname]
         for text in texts:
             held = terms[text]
             docnums, weights, values = held[::3], held[1::3], held[2::3]
-            if (fieldname, text) in self._unordered:
+            if (fieldname, text) in unordered:
                 docnums, weights, values = _by_document(docnums, weights, values)
             yield fieldname, text, docnums, weights, values
-
-    def _read_run(self, name: str) -> Iterator[_TermPostings]:
-        return run_terms(self._tempstorage, name)
 
 
 def run_terms(tempstorage, name: str) -> Iterator[_TermPostings]:
