@@ -12,13 +12,16 @@ line (:class:`~searchidx.errors.UnsupportedWhoosh`), rather than failing later w
 from __future__ import annotations
 
 import array
+import contextlib
 import importlib
 import importlib.machinery
 import importlib.util
 import itertools
 import os
 import pickle
+import shutil
 import sys
+import time
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import attrgetter, itemgetter
@@ -104,7 +107,7 @@ defer_unused_modules()
 from whoosh.codec import whoosh3  # noqa: E402
 from whoosh.columns import (FixedBytesColumn, RefBytesColumn, VarBytesColumn,  # noqa: E402
                             WrappedColumnWriter)
-from whoosh.filedb.compound import SubFile  # noqa: E402
+from whoosh.filedb.compound import CompoundStorage, SubFile  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
 from whoosh.system import pack_ushort  # noqa: E402
@@ -577,16 +580,17 @@ def _column_layout(column, writer) -> tuple:
     return ("values", column)
 
 
-def join_columns(storage, parts: Sequence[tuple], segment) -> None:
+def join_columns(storage, parts: Sequence[tuple], compound: _CompoundWriter, segment) -> None:
     """Write ``segment``'s columns of the documents of ``parts`` (``(part segment, its
-    documents, its column layouts)``, one after another): a column's files joined as
-    they are, its lengths or values added up where its layout needs it."""
+    documents, its column layouts)``, one after another) into its ``compound`` file: a
+    column's files joined as they are, its lengths or values added up where its layout
+    needs it."""
     names = sorted({name for _, _, layouts in parts for name in layouts})
     for name in names:
         layout = next(layouts[name] for _, _, layouts in parts if name in layouts)
         pieces = [(_column_bytes(storage, part, name) if name in layouts else None, count)
                   for part, count, layouts in parts]
-        with storage.create_file(whoosh3.W3Codec.column_filename(segment, name)) as out:
+        with compound.member(whoosh3.W3Codec.column_filename(segment, name)) as out:
             _JOINS[layout[0]](out, pieces, *layout[1:])
 
 
@@ -661,16 +665,19 @@ def joined_segment(codec, storage, indexname: str, parts: Sequence, join_terms: 
                    ) -> object:
     """One segment of the documents of the segments ``parts`` (written by workers that
     each wrote the terms of one range for all of them: see ``parallel.py``), each with its
-    ``column_layouts``; ``join_terms`` joins their terms files' bytes. The parts' files
-    are deleted."""
+    ``column_layouts``; ``join_terms`` joins their terms files' bytes. Its files are
+    written straight into its compound file; the parts' files are deleted."""
     segment = codec.new_segment(storage, indexname)
-    join_columns(storage, [(part, part.doc_count_all(), part.column_layouts) for part in parts],
-                 segment)
-    with storage.create_file(segment.make_filename(codec.TERMS_EXT)) as out:
-        out.write(join_terms([_part_file(storage, part, codec.TERMS_EXT) for part in parts]))
-    with storage.create_file(segment.make_filename(codec.POSTS_EXT)) as out:
-        for part in parts:
-            out.write(_part_file(storage, part, codec.POSTS_EXT))
+    with _CompoundWriter(segment.create_file(storage, segment.COMPOUND_EXT)) as compound:
+        join_columns(storage, [(part, part.doc_count_all(), part.column_layouts)
+                               for part in parts], compound, segment)
+        with compound.member(segment.make_filename(codec.TERMS_EXT)) as out:
+            out.write(join_terms([_part_file(storage, part, codec.TERMS_EXT) for part in parts]))
+        with compound.member(segment.make_filename(codec.POSTS_EXT)) as out:
+            for part in parts:
+                with storage.open_file(part.make_filename(codec.POSTS_EXT)) as postings:
+                    shutil.copyfileobj(postings, out)
+    segment.compound = True
     segment.set_doc_count(sum(part.doc_count_all() for part in parts))
     lengths: dict[str, int] = {}
     for part in parts:
@@ -680,8 +687,33 @@ def joined_segment(codec, storage, indexname: str, parts: Sequence, join_terms: 
     for part in parts:
         for name in part.list_files(storage):
             storage.delete_file(name)
-    segment.create_compound_file(storage)
     return segment
+
+
+class _CompoundWriter:
+    """A segment's compound file written a member at a time (Whoosh's ``assemble`` copies
+    files written before)."""
+
+    def __init__(self, dbfile) -> None:
+        self._file, self._start, self._directory = dbfile, dbfile.tell(), {}
+        dbfile.write_long(0)  # where the directory starts, and its length: written last
+        dbfile.write_int(0)
+
+    @contextlib.contextmanager
+    def member(self, name: str) -> Iterator:
+        start = self._file.tell()
+        yield self._file
+        self._directory[name] = {"offset": start, "length": self._file.tell() - start,
+                                 "modified": time.time()}
+
+    def __enter__(self) -> _CompoundWriter:
+        return self
+
+    def __exit__(self, failure, *_) -> None:
+        if failure is None:
+            CompoundStorage.write_dir(self._file, self._start, self._directory)  # (closes it)
+        else:
+            self._file.close()
 
 
 def _part_file(storage, part, extension: str) -> bytes:
