@@ -495,20 +495,25 @@ class FieldWriter(whoosh3.W3FieldWriter):
     def finish_term(self) -> bytes:
         """whoosh3's ``finish_term``, which also gives the bytes of the term's info."""
         terminfo = self._postwriter.finish_postings()
-        if self._held_rows is not None and not terminfo.is_inlined():
-            self._held_rows.append((self._key_start + self._btext, terminfo))
+        if self._held_keys is not None and not terminfo.is_inlined():
+            self._held_keys.append(self._key_start + self._btext)
+            self._held_infos.append(terminfo)
             return b""  # (shared infos are inlined ones)
         info = terminfo.to_bytes()
         self._add_row(self._btext, info)
         return info
 
-    _held_rows: list | None = None
+    # The terms table's rows held (see hold_terms): keys and infos in two lists, of bytes
+    # the garbage collector does not follow (a tuple a row made it pass over the whole
+    # pool again and again).
+    _held_keys: list[bytes] | None = None
+    _held_infos: list = []
 
     def hold_terms(self, fieldnames: Iterable[str]) -> None:
         """Number the fields ``fieldnames`` in order and keep the terms table's rows
         (whose postings extents are not known yet) until :meth:`write_terms`."""
         self._fieldmap.update((name, number) for number, name in enumerate(fieldnames))
-        self._held_rows = []
+        self._held_keys, self._held_infos = [], []
 
     def postings_length(self) -> int:
         """The bytes written to the postings file so far."""
@@ -517,18 +522,19 @@ class FieldWriter(whoosh3.W3FieldWriter):
     def write_terms(self, postings_start: int) -> None:
         """Write the rows held (:meth:`hold_terms`) as if the postings file started
         ``postings_start`` bytes further on, then close the files."""
-        for key, info in self._held_rows:
+        for key, info in zip(self._held_keys, self._held_infos):
             if not isinstance(info, bytes):
                 info._offset += postings_start
                 info = info.to_bytes()
             self._tindex.add(key, info)
-        self._held_rows = None
+        self._held_keys, self._held_infos = None, []
         self.close()
 
     def _add_row(self, term: bytes, info: bytes) -> None:
         """Add a term of the current field, with its info's bytes, to the terms table."""
-        if self._held_rows is not None:
-            self._held_rows.append((self._key_start + term, info))
+        if self._held_keys is not None:
+            self._held_keys.append(self._key_start + term)
+            self._held_infos.append(info)
         else:
             self._tindex.add(self._key_start + term, info)
 
