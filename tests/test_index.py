@@ -259,7 +259,8 @@ def test_worker_processes_write_one_segment_that_searches_as_one_writer_s_index(
     import json
 
     records = [{"id": f"a{i}", "title": f"Harbour talks {i}",
-                "body": " ".join(f"harbour{i % 50 + j} rice{(j * 13 + i) % 90}" for j in range(30))}
+                "body": " ".join(f"harbour{i % 50 + j} rice{(j * 13 + i) % 90}"
+                                 for j in range(30))}
                for i in range(600)]  # six jobs of a hundred: both workers take some
     jsonl = tmp_path / "feed.jsonl"
     jsonl.write_text("".join(json.dumps(record) + "\n" for record in records))

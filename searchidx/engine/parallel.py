@@ -365,7 +365,7 @@ class ParallelWriter(ProcessWriter):
         if parts and len(parts) == self._started_count.value and self._failures.empty():
             segments = [segment for segment in segments if segment not in parts]
             segments.append(joined_segment(self.codec, self.storage, self.indexname, parts,
-                                           terms_table.joined_tables))
+                                           terms_table.write_joined_tables))
         super()._commit_toc(segments)
 
     def cancel(self) -> None:

@@ -19,7 +19,6 @@ import importlib.util
 import itertools
 import os
 import pickle
-import shutil
 import sys
 import time
 import types
@@ -594,23 +593,37 @@ def join_columns(storage, parts: Sequence[tuple], compound: _CompoundWriter, seg
     names = sorted({name for _, _, layouts in parts for name in layouts})
     for name in names:
         layout = next(layouts[name] for _, _, layouts in parts if name in layouts)
-        pieces = [(_column_bytes(storage, part, name) if name in layouts else None, count)
-                  for part, count, layouts in parts]
-        with compound.member(whoosh3.W3Codec.column_filename(segment, name)) as out:
-            _JOINS[layout[0]](out, pieces, *layout[1:])
+        with contextlib.ExitStack() as files:
+            pieces = [(*(_opened(files, storage, whoosh3.W3Codec.column_filename(part, name))
+                         if name in layouts else (None, 0)), count)
+                      for part, count, layouts in parts]
+            with compound.member(whoosh3.W3Codec.column_filename(segment, name)) as out:
+                _JOINS[layout[0]](out, pieces, *layout[1:])
 
 
-def _column_bytes(storage, segment, name: str) -> bytes:
-    with storage.open_file(whoosh3.W3Codec.column_filename(segment, name)) as column:
-        return column.read()
+def _opened(files: contextlib.ExitStack, storage, name: str) -> tuple:
+    """A file of ``storage`` (closed with ``files``) and its length."""
+    return files.enter_context(storage.open_file(name)), storage.file_length(name)
+
+
+def _copy(dbfile, start: int, length: int, out) -> None:
+    """Copy ``length`` bytes of ``dbfile`` from ``start`` to ``out``, a piece at a time."""
+    for at in range(start, start + length, _COPY_BYTES):
+        out.write(dbfile.get(at, min(_COPY_BYTES, start + length - at)))
+
+
+_COPY_BYTES = 2**20
 
 
 def _join_var(out, pieces: Sequence[tuple], allow_offsets: bool, cutoff: int) -> None:
     lengths: list[int] = []
-    for data, count in pieces:
-        values, part_lengths = _var_values(data, count) if data is not None else (b"", [0] * count)
-        out.write(values)
-        lengths.extend(part_lengths)
+    for dbfile, size, count in pieces:
+        if dbfile is None:
+            lengths += [0] * count
+            continue
+        part_lengths, values_size = _var_lengths(dbfile, size, count)
+        _copy(dbfile, 0, values_size, out)
+        lengths += part_lengths
     lengths = array.array(_unsigned_code(max(lengths, default=0)), lengths)
     out.write_array(lengths)
     if allow_offsets and len(lengths) > cutoff:  # as whoosh's writer does
@@ -622,32 +635,33 @@ def _join_var(out, pieces: Sequence[tuple], allow_offsets: bool, cutoff: int) ->
         out.write(lengths.typecode.encode("ascii"))
 
 
-def _var_values(data: bytes, count: int) -> tuple[bytes, array.array]:
-    """A ``("var", …)`` column's values, one after another, and their lengths."""
-    code, end = chr(data[-1]), len(data) - 1
+def _var_lengths(dbfile, size: int, count: int) -> tuple[array.array, int]:
+    """A ``("var", …)`` column's value lengths, and the size of its values (first in
+    its file)."""
+    code, end = chr(dbfile.get_byte(size - 1)), size - 1
     if code == "X":
-        code, offsets_code = chr(data[-3]), chr(data[-2])
-        end = len(data) - 3 - count * array.array(offsets_code).itemsize
+        code, offsets_code = chr(dbfile.get_byte(size - 3)), chr(dbfile.get_byte(size - 2))
+        end = size - 3 - count * array.array(offsets_code).itemsize
     start = end - count * array.array(code).itemsize
-    lengths = array.array(code, data[start:end])
+    lengths = array.array(code, dbfile.get(start, end - start))
     if sys.byteorder == "little":  # whoosh writes arrays big-endian
         lengths.byteswap()
-    return data[:start], lengths
+    return lengths, start
 
 
 def _join_fixed(out, pieces: Sequence[tuple], width: int, default: bytes) -> None:
-    for number, (data, count) in enumerate(pieces):
-        data = data or b""
-        out.write(data)
+    for number, (dbfile, size, count) in enumerate(pieces):
+        if dbfile is not None:
+            _copy(dbfile, 0, size, out)
         if number < len(pieces) - 1:
-            out.write(default * (count - len(data) // width))
+            out.write(default * (count - size // width))
 
 
 def _join_values(out, pieces: Sequence[tuple], column) -> None:
     writer, base = column.writer(out), 0
-    for data, count in pieces:
-        if data is not None:
-            reader = column.reader(_buffer_file(data), 0, len(data), count)
+    for dbfile, size, count in pieces:
+        if dbfile is not None:
+            reader = column.reader(dbfile, 0, size, count)
             for docnum in range(count):
                 writer.add(base + docnum, reader[docnum])
         base += count
@@ -661,28 +675,22 @@ def _unsigned_code(largest: int) -> str:
     return next(code for code in "BHIQ" if largest < 1 << (8 * array.array(code).itemsize))
 
 
-def _buffer_file(data: bytes):
-    from whoosh.filedb.structfile import BufferFile
-
-    return BufferFile(data)
-
-
 def joined_segment(codec, storage, indexname: str, parts: Sequence, join_terms: Callable
                    ) -> object:
     """One segment of the documents of the segments ``parts`` (written by workers that
     each wrote the terms of one range for all of them: see ``parallel.py``), each with its
-    ``column_layouts``; ``join_terms`` joins their terms files' bytes. Its files are
-    written straight into its compound file; the parts' files are deleted."""
+    ``column_layouts``; ``join_terms(files, out)`` writes their terms files
+    (``(dbfile, length)``) joined to ``out``. Its files are written straight into its
+    compound file, a piece at a time; the parts' files are deleted."""
     segment = codec.new_segment(storage, indexname)
     with _CompoundWriter(segment.create_file(storage, segment.COMPOUND_EXT)) as compound:
         join_columns(storage, [(part, part.doc_count_all(), part.column_layouts)
                                for part in parts], compound, segment)
-        with compound.member(segment.make_filename(codec.TERMS_EXT)) as out:
-            out.write(join_terms([_part_file(storage, part, codec.TERMS_EXT) for part in parts]))
-        with compound.member(segment.make_filename(codec.POSTS_EXT)) as out:
-            for part in parts:
-                with storage.open_file(part.make_filename(codec.POSTS_EXT)) as postings:
-                    shutil.copyfileobj(postings, out)
+        for extension, join in ((codec.TERMS_EXT, join_terms), (codec.POSTS_EXT, _join_files)):
+            with contextlib.ExitStack() as files, \
+                    compound.member(segment.make_filename(extension)) as out:
+                join([_opened(files, storage, part.make_filename(extension)) for part in parts],
+                     out)
     segment.compound = True
     segment.set_doc_count(sum(part.doc_count_all() for part in parts))
     lengths: dict[str, int] = {}
@@ -722,9 +730,10 @@ class _CompoundWriter:
             self._file.close()
 
 
-def _part_file(storage, part, extension: str) -> bytes:
-    with storage.open_file(part.make_filename(extension)) as file:
-        return file.read()
+def _join_files(files: Sequence[tuple], out) -> None:
+    """Copy ``files`` (``(dbfile, length)``) one after another to ``out``."""
+    for dbfile, length in files:
+        _copy(dbfile, 0, length, out)
 
 
 class ColumnsReader(whoosh3.W3PerDocReader):
