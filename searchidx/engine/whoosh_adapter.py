@@ -494,25 +494,20 @@ class FieldWriter(whoosh3.W3FieldWriter):
     def finish_term(self) -> bytes:
         """whoosh3's ``finish_term``, which also gives the bytes of the term's info."""
         terminfo = self._postwriter.finish_postings()
-        if self._held_keys is not None and not terminfo.is_inlined():
-            self._held_keys.append(self._key_start + self._btext)
-            self._held_infos.append(terminfo)
+        if self._held is not None and not terminfo.is_inlined():
+            self._held.add_moved(self._key_start + self._btext, term_info_fields(terminfo))
             return b""  # (shared infos are inlined ones)
         info = terminfo.to_bytes()
         self._add_row(self._btext, info)
         return info
 
-    # The terms table's rows held (see hold_terms): keys and infos in two lists, of bytes
-    # the garbage collector does not follow (a tuple a row made it pass over the whole
-    # pool again and again).
-    _held_keys: list[bytes] | None = None
-    _held_infos: list = []
+    _held: _HeldRows | None = None
 
     def hold_terms(self, fieldnames: Iterable[str]) -> None:
         """Number the fields ``fieldnames`` in order and keep the terms table's rows
         (whose postings extents are not known yet) until :meth:`write_terms`."""
         self._fieldmap.update((name, number) for number, name in enumerate(fieldnames))
-        self._held_keys, self._held_infos = [], []
+        self._held = _HeldRows()
 
     def postings_length(self) -> int:
         """The bytes written to the postings file so far."""
@@ -521,21 +516,57 @@ class FieldWriter(whoosh3.W3FieldWriter):
     def write_terms(self, postings_start: int) -> None:
         """Write the rows held (:meth:`hold_terms`) as if the postings file started
         ``postings_start`` bytes further on, then close the files."""
-        for key, info in zip(self._held_keys, self._held_infos):
-            if not isinstance(info, bytes):
-                info._offset += postings_start
-                info = info.to_bytes()
+        for key, info in self._held.rows(postings_start, self._term_info_class):
             self._tindex.add(key, info)
-        self._held_keys, self._held_infos = None, []
+        self._held = None
         self.close()
 
     def _add_row(self, term: bytes, info: bytes) -> None:
         """Add a term of the current field, with its info's bytes, to the terms table."""
-        if self._held_keys is not None:
-            self._held_keys.append(self._key_start + term)
-            self._held_infos.append(info)
+        if self._held is not None:
+            self._held.add(self._key_start + term, info)
         else:
             self._tindex.add(self._key_start + term, info)
+
+
+class _HeldRows:
+    """A terms table's rows kept in little memory (at ten times Reuters a worker held
+    about 290,000, which as objects took 100 MB): the keys and the infos' bytes each
+    joined, with where each ends; the infos of postings not kept inline, whose extent
+    moves, as their fields (:func:`term_info_fields`) by row."""
+
+    def __init__(self) -> None:
+        self._keys, self._infos = bytearray(), bytearray()
+        self._key_ends, self._info_ends = array.array("Q"), array.array("Q")
+        self._moved_rows: list[int] = []
+        self._moved_fields: list[tuple] = []
+
+    def add(self, key: bytes, info: bytes) -> None:
+        self._keys += key
+        self._key_ends.append(len(self._keys))
+        self._infos += info
+        self._info_ends.append(len(self._infos))
+
+    def add_moved(self, key: bytes, fields: tuple) -> None:
+        self._moved_rows.append(len(self._key_ends))
+        self._moved_fields.append(fields)
+        self.add(key, b"")
+
+    def rows(self, postings_start: int, kind: type) -> Iterator[tuple[bytes, bytes]]:
+        """Each row's key and info bytes (a moved info's postings ``postings_start``
+        further on, made as ``kind`` makes it)."""
+        moved = dict(zip(self._moved_rows, self._moved_fields))
+        keys, infos = bytes(self._keys), bytes(self._infos)
+        key_start = info_start = 0
+        for row, (key_end, info_end) in enumerate(zip(self._key_ends, self._info_ends)):
+            fields = moved.get(row)
+            if fields is None:
+                info = infos[info_start:info_end]
+            else:
+                fields = (*fields[:7], fields[7] + postings_start, *fields[8:])
+                info = kind.fields_bytes(fields) or new_term_info(*fields, kind=kind).to_bytes()
+            yield keys[key_start:key_end], info
+            key_start, info_start = key_end, info_end
 
 
 _field_and_term = itemgetter(0, 1)
