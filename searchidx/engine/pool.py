@@ -124,14 +124,18 @@ class TermPool:
                 if number == keep:
                     kept = self._terms_of(pieces)
                 elif any(texts for _, texts in pieces):
-                    self.ranged_runs[number].append(self._write_run(self._terms_of(pieces)))
+                    # each range's owner merges every worker's runs: in smaller pieces,
+                    # they hold as much memory as one worker's runs in whole pieces
+                    self.ranged_runs[number].append(
+                        self._write_run(self._terms_of(pieces), len(self.ranged_runs)))
         self._fields, self._unordered, self._size = {}, set(), 0
         return kept
 
-    def _write_run(self, terms: Iterable[_TermPostings]) -> str:
+    def _write_run(self, terms: Iterable[_TermPostings], shared_by: int = 1) -> str:
+        """Write a run, in pieces of ``_RUN_CHUNK_POSTINGS`` postings over ``shared_by``."""
         name = f"{random_name()}.termrun"  # the temporary folder is shared by all writers
         with self._tempstorage.create_file(name) as run:
-            for chunk in _chunks(terms, _RUN_CHUNK_POSTINGS):
+            for chunk in _chunks(terms, max(1, _RUN_CHUNK_POSTINGS // shared_by)):
                 data = marshal.dumps(chunk)
                 run.write(_CHUNK_SIZE.pack(len(data)) + data)
         return name

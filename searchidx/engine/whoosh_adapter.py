@@ -489,6 +489,8 @@ class FieldWriter(whoosh3.W3FieldWriter):
                 self._postwriter.add_postings(docnums, weights, values, length_codes)
             info = self.finish_term()
         if shared is not None:
+            if len(shared_infos) >= _SHARED_INFOS_HELD:
+                shared_infos.clear()
             shared_infos[shared] = info
 
     def finish_term(self) -> bytes:
@@ -570,6 +572,9 @@ class _HeldRows:
 
 
 _field_and_term = itemgetter(0, 1)
+# One-posting term infos remembered a field (the spelling words all share a few; an id
+# field's, one a document, would otherwise all be held: 40 MB at ten times Reuters).
+_SHARED_INFOS_HELD = 4096
 
 
 class ColumnsWriter(whoosh3.W3PerDocWriter):
