@@ -309,3 +309,29 @@ def test_the_signature_field_is_made_from_the_body_field_s_own_terms(tmp_path):
         pass
     schema = IndexStore(tmp_path / "index").open().schema  # as saved with the index
     assert schema["body_pairs"].prose is schema["body"]
+
+
+def test_worker_processes_write_one_segment_that_searches_as_one_writer_s_index(
+        tmp_path, monkeypatch):
+    import json
+
+    records = [{"id": f"a{i}", "title": f"Harbour talks {i}",
+                "body": " ".join(f"harbour{i % 50 + j} rice{(j * 13 + i) % 90}"
+                                 for j in range(30))}
+               for i in range(600)]  # six jobs of a hundred: both workers take some
+    jsonl = tmp_path / "feed.jsonl"
+    jsonl.write_text("".join(json.dumps(record) + "\n" for record in records))
+    queries = ["harbour7 rice3", '"harbour12 rice5"', "talks", "harbur7", "rice89"]
+    found = {}
+    for name, minimum in (("workers", 0), ("one writer", 10**12)):
+        monkeypatch.setattr(settings, "PARALLEL_MIN_BYTES", minimum)
+        location = tmp_path / name
+        with SearchIndex.open(location, create=True) as idx:
+            assert idx.index([jsonl]).added == 600
+            # (workers number the articles in the order they take them: ties may swap)
+            found[name] = [sorted((hit.id, hit.score, hit.snippet)
+                                  for hit in idx.search(query, limit=1000).hits)
+                           + [idx.search(query).suggestion] for query in queries]
+        with IndexStore(location).open().reader() as reader:
+            assert len(list(reader.leaf_readers())) == 1
+    assert found["workers"] == found["one writer"] and all(found["workers"])

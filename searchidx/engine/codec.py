@@ -56,6 +56,7 @@ __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
            "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
            "block_infos", "block_spans",
            "encoded_block", "joined_values", "keyed_positions", "occurrence_positions",
+           "stored_dictionary", "stored_fields",
            "value_bounds", "varying_positions", "weight_list"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
@@ -164,6 +165,9 @@ class PerDocumentWriter(whoosh_adapter.ColumnsWriter):
     deflated article alone cannot refer back to: on Reuters-21578 the stored fields take
     a third less room (whoosh3 deflates each pickle alone), and one reads as fast."""
 
+    given_dictionary: bytes | None = None
+    """The dictionary to deflate with, if given (workers writing one segment share one)."""
+
     def __init__(self, *args) -> None:
         super().__init__(*args)
         self._held: list[tuple[int, bytes]] = []
@@ -171,6 +175,10 @@ class PerDocumentWriter(whoosh_adapter.ColumnsWriter):
 
     def store(self, docnum: int, stored: dict) -> None:
         data = pickle.dumps(stored, pickle.HIGHEST_PROTOCOL)
+        if self._dictionary is None and self.given_dictionary is not None:
+            self._dictionary = self.given_dictionary
+            self.add_column_value_at(0, _DICTIONARY_COLUMN_NAME, _DICTIONARY_COLUMN,
+                                     self._dictionary)
         if self._dictionary is not None:
             self._add_stored(docnum, data)
             return
@@ -185,7 +193,7 @@ class PerDocumentWriter(whoosh_adapter.ColumnsWriter):
         super().close()
 
     def _write_held(self) -> None:
-        self._dictionary = b"".join(data for _, data in self._held)[-_DICTIONARY_BYTES:]
+        self._dictionary = stored_dictionary(data for _, data in self._held)
         self.add_column_value_at(0, _DICTIONARY_COLUMN_NAME, _DICTIONARY_COLUMN, self._dictionary)
         for docnum, data in self._held:
             self._add_stored(docnum, data)
@@ -195,6 +203,17 @@ class PerDocumentWriter(whoosh_adapter.ColumnsWriter):
         deflate = zlib.compressobj(_STORED_COMPRESSION, zdict=self._dictionary)
         self.add_column_value_at(docnum, _STORED_COLUMN_NAME, _BYTES_COLUMN,
                                  deflate.compress(data) + deflate.flush())
+
+
+def stored_dictionary(pickles: Iterable[bytes]) -> bytes:
+    """The dictionary made of the first documents' pickled stored fields."""
+    return b"".join(itertools.islice(pickles, _DICTIONARY_DOCUMENTS))[-_DICTIONARY_BYTES:]
+
+
+def stored_fields(schema, fields: dict) -> dict:
+    """The stored fields Whoosh's writer keeps of a document's ``fields``."""
+    return {name: fields.get(f"_stored_{name}", value) for name, value in sorted(fields.items())
+            if not name.startswith("_") and value is not None and schema[name].stored}
 
 
 class PerDocumentReader(whoosh_adapter.ColumnsReader):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import marshal
 import struct
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from itertools import repeat
 from operator import itemgetter
@@ -23,7 +24,7 @@ from whoosh.util import random_name
 
 from . import counters, whoosh_adapter
 
-__all__ = ["PooledPostings", "TermPool", "use_term_pool"]
+__all__ = ["PooledPostings", "TermPool", "run_terms", "use_term_pool"]
 
 # Bytes of memory counted for a term and for one of its postings (besides the term's and
 # the value's own bytes): a term's key, dict slot and lists; a posting's list slots and
@@ -58,6 +59,10 @@ class TermPool:
         # flat list per term: a posting is one extend, not three appends)
         self._fields: dict[str, dict[bytes, list]] = {}
         self._unordered: set[tuple[str, bytes]] = set()
+        # Once the terms are split into ranges (``split``), each run is written as one
+        # run per range, and ``ranged_runs[r]`` names range r's, oldest first.
+        self.bounds: list[tuple[str, bytes]] | None = None
+        self.ranged_runs: list[list[str]] = []
 
     def add(self, posting: tuple[str, bytes, int, Any, Any]) -> None:
         fieldname, text, docnum, weight, value = posting
@@ -77,17 +82,63 @@ class TermPool:
         if self._size > self._limit:
             self.save()
 
+    def split(self, bounds: list[tuple[str, bytes]]) -> None:
+        """From now on write each run as one run per range of terms: range r holds the
+        terms from ``bounds[r - 1]`` (the first from the start) up to ``bounds[r]``."""
+        self.bounds = bounds
+        self.ranged_runs = [[] for _ in range(len(bounds) + 1)]
+
+    def fullness(self) -> float:
+        """How much of its memory limit the postings held take (1: a run is written)."""
+        return self._size / self._limit
+
+    def even_bounds(self, count: int) -> list[tuple[str, bytes]]:
+        """The bounds (see :meth:`split`) of ``count`` ranges that share the postings
+        held about evenly (none held: every range but the first is empty)."""
+        sizes = [(fieldname, text, len(held)) for fieldname in sorted(self._fields)
+                 for text, held in sorted(self._fields[fieldname].items())]
+        total = sum(size for _, _, size in sizes)
+        bounds: list[tuple[str, bytes]] = []
+        held = 0
+        for fieldname, text, size in sizes:
+            if len(bounds) < count - 1 and held >= total * (len(bounds) + 1) / count:
+                bounds.append((fieldname, text))
+            held += size
+        last = (chr(0x10FFFF), b"")  # after every key: the ranges left are empty
+        return bounds + [last] * (count - 1 - len(bounds))
+
     def save(self) -> None:
-        """Write the postings held so far to a new run."""
-        if not self._fields:
-            return
+        """Write the postings held so far to a new run (one per range, once split)."""
+        if self._fields:
+            self.share_out(keep=None)
+
+    def share_out(self, keep: int | None) -> Iterator[_TermPostings]:
+        """Write the postings held to runs (one per range, once split) but those of
+        range ``keep``, which are given back (terms in order, read as they are asked
+        for); the pool holds nothing after."""
+        kept: Iterator[_TermPostings] = iter(())
+        if self.bounds is None:
+            self.runs.append(self._write_run(self._sorted_terms()))
+        else:
+            for number, pieces in enumerate(self._ranged_texts()):
+                if number == keep:
+                    kept = self._terms_of(pieces)
+                elif any(texts for _, texts in pieces):
+                    # each range's owner merges every worker's runs: in smaller pieces,
+                    # they hold as much memory as one worker's runs in whole pieces
+                    self.ranged_runs[number].append(
+                        self._write_run(self._terms_of(pieces), len(self.ranged_runs)))
+        self._fields, self._unordered, self._size = {}, set(), 0
+        return kept
+
+    def _write_run(self, terms: Iterable[_TermPostings], shared_by: int = 1) -> str:
+        """Write a run, in pieces of ``_RUN_CHUNK_POSTINGS`` postings over ``shared_by``."""
         name = f"{random_name()}.termrun"  # the temporary folder is shared by all writers
         with self._tempstorage.create_file(name) as run:
-            for chunk in _chunks(self._sorted_terms(), _RUN_CHUNK_POSTINGS):
+            for chunk in _chunks(terms, max(1, _RUN_CHUNK_POSTINGS // shared_by)):
                 data = marshal.dumps(chunk)
                 run.write(_CHUNK_SIZE.pack(len(data)) + data)
-        self.runs.append(name)
-        self._fields, self._unordered, self._size = {}, set(), 0
+        return name
 
     def iter_postings(self) -> PooledPostings:
         """Every posting as ``(field, term, document, weight, value)``, in order."""
@@ -95,34 +146,67 @@ class TermPool:
 
     def cleanup(self) -> None:
         """Delete the runs (Whoosh's writer calls this when the segment is done)."""
-        for name in self.runs:
+        for name in self.runs + [name for runs in self.ranged_runs for name in runs]:
             self._tempstorage.delete_file(name)
-        self.runs = []
+        self.runs, self.ranged_runs = [], [[] for _ in self.ranged_runs]
 
     def _merged_terms(self) -> Iterator[_TermPostings]:
         """Each term's postings, terms in order; a term held in several runs comes once
         from each, oldest first (its documents ascending throughout)."""
-        sources = [self._read_run(name) for name in self.runs]
+        # runs written before the split are older than those after it
+        sources = [self._read_run(name)
+                   for name in self.runs + [name for runs in self.ranged_runs for name in runs]]
         sources.append(self._sorted_terms())
         if len(sources) == 1:
             return sources[0]
         return heapq.merge(*sources, key=_term_key)  # stable: runs keep their order
 
     def _sorted_terms(self) -> Iterator[_TermPostings]:
+        return self._terms_of([(fieldname, sorted(terms))
+                               for fieldname, terms in sorted(self._fields.items())])
+
+    def _terms_of(self, pieces: list[tuple[str, list[bytes]]]) -> Iterator[_TermPostings]:
+        """The postings held of each piece's terms, ``(field, its terms in order)``, read
+        as they are asked for (from what the pool holds now, even once emptied)."""
+        return _held_terms(self._fields, self._unordered, pieces)
+
+    def _ranged_texts(self) -> list[list[tuple[str, list[bytes]]]]:
+        """Each range's terms held, as (field, its terms in order) in order (found with a
+        bisection where a bound falls in a field, not a comparison a term)."""
+        bounds = self.bounds
+        ranges: list[list[tuple[str, list[bytes]]]] = [[] for _ in range(len(bounds) + 1)]
         for fieldname in sorted(self._fields):
-            terms = self._fields[fieldname]
-            for text in sorted(terms):
-                held = terms[text]
-                docnums, weights, values = held[::3], held[1::3], held[2::3]
-                if (fieldname, text) in self._unordered:
-                    docnums, weights, values = _by_document(docnums, weights, values)
-                yield fieldname, text, docnums, weights, values
+            texts = sorted(self._fields[fieldname])
+            number, start = bisect_right(bounds, (fieldname, texts[0])), 0
+            while number < len(bounds) and bounds[number][0] == fieldname:
+                end = bisect_left(texts, bounds[number][1], start)
+                ranges[number].append((fieldname, texts[start:end]))
+                number, start = number + 1, end
+            ranges[number].append((fieldname, texts[start:]))
+        return ranges
 
     def _read_run(self, name: str) -> Iterator[_TermPostings]:
-        with self._tempstorage.open_file(name).raw_file() as run:
-            while header := run.read(_CHUNK_SIZE.size):
-                # marshal.load on a file reads it a value at a time: many times slower
-                yield from marshal.loads(run.read(_CHUNK_SIZE.unpack(header)[0]))
+        return run_terms(self._tempstorage, name)
+
+
+def _held_terms(fields: dict[str, dict[bytes, list]], unordered: set[tuple[str, bytes]],
+                pieces: list[tuple[str, list[bytes]]]) -> Iterator[_TermPostings]:
+    for fieldname, texts in pieces:
+        terms = fields[fieldname]
+        for text in texts:
+            held = terms[text]
+            docnums, weights, values = held[::3], held[1::3], held[2::3]
+            if (fieldname, text) in unordered:
+                docnums, weights, values = _by_document(docnums, weights, values)
+            yield fieldname, text, docnums, weights, values
+
+
+def run_terms(tempstorage, name: str) -> Iterator[_TermPostings]:
+    """The terms of a pool's run ``name`` in ``tempstorage``, in order."""
+    with tempstorage.open_file(name).raw_file() as run:
+        while header := run.read(_CHUNK_SIZE.size):
+            # marshal.load on a file reads it a value at a time: many times slower
+            yield from marshal.loads(run.read(_CHUNK_SIZE.unpack(header)[0]))
 
 
 class PooledPostings:

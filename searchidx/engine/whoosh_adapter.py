@@ -12,6 +12,7 @@ line (:class:`~searchidx.errors.UnsupportedWhoosh`), rather than failing later w
 from __future__ import annotations
 
 import array
+import contextlib
 import functools
 import importlib
 import importlib.machinery
@@ -20,6 +21,7 @@ import itertools
 import os
 import pickle
 import sys
+import time
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import attrgetter, itemgetter
@@ -103,8 +105,9 @@ defer_unused_modules()
 
 # Imported once the installed Whoosh is known to have the internals used below.
 from whoosh.codec import whoosh3  # noqa: E402
-from whoosh.columns import RefBytesColumn, VarBytesColumn  # noqa: E402
-from whoosh.filedb.compound import SubFile  # noqa: E402
+from whoosh.columns import (FixedBytesColumn, RefBytesColumn, VarBytesColumn,  # noqa: E402
+                            WrappedColumnWriter)
+from whoosh.filedb.compound import CompoundStorage, SubFile  # noqa: E402
 from whoosh import matching as matching_module, query as query_module  # noqa: E402
 from whoosh.index import TOC  # noqa: E402
 from whoosh.scoring import WeightingModel, WeightLengthScorer, WeightScorer  # noqa: E402
@@ -488,20 +491,92 @@ class FieldWriter(whoosh3.W3FieldWriter):
                 self._postwriter.add_postings(docnums, weights, values, length_codes)
             info = self.finish_term()
         if shared is not None:
+            if len(shared_infos) >= _SHARED_INFOS_HELD:
+                shared_infos.clear()
             shared_infos[shared] = info
 
     def finish_term(self) -> bytes:
         """whoosh3's ``finish_term``, which also gives the bytes of the term's info."""
-        info = self._postwriter.finish_postings().to_bytes()
+        terminfo = self._postwriter.finish_postings()
+        if self._held is not None and not terminfo.is_inlined():
+            self._held.add_moved(self._key_start + self._btext, term_info_fields(terminfo))
+            return b""  # (shared infos are inlined ones)
+        info = terminfo.to_bytes()
         self._add_row(self._btext, info)
         return info
 
+    _held: _HeldRows | None = None
+
+    def hold_terms(self, fieldnames: Iterable[str]) -> None:
+        """Number the fields ``fieldnames`` in order and keep the terms table's rows
+        (whose postings extents are not known yet) until :meth:`write_terms`."""
+        self._fieldmap.update((name, number) for number, name in enumerate(fieldnames))
+        self._held = _HeldRows()
+
+    def postings_length(self) -> int:
+        """The bytes written to the postings file so far."""
+        return self._postfile.tell()
+
+    def write_terms(self, postings_start: int) -> None:
+        """Write the rows held (:meth:`hold_terms`) as if the postings file started
+        ``postings_start`` bytes further on, then close the files."""
+        for key, info in self._held.rows(postings_start, self._term_info_class):
+            self._tindex.add(key, info)
+        self._held = None
+        self.close()
+
     def _add_row(self, term: bytes, info: bytes) -> None:
         """Add a term of the current field, with its info's bytes, to the terms table."""
-        self._tindex.add(self._key_start + term, info)
+        if self._held is not None:
+            self._held.add(self._key_start + term, info)
+        else:
+            self._tindex.add(self._key_start + term, info)
+
+
+class _HeldRows:
+    """A terms table's rows kept in little memory (at ten times Reuters a worker held
+    about 290,000, which as objects took 100 MB): the keys and the infos' bytes each
+    joined, with where each ends; the infos of postings not kept inline, whose extent
+    moves, as their fields (:func:`term_info_fields`) by row."""
+
+    def __init__(self) -> None:
+        self._keys, self._infos = bytearray(), bytearray()
+        self._key_ends, self._info_ends = array.array("Q"), array.array("Q")
+        self._moved_rows: list[int] = []
+        self._moved_fields: list[tuple] = []
+
+    def add(self, key: bytes, info: bytes) -> None:
+        self._keys += key
+        self._key_ends.append(len(self._keys))
+        self._infos += info
+        self._info_ends.append(len(self._infos))
+
+    def add_moved(self, key: bytes, fields: tuple) -> None:
+        self._moved_rows.append(len(self._key_ends))
+        self._moved_fields.append(fields)
+        self.add(key, b"")
+
+    def rows(self, postings_start: int, kind: type) -> Iterator[tuple[bytes, bytes]]:
+        """Each row's key and info bytes (a moved info's postings ``postings_start``
+        further on, made as ``kind`` makes it)."""
+        moved = dict(zip(self._moved_rows, self._moved_fields))
+        keys, infos = bytes(self._keys), bytes(self._infos)
+        key_start = info_start = 0
+        for row, (key_end, info_end) in enumerate(zip(self._key_ends, self._info_ends)):
+            fields = moved.get(row)
+            if fields is None:
+                info = infos[info_start:info_end]
+            else:
+                fields = (*fields[:7], fields[7] + postings_start, *fields[8:])
+                info = kind.fields_bytes(fields) or new_term_info(*fields, kind=kind).to_bytes()
+            yield keys[key_start:key_end], info
+            key_start, info_start = key_end, info_end
 
 
 _field_and_term = itemgetter(0, 1)
+# One-posting term infos remembered a field (the spelling words all share a few; an id
+# field's, one a document, would otherwise all be held: 40 MB at ten times Reuters).
+_SHARED_INFOS_HELD = 4096
 
 
 class ColumnsWriter(whoosh3.W3PerDocWriter):
@@ -519,11 +594,184 @@ class ColumnsWriter(whoosh3.W3PerDocWriter):
             stored.clear()
         self._indoc = False
 
+    def _create_column(self, fieldname: str, column) -> None:
+        super()._create_column(fieldname, column)
+        vars(self).setdefault("columns", {})[fieldname] = column
+
+    def column_layouts(self) -> dict[str, tuple]:
+        """How each column's file is laid out (see :func:`join_columns`)."""
+        return {name: _column_layout(column, self._get_column(name))
+                for name, column in self.columns.items()}
+
     def add_column_value_at(self, docnum: int, fieldname: str, column, value) -> None:
         """``add_column_value`` for document ``docnum`` (no earlier than the last given one)."""
         if not self._has_column(fieldname):
             self._create_column(fieldname, column)
         self._get_column(fieldname).add(docnum, value)
+
+
+def _column_layout(column, writer) -> tuple:
+    """``("var", allow_offsets, cutoff)``: whoosh's layout of values of any length, then
+    their lengths (and offsets); ``("fixed", width, default)``: values of one width, as far
+    as the last document with one; else ``("values", column)``."""
+    while isinstance(writer, WrappedColumnWriter):
+        writer = writer._child
+    if isinstance(writer, VarBytesColumn.Writer):
+        return ("var", writer.allow_offsets, writer.cutoff)
+    if isinstance(writer, FixedBytesColumn.Writer):
+        return ("fixed", writer._fixedlen, writer._defaultbytes or bytes(writer._fixedlen))
+    return ("values", column)
+
+
+def join_columns(storage, parts: Sequence[tuple], compound: _CompoundWriter, segment) -> None:
+    """Write ``segment``'s columns of the documents of ``parts`` (``(part segment, its
+    documents, its column layouts)``, one after another) into its ``compound`` file: a
+    column's files joined as they are, its lengths or values added up where its layout
+    needs it."""
+    names = sorted({name for _, _, layouts in parts for name in layouts})
+    for name in names:
+        layout = next(layouts[name] for _, _, layouts in parts if name in layouts)
+        with contextlib.ExitStack() as files:
+            pieces = [(*(_opened(files, storage, whoosh3.W3Codec.column_filename(part, name))
+                         if name in layouts else (None, 0)), count)
+                      for part, count, layouts in parts]
+            with compound.member(whoosh3.W3Codec.column_filename(segment, name)) as out:
+                _JOINS[layout[0]](out, pieces, *layout[1:])
+
+
+def _opened(files: contextlib.ExitStack, storage, name: str) -> tuple:
+    """A file of ``storage`` (closed with ``files``) and its length."""
+    return files.enter_context(storage.open_file(name)), storage.file_length(name)
+
+
+def _copy(dbfile, start: int, length: int, out) -> None:
+    """Copy ``length`` bytes of ``dbfile`` from ``start`` to ``out``, a piece at a time."""
+    for at in range(start, start + length, _COPY_BYTES):
+        out.write(dbfile.get(at, min(_COPY_BYTES, start + length - at)))
+
+
+_COPY_BYTES = 2**20
+
+
+def _join_var(out, pieces: Sequence[tuple], allow_offsets: bool, cutoff: int) -> None:
+    lengths: list[int] = []
+    for dbfile, size, count in pieces:
+        if dbfile is None:
+            lengths += [0] * count
+            continue
+        part_lengths, values_size = _var_lengths(dbfile, size, count)
+        _copy(dbfile, 0, values_size, out)
+        lengths += part_lengths
+    lengths = array.array(_unsigned_code(max(lengths, default=0)), lengths)
+    out.write_array(lengths)
+    if allow_offsets and len(lengths) > cutoff:  # as whoosh's writer does
+        offsets = list(itertools.accumulate(lengths, initial=0))[:-1]
+        offsets = array.array(_unsigned_code(max(offsets, default=0)), offsets)
+        out.write_array(offsets)
+        out.write(f"{lengths.typecode}{offsets.typecode}X".encode("ascii"))
+    else:
+        out.write(lengths.typecode.encode("ascii"))
+
+
+def _var_lengths(dbfile, size: int, count: int) -> tuple[array.array, int]:
+    """A ``("var", …)`` column's value lengths, and the size of its values (first in
+    its file)."""
+    code, end = chr(dbfile.get_byte(size - 1)), size - 1
+    if code == "X":
+        code, offsets_code = chr(dbfile.get_byte(size - 3)), chr(dbfile.get_byte(size - 2))
+        end = size - 3 - count * array.array(offsets_code).itemsize
+    start = end - count * array.array(code).itemsize
+    lengths = array.array(code, dbfile.get(start, end - start))
+    if sys.byteorder == "little":  # whoosh writes arrays big-endian
+        lengths.byteswap()
+    return lengths, start
+
+
+def _join_fixed(out, pieces: Sequence[tuple], width: int, default: bytes) -> None:
+    for number, (dbfile, size, count) in enumerate(pieces):
+        if dbfile is not None:
+            _copy(dbfile, 0, size, out)
+        if number < len(pieces) - 1:
+            out.write(default * (count - size // width))
+
+
+def _join_values(out, pieces: Sequence[tuple], column) -> None:
+    writer, base = column.writer(out), 0
+    for dbfile, size, count in pieces:
+        if dbfile is not None:
+            reader = column.reader(dbfile, 0, size, count)
+            for docnum in range(count):
+                writer.add(base + docnum, reader[docnum])
+        base += count
+    writer.finish(base)
+
+
+_JOINS = {"var": _join_var, "fixed": _join_fixed, "values": _join_values}
+
+
+def _unsigned_code(largest: int) -> str:
+    return next(code for code in "BHIQ" if largest < 1 << (8 * array.array(code).itemsize))
+
+
+def joined_segment(codec, storage, indexname: str, parts: Sequence, join_terms: Callable
+                   ) -> object:
+    """One segment of the documents of the segments ``parts`` (written by workers that
+    each wrote the terms of one range for all of them: see ``parallel.py``), each with its
+    ``column_layouts``; ``join_terms(files, out)`` writes their terms files
+    (``(dbfile, length)``) joined to ``out``. Its files are written straight into its
+    compound file, a piece at a time; the parts' files are deleted."""
+    segment = codec.new_segment(storage, indexname)
+    with _CompoundWriter(segment.create_file(storage, segment.COMPOUND_EXT)) as compound:
+        join_columns(storage, [(part, part.doc_count_all(), part.column_layouts)
+                               for part in parts], compound, segment)
+        for extension, join in ((codec.TERMS_EXT, join_terms), (codec.POSTS_EXT, _join_files)):
+            with contextlib.ExitStack() as files, \
+                    compound.member(segment.make_filename(extension)) as out:
+                join([_opened(files, storage, part.make_filename(extension)) for part in parts],
+                     out)
+    segment.compound = True
+    segment.set_doc_count(sum(part.doc_count_all() for part in parts))
+    lengths: dict[str, int] = {}
+    for part in parts:
+        for fieldname, length in part._fieldlengths.items():
+            lengths[fieldname] = lengths.get(fieldname, 0) + length
+    segment._fieldlengths = lengths
+    for part in parts:
+        for name in part.list_files(storage):
+            storage.delete_file(name)
+    return segment
+
+
+class _CompoundWriter:
+    """A segment's compound file written a member at a time (Whoosh's ``assemble`` copies
+    files written before)."""
+
+    def __init__(self, dbfile) -> None:
+        self._file, self._start, self._directory = dbfile, dbfile.tell(), {}
+        dbfile.write_long(0)  # where the directory starts, and its length: written last
+        dbfile.write_int(0)
+
+    @contextlib.contextmanager
+    def member(self, name: str) -> Iterator:
+        start = self._file.tell()
+        yield self._file
+        self._directory[name] = {"offset": start, "length": self._file.tell() - start,
+                                 "modified": time.time()}
+
+    def __enter__(self) -> _CompoundWriter:
+        return self
+
+    def __exit__(self, failure, *_) -> None:
+        if failure is None:
+            CompoundStorage.write_dir(self._file, self._start, self._directory)  # (closes it)
+        else:
+            self._file.close()
+
+
+def _join_files(files: Sequence[tuple], out) -> None:
+    """Copy ``files`` (``(dbfile, length)``) one after another to ``out``."""
+    for dbfile, length in files:
+        _copy(dbfile, 0, length, out)
 
 
 class ColumnsReader(whoosh3.W3PerDocReader):
@@ -795,12 +1043,28 @@ def __getattr__(name: str) -> type:
 def _process_writer_classes() -> dict[str, type]:
     from whoosh.multiproc import MpWriter, SubWriterTask
     from whoosh.util import random_name
+    from whoosh.writing import SegmentWriter
 
     class WorkerTask(SubWriterTask):
         """A worker of :class:`ProcessWriter`, told before it is given its first documents."""
 
         def before_documents(self) -> None:
             raise NotImplementedError
+
+        def finish_segment(self):
+            """Finish the worker's segment (as Whoosh does unless overridden) and give it
+            for the parent."""
+            return SegmentWriter._finalize_segment(self.writer)
+
+        @property
+        def writer(self):
+            return self.__dict__["writer"]
+
+        @writer.setter
+        def writer(self, writer) -> None:
+            # Whoosh's run() makes the writer, then finishes its segment with this call
+            self.__dict__["writer"] = writer
+            writer._finalize_segment = self.finish_segment
 
         def _process_file(self, filename, doc_count) -> None:
             # Whoosh makes the worker's writer in run(); it is given documents only here.
