@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from conftest import SEED_IDS, ids
 from searchidx import IndexLocked, IndexNotFound, SearchIndex
 from searchidx import settings
+from searchidx.errors import IndexUnusable
 from searchidx.index import IndexStore, _storage, build_schema
 
 
@@ -247,6 +249,29 @@ def test_a_parallel_build_holds_articles_back_to_share_out_in_small_jobs_at_the_
     _add_articles(writer, 1000)
     assert settings.WRITER_JOB_ARTICLES <= writer.held_documents() < 2 * settings.WRITER_JOB_ARTICLES
     assert _committed_articles(store, folder, fresh, writer) == 1000
+
+
+def test_a_worker_killed_before_the_commit_fails_the_build_in_one_line(tmp_path):
+    import signal
+
+    store, folder, fresh, writer = _parallel_writer(tmp_path / "index")
+    _add_articles(writer, settings.WRITER_SMALL_JOB_ARTICLES + 5)  # the commit starts the second
+    first = writer.tasks[0]
+    os.kill(first.pid, signal.SIGKILL)
+    first.join(timeout=60)
+    errors: list[str] = []
+    committing = threading.Thread(target=_commit_error, args=(writer, errors), daemon=True)
+    committing.start()
+    committing.join(timeout=120)  # a guard: the second worker waited for the first for ever
+    assert errors == ["a worker process failed while indexing: killed by signal 9"]
+    assert not any(task.is_alive() for task in writer.tasks)
+
+
+def _commit_error(writer, errors: list[str]) -> None:
+    try:
+        writer.commit(optimize=True)
+    except IndexUnusable as error:
+        errors.append(str(error))
 
 
 def test_a_fresh_build_collects_garbage_less_often_then_restores_the_callers_setting(

@@ -317,6 +317,7 @@ class ParallelWriter(ProcessWriter):
         self._prefix = random_name()
         self._started_count = multiprocessing.Value("i", 0)
         self._aborted = multiprocessing.Event()
+        self._failure_seen: str | None = None
 
     def add_document(self, **fields) -> None:
         self._expected += 1
@@ -361,12 +362,11 @@ class ParallelWriter(ProcessWriter):
 
     def commit(self, **kwargs) -> None:
         """Commit, then check that no worker failed and every article added is in the index."""
+        self._send_held()  # may start a worker, which the watcher must see
         threading.Thread(target=self._abort_if_one_dies, daemon=True).start()
-        self._send_held()
         super().commit(**kwargs)
-        if not self._failures.empty():
-            raise IndexUnusable(f"a worker process failed while indexing: "
-                                f"{self._failures.get()}")
+        if self._failure():
+            raise IndexUnusable(f"a worker process failed while indexing: {self._failure()}")
         written = self._index.doc_count_all()
         if written != self._expected:
             raise IndexUnusable(f"a worker process failed while indexing: {written} of "
@@ -380,11 +380,25 @@ class ParallelWriter(ProcessWriter):
                 return
             time.sleep(_ORPHAN_CHECK_SECONDS / 10)
 
+    def _failure(self) -> str | None:
+        """Why a worker failed, if one did: the signal that killed it, or its own line."""
+        if self._failure_seen is None:
+            killed = [-task.exitcode for task in self.tasks if (task.exitcode or 0) < 0]
+            if killed:
+                self._failure_seen = f"killed by signal {killed[0]}"
+            elif not self._failures.empty():
+                self._failure_seen = self._failures.get()
+        return self._failure_seen
+
     def _commit_toc(self, segments) -> None:
-        """Commit ``segments``, the workers' parts of one segment joined into it."""
+        """Commit ``segments``, the workers' parts of one segment joined into it; a part
+        alone is no segment (it holds one range of the terms), so a missing one fails."""
         parts = sorted((segment for segment in segments if hasattr(segment, "column_layouts")),
                        key=lambda part: part.position)
-        if parts and len(parts) == self._started_count.value and self._failures.empty():
+        if parts:
+            if len(parts) != self._started_count.value or self._failure():
+                raise IndexUnusable(f"a worker process failed while indexing: "
+                                    f"{self._failure() or 'its part of the index is missing'}")
             segments = [segment for segment in segments if segment not in parts]
             segments.append(joined_segment(self.codec, self.storage, self.indexname, parts,
                                            terms_table.write_joined_tables))

@@ -343,13 +343,10 @@ def write_joined_tables(tables: list[tuple], out) -> None:
         shift = starts[-1] - table._starts[0]
         starts += (start + shift for start in table._starts[1:])
         first_keys += map(table._first_key, range(table._count))
-        for start in range(table._starts[0], table._starts[-1], _COPY_BYTES):
-            out.write(dbfile.get(start, min(_COPY_BYTES, table._starts[-1] - start)))
+        whoosh_adapter.copy_bytes(dbfile, table._starts[0], table._starts[-1] - table._starts[0],
+                                  out)
         fieldmap = dbfile.get(table.fieldmap_start, length - _TRAILER.size - table.fieldmap_start)
     out.write(_block_index(starts[-1], starts, first_keys, fieldmap))
-
-
-_COPY_BYTES = 2**20  # a joined table's blocks are copied this much at a time
 
 
 def _shared_length(first: bytes, last: bytes) -> int:

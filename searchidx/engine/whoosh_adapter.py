@@ -560,16 +560,16 @@ class _HeldRows:
         """Each row's key and info bytes (a moved info's postings ``postings_start``
         further on, made as ``kind`` makes it)."""
         moved = dict(zip(self._moved_rows, self._moved_fields))
-        keys, infos = bytes(self._keys), bytes(self._infos)
+        keys, infos = memoryview(self._keys), memoryview(self._infos)  # not copied whole
         key_start = info_start = 0
         for row, (key_end, info_end) in enumerate(zip(self._key_ends, self._info_ends)):
             fields = moved.get(row)
             if fields is None:
-                info = infos[info_start:info_end]
+                info = bytes(infos[info_start:info_end])
             else:
                 fields = (*fields[:7], fields[7] + postings_start, *fields[8:])
                 info = kind.fields_bytes(fields) or new_term_info(*fields, kind=kind).to_bytes()
-            yield keys[key_start:key_end], info
+            yield bytes(keys[key_start:key_end]), info
             key_start, info_start = key_end, info_end
 
 
@@ -644,7 +644,7 @@ def _opened(files: contextlib.ExitStack, storage, name: str) -> tuple:
     return files.enter_context(storage.open_file(name)), storage.file_length(name)
 
 
-def _copy(dbfile, start: int, length: int, out) -> None:
+def copy_bytes(dbfile, start: int, length: int, out) -> None:
     """Copy ``length`` bytes of ``dbfile`` from ``start`` to ``out``, a piece at a time."""
     for at in range(start, start + length, _COPY_BYTES):
         out.write(dbfile.get(at, min(_COPY_BYTES, start + length - at)))
@@ -660,7 +660,7 @@ def _join_var(out, pieces: Sequence[tuple], allow_offsets: bool, cutoff: int) ->
             lengths += [0] * count
             continue
         part_lengths, values_size = _var_lengths(dbfile, size, count)
-        _copy(dbfile, 0, values_size, out)
+        copy_bytes(dbfile, 0, values_size, out)
         lengths += part_lengths
     lengths = array.array(_unsigned_code(max(lengths, default=0)), lengths)
     out.write_array(lengths)
@@ -690,7 +690,7 @@ def _var_lengths(dbfile, size: int, count: int) -> tuple[array.array, int]:
 def _join_fixed(out, pieces: Sequence[tuple], width: int, default: bytes) -> None:
     for number, (dbfile, size, count) in enumerate(pieces):
         if dbfile is not None:
-            _copy(dbfile, 0, size, out)
+            copy_bytes(dbfile, 0, size, out)
         if number < len(pieces) - 1:
             out.write(default * (count - size // width))
 
@@ -771,7 +771,7 @@ class _CompoundWriter:
 def _join_files(files: Sequence[tuple], out) -> None:
     """Copy ``files`` (``(dbfile, length)``) one after another to ``out``."""
     for dbfile, length in files:
-        _copy(dbfile, 0, length, out)
+        copy_bytes(dbfile, 0, length, out)
 
 
 class ColumnsReader(whoosh3.W3PerDocReader):
@@ -1022,7 +1022,6 @@ class _AndNotMatcher(matching_module.AndNotMatcher):
             self._find_next()  # skips the excluded side to the first match, then past it
 
 
-
 def expanded_words(query) -> Callable[[object], Iterable]:
     """The function listing the words of the index a multi-term query stands for, as
     Whoosh's own search expands it."""
@@ -1105,8 +1104,7 @@ def _process_writer_classes() -> dict[str, type]:
 
         def send_job(self, count: int) -> None:
             """Send the first ``count`` documents held to the workers as one job (a worker
-            is started with each of the first jobs: one that started with none to do would
-            write an empty segment).
+            is started with each of the first jobs, so that each has articles to analyse).
 
             The job's documents are pickled as one list in the current protocol: Whoosh
             pickles each document alone in protocol 2, which a worker reads back a value
