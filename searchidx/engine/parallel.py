@@ -365,8 +365,8 @@ class ParallelWriter(ProcessWriter):
         self._send_held()  # may start a worker, which the watcher must see
         threading.Thread(target=self._abort_if_one_dies, daemon=True).start()
         super().commit(**kwargs)
-        if self._failure():
-            raise IndexUnusable(f"a worker process failed while indexing: {self._failure()}")
+        if failure := self._failure():
+            raise IndexUnusable(f"a worker process failed while indexing: {failure}")
         written = self._index.doc_count_all()
         if written != self._expected:
             raise IndexUnusable(f"a worker process failed while indexing: {written} of "
@@ -396,9 +396,10 @@ class ParallelWriter(ProcessWriter):
         parts = sorted((segment for segment in segments if hasattr(segment, "column_layouts")),
                        key=lambda part: part.position)
         if parts:
-            if len(parts) != self._started_count.value or self._failure():
+            failure = self._failure()
+            if failure or len(parts) != self._started_count.value:
                 raise IndexUnusable(f"a worker process failed while indexing: "
-                                    f"{self._failure() or 'its part of the index is missing'}")
+                                    f"{failure or 'its part of the index is missing'}")
             segments = [segment for segment in segments if segment not in parts]
             segments.append(joined_segment(self.codec, self.storage, self.indexname, parts,
                                            terms_table.write_joined_tables))

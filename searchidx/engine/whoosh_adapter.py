@@ -228,11 +228,8 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
                 0 if length_codes is None else length_codes[ids[0]])
             if info is not None:
                 return info
-        fields = self._inlined_fields(format_, ids, weights, values, length_codes)
-        info = self.term_info_class.fields_bytes(fields)
-        if info is not None:
-            return info
-        return new_term_info(*fields, kind=self.term_info_class).to_bytes()
+        return _term_info_bytes(self.term_info_class,
+                                self._inlined_fields(format_, ids, weights, values, length_codes))
 
     def add_posting(self, id_, weight, vbytes, length=None) -> None:
         """``W3PostingsWriter.add_posting`` without its four type assertions per posting
@@ -568,7 +565,7 @@ class _HeldRows:
                 info = bytes(infos[info_start:info_end])
             else:
                 fields = (*fields[:7], fields[7] + postings_start, *fields[8:])
-                info = kind.fields_bytes(fields) or new_term_info(*fields, kind=kind).to_bytes()
+                info = _term_info_bytes(kind, fields)
             yield bytes(keys[key_start:key_end]), info
             key_start, info_start = key_end, info_end
 
@@ -681,10 +678,7 @@ def _var_lengths(dbfile, size: int, count: int) -> tuple[array.array, int]:
         code, offsets_code = chr(dbfile.get_byte(size - 3)), chr(dbfile.get_byte(size - 2))
         end = size - 3 - count * array.array(offsets_code).itemsize
     start = end - count * array.array(code).itemsize
-    lengths = array.array(code, dbfile.get(start, end - start))
-    if sys.byteorder == "little":  # whoosh writes arrays big-endian
-        lengths.byteswap()
-    return lengths, start
+    return dbfile.get_array(start, code, count), start
 
 
 def _join_fixed(out, pieces: Sequence[tuple], width: int, default: bytes) -> None:
@@ -950,6 +944,13 @@ def new_term_info(weight, df, minlength, maxlength, maxweight, minid, maxid, off
         "_maxweight": maxweight, "_minid": minid, "_maxid": maxid, "_offset": offset,
         "_length": length, "_inlined": inlined}
     return info
+
+
+def _term_info_bytes(kind: type, fields: tuple) -> bytes:
+    """The bytes of a term info of ``kind`` (an :class:`InliningTermInfo`) with these fields:
+    made at once where the kind can (``fields_bytes``), else through a term info."""
+    info = kind.fields_bytes(fields)
+    return info if info is not None else new_term_info(*fields, kind=kind).to_bytes()
 
 
 def is_whoosh3_term_info(terminfo) -> bool:
