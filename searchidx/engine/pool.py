@@ -146,16 +146,18 @@ class TermPool:
 
     def cleanup(self) -> None:
         """Delete the runs (Whoosh's writer calls this when the segment is done)."""
-        for name in self.runs + [name for runs in self.ranged_runs for name in runs]:
+        for name in self._all_runs():
             self._tempstorage.delete_file(name)
         self.runs, self.ranged_runs = [], [[] for _ in self.ranged_runs]
+
+    def _all_runs(self) -> list[str]:
+        """Every run written, oldest first (those before the split are older)."""
+        return self.runs + [name for runs in self.ranged_runs for name in runs]
 
     def _merged_terms(self) -> Iterator[_TermPostings]:
         """Each term's postings, terms in order; a term held in several runs comes once
         from each, oldest first (its documents ascending throughout)."""
-        # runs written before the split are older than those after it
-        sources = [self._read_run(name)
-                   for name in self.runs + [name for runs in self.ranged_runs for name in runs]]
+        sources = [self._read_run(name) for name in self._all_runs()]
         sources.append(self._sorted_terms())
         if len(sources) == 1:
             return sources[0]

@@ -91,13 +91,8 @@ def encoded_term_info(info, whoosh3_bytes) -> bytes:
     """A whoosh3 term info's compact bytes (see the module's description);
     ``whoosh3_bytes()`` gives its whoosh3 bytes, kept when it does not fit the compact
     layout."""
-    compact = _compact_term_info(info)
+    compact = _compact_fields(whoosh_adapter.term_info_fields(info))
     return bytes([_WHOOSH3]) + whoosh3_bytes() if compact is None else compact
-
-
-def _compact_term_info(info) -> bytes | None:
-    """A term info's compact bytes, or None if it does not fit them."""
-    return _compact_fields(whoosh_adapter.term_info_fields(info))
 
 
 def _compact_fields(fields: tuple) -> bytes | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import array
 import contextlib
-import functools
 import importlib
 import importlib.machinery
 import importlib.util
@@ -539,8 +538,7 @@ class _HeldRows:
     def __init__(self) -> None:
         self._keys, self._infos = bytearray(), bytearray()
         self._key_ends, self._info_ends = array.array("Q"), array.array("Q")
-        self._moved_rows: list[int] = []
-        self._moved_fields: list[tuple] = []
+        self._moved: dict[int, tuple] = {}  # a moved info's fields by row
 
     def add(self, key: bytes, info: bytes) -> None:
         self._keys += key
@@ -549,18 +547,16 @@ class _HeldRows:
         self._info_ends.append(len(self._infos))
 
     def add_moved(self, key: bytes, fields: tuple) -> None:
-        self._moved_rows.append(len(self._key_ends))
-        self._moved_fields.append(fields)
+        self._moved[len(self._key_ends)] = fields
         self.add(key, b"")
 
     def rows(self, postings_start: int, kind: type) -> Iterator[tuple[bytes, bytes]]:
         """Each row's key and info bytes (a moved info's postings ``postings_start``
         further on, made as ``kind`` makes it)."""
-        moved = dict(zip(self._moved_rows, self._moved_fields))
         keys, infos = memoryview(self._keys), memoryview(self._infos)  # not copied whole
         key_start = info_start = 0
         for row, (key_end, info_end) in enumerate(zip(self._key_ends, self._info_ends)):
-            fields = moved.get(row)
+            fields = self._moved.get(row)
             if fields is None:
                 info = bytes(infos[info_start:info_end])
             else:
@@ -651,34 +647,25 @@ _COPY_BYTES = 2**20
 
 
 def _join_var(out, pieces: Sequence[tuple], allow_offsets: bool, cutoff: int) -> None:
+    from .terms import narrowest_code  # (terms.py builds on this module)
+
     lengths: list[int] = []
     for dbfile, size, count in pieces:
         if dbfile is None:
             lengths += [0] * count
             continue
-        part_lengths, values_size = _var_lengths(dbfile, size, count)
-        copy_bytes(dbfile, 0, values_size, out)
+        part_lengths = QuickVarBytesColumn.Reader(dbfile, 0, size, count)._lengths
+        copy_bytes(dbfile, 0, sum(part_lengths), out)  # the values, back to back, come first
         lengths += part_lengths
-    lengths = array.array(_unsigned_code(max(lengths, default=0)), lengths)
+    lengths = array.array(narrowest_code(max(lengths, default=0)), lengths)
     out.write_array(lengths)
     if allow_offsets and len(lengths) > cutoff:  # as whoosh's writer does
         offsets = list(itertools.accumulate(lengths, initial=0))[:-1]
-        offsets = array.array(_unsigned_code(max(offsets, default=0)), offsets)
+        offsets = array.array(narrowest_code(max(offsets, default=0)), offsets)
         out.write_array(offsets)
         out.write(f"{lengths.typecode}{offsets.typecode}X".encode("ascii"))
     else:
         out.write(lengths.typecode.encode("ascii"))
-
-
-def _var_lengths(dbfile, size: int, count: int) -> tuple[array.array, int]:
-    """A ``("var", …)`` column's value lengths, and the size of its values (first in
-    its file)."""
-    code, end = chr(dbfile.get_byte(size - 1)), size - 1
-    if code == "X":
-        code, offsets_code = chr(dbfile.get_byte(size - 3)), chr(dbfile.get_byte(size - 2))
-        end = size - 3 - count * array.array(offsets_code).itemsize
-    start = end - count * array.array(code).itemsize
-    return dbfile.get_array(start, code, count), start
 
 
 def _join_fixed(out, pieces: Sequence[tuple], width: int, default: bytes) -> None:
@@ -701,10 +688,6 @@ def _join_values(out, pieces: Sequence[tuple], column) -> None:
 
 
 _JOINS = {"var": _join_var, "fixed": _join_fixed, "values": _join_values}
-
-
-def _unsigned_code(largest: int) -> str:
-    return next(code for code in "BHIQ" if largest < 1 << (8 * array.array(code).itemsize))
 
 
 def joined_segment(codec, storage, indexname: str, parts: Sequence, join_terms: Callable
@@ -921,17 +904,11 @@ TermInfo = whoosh3.W3TermInfo
 """whoosh3's term info (``TermInfo.from_bytes`` reads its bytes)."""
 
 
-def term_info_fields(info) -> tuple:
-    """A whoosh3 term info's fields: total weight, document frequency, shortest and longest
-    length, greatest weight, first and last document, postings offset and length (None
-    when inlined), and its inlined postings (None when not)."""
-    return _term_info_fields(info)
-
-
-# The attributes of a whoosh3 term info, in the order of term_info_fields.
-_TERM_INFO_FIELDS = ("_weight", "_df", "_minlength", "_maxlength", "_maxweight", "_minid",
-                     "_maxid", "_offset", "_length", "_inlined")
-_term_info_fields = attrgetter(*_TERM_INFO_FIELDS)
+# A whoosh3 term info's fields: total weight, document frequency, shortest and longest
+# length, greatest weight, first and last document, postings offset and length (None when
+# inlined), and its inlined postings (None when not).
+term_info_fields = attrgetter("_weight", "_df", "_minlength", "_maxlength", "_maxweight",
+                              "_minid", "_maxid", "_offset", "_length", "_inlined")
 
 
 def new_term_info(weight, df, minlength, maxlength, maxweight, minid, maxid, offset, length,
@@ -994,14 +971,8 @@ def toc_file_name(indexname: str, generation: int) -> str:
 
 
 def latest_toc_generation(storage, indexname: str) -> int:
-    """The generation of the table of contents a reader opens: whoosh3's
-    ``TOC._latest_generation``, with its pattern compiled once (every search asks)."""
-    pattern = _toc_pattern(indexname)
-    return max((int(match[1]) for match in map(pattern.match, storage.list()) if match),
-               default=-1)
-
-
-_toc_pattern = functools.lru_cache(maxsize=8)(TOC._pattern)
+    """The generation of the table of contents a reader opens."""
+    return TOC._latest_generation(storage, indexname)
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -1071,7 +1042,7 @@ def _process_writer_classes() -> dict[str, type]:
             self.before_documents()
             tempstorage = self.writer.temp_storage()
             with tempstorage.open_file(filename).raw_file() as job:
-                documents = pickle.load(job)  # as ProcessWriter._enqueue wrote them
+                documents = pickle.load(job)  # as ProcessWriter.send_job wrote them
             for fields in documents:
                 self.writer.add_document(**fields)
             tempstorage.delete_file(filename)
