@@ -659,12 +659,8 @@ def prose_query_terms(text: str) -> list[str]:
 def exact_query_terms(text: str) -> list[str]:
     """The exact-forms terms of ``text`` as a query reads it (accented words, acronyms),
     as ``exact_analyzer()`` gives them in query mode."""
-    value = normalize(text)
-    headline = _headline_starts(value)
-    kinds = (HEADLINE if match.start() in headline else WORD
-             for match in TOKEN_PATTERN.finditer(value))
-    return [term for term in map(exact_term, TOKEN_PATTERN.findall(value), kinds)
-            if term is not None]
+    return [term for word, _, _, _, kind in words(normalize(text), join=False)
+            if (term := exact_term(word, kind)) is not None]
 
 
 def tokenize(text: str) -> list[str]:

@@ -176,9 +176,7 @@ class PerDocumentWriter(whoosh_adapter.ColumnsWriter):
     def store(self, docnum: int, stored: dict) -> None:
         data = pickle.dumps(stored, pickle.HIGHEST_PROTOCOL)
         if self._dictionary is None and self.given_dictionary is not None:
-            self._dictionary = self.given_dictionary
-            self.add_column_value_at(0, _DICTIONARY_COLUMN_NAME, _DICTIONARY_COLUMN,
-                                     self._dictionary)
+            self._use_dictionary(self.given_dictionary)
         if self._dictionary is not None:
             self._add_stored(docnum, data)
             return
@@ -193,11 +191,15 @@ class PerDocumentWriter(whoosh_adapter.ColumnsWriter):
         super().close()
 
     def _write_held(self) -> None:
-        self._dictionary = stored_dictionary(data for _, data in self._held)
-        self.add_column_value_at(0, _DICTIONARY_COLUMN_NAME, _DICTIONARY_COLUMN, self._dictionary)
+        self._use_dictionary(stored_dictionary(data for _, data in self._held))
         for docnum, data in self._held:
             self._add_stored(docnum, data)
         self._held = []
+
+    def _use_dictionary(self, dictionary: bytes) -> None:
+        """Deflate with ``dictionary`` from now on; the segment keeps it at document 0."""
+        self._dictionary = dictionary
+        self.add_column_value_at(0, _DICTIONARY_COLUMN_NAME, _DICTIONARY_COLUMN, dictionary)
 
     def _add_stored(self, docnum: int, data: bytes) -> None:
         deflate = zlib.compressobj(_STORED_COMPRESSION, zdict=self._dictionary)

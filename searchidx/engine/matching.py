@@ -28,7 +28,7 @@ import pickle
 import weakref
 import zlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from functools import cached_property, lru_cache, partial
 from itertools import accumulate, chain, groupby, repeat
@@ -865,8 +865,9 @@ class _Or(_Sum):
     def _within(self, candidates: frozenset[int] | None) -> frozenset[int]:
         found = [docs for docs in (child.within(candidates) for child in self.children) if docs]
         largest = max(found, key=len, default=frozenset())
-        if all(docs <= largest for docs in found):  # (a word in the body and in no title, or
-            return largest                          # in titles only where the body has it)
+        # (a word in the body and in no title, or in titles only where the body has it)
+        if all(docs <= largest for docs in found if docs is not largest):
+            return largest
         return frozenset().union(*found)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
