@@ -373,10 +373,15 @@ class ParallelWriter(ProcessWriter):
                                 f"{self._expected} articles were written")
 
     def _abort_if_one_dies(self) -> None:
-        """Tell the workers to stop waiting for one another if one was killed."""
+        """If a worker was killed, note why and stop the others: those waiting for one
+        another are told, and those waiting for a job are ended (one killed while waiting
+        for a job may have held the queue's lock, which the others then wait on for ever)."""
         while any(task.is_alive() for task in self.tasks):
             if any(task.exitcode for task in self.tasks):
+                self._failure()
                 self._aborted.set()
+                for task in self.tasks:
+                    task.terminate()
                 return
             time.sleep(_ORPHAN_CHECK_SECONDS / 10)
 
