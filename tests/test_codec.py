@@ -178,10 +178,14 @@ def test_a_blocks_positions_read_in_place_are_those_the_format_decodes(layout, v
     field_format = LAYOUTS.get(layout) or Characters()
     encoded = [field_format.encode(found) for found in values]
     ends, joined = joined_values(encoded)
-    places = sorted(data.draw(st.sets(st.sampled_from(range(len(values))), min_size=1)))
-    keys = [at * 2 ** 32 for at in places]
-    assert keyed_positions(joined, value_bounds(ends), places, keys, _positions_decoder(field_format)) \
-        == [key + position for at, key in zip(places, keys) for position, _, _ in values[at]]
+    ids = [3 * at + 1 for at in range(len(values))]  # a block's document numbers
+    docs = sorted(data.draw(st.sets(st.sampled_from(range(ids[-1] + 1)), min_size=1)))
+    places: list[int] = []
+    assert keyed_positions((ids, value_bounds(ends), joined), docs, 2 ** 32, -1,
+                           _positions_decoder(field_format), places) \
+        == [doc * 2 ** 32 - 1 + position for doc in docs if doc in ids
+            for position, _, _ in values[ids.index(doc)]]
+    assert places == [ids.index(doc) for doc in docs if doc in ids]
 
 
 @st.composite

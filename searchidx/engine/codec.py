@@ -41,6 +41,7 @@ import pickle
 import sys
 import struct
 import zlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache, partial
 from pathlib import Path
@@ -699,36 +700,48 @@ def varying_positions(valuestring: bytes) -> Sequence[int]:
     return itertools.accumulate(map(ord, codes[:len(codes) // 3]))
 
 
-def keyed_positions(joined: bytes, bounds: Sequence[int], places: Iterable[int],
-                    keys: Iterable[int], decode: Callable[[bytes], Iterable[int]]
-                    ) -> list[int]:
-    """Each position in the value ``joined[bounds[at]:bounds[at + 1]]`` of each ``at`` of
-    ``places``, plus the key in ``keys`` at the same place. ``decode`` reads a value's
-    positions; :class:`Occurrences` values (:func:`varying_positions`,
-    :func:`occurrence_positions`) are read where they are, one call for a word that
-    occurs once."""
+def keyed_positions(values: tuple[Sequence[int], Sequence[int], bytes], docs: Iterable[int],
+                    span: int, shift: int, decode: Callable[[bytes], Iterable[int]],
+                    places: list[int]) -> list[int]:
+    """Each position in the value of each of ``docs`` that a block holds, keyed by its
+    document: ``doc * span + shift + position``. ``values`` is the block's document
+    numbers (rising), where its values start and end, and its values joined (the value of
+    ``ids[at]`` is ``joined[bounds[at]:bounds[at + 1]]``); ``docs`` rise and none exceeds
+    the block's last. Where each of ``docs`` found is in ``ids`` is added to ``places``.
+    ``decode`` reads a value's positions; :class:`Occurrences` values are read where they
+    are, each found by bisection from the last one's place and read in the same pass."""
+    ids, bounds, joined = values
     found: list[int] = []
-    add, extend = found.append, found.extend
-    if decode is varying_positions and _FIXED_ESCAPE not in joined:  # (none in fixed layout)
-        for at, key in zip(places, keys):
+    add, extend, mark = found.append, found.extend, places.append
+    inline = decode is varying_positions and _FIXED_ESCAPE not in joined  # (none in fixed layout)
+    read = _positions_reader(decode)
+    at = 0
+    for doc in docs:
+        at = bisect_left(ids, doc, at)
+        if ids[at] != doc:
+            continue
+        mark(at)
+        key = doc * span + shift
+        if inline:
             codes = joined[bounds[at]:bounds[at + 1]].decode("utf-8", "surrogatepass")
             if len(codes) == 3:  # one occurrence: most words in an article
                 add(key + ord(codes[0]))
             else:
                 extend(itertools.accumulate(map(ord, codes[1:len(codes) // 3]),
                                             initial=key + ord(codes[0])))
-    elif decode is occurrence_positions:
-        for at, key in zip(places, keys):
-            start, end = bounds[at], bounds[at + 1]
-            if end - start == _ONE_OCCURRENCE_SIZE:
-                add(key + _first_position(joined, start)[0])
-            else:
-                steps = position_steps(joined, start, end)
-                extend(itertools.accumulate(steps[1:], initial=key + steps[0]))
-    else:
-        for at, key in zip(places, keys):
-            extend(map(key.__add__, decode(joined[bounds[at]:bounds[at + 1]])))
+        else:
+            extend(map(key.__add__, read(joined, bounds[at], bounds[at + 1])))
     return found
+
+
+def _positions_reader(decode: Callable[[bytes], Iterable[int]]
+                      ) -> Callable[[bytes, int, int], Iterable[int]]:
+    """A function of ``(data, start, end)`` giving the positions ``decode`` reads in the
+    value ``data[start:end]``: for the fixed layout of :class:`Occurrences`, read where
+    it is."""
+    if decode is occurrence_positions:
+        return lambda data, start, end: itertools.accumulate(position_steps(data, start, end))
+    return lambda data, start, end: decode(data[start:end])
 
 
 # The largest character code (UTF-8 writes no larger number), and the byte that UTF-8 never
@@ -767,8 +780,3 @@ def _packing(code: int, count: int, coded: bool = False) -> struct.Struct:
 _SHORT, _INT = ord("h"), ord("i")
 _ONCE_SHORT = struct.Struct("<B3h")
 _SIZES = {_SHORT: 2, _INT: 4}
-
-# An Occurrences value of this size is one occurrence in short numbers (no other layout
-# has this size): ``_first_position(value)[0]`` is its position, read in one call.
-_ONE_OCCURRENCE_SIZE = _ONCE_SHORT.size
-_first_position = struct.Struct("<xh").unpack_from
