@@ -989,9 +989,9 @@ class _PhraseNode(_Node):
             if docs is not None and word.estimate >= _SIGNATURE_FIRST * len(docs):
                 break
             docs = word.within(docs)
-        docs = sorted(docs)
         if self.signatures is not None:
             docs = self._signed(docs)
+        docs = sorted(docs)  # (after the signatures: sorting 5,000 numbers takes 0.5 ms)
         # The rarest word's positions make a set; the others' only probe it (no set of a
         # common word's many positions is made). A word not intersected above is looked up
         # in its blocks as its positions are read.
@@ -1008,7 +1008,7 @@ class _PhraseNode(_Node):
         for word in self.words:
             yield word.term
 
-    def _signed(self, docs: list[int]) -> list[int]:
+    def _signed(self, docs: Iterable[int]) -> list[int]:
         """The documents whose signature has all the phrase's pair bits."""
         signatures, size = self.signatures, PAIR_SIGNATURE_BYTES
         places = [(bit >> 3, 1 << (bit & 7)) for bit in self.bits]
