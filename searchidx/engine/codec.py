@@ -714,7 +714,7 @@ def keyed_positions(values: tuple[Sequence[int], Sequence[int], bytes], docs: It
     found: list[int] = []
     add, extend, mark = found.append, found.extend, places.append
     inline = decode is varying_positions and _FIXED_ESCAPE not in joined  # (none in fixed layout)
-    read = _positions_reader(decode)
+    read = None if inline else _positions_reader(decode)
     at = 0
     for doc in docs:
         at = bisect_left(ids, doc, at)
