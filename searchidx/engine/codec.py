@@ -20,7 +20,7 @@ faster, and field lengths read a column at a time. Whoosh reads all of it as its
 - **Dense terms.** A term in at least one document of every ``settings.DENSE_DIVISOR``
   also keeps a bitmap of its documents after its last block (:func:`dense_tail`), inside
   its extent, where whoosh3 never reads; searching intersects and counts those bitmaps
-  as numbers (:func:`dense_bits`). A segment written before has none and reads as before.
+  as numbers (:func:`dense_bitmap`). A segment written before has none and reads as before.
 - **Rare terms.** A term of at most ``settings.INLINE_MAX_POSTINGS`` postings keeps them
   in its entry of the terms file (``whoosh_adapter.InliningTermInfo``), not in a block of
   its own.
@@ -58,7 +58,7 @@ from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
            "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
-           "block_infos", "block_spans", "dense_bits", "dense_tail",
+           "block_infos", "block_spans", "dense_bitmap", "dense_tail",
            "encoded_block", "joined_values", "keyed_positions", "occurrence_positions",
            "stored_dictionary", "stored_fields",
            "value_bounds", "varying_positions", "weight_list"]
@@ -367,13 +367,13 @@ def dense_tail(block_ids: list[Sequence[int]]) -> bytes:
     return _DENSE_TAG + bitmap
 
 
-def dense_bits(raw: bytes, end: int) -> int | None:
-    """The bitmap of a term's documents (see :func:`dense_tail`) as the bits of a number,
-    from ``raw``, the term's extent, whose last block ends at ``end``; None if it has none
-    (a term not dense, or written before bitmaps were)."""
+def dense_bitmap(raw: bytes, end: int) -> memoryview | None:
+    """The bitmap of a term's documents (see :func:`dense_tail`) in ``raw``, the term's
+    extent, whose last block ends at ``end``; None if it has none (a term not dense, or
+    written before bitmaps were)."""
     if raw[end:end + 1] != _DENSE_TAG:
         return None
-    return int.from_bytes(memoryview(raw)[end + 1:], "little")
+    return memoryview(raw)[end + 1:]
 
 
 _DENSE_TAG = b"D"

@@ -44,7 +44,7 @@ from ..budget import Budget
 from ..settings import TERM_INFO_CACHE
 from . import counters, whoosh_adapter
 from .codec import (Block, Occurrences, PerDocumentReader, PlacedValues, block_in_place,
-                    block_infos, block_spans, dense_bits,
+                    block_infos, block_spans, dense_bitmap,
                     joined_values, keyed_positions, occurrence_positions, value_bounds,
                     varying_positions, weight_list)
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
@@ -253,8 +253,8 @@ class _Postings:
         self._in_weights: set[int] = set()  # numbers of blocks all in ``weights``
         self._fixed_size = reader.schema[field].format.fixed_value_size()
         self._last_ids: list[int] = []
-        self.bits: int | None = None
-        """The term's documents as the bits of a number, where the segment keeps them."""
+        self.bits: _Bits | None = None
+        """The term's documents as bits, where the segment keeps their bitmap."""
         if not whoosh_adapter.is_whoosh3_term_info(terminfo):  # another codec's
             counters["postings_one_at_a_time"] += 1
             self._fixed_size = None
@@ -267,7 +267,9 @@ class _Postings:
             counters["postings_blocks"] += 1
             self._raw, self._headers = _extent(whoosh_adapter.postings_file(reader), terminfo)
             self._last_ids = [header.last_id for header in self._headers]
-            self.bits = dense_bits(self._raw, self._headers[-1].end)
+            bitmap = dense_bitmap(self._raw, self._headers[-1].end)
+            if bitmap is not None:
+                self.bits = _Bits(int.from_bytes(bitmap, "little"), bitmap)
             counters["postings_dense" if self.bits is not None else "postings_sparse"] += 1
 
     def all_ids(self) -> frozenset[int]:
@@ -277,7 +279,7 @@ class _Postings:
     def among(self, candidates: _Bits) -> frozenset[int]:
         """The candidates (many, as bits) that have the term, which has no bitmap: its
         document numbers looked up in theirs."""
-        return frozenset(filter(candidates.__contains__, self._ids_in(range(len(self._last_ids)))))
+        return frozenset(candidates.among(self._ids_in(range(len(self._last_ids)))))
 
     def value(self, doc: int) -> bytes | None:
         """The encoded value (positions, characters) of the document's posting."""
@@ -326,11 +328,12 @@ class _Postings:
             start = last + 1
 
     def find(self, candidates: frozenset[int]) -> frozenset[int]:
-        """The candidates that have the term (the weights of those looked up one by one
-        are kept in ``weights``)."""
+        """The candidates that have the term: looked up in its bitmap if it has one, else
+        one by one in its blocks (their weights kept in ``weights``) or, if many, found
+        among its blocks' document numbers."""
+        if self.bits is not None and len(candidates) < self.count:  # (~60 ns a candidate)
+            return frozenset(self.bits.among(candidates))
         if len(candidates) * _FIND_POSTINGS_PER_CANDIDATE >= self.count:
-            if self.bits is not None and len(candidates) * _PROBE_BITS_PER_POSTINGS < self.count:
-                return frozenset(filter(_Bits(self.bits).__contains__, candidates))
             return candidates.intersection(self._ids_in(self._blocks_around(candidates)))
         found = {doc: block[1][at] for _, block, doc, at in self._located(candidates)}
         self.weights.update(found)
@@ -447,10 +450,6 @@ _LOOKUP_POSTINGS_PER_CANDIDATE = 4
 # postings for each: intersecting them with its blocks' ids costs about 47 ns a posting,
 # a lookup about 0.4 µs, and either reads (decodes) nearly every block.
 _FIND_POSTINGS_PER_CANDIDATE = 16
-# Many candidates are each looked up in a term's bitmap (about 80 ns each) rather than
-# intersected with its document numbers (47 ns a posting) when it has this many times as
-# many postings.
-_PROBE_BITS_PER_POSTINGS = 2
 # Candidates this many times as many as a term's blocks are in nearly every block.
 _DENSE_CANDIDATES_PER_BLOCK = 8
 # How many of a block's document numbers (from its first) are looked up among many
@@ -730,9 +729,10 @@ class _Bits:
 
     __slots__ = ("bits", "_bytes")
 
-    def __init__(self, bits: int) -> None:
+    def __init__(self, bits: int, data: bytes | memoryview | None = None) -> None:
+        """``data``: the same bits as little-endian bytes, if the caller has them."""
         self.bits = bits
-        self._bytes: bytes | None = None
+        self._bytes = data
 
     def __len__(self) -> int:
         return self.bits.bit_count()
@@ -741,10 +741,14 @@ class _Bits:
         return self.bits != 0
 
     def __contains__(self, doc: int) -> bool:
+        return bool(self.among((doc,)))
+
+    def among(self, docs: Iterable[int]) -> list[int]:
+        """Those of ``docs`` in the set, in their order (a byte looked up for each)."""
         if self._bytes is None:
             self._bytes = self.bits.to_bytes((self.bits.bit_length() + 7) // 8, "little")
-        at = doc >> 3
-        return at < len(self._bytes) and self._bytes[at] >> (doc & 7) & 1 == 1
+        data, size = self._bytes, len(self._bytes)
+        return [doc for doc in docs if (at := doc >> 3) < size and data[at] >> (doc & 7) & 1]
 
     def __iter__(self) -> Iterator[int]:
         """The documents in ascending order: each byte that has one, found in C, gives
@@ -770,8 +774,6 @@ class _Bits:
 
     __rand__, __ror__ = __and__, __or__
 
-    def issuperset(self, docs: Iterable[int]) -> bool:
-        return all(map(self.__contains__, docs))
 
 
 _Docs = frozenset[int] | _Bits
@@ -892,12 +894,12 @@ class _TermNode(_Node):
         postings, bits = self.postings, self.bits
         if candidates is None:
             if bits is not None:
-                return _Bits(bits & ~self.segment.deleted_bits)
+                return _Bits(bits.bits & ~self.segment.deleted_bits)
             ids, deleted = postings.all_ids(), self.segment.deleted
             return ids - deleted if deleted else ids
         if type(candidates) is _Bits:
             if bits is not None:
-                return _Bits(candidates.bits & bits)
+                return _Bits(candidates.bits & bits.bits)
             if len(candidates) * _FIND_POSTINGS_PER_CANDIDATE >= postings.count:
                 return postings.among(candidates)
             candidates = frozenset(candidates)  # few: each looked up
@@ -1016,9 +1018,11 @@ def _tree_summed(weighted: list[tuple[int, list[float] | None]]) -> list[float] 
 def _plus_scores(totals: list[float], node: _Node, docs: Sequence[int]) -> list[float]:
     """``totals`` (one for each of ``docs``) plus ``node``'s score where it matches."""
     matched = node.matched
-    if matched.issuperset(docs):  # all of them, added in C
+    some = matched.among(docs) if type(matched) is _Bits else \
+        list(filter(matched.__contains__, docs))
+    if len(some) == len(docs):  # all of them, added in C
         return list(map(operator.add, totals, node.scores(docs)))
-    some = list(filter(matched.__contains__, docs))  # elsewhere 0.0 is added: the totals stay exact
+    # elsewhere 0.0 is added: the totals stay exact
     scores = dict(zip(some, node.scores(some)))
     return list(map(operator.add, totals, map(scores.get, docs, repeat(0.0))))
 
