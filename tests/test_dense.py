@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from searchidx import SearchIndex, settings
+from searchidx.engine import counters
 from searchidx.engine.matching import _Postings
 from searchidx.index import IndexStore
 
@@ -113,6 +114,7 @@ def test_a_word_in_many_documents_keeps_a_bitmap_of_exactly_them(tmp_path):
 def test_a_word_too_sparse_or_too_rare_keeps_no_bitmap(tmp_path):
     index, _, _ = _harbour(tmp_path)
     [(_, words)] = _segments(index)
+    assert words["cargo"][0] is not None
     assert words["ember"][0] is None and len(words["ember"][1]) == ARTICLES // 30
     assert words["amber"][0] is None and len(words["amber"][1]) == ARTICLES // 200
 
@@ -122,11 +124,13 @@ def test_whoosh_reads_the_postings_of_a_word_with_a_bitmap_as_before(tmp_path):
     with IndexStore(index).open().reader() as reader:
         [(leaf, _)] = reader.leaf_readers()
         whooshs = list(leaf.postings("body", b"cargo").all_ids())
-        assert whooshs == sorted(_Postings(leaf, "body", b"cargo").all_ids())
+        ours = _Postings(leaf, "body", b"cargo")
+        assert ours.bits is not None and whooshs == sorted(ours.all_ids())
 
 
-def test_searches_of_words_with_bitmaps_find_exactly_their_articles(tmp_path):
+def test_searches_of_words_with_bitmaps_find_exactly_their_articles_from_the_bitmaps(tmp_path):
     index, _, articles = _harbour(tmp_path)
+    before = counters["documents_from_bitmaps"]
     for query, words in (("harbour cargo", ("harbour", "cargo")),
                          ("cargo ember", ("cargo", "ember")), ("cargo -ember", ("cargo",)),
                          ("harbour amber", ("harbour", "amber"))):
@@ -134,6 +138,7 @@ def test_searches_of_words_with_bitmaps_find_exactly_their_articles(tmp_path):
         if query == "cargo -ember":
             expected -= _expected(articles, "ember")
         assert _found(index, query) == expected, query
+    assert counters["documents_from_bitmaps"] > before
 
 
 def test_workers_writing_one_segment_keep_bitmaps_of_every_workers_articles(tmp_path,

@@ -58,7 +58,7 @@ from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
            "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
-           "block_infos", "block_spans", "dense_bitmap", "dense_tail",
+           "bitmap_of", "block_infos", "block_spans", "dense_bitmap", "dense_tail",
            "encoded_block", "joined_values", "keyed_positions", "occurrence_positions",
            "stored_dictionary", "stored_fields",
            "value_bounds", "varying_positions", "weight_list"]
@@ -353,18 +353,23 @@ def block_infos(raw: bytes, position: int) -> list[tuple[int, int, int, int, int
 
 def dense_tail(block_ids: list[Sequence[int]]) -> bytes:
     """What follows the last block of a term whose documents (those of each of its
-    blocks) are dense (see ``settings.DENSE_DIVISOR``): ``_DENSE_TAG`` and a bitmap of
-    them, bit ``d % 8`` of byte ``d // 8`` set for document ``d``, as far as the last;
-    else nothing."""
+    blocks) are dense (see ``settings.DENSE_DIVISOR``): ``_DENSE_TAG`` and their
+    bitmap (:func:`bitmap_of`), as far as the last; else nothing."""
     from .. import settings
 
     count, last = sum(map(len, block_ids)), block_ids[-1][-1]
     if count < settings.DENSE_MIN_POSTINGS or count * settings.DENSE_DIVISOR <= last:
         return b""
+    return _DENSE_TAG + bitmap_of(itertools.chain.from_iterable(block_ids), last)
+
+
+def bitmap_of(docs: Iterable[int], last: int) -> bytearray:
+    """The bitmap of ``docs`` (none above ``last``): bit ``d % 8`` of byte ``d // 8`` set
+    for document ``d``."""
     bitmap, masks = bytearray(last // 8 + 1), _BIT_MASKS
-    for doc in itertools.chain.from_iterable(block_ids):
+    for doc in docs:
         bitmap[doc >> 3] |= masks[doc & 7]
-    return _DENSE_TAG + bitmap
+    return bitmap
 
 
 def dense_bitmap(raw: bytes, end: int) -> memoryview | None:

@@ -6,9 +6,10 @@ and ``id`` millions of times on a large archive. The queries readers type most (
 that must all match in the title or the body, phrases, the bonus for exact spellings,
 excluded words) are evaluated here a segment at a time instead: each term's postings are
 read a block at a time, the boolean logic is done on sets of document numbers (in C),
-and only the documents that match are scored, all at once, with the BM25F function
-Whoosh's matchers are given too (:mod:`.scoring`) and Whoosh's statistics, so the ranking
-and the scores are the ones Whoosh gives (the tests compare the two). The rarest part of a conjunction is read first; the others read only the blocks
+or on the bitmaps segments keep of their common words' documents, as numbers (in C, a
+machine word at a time), and only the documents that match are scored, all at once,
+with the BM25F function Whoosh's matchers are given too (:mod:`.scoring`) and Whoosh's
+statistics, so the ranking and the scores are the ones Whoosh gives (the tests compare the two). The rarest part of a conjunction is read first; the others read only the blocks
 that can hold its documents (a block's header gives its last document number). A phrase
 intersects its words' positions, keyed by document, in one set operation. Every match is
 counted, but where there are many, only those that can still place are scored: the parts
@@ -43,8 +44,8 @@ from ..analysis import PAIR_SIGNATURE_BYTES, SIGNATURE_FIELDS, pair_bits
 from ..budget import Budget
 from ..settings import TERM_INFO_CACHE
 from . import counters, whoosh_adapter
-from .codec import (Block, Occurrences, PerDocumentReader, PlacedValues, block_in_place,
-                    block_infos, block_spans, dense_bitmap,
+from .codec import (Block, Occurrences, PerDocumentReader, PlacedValues, bitmap_of,
+                    block_in_place, block_infos, block_spans, dense_bitmap,
                     joined_values, keyed_positions, occurrence_positions, value_bounds,
                     varying_positions, weight_list)
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
@@ -775,7 +776,6 @@ class _Bits:
     __rand__, __ror__ = __and__, __or__
 
 
-
 _Docs = frozenset[int] | _Bits
 """A node's documents: a set, or bits where they come from common words' bitmaps."""
 
@@ -787,12 +787,7 @@ def _bits_of(docs: _Docs) -> int:
     """``docs`` as bits (see :class:`_Bits`)."""
     if type(docs) is _Bits:
         return docs.bits
-    if not docs:
-        return 0
-    bitmap = bytearray(max(docs) // 8 + 1)
-    for doc in docs:
-        bitmap[doc >> 3] |= 1 << (doc & 7)
-    return int.from_bytes(bitmap, "little")
+    return int.from_bytes(bitmap_of(docs, max(docs)), "little") if docs else 0
 
 
 # --- nodes: a query part's matching documents, and their scores and matched terms -----------
@@ -892,6 +887,8 @@ class _TermNode(_Node):
 
     def _within(self, candidates: _Docs | None) -> _Docs:
         postings, bits = self.postings, self.bits
+        if bits is not None and (candidates is None or type(candidates) is _Bits):
+            counters["documents_from_bitmaps"] += 1
         if candidates is None:
             if bits is not None:
                 return _Bits(bits.bits & ~self.segment.deleted_bits)
