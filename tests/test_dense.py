@@ -44,8 +44,10 @@ def _write(path: Path, articles: dict[str, str]) -> None:
 
 @pytest.fixture(autouse=True)
 def small_bitmaps(monkeypatch):
-    """Bitmaps from 16 postings on, in blocks of 32 (a word spans several)."""
+    """Bitmaps from 16 postings on, of words in one article of 16 or more, in blocks of
+    32 (a word spans several)."""
     monkeypatch.setattr(settings, "DENSE_MIN_POSTINGS", 16)
+    monkeypatch.setattr(settings, "DENSE_DIVISOR", 16)
     monkeypatch.setattr(settings, "POSTINGS_PER_BLOCK", 32)
 
 
