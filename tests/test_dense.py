@@ -13,10 +13,12 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from searchidx import SearchIndex, settings
 from searchidx.engine import counters
-from searchidx.engine.matching import _Postings
+from searchidx.engine.matching import _Bits, _bits_of, _Postings
 from searchidx.index import IndexStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -193,3 +195,18 @@ def test_a_segment_written_before_bitmaps_keeps_none_and_searches_with_a_new_one
     assert _assert_bitmaps_exact(index) >= 2
     assert _found(index, "harbour") == before | set(articles)
     assert _found(index, "harbour cargo") == _expected(articles, "harbour", "cargo")
+
+
+@given(st.sets(st.integers(0, 5000)), st.sets(st.integers(0, 5000)))
+@example(set(range(0, 5000, 3)), set(range(0, 5000, 7)))  # many for the bytes: every byte looked at
+def test_documents_as_bits_list_combine_and_count_as_sets_do(first, second):
+    """(Few documents among many bytes are found another way than many: both covered.)"""
+    bits, other = _Bits(_bits_of(frozenset(first))), frozenset(second)
+    assert list(bits) == sorted(first) and len(bits) == len(first)
+    assert list(bits & other) == sorted(first & second)
+    assert list(other & bits) == sorted(first & second)
+    assert list(bits | other) == sorted(first | second)
+    assert list(bits - other) == sorted(first - second)
+    assert list(other - bits) == sorted(second - first)
+    assert bits.among(sorted(second)) == sorted(first & second)
+    assert all(doc in bits for doc in first) and not any(doc in bits for doc in second - first)

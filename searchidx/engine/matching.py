@@ -26,6 +26,7 @@ import heapq
 import io
 import operator
 import pickle
+import re
 import weakref
 import zlib
 from bisect import bisect_left, bisect_right
@@ -752,11 +753,16 @@ class _Bits:
         return [doc for doc in docs if (at := doc >> 3) < size and data[at] >> (doc & 7) & 1]
 
     def __iter__(self) -> Iterator[int]:
-        """The documents in ascending order: each byte that has one, found in C, gives
+        """The documents in ascending order: each byte that has one, found in C (by a
+        regular expression where they are few, which skips the others faster), gives
         its bits' documents from a table."""
         data = self.bits.to_bytes((self.bits.bit_length() + 7) // 8, "little")
         offsets = _BIT_OFFSETS
-        for at in compress(range(len(data)), data):
+        if len(self) * _BYTES_A_DOCUMENT_SPARSE < len(data):
+            places = map(re.Match.start, _NONZERO_BYTE.finditer(data))
+        else:
+            places = compress(range(len(data)), data)
+        for at in places:
             base = at << 3
             for offset in offsets[data[at]]:
                 yield base + offset
@@ -781,6 +787,11 @@ _Docs = frozenset[int] | _Bits
 
 # The bits set in each value of a byte.
 _BIT_OFFSETS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for value in range(256))
+# Bits are listed by finding their bytes with _NONZERO_BYTE where there are fewer documents
+# than one for this many bytes (at ten times Reuters, 900 documents: 0.33 ms, 0.57 ms
+# looking at every byte; from about one document in 9 bytes, every byte is faster).
+_BYTES_A_DOCUMENT_SPARSE = 10
+_NONZERO_BYTE = re.compile(rb"[^\x00]")
 
 
 def _bits_of(docs: _Docs) -> int:
