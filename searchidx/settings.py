@@ -118,6 +118,13 @@ POSTINGS_PER_BLOCK = 512
 # A term with at most this many postings keeps them in its entry of the terms file, not
 # in blocks of the postings file (each term there costs a block header of about 50 bytes).
 INLINE_MAX_POSTINGS = 8
+# A term of at least DENSE_MIN_POSTINGS postings in one document of every DENSE_DIVISOR
+# (up to its last) also keeps a bitmap of its documents after its blocks (at most
+# DENSE_DIVISOR / 8 bytes a posting), which searching intersects and counts in C. (On
+# Reuters, 1 in 32: +2.1 % index size; word queries at ten times Reuters 11 % faster
+# than at 1 in 16, which adds 1.5 %.)
+DENSE_DIVISOR = 32
+DENSE_MIN_POSTINGS = 1024
 # Searching: the term dictionary entries each open segment remembers (a few hundred bytes
 # each; a hit saves the lookup, about a tenth of a typical search).
 TERM_INFO_CACHE = 4096

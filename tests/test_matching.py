@@ -41,9 +41,11 @@ POSTINGS_PER_BLOCK = 64
 @pytest.fixture(scope="module")
 def news_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1,200 generated news articles in two batches, then 40 of them changed: an index
-    with more than one segment and with deleted documents, in blocks of 64 postings."""
+    with more than one segment and with deleted documents, in blocks of 64 postings,
+    common words with bitmaps of their documents from 64 postings on."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(settings, "POSTINGS_PER_BLOCK", POSTINGS_PER_BLOCK)
+        patch.setattr(settings, "DENSE_MIN_POSTINGS", POSTINGS_PER_BLOCK)
         return _news_index(tmp_path_factory)
 
 
@@ -70,6 +72,16 @@ def test_the_news_index_has_segments_deletions_and_words_over_many_blocks(news_i
         assert len(leaves) >= 2 and reader.doc_count() == 1200 < reader.doc_count_all()
         frequencies = sorted(reader.doc_frequency("body", word) for word in (b"said", b"wheat"))
         assert frequencies[0] < 2 * POSTINGS_PER_BLOCK < 8 * POSTINGS_PER_BLOCK < frequencies[1]
+
+
+def test_common_words_of_the_news_index_keep_bitmaps_and_rare_ones_do_not(news_index):
+    """(So that the rankings below are made from bitmaps and from sets alike.)"""
+    index = IndexStore(news_index).open()
+    with index.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            if leaf.doc_count_all() > 16 * POSTINGS_PER_BLOCK // 2:
+                assert _Postings(leaf, "body", b"said").bits is not None
+                assert _Postings(leaf, "body", b"wheat").bits is None
 
 
 def _whoosh_and_fast(location: Path, text: str, limit: int = 10):

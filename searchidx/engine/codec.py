@@ -17,6 +17,10 @@ faster, and field lengths read a column at a time. Whoosh reads all of it as its
   character) in :class:`Occurrences`, Whoosh's ``Characters`` information as numbers of
   a byte or more each (UTF-8 codes, decoded in C) rather than a pickled list of tuples:
   a phrase reads the positions of every article that has its words.
+- **Dense terms.** A term in at least one document of every ``settings.DENSE_DIVISOR``
+  also keeps a bitmap of its documents after its last block (:func:`dense_tail`), inside
+  its extent, where whoosh3 never reads; searching intersects and counts those bitmaps
+  as numbers (:func:`dense_bitmap`). A segment written before has none and reads as before.
 - **Rare terms.** A term of at most ``settings.INLINE_MAX_POSTINGS`` postings keeps them
   in its entry of the terms file (``whoosh_adapter.InliningTermInfo``), not in a block of
   its own.
@@ -55,7 +59,7 @@ from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
            "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
-           "block_infos", "block_spans",
+           "bitmap_of", "block_infos", "block_spans", "dense_bitmap", "dense_tail",
            "encoded_block", "joined_values", "keyed_positions", "occurrence_positions",
            "stored_dictionary", "stored_fields",
            "value_bounds", "varying_positions", "weight_list"]
@@ -80,7 +84,7 @@ class Codec(whoosh_adapter.BaseCodec):
         from .. import settings
 
         return whoosh_adapter.PostingsWriter(dbfile, encoded_block, settings.INLINE_MAX_POSTINGS,
-                                             byteids=byteids,
+                                             dense_tail, byteids=byteids,
                                              **whoosh_adapter.codec_settings(self))
 
     def field_writer(self, storage, segment):
@@ -346,6 +350,40 @@ def block_infos(raw: bytes, position: int) -> list[tuple[int, int, int, int, int
         return None
     return [(*_BLOCK_NUMBERS.unpack_from(raw, start), start + _BLOCK_INFO.size, end)
             for start, end in itertools.chain((first,), spans)]
+
+
+def dense_tail(block_ids: list[Sequence[int]]) -> bytes:
+    """What follows the last block of a term whose documents (those of each of its
+    blocks) are dense (see ``settings.DENSE_DIVISOR``): ``_DENSE_TAG`` and their
+    bitmap (:func:`bitmap_of`), as far as the last; else nothing."""
+    from .. import settings
+
+    count, last = sum(map(len, block_ids)), block_ids[-1][-1]
+    if count < settings.DENSE_MIN_POSTINGS or count * settings.DENSE_DIVISOR <= last:
+        return b""
+    return _DENSE_TAG + bitmap_of(itertools.chain.from_iterable(block_ids), last)
+
+
+def bitmap_of(docs: Iterable[int], last: int) -> bytearray:
+    """The bitmap of ``docs`` (none above ``last``): bit ``d % 8`` of byte ``d // 8`` set
+    for document ``d``."""
+    bitmap, masks = bytearray(last // 8 + 1), _BIT_MASKS
+    for doc in docs:
+        bitmap[doc >> 3] |= masks[doc & 7]
+    return bitmap
+
+
+def dense_bitmap(raw: bytes, end: int) -> memoryview | None:
+    """The bitmap of a term's documents (see :func:`dense_tail`) in ``raw``, the term's
+    extent, whose last block ends at ``end``; None if it has none (a term not dense, or
+    written before bitmaps were)."""
+    if raw[end:end + 1] != _DENSE_TAG:
+        return None
+    return memoryview(raw)[end + 1:]
+
+
+_DENSE_TAG = b"D"
+_BIT_MASKS = tuple(1 << bit for bit in range(8))
 
 
 def _info_codes(raw: bytes, start: int) -> tuple[bytes, ...]:

@@ -164,10 +164,16 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
     (see :func:`searchidx.engine.codec.encoded_block`)."""
 
     def __init__(self, postfile, encode_block: Callable[..., bytes], inline_max: int,
+                 encode_tail: Callable[[list[Sequence[int]]], bytes] | None = None,
                  **settings) -> None:
+        """``encode_tail``, given the document numbers of each of a term's blocks, makes
+        the bytes written after its last block, within its extent (whoosh3 reads no
+        further than the last block)."""
         super().__init__(postfile, **settings)
         self._encode_block = encode_block
+        self._encode_tail = encode_tail
         self._inline_max = inline_max
+        self._term_ids: list[Sequence[int]] = []
         self.term_info_class: type = InliningTermInfo
         """The kind of term info made: its ``to_bytes`` is what the terms file keeps."""
 
@@ -176,6 +182,7 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         # returns): it becomes this writer's kind, a subclass that adds no state
         terminfo.__class__ = self.term_info_class
         self._fixed_value = _fixed_value(format_)
+        self._term_ids = []
         super().start_postings(format_, terminfo)
 
     def finish_postings(self):
@@ -296,6 +303,10 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
                                    self._minlength, self._maxlength)
         self._postfile.write_int(-len(block) if last else len(block))  # negative: the last
         self._postfile.write(block)
+        if self._encode_tail is not None:
+            self._term_ids.append(self._ids)  # (a new list for each block)
+            if last:
+                self._postfile.write(self._encode_tail(self._term_ids))
         self._blockcount += 1
         self._new_block()
 
