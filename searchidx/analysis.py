@@ -411,7 +411,7 @@ class WordForms:
     def prose(self, value: str) -> Prose:
         """``value``'s terms, spelling words, and terms in order (for its signature)."""
         text = normalize(value)
-        parts = _WORD_SPLIT.split(text)  # gap, word, gap, word, ..., gap
+        parts = _split_words(text)
         texts = parts[1::2]
         forms = list(map(self._forms.__getitem__, texts))
         sequence = list(map(_TERM, forms))
@@ -469,12 +469,11 @@ def _joined_names(text: str, parts: list[str], occurrences: list[Occurrence],
     headline = None
     joins_before: dict[int, int] = {}  # word number -> words before it its name joins
     texts, gaps = parts[1::2], parts[2:-1:2]  # gaps[number - 1] precedes word ``number``
-    # a capitalized word, then a space and a capitalized word, or a hyphen and any word
-    spaced = map(operator.and_, map(_SPACES.__contains__, gaps), capitalized[1:])
-    joining = map(operator.or_, spaced, map(_HYPHENS.__contains__, gaps))
-    candidates = map(operator.and_, capitalized, joining)
-    for number in itertools.compress(range(1, len(texts)), candidates):
-        if not _joins(texts[number - 1], gaps[number - 1], texts[number]):
+    # a capitalized word (few are), then a space and a capitalized word, or a hyphen and
+    # any word: the words after capitalized ones picked in C, the rest tested on those
+    for number in itertools.compress(range(1, len(texts)), capitalized):
+        if not ((capitalized[number] or gaps[number - 1] in _HYPHENS)
+                and _joins(texts[number - 1], gaps[number - 1], texts[number])):
             continue
         if headline is None:
             headline = _headline_starts(text)
@@ -491,6 +490,14 @@ def _joined_names(text: str, parts: list[str], occurrences: list[Occurrence],
 
 
 _WORD_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
+
+
+@lru_cache(maxsize=4)
+def _split_words(text: str) -> list[str]:
+    """``text`` split around its words: gap, word, gap, word, ..., gap (never to be
+    changed: the last few texts' are kept, so that the exact field finds the words its
+    article's title and body fields found)."""
+    return _WORD_SPLIT.split(text)
 
 
 @lru_cache(maxsize=1)
@@ -601,7 +608,7 @@ def exact_terms(value: str) -> dict[str, int]:
     without Token objects, each distinct word's term worked out once; where headlines are
     is worked out only if an acronym could be in one."""
     value = normalize(value)
-    texts = TOKEN_PATTERN.findall(value)
+    texts = _line_words(value)
     terms = list(map(_EXACT_WORDS.__getitem__, texts))
     counts = Counter(filter(None, terms))
     # a word of a headline is not an acronym: one kept as one here may have to go
@@ -616,6 +623,15 @@ def exact_terms(value: str) -> dict[str, int]:
 
 
 _EXACT_WORDS = Memo(lambda word: exact_term(word, WORD))
+
+
+def _line_words(value: str) -> list[str]:
+    """The words of ``value`` from those of its first line and the rest (no word spans a
+    line break): for :func:`exact_text`, its title's and its body's, which the prose fields
+    of the same article may have found."""
+    first, newline, rest = value.partition("\n")
+    words = _split_words(first)[1::2]
+    return words + _split_words(rest)[1::2] if newline else words
 
 
 def _lines_headline_starts(value: str) -> set[int] | frozenset[int]:
