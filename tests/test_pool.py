@@ -129,11 +129,13 @@ def test_postings_written_a_term_at_a_time_make_the_files_written_a_posting_at_a
     assert by_term == _segment_files(tmp_path / "by-posting")
 
 
-@pytest.mark.parametrize("memory_mb", [settings.WRITER_MEMORY_MB, 0.05],
-                         ids=["in memory", "through runs"])
+@pytest.mark.parametrize(("memory_mb", "dates_kept"), [
+    (settings.WRITER_MEMORY_MB, settings.WRITER_NUMBER_TERMS_MEMO), (0.05, 1)],
+    ids=["in memory", "through runs, one date's terms kept"])
 def test_documents_added_a_field_at_a_time_make_the_files_whoosh_add_document_makes(
-        tmp_path, monkeypatch, memory_mb):
+        tmp_path, monkeypatch, memory_mb, dates_kept):
     monkeypatch.setattr(settings, "WRITER_MEMORY_MB", memory_mb)
+    monkeypatch.setattr(settings, "WRITER_NUMBER_TERMS_MEMO", dates_kept)
     with SearchIndex.open(tmp_path / "by-field", create=True) as idx:
         idx.index([seed_source()])
     monkeypatch.setattr(whoosh_adapter, "add_fields_at_once", lambda writer: None)

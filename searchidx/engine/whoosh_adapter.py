@@ -314,17 +314,19 @@ def add_fields_at_once(segment_writer) -> None:
     order; a schema with term vectors (ours has none) keeps Whoosh's."""
     if any(field.vector for field in segment_writer.schema):
         return
+    numbers: dict[tuple[str, object], list[tuple]] = {}  # see _field_terms
 
     def add_document(**fields) -> None:
-        _add_document(segment_writer, fields)
+        _add_document(segment_writer, fields, numbers)
 
     segment_writer.add_document = add_document
 
 
-def _add_document(writer, fields: dict) -> None:
+def _add_document(writer, fields: dict, numbers: dict) -> None:
     """whoosh3 3.54's ``SegmentWriter.add_document``, each field's postings added by the
-    pool's ``add_field``. A spelling word's posting takes the value the document's last
-    posting had (as whoosh3's does: see ``PostingsWriter._fitted``)."""
+    pool's ``add_field`` (a number field's made once a value: see :func:`_field_terms`). A
+    spelling word's posting takes the value the document's last posting had (as whoosh3's
+    does: see ``PostingsWriter._fitted``)."""
     writer._check_state()
     perdocwriter, schema, pool = writer.perdocwriter, writer.schema, writer.pool
     docnum = writer.docnum
@@ -342,8 +344,9 @@ def _add_document(writer, fields: dict) -> None:
             length = 0
             if field.indexed:
                 boost = writer._field_boost(fields, fieldname, docboost)
-                frequencies, value_bytes = pool.add_field(fieldname, docnum, field.index(value),
-                                                          boost, value_bytes)
+                terms = _field_terms(field, fieldname, value, numbers)
+                frequencies, value_bytes = pool.add_field(fieldname, docnum, terms, boost,
+                                                          value_bytes)
                 length = frequencies if field.scorable else 0
             if field.separate_spelling():
                 spelling = field.spelling_fieldname(fieldname)
@@ -360,6 +363,25 @@ def _add_document(writer, fields: dict) -> None:
     perdocwriter.finish_doc()
     writer._added = True
     writer.docnum += 1
+
+
+def _field_terms(field, fieldname: str, value, numbers: dict) -> Iterable[tuple]:
+    """What ``field.index(value)`` gives; a number field's terms of one value (a date: an
+    article's eight, one per precision, from a few hundred dates) are kept in ``numbers``,
+    a writer's, by field name and value (at most ``settings.WRITER_NUMBER_TERMS_MEMO``
+    values, then it starts again): made once, not for every document."""
+    from whoosh.fields import NUMERIC
+
+    from ..settings import WRITER_NUMBER_TERMS_MEMO
+
+    if not isinstance(field, NUMERIC) or isinstance(value, (list, tuple)):
+        return field.index(value)
+    terms = numbers.get((fieldname, value))
+    if terms is None:
+        if len(numbers) >= WRITER_NUMBER_TERMS_MEMO:
+            numbers.clear()
+        terms = numbers[fieldname, value] = list(field.index(value))
+    return terms
 
 
 def merge_postings_in_order(segment_writer) -> None:
