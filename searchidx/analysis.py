@@ -27,7 +27,7 @@ import re
 import unicodedata
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -417,12 +417,13 @@ class WordForms:
         sequence = list(map(_TERM, forms))
         ends = list(itertools.accumulate(map(len, parts)))
         occurrences = list(zip(range(len(texts)), ends[::2], ends[1::2]))
-        emitted = list(zip(sequence, occurrences))
+        # (a list only when names go in: zip's tuples are reused as the loop below unpacks them)
+        emitted: Iterable[tuple[str, Occurrence]] = zip(sequence, occurrences)
         joined: list[tuple[int, str]] = []
         if self.join:
             names = _joined_names(text, parts, occurrences, list(map(_CAPITALIZED, forms)))
             if names:
-                emitted, joined = self._with_names(emitted, names)
+                emitted, joined = self._with_names(list(emitted), names)
         terms: dict[str, list[Occurrence]] = {}
         for term, occurrence in emitted:
             found = terms.get(term)
