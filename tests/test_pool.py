@@ -144,3 +144,11 @@ def test_documents_added_a_field_at_a_time_make_the_files_whoosh_add_document_ma
     by_field = _segment_files(tmp_path / "by-field")
     assert {"pst", "trm"} <= by_field.keys()
     assert by_field == _segment_files(tmp_path / "by-posting")
+
+
+def test_a_field_given_no_postings_is_not_held(temp_storage):
+    term_pool = TermPool(temp_storage, 64)
+    assert term_pool.add_field("exact", 0, iter(()), 1.0, b"last") == (0, b"last")
+    term_pool.add_field("body", 0, iter([(b"rice", 2, 2.0, b"v")]), 1.5)
+    assert term_pool.fieldnames == {"body"}
+    assert list(term_pool.iter_postings()) == [("body", b"rice", 0, 3.0, b"v")]

@@ -87,11 +87,12 @@ class TermPool:
         """:meth:`add` of each of a document's postings in one field, as a field's ``index``
         gives them, ``(term, frequency, weight, value)``, each weight times ``boost`` (as
         Whoosh's writer adds them, in one loop, not a call and a tuple a posting); the sum
-        of the frequencies, and the last value (``last_value`` if there was none)."""
+        of the frequencies, and the last value (``last_value`` if there was none). A field
+        is held (and named in ``fieldnames``) once it has a posting, as :meth:`add` holds it."""
         terms = self._fields.get(fieldname)
-        if terms is None:
-            terms = self._fields[fieldname] = {}
-            self.fieldnames.add(fieldname)
+        held_before = terms is not None
+        if not held_before:
+            terms = {}
         length = size = 0
         for text, frequency, weight, last_value in items:
             weight *= boost
@@ -105,6 +106,9 @@ class TermPool:
                     self._unordered.add((fieldname, text))
                 held += (docnum, weight, last_value)
             size += _POSTING_BYTES + (len(last_value) if last_value else 0)
+        if terms and not held_before:
+            self._fields[fieldname] = terms
+            self.fieldnames.add(fieldname)
         self._size += size
         if self._size > self._limit:
             self.save()
