@@ -26,7 +26,7 @@ import operator
 import re
 import unicodedata
 import zlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import NamedTuple
@@ -411,8 +411,9 @@ class WordForms:
     def prose(self, value: str) -> Prose:
         """``value``'s terms, spelling words, and terms in order (for its signature)."""
         text = normalize(value)
-        parts = _split_words(text)
+        parts = _WORD_SPLIT.split(text)  # gap, word, gap, word, ..., gap
         texts = parts[1::2]
+        _keep_words(text, texts)
         forms = list(map(self._forms.__getitem__, texts))
         sequence = list(map(_TERM, forms))
         ends = list(itertools.accumulate(map(len, parts)))
@@ -493,12 +494,25 @@ def _joined_names(text: str, parts: list[str], occurrences: list[Occurrence],
 _WORD_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
 
 
-@lru_cache(maxsize=4)
-def _split_words(text: str) -> list[str]:
-    """``text`` split around its words: gap, word, gap, word, ..., gap (never to be
-    changed: the last few texts' are kept, so that the exact field finds the words its
-    article's title and body fields found)."""
-    return _WORD_SPLIT.split(text)
+# The words of the last few texts analysed as prose, joined by spaces, by text: the exact
+# field finds those its article's title and body fields found (strings, so that a program's
+# frozen objects stay as many: a container forgotten would leave the frozen generation).
+_RECENT_WORDS: OrderedDict[str, str] = OrderedDict()
+_RECENT_TEXTS = 4
+
+
+def _keep_words(text: str, words: list[str]) -> None:
+    if len(_RECENT_WORDS) >= _RECENT_TEXTS:
+        _RECENT_WORDS.popitem(last=False)
+    _RECENT_WORDS[text] = " ".join(words)  # no word holds a space
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text``, as the prose fields found them if they analysed it lately."""
+    joined = _RECENT_WORDS.get(text)
+    if joined is None:
+        return TOKEN_PATTERN.findall(text)
+    return joined.split(" ") if joined else []
 
 
 @lru_cache(maxsize=1)
@@ -631,8 +645,7 @@ def _line_words(value: str) -> list[str]:
     line break): for :func:`exact_text`, its title's and its body's, which the prose fields
     of the same article may have found."""
     first, newline, rest = value.partition("\n")
-    words = _split_words(first)[1::2]
-    return words + _split_words(rest)[1::2] if newline else words
+    return _words(first) + _words(rest) if newline else _words(first)
 
 
 def _lines_headline_starts(value: str) -> set[int] | frozenset[int]:
