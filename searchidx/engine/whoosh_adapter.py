@@ -312,9 +312,13 @@ def add_fields_at_once(segment_writer) -> None:
     at once: Whoosh's ``add_document`` makes a tuple and a call of every posting (about
     5 % of a worker's CPU on 2,000 Reuters articles). It does what Whoosh's does, in its
     order; a schema with term vectors (ours has none) keeps Whoosh's."""
+    from whoosh.fields import NUMERIC
+
     if any(field.vector for field in segment_writer.schema):
         return
-    numbers: dict[tuple[str, object], list[tuple]] = {}  # see _field_terms
+    number_fields = {name for name, field in segment_writer.schema.items()
+                     if isinstance(field, NUMERIC)}
+    numbers = _NumberTerms(number_fields)
 
     def add_document(**fields) -> None:
         _add_document(segment_writer, fields, numbers)
@@ -322,9 +326,9 @@ def add_fields_at_once(segment_writer) -> None:
     segment_writer.add_document = add_document
 
 
-def _add_document(writer, fields: dict, numbers: dict) -> None:
+def _add_document(writer, fields: dict, numbers: _NumberTerms) -> None:
     """whoosh3 3.54's ``SegmentWriter.add_document``, each field's postings added by the
-    pool's ``add_field`` (a number field's made once a value: see :func:`_field_terms`). A
+    pool's ``add_field`` (a number field's made once a value: see :class:`_NumberTerms`). A
     spelling word's posting takes the value the document's last posting had (as whoosh3's
     does: see ``PostingsWriter._fitted``)."""
     writer._check_state()
@@ -344,7 +348,7 @@ def _add_document(writer, fields: dict, numbers: dict) -> None:
             length = 0
             if field.indexed:
                 boost = writer._field_boost(fields, fieldname, docboost)
-                terms = _field_terms(field, fieldname, value, numbers)
+                terms = numbers.of(field, fieldname, value)
                 frequencies, value_bytes = pool.add_field(fieldname, docnum, terms, boost,
                                                           value_bytes)
                 length = frequencies if field.scorable else 0
@@ -365,23 +369,27 @@ def _add_document(writer, fields: dict, numbers: dict) -> None:
     writer.docnum += 1
 
 
-def _field_terms(field, fieldname: str, value, numbers: dict) -> Iterable[tuple]:
-    """What ``field.index(value)`` gives; a number field's terms of one value (a date: an
-    article's eight, one per precision, from a few hundred dates) are kept in ``numbers``,
-    a writer's, by field name and value (at most ``settings.WRITER_NUMBER_TERMS_MEMO``
-    values, then it starts again): made once, not for every document."""
-    from whoosh.fields import NUMERIC
+class _NumberTerms(dict):
+    """A writer's terms of the values of its number fields (an article's date: eight, one
+    per precision, from a few hundred dates), made once a value, by field name and value:
+    at most ``settings.WRITER_NUMBER_TERMS_MEMO`` values, then it starts again."""
 
-    from ..settings import WRITER_NUMBER_TERMS_MEMO
+    def __init__(self, number_fields: set[str]) -> None:
+        super().__init__()
+        self.number_fields = number_fields
 
-    if not isinstance(field, NUMERIC) or isinstance(value, (list, tuple)):
-        return field.index(value)
-    terms = numbers.get((fieldname, value))
-    if terms is None:
-        if len(numbers) >= WRITER_NUMBER_TERMS_MEMO:
-            numbers.clear()
-        terms = numbers[fieldname, value] = list(field.index(value))
-    return terms
+    def of(self, field, fieldname: str, value) -> Iterable[tuple]:
+        """What ``field.index(value)`` gives (kept if a number field's)."""
+        if fieldname not in self.number_fields or isinstance(value, (list, tuple)):
+            return field.index(value)
+        terms = self.get((fieldname, value))
+        if terms is None:
+            from ..settings import WRITER_NUMBER_TERMS_MEMO
+
+            if len(self) >= WRITER_NUMBER_TERMS_MEMO:
+                self.clear()
+            terms = self[fieldname, value] = list(field.index(value))
+        return terms
 
 
 def merge_postings_in_order(segment_writer) -> None:
