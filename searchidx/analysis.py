@@ -26,8 +26,8 @@ import operator
 import re
 import unicodedata
 import zlib
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -413,16 +413,18 @@ class WordForms:
         text = normalize(value)
         parts = _WORD_SPLIT.split(text)  # gap, word, gap, word, ..., gap
         texts = parts[1::2]
+        _keep_words(text, texts)
         forms = list(map(self._forms.__getitem__, texts))
         sequence = list(map(_TERM, forms))
         ends = list(itertools.accumulate(map(len, parts)))
         occurrences = list(zip(range(len(texts)), ends[::2], ends[1::2]))
-        emitted = list(zip(sequence, occurrences))
+        # (a list only when names go in: zip's tuples are reused as the loop below unpacks them)
+        emitted: Iterable[tuple[str, Occurrence]] = zip(sequence, occurrences)
         joined: list[tuple[int, str]] = []
         if self.join:
             names = _joined_names(text, parts, occurrences, list(map(_CAPITALIZED, forms)))
             if names:
-                emitted, joined = self._with_names(emitted, names)
+                emitted, joined = self._with_names(list(emitted), names)
         terms: dict[str, list[Occurrence]] = {}
         for term, occurrence in emitted:
             found = terms.get(term)
@@ -469,12 +471,11 @@ def _joined_names(text: str, parts: list[str], occurrences: list[Occurrence],
     headline = None
     joins_before: dict[int, int] = {}  # word number -> words before it its name joins
     texts, gaps = parts[1::2], parts[2:-1:2]  # gaps[number - 1] precedes word ``number``
-    # a capitalized word, then a space and a capitalized word, or a hyphen and any word
-    spaced = map(operator.and_, map(_SPACES.__contains__, gaps), capitalized[1:])
-    joining = map(operator.or_, spaced, map(_HYPHENS.__contains__, gaps))
-    candidates = map(operator.and_, capitalized, joining)
-    for number in itertools.compress(range(1, len(texts)), candidates):
-        if not _joins(texts[number - 1], gaps[number - 1], texts[number]):
+    # a capitalized word (few are), then a space and a capitalized word, or a hyphen and
+    # any word: the words after capitalized ones picked in C, the rest tested on those
+    for number in itertools.compress(range(1, len(texts)), capitalized):
+        if not ((capitalized[number] or gaps[number - 1] in _HYPHENS)
+                and _joins(texts[number - 1], gaps[number - 1], texts[number])):
             continue
         if headline is None:
             headline = _headline_starts(text)
@@ -491,6 +492,27 @@ def _joined_names(text: str, parts: list[str], occurrences: list[Occurrence],
 
 
 _WORD_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
+
+
+# The words of the last few texts analysed as prose, joined by spaces, by text: the exact
+# field finds those its article's title and body fields found (strings, so that a program's
+# frozen objects stay as many: a container forgotten would leave the frozen generation).
+_RECENT_WORDS: OrderedDict[str, str] = OrderedDict()
+_RECENT_TEXTS = 4
+
+
+def _keep_words(text: str, words: list[str]) -> None:
+    if len(_RECENT_WORDS) >= _RECENT_TEXTS:
+        _RECENT_WORDS.popitem(last=False)
+    _RECENT_WORDS[text] = " ".join(words)  # no word holds a space
+
+
+def _words(text: str) -> list[str]:
+    """The words of ``text``, as the prose fields found them if they analysed it lately."""
+    joined = _RECENT_WORDS.get(text)
+    if joined is None:
+        return TOKEN_PATTERN.findall(text)
+    return joined.split(" ") if joined else []
 
 
 @lru_cache(maxsize=1)
@@ -601,7 +623,7 @@ def exact_terms(value: str) -> dict[str, int]:
     without Token objects, each distinct word's term worked out once; where headlines are
     is worked out only if an acronym could be in one."""
     value = normalize(value)
-    texts = TOKEN_PATTERN.findall(value)
+    texts = _line_words(value)
     terms = list(map(_EXACT_WORDS.__getitem__, texts))
     counts = Counter(filter(None, terms))
     # a word of a headline is not an acronym: one kept as one here may have to go
@@ -616,6 +638,14 @@ def exact_terms(value: str) -> dict[str, int]:
 
 
 _EXACT_WORDS = Memo(lambda word: exact_term(word, WORD))
+
+
+def _line_words(value: str) -> list[str]:
+    """The words of ``value`` from those of its first line and the rest (no word spans a
+    line break): for :func:`exact_text`, its title's and its body's, which the prose fields
+    of the same article may have found."""
+    first, newline, rest = value.partition("\n")
+    return _words(first) + _words(rest) if newline else _words(first)
 
 
 def _lines_headline_starts(value: str) -> set[int] | frozenset[int]:

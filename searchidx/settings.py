@@ -102,6 +102,9 @@ WRITER_SMALL_JOB_ARTICLES = 10
 # While a fresh index is written, the garbage collector passes after this many new
 # container objects (Python's default is 700; docs/performance.md has the measurement).
 WRITER_GC_THRESHOLD = 500_000
+# A writer makes the terms of a number field's value (an article's date) once, and keeps
+# those of at most this many values (then forgets them all).
+WRITER_NUMBER_TERMS_MEMO = 10_000
 LOCK_WAIT_SECONDS = 5.0
 # `index` and `rebuild` show their progress on a terminal when there are this many files
 # or bytes to read; the line is redrawn when its percentage changes, or after this long.

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from searchidx import fold, normalize, settings
 from searchidx.analysis import (PAIR_SIGNATURE_BYTES, Memo, WordForms, exact_analyzer,
-                                exact_query_terms, exact_terms, name_analyzer, pair_bits,
-                                pair_signature, prose_analyzer, prose_forms, prose_query_terms,
-                                prose_terms, tokenize)
+                                exact_query_terms, exact_terms, exact_text, name_analyzer,
+                                pair_bits, pair_signature, prose_analyzer, prose_forms,
+                                prose_query_terms, prose_terms, tokenize)
 from searchidx.index import build_schema
 from newsgen import NewsWriter
 from syllables import VOWELS, syllables
@@ -238,6 +238,15 @@ def test_one_pass_prose_is_the_analyzers_token_stream_in_its_order(text):
 
 @given(news_texts)
 def test_one_pass_exact_terms_are_the_exact_analyzers_in_their_order(text):
+    assert list(exact_terms(text).items()) == analyzer_exact_terms(text)
+
+
+@given(news_texts, news_texts)
+def test_exact_terms_of_an_article_whose_title_and_body_were_analysed_are_the_analyzers(
+        title, body):
+    for text in (body, title):  # as a writer takes the fields (the exact field reuses words)
+        prose_forms().prose(text)
+    text = exact_text(title, body)
     assert list(exact_terms(text).items()) == analyzer_exact_terms(text)
 
 

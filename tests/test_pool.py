@@ -12,7 +12,7 @@ from whoosh.writing import PostingPool
 
 from searchidx import SearchIndex, settings
 from searchidx.index import IndexStore
-from searchidx.engine import pool
+from searchidx.engine import pool, whoosh_adapter
 from searchidx.engine.pool import TermPool
 
 from conftest import ids, seed_source
@@ -127,3 +127,28 @@ def test_postings_written_a_term_at_a_time_make_the_files_written_a_posting_at_a
     by_term = _segment_files(tmp_path / "by-term")
     assert {"pst", "trm"} <= by_term.keys()
     assert by_term == _segment_files(tmp_path / "by-posting")
+
+
+@pytest.mark.parametrize(("memory_mb", "dates_kept"), [
+    (settings.WRITER_MEMORY_MB, settings.WRITER_NUMBER_TERMS_MEMO), (0.05, 1)],
+    ids=["in memory", "through runs, one date's terms kept"])
+def test_documents_added_a_field_at_a_time_make_the_files_whoosh_add_document_makes(
+        tmp_path, monkeypatch, memory_mb, dates_kept):
+    monkeypatch.setattr(settings, "WRITER_MEMORY_MB", memory_mb)
+    monkeypatch.setattr(settings, "WRITER_NUMBER_TERMS_MEMO", dates_kept)
+    with SearchIndex.open(tmp_path / "by-field", create=True) as idx:
+        idx.index([seed_source()])
+    monkeypatch.setattr(whoosh_adapter, "add_fields_at_once", lambda writer: None)
+    with SearchIndex.open(tmp_path / "by-posting", create=True) as idx:
+        idx.index([seed_source()])
+    by_field = _segment_files(tmp_path / "by-field")
+    assert {"pst", "trm"} <= by_field.keys()
+    assert by_field == _segment_files(tmp_path / "by-posting")
+
+
+def test_a_field_given_no_postings_is_not_held(temp_storage):
+    term_pool = TermPool(temp_storage, 64)
+    assert term_pool.add_field("exact", 0, iter(()), 1.0, b"last") == (0, b"last")
+    term_pool.add_field("body", 0, iter([(b"rice", 2, 2.0, b"v")]), 1.5)
+    assert term_pool.fieldnames == {"body"}
+    assert list(term_pool.iter_postings()) == [("body", b"rice", 0, 3.0, b"v")]

@@ -82,6 +82,38 @@ class TermPool:
         if self._size > self._limit:
             self.save()
 
+    def add_field(self, fieldname: str, docnum: int, items: Iterable[tuple], boost: float,
+                  last_value: Any = None) -> tuple[int, Any]:
+        """:meth:`add` of each of a document's postings in one field, as a field's ``index``
+        gives them, ``(term, frequency, weight, value)``, each weight times ``boost`` (as
+        Whoosh's writer adds them, in one loop, not a call and a tuple a posting); the sum
+        of the frequencies, and the last value (``last_value`` if there was none). A field
+        is held (and named in ``fieldnames``) once it has a posting, as :meth:`add` holds it."""
+        terms = self._fields.get(fieldname)
+        held_before = terms is not None
+        if not held_before:
+            terms = {}
+        length = size = 0
+        for text, frequency, weight, last_value in items:
+            weight *= boost
+            length += frequency
+            held = terms.get(text)
+            if held is None:
+                terms[text] = [docnum, weight, last_value]
+                size += _TERM_BYTES + len(text)
+            else:
+                if docnum < held[-3]:
+                    self._unordered.add((fieldname, text))
+                held += (docnum, weight, last_value)
+            size += _POSTING_BYTES + (len(last_value) if last_value else 0)
+        if terms and not held_before:
+            self._fields[fieldname] = terms
+            self.fieldnames.add(fieldname)
+        self._size += size
+        if self._size > self._limit:
+            self.save()
+        return length, last_value
+
     def split(self, bounds: list[tuple[str, bytes]]) -> None:
         """From now on write each run as one run per range of terms: range r holds the
         terms from ``bounds[r - 1]`` (the first from the start) up to ``bounds[r]``."""
@@ -235,6 +267,7 @@ def use_term_pool(writer, limitmb: float) -> None:
     """
     counters["term_pool"] += 1
     whoosh_adapter.replace_pool(writer, TermPool(writer.temp_storage(), limitmb))
+    whoosh_adapter.add_fields_at_once(writer)
 
 
 def _by_document(docnums: list, weights: list, values: list) -> tuple[list, list, list]:
