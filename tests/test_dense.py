@@ -85,6 +85,21 @@ def _listed(bits: int | None) -> set[int] | None:
     return None if bits is None else {doc for doc in range(bits.bit_length()) if bits >> doc & 1}
 
 
+def _bitmaps_exact_by_term(index: Path) -> dict[tuple[str, bytes], bool]:
+    """For each term of each field that keeps a bitmap: whether it lists exactly the
+    documents of the term's postings."""
+    exact = {}
+    with IndexStore(index).open().reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            for field, text in leaf.all_terms():
+                if not leaf.term_info(field, text).is_inlined():
+                    postings = _Postings(leaf, field, text)
+                    if postings.bits is not None:
+                        exact[field, text] = (_listed(postings.bits.bits)
+                                              == set(postings.all_ids()))
+    return exact
+
+
 def _expected(articles: dict[str, str], *words: str) -> set[str]:
     return {key for key, body in articles.items() if set(words) <= set(body.split())}
 
@@ -152,6 +167,10 @@ def test_workers_writing_one_segment_keep_bitmaps_of_every_workers_articles(tmp_
     [(count, words)] = _segments(index)
     assert count == ARTICLES and words["cargo"][0] == words["cargo"][1]
     assert len(words["cargo"][0]) == ARTICLES // 4
+    exact = _bitmaps_exact_by_term(index)
+    assert all(exact.values())
+    # The body's words are in the first worker's range of terms, the titles' in the last's.
+    assert ("body", b"cargo") in exact and ("title", b"report") in exact
     assert _found(index, "harbour cargo") == _expected(articles, "harbour", "cargo")
 
 

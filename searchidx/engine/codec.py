@@ -17,10 +17,11 @@ faster, and field lengths read a column at a time. Whoosh reads all of it as its
   character) in :class:`Occurrences`, Whoosh's ``Characters`` information as numbers of
   a byte or more each (UTF-8 codes, decoded in C) rather than a pickled list of tuples:
   a phrase reads the positions of every article that has its words.
-- **Dense terms.** A term in at least one document of every ``settings.DENSE_DIVISOR``
-  also keeps a bitmap of its documents after its last block (:func:`dense_tail`), inside
-  its extent, where whoosh3 never reads; searching intersects and counts those bitmaps
-  as numbers (:func:`dense_bitmap`). A segment written before has none and reads as before.
+- **Dense terms.** A term of at least ``settings.DENSE_MIN_POSTINGS`` postings, in at
+  least one document of every ``settings.DENSE_DIVISOR``, also keeps a bitmap of its
+  documents after its last block (:func:`dense_tail`), inside its extent, where whoosh3
+  never reads; searching intersects and counts those bitmaps as numbers
+  (:func:`dense_bitmap`). A segment written before has none and reads as before.
 - **Rare terms.** A term of at most ``settings.INLINE_MAX_POSTINGS`` postings keeps them
   in its entry of the terms file (``whoosh_adapter.InliningTermInfo``), not in a block of
   its own.

@@ -9,7 +9,8 @@ read a block at a time, the boolean logic is done on sets of document numbers (i
 or on the bitmaps segments keep of their common words' documents, as numbers (in C, a
 machine word at a time), and only the documents that match are scored, all at once,
 with the BM25F function Whoosh's matchers are given too (:mod:`.scoring`) and Whoosh's
-statistics, so the ranking and the scores are the ones Whoosh gives (the tests compare the two). The rarest part of a conjunction is read first; the others read only the blocks
+statistics, so the ranking and the scores are the ones Whoosh gives (the tests compare
+the two). The rarest part of a conjunction is read first; the others read only the blocks
 that can hold its documents (a block's header gives its last document number). A phrase
 intersects its words' positions, keyed by document, in one set operation. Every match is
 counted, but where there are many, only those that can still place are scored: the parts
@@ -178,7 +179,7 @@ def _by_parts_matched(node: _Node, docs: _Docs, excluded: set[_Node],
     groups = [(excluded, docs)]
     if len(docs) >= _SPLIT_ABOVE_MATCHES:
         for part in later[:_SPLIT_PARTS]:
-            matched = part.matched
+            matched = _like(docs, part.matched)
             groups = [split for without, group in groups
                       for split in ((without, group & matched), (without | {part}, group - matched))
                       if split[1]]
@@ -276,12 +277,15 @@ class _Postings:
 
     def all_ids(self) -> frozenset[int]:
         """Every document number of the term (deleted ones too)."""
-        return frozenset(self._ids_in(range(len(self._last_ids))))
+        return frozenset(self._every_id())
 
     def among(self, candidates: _Bits) -> frozenset[int]:
         """The candidates (many, as bits) that have the term, which has no bitmap: its
         document numbers looked up in theirs."""
-        return frozenset(candidates.among(self._ids_in(range(len(self._last_ids)))))
+        return frozenset(candidates.among(self._every_id()))
+
+    def _every_id(self) -> Iterator[int]:
+        return self._ids_in(range(len(self._last_ids)))
 
     def value(self, doc: int) -> bytes | None:
         """The encoded value (positions, characters) of the document's posting."""
@@ -543,6 +547,7 @@ class _Segment:
 
     @cached_property
     def deleted_bits(self) -> int:
+        """The segment's deleted documents as bits (see :class:`_Bits`)."""
         return _bits_of(self.deleted)
 
     def everything(self) -> frozenset[int]:
@@ -634,7 +639,7 @@ class _Segment:
             postings = self.postings(query.fieldname, btext)
             if postings is None:
                 return _EMPTY
-            terms.append(_TermNode(self, query.fieldname, btext, postings, dense=False))
+            terms.append(_TermNode(self, query.fieldname, btext, postings, gives_bits=False))
         bits = [bit for first, second in zip(query.words, query.words[1:])
                 for bit in pair_bits(first, second)]
         return _Boosted(_PhraseNode(terms, self.signatures(query.fieldname), bits), query.boost)
@@ -730,9 +735,10 @@ class _Bits:
     made from the bitmaps segments keep of their common words (``codec.dense_tail``):
     intersected, joined and counted a machine word at a time, in C, where a set of a
     common word's documents costs about 47 ns each to make. It answers the operations
-    the nodes use as a frozenset does; with a frozenset, ``&``, ``|`` and ``-`` give bits
-    (the frozenset, the smaller, made into bits), and its members are listed (costing
-    about twice a set's making) only where they are scored."""
+    the nodes use of a frozenset (``len``, ``in``, iteration in ascending order, ``&``,
+    ``|``, ``-``), not equality or subset tests; with a frozenset, ``&``, ``|`` and ``-``
+    give bits (the frozenset, the smaller, made into bits), and its members are listed
+    (costing about twice a set's making) only where they are scored."""
 
     __slots__ = ("bits", "_bytes")
 
@@ -752,16 +758,15 @@ class _Bits:
 
     def among(self, docs: Iterable[int]) -> list[int]:
         """Those of ``docs`` in the set, in their order (a byte looked up for each)."""
-        if self._bytes is None:
-            self._bytes = self.bits.to_bytes((self.bits.bit_length() + 7) // 8, "little")
-        data, size = self._bytes, len(self._bytes)
+        data = self._data
+        size = len(data)
         return [doc for doc in docs if (at := doc >> 3) < size and data[at] >> (doc & 7) & 1]
 
     def __iter__(self) -> Iterator[int]:
         """The documents in ascending order: each byte that has one, found in C (by a
         regular expression where they are few, which skips the others faster), gives
         its bits' documents from a table."""
-        data = self.bits.to_bytes((self.bits.bit_length() + 7) // 8, "little")
+        data = self._data
         offsets = _BIT_OFFSETS
         if len(self) * _BYTES_A_DOCUMENT_SPARSE < len(data):
             places = map(re.Match.start, _NONZERO_BYTE.finditer(data))
@@ -771,6 +776,13 @@ class _Bits:
             base = at << 3
             for offset in offsets[data[at]]:
                 yield base + offset
+
+    @property
+    def _data(self) -> bytes | memoryview:
+        """The bits as little-endian bytes, made once."""
+        if self._bytes is None:
+            self._bytes = self.bits.to_bytes((self.bits.bit_length() + 7) // 8, "little")
+        return self._bytes
 
     def __and__(self, other: _Docs) -> _Bits:
         return _Bits(self.bits & _bits_of(other))
@@ -797,6 +809,12 @@ _BIT_OFFSETS = tuple(tuple(bit for bit in range(8) if value >> bit & 1) for valu
 # looking at every byte; from about one document in 9 bytes, every byte is faster).
 _BYTES_A_DOCUMENT_SPARSE = 10
 _NONZERO_BYTE = re.compile(rb"[^\x00]")
+
+
+def _like(model: _Docs, docs: _Docs) -> _Docs:
+    """``docs`` as bits where ``model`` is bits (made once: each ``&`` or ``-`` of bits
+    with a set makes the set into bits again), else as they are."""
+    return _Bits(_bits_of(docs)) if type(model) is _Bits and type(docs) is not _Bits else docs
 
 
 def _bits_of(docs: _Docs) -> int:
@@ -886,13 +904,14 @@ class _TermNode(_Node):
     too) of its weight in a document, with the collection statistics of the whole index."""
 
     def __init__(self, segment: _Segment, field: str, text: bytes, postings: _Postings,
-                 dense: bool = True) -> None:
-        """``dense``: whether the term's bitmap, if the segment keeps one, gives its
-        documents (as :class:`_Bits`) where there are no candidates or they are bits."""
+                 gives_bits: bool = True) -> None:
+        """``gives_bits``: whether the term's bitmap, if the segment keeps one, gives its
+        documents (as :class:`_Bits`) where there are no candidates or they are bits (a
+        phrase's words do not; their lookups still use it)."""
         super().__init__()
         self.segment, self.field, self.term = segment, field, (field, text)
         self.postings = postings
-        self.bits = postings.bits if dense else None
+        self.bits = postings.bits if gives_bits else None
         self.estimate = postings.count
         self.scorable, self.avg_length = segment.statistics(field)
         self.idf = segment.searcher.idf(field, text)
@@ -1154,7 +1173,7 @@ class _PhraseNode(_Node):
 # would look the candidates up one by one), else the word is intersected first: reading a
 # signature is a cache miss in a large segment's (26 MB at 208,000 articles), and
 # intersecting in C was the cheaper below this (at 4, phrases took 4-8 % longer there).
-_SIGNATURE_FIRST = _FIND_POSTINGS_PER_CANDIDATE
+_SIGNATURE_FIRST = 16
 
 
 def _positions_decoder(field_format) -> Callable[[bytes], Sequence[int]]:

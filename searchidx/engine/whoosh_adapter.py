@@ -164,8 +164,7 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
     (see :func:`searchidx.engine.codec.encoded_block`)."""
 
     def __init__(self, postfile, encode_block: Callable[..., bytes], inline_max: int,
-                 encode_tail: Callable[[list[Sequence[int]]], bytes] | None = None,
-                 **settings) -> None:
+                 encode_tail: Callable[[list[Sequence[int]]], bytes], **settings) -> None:
         """``encode_tail``, given the document numbers of each of a term's blocks, makes
         the bytes written after its last block, within its extent (whoosh3 reads no
         further than the last block)."""
@@ -303,10 +302,9 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
                                    self._minlength, self._maxlength)
         self._postfile.write_int(-len(block) if last else len(block))  # negative: the last
         self._postfile.write(block)
-        if self._encode_tail is not None:
-            self._term_ids.append(self._ids)  # (a new list for each block)
-            if last:
-                self._postfile.write(self._encode_tail(self._term_ids))
+        self._term_ids.append(self._ids)  # (a new list for each block)
+        if last:
+            self._postfile.write(self._encode_tail(self._term_ids))
         self._blockcount += 1
         self._new_block()
 
