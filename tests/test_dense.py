@@ -6,8 +6,6 @@ merge); segments written before have none and search as before."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 from itertools import pairwise
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from newsgen import rewrite_reports
 from searchidx import SearchIndex, settings
 from searchidx.engine import counters
 from searchidx.engine.matching import _Bits, _bits_of, _Postings
@@ -34,15 +33,6 @@ def _body(number: int) -> str:
     return " ".join(words)
 
 
-def _write(path: Path, articles: dict[str, str]) -> None:
-    """One JSON line an article, with an mtime later than the file had."""
-    before = path.stat().st_mtime_ns if path.exists() else 0
-    path.write_text("".join(json.dumps({"id": article_id, "title": f"Report {article_id}",
-                                        "body": body}) + "\n"
-                            for article_id, body in articles.items()))
-    if path.stat().st_mtime_ns <= before:
-        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
-
 
 @pytest.fixture(autouse=True)
 def small_bitmaps(monkeypatch):
@@ -58,7 +48,7 @@ def _harbour(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     folder.mkdir()
     wire = folder / "wire.jsonl"
     articles = {f"r{n}": _body(n) for n in range(ARTICLES)}
-    _write(wire, articles)
+    rewrite_reports(wire, articles)
     index = tmp_path / "index"
     with SearchIndex.open(index, create=True) as idx:
         idx.index([folder])
@@ -183,7 +173,7 @@ def test_updates_and_merges_keep_each_segments_bitmaps_exact_without_deleted_art
         articles[f"r{update * 4}"] = f"The harbour office logged a quiet day {update}."
         del articles[f"r{update * 4 + 1}"]
         articles.update({f"n{update}-{n}": _body(n) for n in range(4)})
-        _write(wire, articles)
+        rewrite_reports(wire, articles)
         with SearchIndex.open(index) as idx:
             idx.index([wire.parent])
         counts.append(len(_segments(index)))
@@ -208,7 +198,7 @@ def test_a_segment_written_before_bitmaps_keeps_none_and_searches_with_a_new_one
     folder = tmp_path / "news"
     folder.mkdir()
     articles = {f"r{n}": _body(n) for n in range(ARTICLES)}
-    _write(folder / "wire.jsonl", articles)
+    rewrite_reports(folder / "wire.jsonl", articles)
     with SearchIndex.open(index) as idx:
         idx.index([folder])
     assert _assert_bitmaps_exact(index) >= 2

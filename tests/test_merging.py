@@ -4,25 +4,15 @@ no version that was replaced or removed, in a merged segment or in one left as i
 
 from __future__ import annotations
 
-import json
-import os
 from itertools import pairwise
 from pathlib import Path
 
+from newsgen import rewrite_reports
 from searchidx import SearchIndex
 
 WORDS = ["amber", "birch", "cedar", "dahlia", "ember", "fennel", "garnet", "hazel",
          "indigo", "juniper"]
 
-
-def _write(path: Path, articles: dict[str, str]) -> None:
-    """One JSON line an article, with an mtime later than the file had."""
-    before = path.stat().st_mtime_ns if path.exists() else 0
-    path.write_text("".join(json.dumps({"id": article_id, "title": f"Report {article_id}",
-                                        "body": body}) + "\n"
-                            for article_id, body in articles.items()))
-    if path.stat().st_mtime_ns <= before:
-        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
 
 
 def _segments(index: Path) -> int:
@@ -38,7 +28,7 @@ def _harbour_index(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
     folder.mkdir()
     wire = folder / "wire.jsonl"
     articles = {f"r{n}": f"The harbour office logged {n} ships today." for n in range(40)}
-    _write(wire, articles)
+    rewrite_reports(wire, articles)
     index = tmp_path / "index"
     with SearchIndex.open(index, create=True) as idx:
         idx.index([folder])
@@ -53,7 +43,7 @@ def _ten_small_updates(index: Path, wire: Path, articles: dict[str, str]) -> lis
         articles[f"r{number % 3}"] = f"The harbour office logged a {word} cargo."
         del articles[f"r{10 + number}"]
         articles[f"n{number}"] = f"The harbour office logged a new {word} ship."
-        _write(wire, articles)
+        rewrite_reports(wire, articles)
         with SearchIndex.open(index) as idx:
             idx.index([wire.parent])
         counts.append(_segments(index))
@@ -80,7 +70,7 @@ def test_a_word_keeps_its_spelling_correction_when_segments_merge(tmp_path):
     is merged: the articles after it still have them."""
     index, wire, articles = _harbour_index(tmp_path)
     articles.update({f"m{n}": f"Boat {n} landed mackerel at the quay." for n in range(5)})
-    _write(wire, articles)  # one segment: m0 first, then m1..m4
+    rewrite_reports(wire, articles)  # one segment: m0 first, then m1..m4
     with SearchIndex.open(index) as idx:
         idx.index([wire.parent])
     articles["m0"] = "Boat 0 landed nothing at the quay."  # replaces the segment's first

@@ -112,6 +112,13 @@ def _segment_files(location: Path) -> dict[str, bytes]:
                 if name.startswith(prefix) and not name.endswith(".seg")}
 
 
+def _seeds_segment_files(location: Path) -> dict[str, bytes]:
+    """The files of the one segment of a new index of the seeds (:func:`_segment_files`)."""
+    with SearchIndex.open(location, create=True) as idx:
+        idx.index([seed_source()])
+    return _segment_files(location)
+
+
 @pytest.mark.parametrize(("memory_mb", "block"), [(settings.WRITER_MEMORY_MB, 512), (0.05, 512),
                                                  (settings.WRITER_MEMORY_MB, 7)],
                          ids=["in memory", "through runs", "in blocks of 7"])
@@ -119,14 +126,10 @@ def test_postings_written_a_term_at_a_time_make_the_files_written_a_posting_at_a
         tmp_path, monkeypatch, memory_mb, block):
     monkeypatch.setattr(settings, "WRITER_MEMORY_MB", memory_mb)
     monkeypatch.setattr(settings, "POSTINGS_PER_BLOCK", block)
-    with SearchIndex.open(tmp_path / "by-term", create=True) as idx:
-        idx.index([seed_source()])
+    by_term = _seeds_segment_files(tmp_path / "by-term")
     monkeypatch.delattr(pool.PooledPostings, "terms")  # Whoosh's loop, a posting at a time
-    with SearchIndex.open(tmp_path / "by-posting", create=True) as idx:
-        idx.index([seed_source()])
-    by_term = _segment_files(tmp_path / "by-term")
     assert {"pst", "trm"} <= by_term.keys()
-    assert by_term == _segment_files(tmp_path / "by-posting")
+    assert by_term == _seeds_segment_files(tmp_path / "by-posting")
 
 
 @pytest.mark.parametrize(("memory_mb", "dates_kept"), [
@@ -136,14 +139,10 @@ def test_documents_added_a_field_at_a_time_make_the_files_whoosh_add_document_ma
         tmp_path, monkeypatch, memory_mb, dates_kept):
     monkeypatch.setattr(settings, "WRITER_MEMORY_MB", memory_mb)
     monkeypatch.setattr(settings, "WRITER_NUMBER_TERMS_MEMO", dates_kept)
-    with SearchIndex.open(tmp_path / "by-field", create=True) as idx:
-        idx.index([seed_source()])
+    by_field = _seeds_segment_files(tmp_path / "by-field")
     monkeypatch.setattr(whoosh_adapter, "add_fields_at_once", lambda writer: None)
-    with SearchIndex.open(tmp_path / "by-posting", create=True) as idx:
-        idx.index([seed_source()])
-    by_field = _segment_files(tmp_path / "by-field")
     assert {"pst", "trm"} <= by_field.keys()
-    assert by_field == _segment_files(tmp_path / "by-posting")
+    assert by_field == _seeds_segment_files(tmp_path / "by-posting")
 
 
 def test_a_field_given_no_postings_is_not_held(temp_storage):
