@@ -55,6 +55,7 @@ from typing import NamedTuple
 from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from .. import settings
 from . import terms, whoosh_adapter
 from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
@@ -77,13 +78,9 @@ class Codec(whoosh_adapter.BaseCodec):
     ``settings.POSTINGS_PER_BLOCK`` (Whoosh's are 128)."""
 
     def __init__(self) -> None:
-        from .. import settings
-
         super().__init__(blocklimit=settings.POSTINGS_PER_BLOCK)
 
     def postings_writer(self, dbfile, byteids=False):
-        from .. import settings
-
         return whoosh_adapter.PostingsWriter(dbfile, encoded_block, settings.INLINE_MAX_POSTINGS,
                                              dense_tail, byteids=byteids,
                                              **whoosh_adapter.codec_settings(self))
@@ -360,8 +357,6 @@ def dense_tail(block_ids: list[Sequence[int]]) -> bytes:
     """What follows the last block of a term whose documents (those of each of its
     blocks) are dense (see ``settings.DENSE_DIVISOR``): ``_DENSE_TAG`` and their
     bitmap (:func:`bitmap_of`), as far as the last; else nothing."""
-    from .. import settings
-
     count, last = sum(map(len, block_ids)), block_ids[-1][-1]
     if count < settings.DENSE_MIN_POSTINGS or count * settings.DENSE_DIVISOR <= last:
         return b""

@@ -279,11 +279,6 @@ class _Postings:
         """Every document number of the term (deleted ones too)."""
         return frozenset(self._every_id())
 
-    def among(self, candidates: _Bits) -> frozenset[int]:
-        """The candidates (many, as bits) that have the term, which has no bitmap: its
-        document numbers looked up in theirs."""
-        return frozenset(candidates.among(self._every_id()))
-
     def _every_id(self) -> Iterator[int]:
         return self._ids_in(range(len(self._last_ids)))
 
@@ -338,10 +333,18 @@ class _Postings:
                     yield number
             start = last + 1
 
-    def find(self, candidates: frozenset[int]) -> frozenset[int]:
+    def find(self, candidates: _Docs) -> _Docs:
         """The candidates that have the term: looked up in its bitmap if it has one, else
         one by one in its blocks (their weights kept in ``weights``) or, if many, found
-        among its blocks' document numbers."""
+        among its blocks' document numbers. Candidates given as bits give bits where the
+        term has a bitmap (intersected as numbers); else, if many, its document numbers
+        are looked up in theirs."""
+        if type(candidates) is _Bits:
+            if self.bits is not None:
+                return candidates & self.bits
+            if len(candidates) * _FIND_POSTINGS_PER_CANDIDATE >= self.count:
+                return frozenset(candidates.among(self._every_id()))
+            candidates = frozenset(candidates)  # few: each looked up
         if self.bits is not None and len(candidates) < self.count:  # (~60 ns a candidate)
             return frozenset(self.bits.among(candidates))
         if len(candidates) * _FIND_POSTINGS_PER_CANDIDATE >= self.count:
@@ -929,12 +932,6 @@ class _TermNode(_Node):
                 return _Bits(bits.bits & ~self.segment.deleted_bits)
             ids, deleted = postings.all_ids(), self.segment.deleted
             return ids - deleted if deleted else ids
-        if type(candidates) is _Bits:
-            if bits is not None:
-                return _Bits(candidates.bits & bits.bits)
-            if len(candidates) * _FIND_POSTINGS_PER_CANDIDATE >= postings.count:
-                return postings.among(candidates)
-            candidates = frozenset(candidates)  # few: each looked up
         return postings.find(candidates)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
