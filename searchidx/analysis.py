@@ -38,7 +38,8 @@ from .settings import STEM_MIN_LENGTH
 
 __all__ = ["ANALYSIS_VERSION", "JOINED_MAX_WORDS", "exact_analyzer", "exact_form", "exact_term",
            "exact_terms", "exact_text", "fold", "is_acronym", "name_analyzer", "normalize", "prose_analyzer",
-           "prose_terms", "prose_forms", "name_forms", "spelling_words", "tokenize", "words", "SIGNATURE_FIELDS"]
+           "prose_terms", "prose_forms", "name_forms", "spelling_words", "tokenize", "words", "SIGNATURE_FIELDS",
+           "EXTENSION_FIELDS", "extension_bits", "pair_code", "pair_extension", "pair_signatures"]
 
 # The version of the terms analysis makes of a text, recorded in each index built (see
 # index.analysis_version): an index of another version needs a rebuild to match as this
@@ -540,21 +541,81 @@ def pair_signature(value: str, prose: Prose | None = None) -> bytes:
     prose terms at consecutive positions,
     their two bits (:func:`pair_bits`) set in ``PAIR_SIGNATURE_BYTES`` bytes, a Bloom
     filter. An article whose signature lacks a two-word phrase's bits does not have the
-    phrase; one that has them may (positions decide). Each term's numbers are looked up
-    once, then one loop over the pairs sets their bits."""
+    phrase; one that has them may (positions decide)."""
+    return pair_signatures(value, prose)[0]
+
+
+def pair_extension(value: str, prose: Prose | None = None) -> bytes:
+    """The extension of ``value``'s pair signature: for a text of more than
+    ``settings.PAIR_EXTENSION_MIN_PAIRS`` distinct pairs, a second Bloom filter of
+    ``settings.PAIR_EXTENSION_BITS`` bits a pair (empty for a shorter text), whose two bits
+    for a pair are its :func:`extension_bits`. The fixed
+    signature fills up in a long article; this one grows with it."""
+    return pair_signatures(value, prose)[1]
+
+
+def pair_signatures(value: str, prose: Prose | None = None) -> tuple[bytes, bytes]:
+    """``value``'s pair signature and its extension, made in one pass (the last text's are
+    kept: the two columns are made of the same text one after the other). All a pair's
+    bits come from one number, its :func:`pair_code`."""
+    if _LATEST_SIGNATURES[0] == value:
+        return _LATEST_SIGNATURES[1]
     if prose is None:
         prose = prose_forms().prose(value)
-    term_codes = _TERM_CODES.__getitem__
-    codes = list(map(term_codes, prose.sequence))  # each term's once: most are in two pairs
     firsts, seconds = _pairs_with_names(prose.sequence, prose.joined)
+    codes = list(map(operator.xor,
+                     map(_AS_FIRST.__getitem__, prose.sequence[:-1] + firsts),
+                     map(_AS_SECOND.__getitem__, prose.sequence[1:] + seconds)))
     presence = bytearray(_SIGNATURE_BITS)  # a byte for each bit
-    for (first_one, _, first_three), (second_one, second_two, _) in zip(
-            codes[:-1] + list(map(term_codes, firsts)),
-            codes[1:] + list(map(term_codes, seconds))):
-        presence[first_one ^ second_two] = 1  # the two bits of pair_bits
-        presence[first_three ^ second_one] = 1
-    bitmap = int(presence.translate(_AS_DIGITS)[::-1], 2)
-    return bitmap.to_bytes(PAIR_SIGNATURE_BYTES, "little")
+    for code in codes:
+        presence[code & _SIGNATURE_MASK] = 1  # the two bits of pair_bits
+        presence[code >> 10] = 1
+    signatures = _bits_of(presence), _extension(codes)
+    _LATEST_SIGNATURES[:] = value, signatures
+    return signatures
+
+
+def _extension(codes: list[int]) -> bytes:
+    """The extension of a text whose pairs have these codes, or nothing for a short text."""
+    if len(codes) <= settings.PAIR_EXTENSION_MIN_PAIRS:
+        return b""
+    distinct = set(codes)
+    if len(distinct) <= settings.PAIR_EXTENSION_MIN_PAIRS:
+        return b""
+    size = max(-(-len(distinct) * settings.PAIR_EXTENSION_BITS // 8),  # bytes, rounded up
+               _EXTENSION_MIN_BYTES)
+    presence = bytearray(8 * size)
+    modulus = _extension_modulus(size)
+    for code in distinct:  # the two bits of extension_bits
+        presence[code % modulus] = 1
+        presence[code % (modulus - 2)] = 1
+    return _bits_of(presence)
+
+
+def extension_bits(code: int, size: int) -> tuple[int, int]:
+    """The two bits of the pair of ``code`` (:func:`pair_code`) in an extension of ``size``
+    bytes: the code modulo two odd numbers below its number of bits. The modulus is odd and
+    above 2**10: a pair whose signature bits another pair has set (one of the two numbers of
+    ten bits in its code the same, the other not) never shares that pair's bit."""
+    modulus = _extension_modulus(size)
+    return code % modulus, code % (modulus - 2)
+
+
+def _extension_modulus(size: int) -> int:
+    return 8 * size - 1
+
+
+# The smallest extension whose two moduli exceed 2**10 (see extension_bits).
+_EXTENSION_MIN_BYTES = 129
+
+
+def _bits_of(presence: bytearray) -> bytes:
+    """The bits of a byte-a-bit ``presence``, bit ``i`` in byte ``i >> 3`` at ``i & 7``."""
+    return int(presence.translate(_AS_DIGITS)[::-1], 2).to_bytes(len(presence) // 8, "little")
+
+
+# The text whose signatures were made last, and they.
+_LATEST_SIGNATURES: list = [None, None]
 
 
 def _pairs_with_names(sequence: list[str], joined: list[tuple[int, str]],
@@ -577,10 +638,16 @@ def _pairs_with_names(sequence: list[str], joined: list[tuple[int, str]],
 def pair_bits(first: str, second: str) -> tuple[int, int]:
     """The numbers of the two signature bits of two terms at consecutive positions: the
     first term's first number with the second's second, and the first's third with the
-    second's first (:func:`pair_signature` sets them so, in its loop)."""
-    (first_one, _, first_three), (second_one, second_two, _) = (_TERM_CODES[first],
-                                                                 _TERM_CODES[second])
-    return first_one ^ second_two, first_three ^ second_one
+    second's first (the low and the high ten bits of their :func:`pair_code`)."""
+    code = pair_code(first, second)
+    return code & _SIGNATURE_MASK, code >> 10
+
+
+def pair_code(first: str, second: str) -> int:
+    """A pair's number of 20 bits: the numbers of its two signature bits, each one of the
+    first term's numbers exclusive-or one of the second's; its bits in an extension are
+    :func:`extension_bits`."""
+    return _AS_FIRST[first] ^ _AS_SECOND[second]
 
 
 def _term_codes(term: str) -> tuple[int, int, int]:
@@ -590,10 +657,11 @@ def _term_codes(term: str) -> tuple[int, int, int]:
     return code % _SIGNATURE_BITS, (code >> 10) % _SIGNATURE_BITS, (code >> 20) % _SIGNATURE_BITS
 
 
-# Each term's codes, made once (a Memo's look-up is a plain dict's: an lru_cache's took a
-# fifth of the signature's time).
-_TERM_CODES = Memo(_term_codes)
-
+# Each term's numbers as the first or the second of a pair, in one number each, so that a
+# pair's code is one exclusive-or. Made once a term (a Memo's look-up is a plain dict's:
+# an lru_cache's took a fifth of the signature's time).
+_AS_FIRST = Memo(lambda term: (codes := _term_codes(term))[0] | codes[2] << 10)
+_AS_SECOND = Memo(lambda term: (codes := _term_codes(term))[1] | codes[0] << 10)
 
 _AS_DIGITS = bytes.maketrans(b"\0\1", b"01")
 
@@ -604,7 +672,11 @@ _AS_DIGITS = bytes.maketrans(b"\0\1", b"01")
 PAIR_SIGNATURE_BYTES = 128
 SIGNATURE_FIELDS = {"body": "body_pairs"}
 """The field that holds each prose field's pair signatures."""
+EXTENSION_FIELDS = {"body": "body_pairs_long"}
+"""The field that holds each prose field's pair signatures' extensions (its name sorts
+after the signatures': Whoosh takes a document's fields in name order)."""
 _SIGNATURE_BITS = 8 * PAIR_SIGNATURE_BYTES
+_SIGNATURE_MASK = _SIGNATURE_BITS - 1
 
 
 def spelling_words(value: str) -> set[str]:

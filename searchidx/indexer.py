@@ -193,7 +193,7 @@ def _recorded_hash(article: Article) -> str:
 def _unstored_fields(title: str, body: str) -> dict[str, str]:
     """The fields indexed from the title and body but not stored (made again when an
     article is copied from its stored fields)."""
-    return {"exact": exact_text(title, body), "body_pairs": body}
+    return {"exact": exact_text(title, body), "body_pairs": body, "body_pairs_long": body}
 
 
 def _in_schema(writer, document: dict[str, object]) -> dict[str, object]:

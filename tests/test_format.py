@@ -146,10 +146,10 @@ def _live_generation(location: Path) -> Path:
 
 def test_a_new_index_says_its_format_and_version(seeded):
     said = json.loads((_live_generation(seeded.location) / "FORMAT.json").read_text())
-    assert said == {"format": "searchidx", "version": 4}
+    assert said == {"format": "searchidx", "version": 5}
 
 
-@pytest.mark.parametrize("said", ['{"format": "searchidx", "version": 5}',
+@pytest.mark.parametrize("said", ['{"format": "searchidx", "version": 6}',
                                   '{"format": "other-engine", "version": 1}',
                                   '{"format": "searchidx", "version": "2\\nx"}', "not json"])
 def test_an_index_in_an_unknown_format_is_refused_in_one_line_with_exit_2(seed_dir, index_dir,
@@ -161,7 +161,7 @@ def test_an_index_in_an_unknown_format_is_refused_in_one_line_with_exit_2(seed_d
                                capture_output=True, text=True, timeout=60)
     assert completed.returncode == 2 and completed.stdout == ""
     assert completed.stderr.count("\n") == 1
-    assert "reads searchidx versions 1–4" in completed.stderr
+    assert "reads searchidx versions 1–5" in completed.stderr
     assert f"searchidx rebuild PATH… --index {index_dir}" in completed.stderr
 
 

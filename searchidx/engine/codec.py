@@ -232,7 +232,7 @@ class PerDocumentReader(whoosh_adapter.ColumnsReader):
     def __init__(self, storage, segment) -> None:
         super().__init__(storage, segment)
         self._length_bytes: dict[str, bytes | None] = {}
-        self._column_bytes: dict[str, bytes | None] = {}
+        self._column_bytes: dict[str, object] = {}
         self._dictionary: bytes | None = self.column_value(_DICTIONARY_COLUMN_NAME,
                                                            _DICTIONARY_COLUMN, 0)
         self._dictionary_id = None if self._dictionary is None else \
@@ -265,6 +265,14 @@ class PerDocumentReader(whoosh_adapter.ColumnsReader):
         if fieldname not in self._length_bytes:
             self._length_bytes[fieldname] = self.length_column_bytes(fieldname)
         return self._length_bytes[fieldname]
+
+    def var_column_parts(self, fieldname: str, column) -> tuple | None:
+        """A column of values of any length (``column``, a ``VarBytesColumn`` that writes
+        its offsets): ``(all the values' bytes, each one's offset, each one's length)``
+        (None if the segment has none), read once an open segment."""
+        if fieldname not in self._column_bytes:
+            self._column_bytes[fieldname] = super().var_column_parts(fieldname, column)
+        return self._column_bytes[fieldname]
 
     def fixed_column_bytes(self, fieldname: str, column) -> bytes | None:
         """Every document's value in a column of fixed-width values (``column``, a

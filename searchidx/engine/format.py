@@ -10,7 +10,9 @@ Versions: 1, the Whoosh files of searchidx 0.1 (classes pickled as ``searchidx.c
 3, occurrences in the varying layout (``codec.Occurrences``) and a rare term's postings
 inlined in its term info (``whoosh_adapter.InliningTermInfo``); 4, the terms file as a
 compact table (:mod:`.terms`), and a file's path kept once a segment
-(``codec.RepeatedBytesColumn``). Each is read by this searchidx as written.
+(``codec.RepeatedBytesColumn``); 5, a long body's pair signature extended (the column
+``body_pairs_long``, :class:`.schema.PairExtension`). Each is read by this searchidx as
+written.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from ..errors import IndexUnusable
 
 FORMAT_NAME = "searchidx"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 READABLE_VERSIONS = range(1, FORMAT_VERSION + 1)
 _FORMAT_FILE = "FORMAT.json"
 _BEFORE_THE_FILE = 1  # the version of a folder without one

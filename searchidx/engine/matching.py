@@ -42,7 +42,8 @@ from whoosh import query as q
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from ..analysis import PAIR_SIGNATURE_BYTES, SIGNATURE_FIELDS, pair_bits
+from ..analysis import (EXTENSION_FIELDS, PAIR_SIGNATURE_BYTES, SIGNATURE_FIELDS, extension_bits,
+                        pair_bits, pair_code)
 from ..budget import Budget
 from ..settings import TERM_INFO_CACHE
 from . import counters, whoosh_adapter
@@ -643,9 +644,11 @@ class _Segment:
             if postings is None:
                 return _EMPTY
             terms.append(_TermNode(self, query.fieldname, btext, postings, gives_bits=False))
-        bits = [bit for first, second in zip(query.words, query.words[1:])
-                for bit in pair_bits(first, second)]
-        return _Boosted(_PhraseNode(terms, self.signatures(query.fieldname), bits), query.boost)
+        pairs = list(zip(query.words, query.words[1:]))
+        bits = [bit for pair in pairs for bit in pair_bits(*pair)]
+        return _Boosted(_PhraseNode(terms, self.signatures(query.fieldname), bits,
+                                    self.extensions(query.fieldname),
+                                    [pair_code(*pair) for pair in pairs]), query.boost)
 
     def signatures(self, field: str) -> bytes | None:
         """The pair signature of each document's ``field`` here (None if it has none)."""
@@ -658,6 +661,19 @@ class _Segment:
             return None
         counters["signatures_column"] += 1
         return perdoc.fixed_column_bytes(name, self.searcher.schema[name].column_type)
+
+    def extensions(self, field: str) -> tuple | None:
+        """The pair signatures' extensions of ``field`` here (see
+        :meth:`~searchidx.engine.codec.PerDocumentReader.var_column_parts`; None if it has
+        none: a segment written before they were)."""
+        name = EXTENSION_FIELDS.get(field)
+        if name is None or name not in self.searcher.schema:
+            return None
+        perdoc = whoosh_adapter.columns_reader(self.reader)
+        if not isinstance(perdoc, PerDocumentReader):
+            return None
+        counters["pair_extensions_column"] += 1
+        return perdoc.var_column_parts(name, self.searcher.schema[name].column_type)
 
     def ranked(self, node: _Node, doc: int, score: float) -> Ranked:
         terms = frozenset(node.terms(doc))
@@ -1117,14 +1133,17 @@ class _Not(_Node):
 class _PhraseNode(_Node):
     """Words at consecutive positions; scored as the sum of its words' scores (Whoosh's
     ``SpanNear2`` with slop 1). Where the field has pair signatures, only the articles
-    whose signature has the phrase's pairs (``bits``) are looked at."""
+    whose signature has the phrase's pairs (``bits``) are looked at, and of those with an
+    extension (``extensions``), only those whose extension has them too (``codes``)."""
 
     takes_bits = False
 
     def __init__(self, words: list[_TermNode], signatures: bytes | None = None,
-                 bits: Sequence[int] = ()) -> None:
+                 bits: Sequence[int] = (), extensions: tuple | None = None,
+                 codes: Sequence[int] = ()) -> None:
         super().__init__()
         self.words, self.signatures, self.bits = words, signatures, bits
+        self.extensions, self.codes = extensions, codes
         self.estimate = min(word.estimate for word in words)
         self.bound = sum(word.bound for word in words)
 
@@ -1137,6 +1156,8 @@ class _PhraseNode(_Node):
             docs = word.within(docs)
         if self.signatures is not None:
             docs = self._signed(docs)
+            if self.extensions is not None:
+                docs = self._extended(docs)
         docs = sorted(docs)  # (after the signatures: sorting 5,000 numbers takes 0.5 ms)
         # The rarest word's positions make a set; the others' only probe it (no set of a
         # common word's many positions is made). A word not intersected above is looked up
@@ -1163,6 +1184,21 @@ class _PhraseNode(_Node):
             docs = [doc for doc in docs if signatures[(at := doc * size) + first] & first_mask
                     and signatures[at + second] & second_mask]
         return docs
+
+    def _extended(self, docs: list[int]) -> list[int]:
+        """Of the documents whose signature has the phrase's pair bits, those without an
+        extension and those whose extension has its pairs' bits too."""
+        data, offsets, lengths = self.extensions
+        kept = []
+        for doc in docs:
+            if size := lengths[doc]:
+                at = offsets[doc]
+                if not all(data[at + (bit >> 3)] >> (bit & 7) & 1 for code in self.codes
+                           for bit in extension_bits(code, size)):
+                    continue
+            kept.append(doc)
+        counters["phrase_candidates_ruled_out"] += len(docs) - len(kept)
+        return kept
 
 
 # A phrase's signatures are looked at before the next word's postings when that word is in

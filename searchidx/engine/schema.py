@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import whoosh_adapter  # noqa: F401 (the version check, before any Whoosh import)
 from ..analysis import (ANALYSIS_VERSION, PAIR_SIGNATURE_BYTES, Prose, WordForms, exact_terms,
-                        pair_signature, spelling_words)
+                        pair_extension, pair_signature, spelling_words)
 from ..settings import PLACE_BOOST, TITLE_BOOST
 from .codec import Occurrences, RepeatedBytesColumn
 
@@ -21,7 +21,7 @@ from whoosh.fields import ID, TEXT  # noqa: E402
 from whoosh.formats import Characters  # noqa: E402
 from whoosh.system import pack_uint  # noqa: E402
 
-__all__ = ["ExactText", "PairSignature", "Recorded", "SpelledText", "analysis_version",
+__all__ = ["ExactText", "PairExtension", "PairSignature", "Recorded", "SpelledText", "analysis_version",
            "build_schema", "storage"]
 
 
@@ -123,6 +123,23 @@ class PairSignature(ID):
         return pair_signature(value, field.prose_of(value) if field is not None else None)
 
 
+class PairExtension(ID):
+    """A prose text's pair signature extension (:func:`~searchidx.analysis.pair_extension`,
+    empty but for a long text), kept in a column of values of any length whose offsets are
+    written (found at once, without adding up the lengths). Index files name this class:
+    keep its name and module. ``prose`` as :class:`PairSignature`'s."""
+
+    indexed = False
+
+    def __init__(self, prose: SpelledText | None = None) -> None:
+        super().__init__(sortable=whoosh_adapter.QuickVarBytesColumn(write_offsets_cutoff=0))
+        self.prose = prose
+
+    def to_column_value(self, value) -> bytes:
+        value = str(value)
+        return pair_extension(value, self.prose.prose_of(value))
+
+
 class Recorded(ID):
     """A value the indexer keeps for each article (stored, in a column) but never
     searches: it makes no index terms. Index files name this class: keep its name."""
@@ -150,6 +167,9 @@ def build_schema():
         # Phrases in the body are looked for only in the articles whose signature has
         # their pairs. An index built before has none.
         body_pairs=PairSignature(body),
+        # A long body's signature fills up: its extension, of a size that grows with it,
+        # rules out most of the phrases it passes. An index built before has none.
+        body_pairs_long=PairExtension(body),
         # The words of title and body whose exact form matters (accented words, acronyms):
         # to rank exact spellings first, and to tell "UN" from "Jong-un". Not stored.
         exact=ExactText(analyzer=exact_analyzer(), phrase=False),

@@ -865,6 +865,16 @@ class ColumnsReader(whoosh3.W3PerDocReader):
         return reader._dbfile.get(reader._basepos, reader._count * width).ljust(
             self._doccount * width, b"\0")
 
+    def var_column_parts(self, fieldname: str, column) -> tuple | None:
+        """The bytes of ``fieldname``'s column of values of any length (``column``, a
+        ``VarBytesColumn``), each value's offset in them and its length (arrays: None if
+        no document here has a value, or the writer left the offsets out)."""
+        reader = self._cached_reader(fieldname, column)
+        if reader is None or not reader.had_stored_offsets or not reader._doccount:
+            return None
+        offsets, lengths = reader._offsets, reader._lengths
+        return reader._dbfile.get(reader._basepos, offsets[-1] + lengths[-1]), offsets, lengths
+
     def length_column_bytes(self, fieldname: str) -> bytes | None:
         """Each document's length in ``fieldname`` as whoosh3 codes it, one byte each (as
         far as the last document with one; None if the field keeps no lengths)."""
