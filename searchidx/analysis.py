@@ -558,8 +558,9 @@ def pair_signatures(value: str, prose: Prose | None = None) -> tuple[bytes, byte
     """``value``'s pair signature and its extension, made in one pass (the last text's are
     kept: the two columns are made of the same text one after the other). All a pair's
     bits come from one number, its :func:`pair_code`."""
-    if _LATEST_SIGNATURES[0] == value:
-        return _LATEST_SIGNATURES[1]
+    latest_value, latest = _LATEST_SIGNATURES[0]  # (one read: writers in threads share it)
+    if latest_value == value:
+        return latest
     if prose is None:
         prose = prose_forms().prose(value)
     firsts, seconds = _pairs_with_names(prose.sequence, prose.joined)
@@ -571,7 +572,7 @@ def pair_signatures(value: str, prose: Prose | None = None) -> tuple[bytes, byte
         presence[code & _SIGNATURE_MASK] = 1  # the two bits of pair_bits
         presence[code >> 10] = 1
     signatures = _bits_of(presence), _extension(codes)
-    _LATEST_SIGNATURES[:] = value, signatures
+    _LATEST_SIGNATURES[0] = value, signatures
     return signatures
 
 
@@ -615,7 +616,7 @@ def _bits_of(presence: bytearray) -> bytes:
 
 
 # The text whose signatures were made last, and they.
-_LATEST_SIGNATURES: list = [None, None]
+_LATEST_SIGNATURES: list[tuple] = [(None, None)]
 
 
 def _pairs_with_names(sequence: list[str], joined: list[tuple[int, str]],

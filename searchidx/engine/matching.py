@@ -1189,16 +1189,34 @@ class _PhraseNode(_Node):
         """Of the documents whose signature has the phrase's pair bits, those without an
         extension and those whose extension has its pairs' bits too."""
         data, offsets, lengths = self.extensions
+        places = _ExtensionPlaces(self.codes)
         kept = []
         for doc in docs:
             if size := lengths[doc]:
                 at = offsets[doc]
-                if not all(data[at + (bit >> 3)] >> (bit & 7) & 1 for code in self.codes
-                           for bit in extension_bits(code, size)):
-                    continue
-            kept.append(doc)
+                for byte, mask in places[size]:
+                    if not data[at + byte] & mask:
+                        break
+                else:
+                    kept.append(doc)
+            else:
+                kept.append(doc)
         counters["phrase_candidates_ruled_out"] += len(docs) - len(kept)
         return kept
+
+
+class _ExtensionPlaces(dict):
+    """Where the bits of pairs (their ``codes``) are in an extension of each size, found
+    the first time a size is asked for: ``[(byte, mask), ...]``."""
+
+    def __init__(self, codes: Sequence[int]) -> None:
+        super().__init__()
+        self.codes = codes
+
+    def __missing__(self, size: int) -> list[tuple[int, int]]:
+        places = self[size] = [(bit >> 3, 1 << (bit & 7)) for code in self.codes
+                               for bit in extension_bits(code, size)]
+        return places
 
 
 # A phrase's signatures are looked at before the next word's postings when that word is in
