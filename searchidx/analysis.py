@@ -558,9 +558,9 @@ def pair_signatures(value: str, prose: Prose | None = None) -> tuple[bytes, byte
     """``value``'s pair signature and its extension, made in one pass (the last text's are
     kept: the two columns are made of the same text one after the other). All a pair's
     bits come from one number, its :func:`pair_code`."""
-    latest_value, latest = _LATEST_SIGNATURES[0]  # (one read: writers in threads share it)
+    latest_value, *latest = _LATEST_SIGNATURES  # (one read: writers in threads share it)
     if latest_value == value:
-        return latest
+        return tuple(latest)
     if prose is None:
         prose = prose_forms().prose(value)
     firsts, seconds = _pairs_with_names(prose.sequence, prose.joined)
@@ -572,7 +572,7 @@ def pair_signatures(value: str, prose: Prose | None = None) -> tuple[bytes, byte
         presence[code & _SIGNATURE_MASK] = 1  # the two bits of pair_bits
         presence[code >> 10] = 1
     signatures = _bits_of(presence), _extension(codes)
-    _LATEST_SIGNATURES[0] = value, signatures
+    _LATEST_SIGNATURES[:] = value, *signatures
     return signatures
 
 
@@ -615,8 +615,9 @@ def _bits_of(presence: bytearray) -> bytes:
     return int(presence.translate(_AS_DIGITS)[::-1], 2).to_bytes(len(presence) // 8, "little")
 
 
-# The text whose signatures were made last, and they.
-_LATEST_SIGNATURES: list[tuple] = [(None, None)]
+# The text whose signatures were made last, and they: strings only, which the garbage
+# collector does not track (a program's frozen objects stay as many).
+_LATEST_SIGNATURES: list = [None, b"", b""]
 
 
 def _pairs_with_names(sequence: list[str], joined: list[tuple[int, str]],

@@ -53,7 +53,7 @@ def test_a_format_1_index_takes_new_articles(index_v1, tmp_path):
 
 
 # Fixtures written by scripts/make_format_fixture.py, each with the hits its writer found.
-LATER_FIXTURES = ["index-v2", "index-v3", "index-v4"]
+LATER_FIXTURES = ["index-v2", "index-v3", "index-v4", "index-v5"]
 
 
 @pytest.fixture(params=LATER_FIXTURES)
@@ -125,6 +125,14 @@ def test_an_index_of_format_4_keeps_each_files_path_once_a_segment():
             paths = set(segment.column_reader("path"))
             assert segment.storage().file_length(name) <= segment.doc_count_all() + sum(
                 len(path) + 2 for path in paths) + 2
+
+
+def test_an_index_of_format_5_keeps_a_pair_signature_extension_column_in_every_segment():
+    """Its articles' bodies are short: each one's extension is empty, but the column is there."""
+    with open_dir(str(_live_generation(FIXTURES / "index-v5"))).reader() as reader:
+        segments = [segment for segment, _ in reader.leaf_readers()]
+        assert len(segments) == 3 and all(segment.has_column("body_pairs_long")
+                                          for segment in segments)
 
 
 def test_an_update_of_an_index_of_format_3_writes_the_terms_file_searchidx_of_format_3_reads(
