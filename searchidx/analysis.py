@@ -587,9 +587,10 @@ def _extension(codes: list[int]) -> bytes:
                _EXTENSION_MIN_BYTES)
     presence = bytearray(8 * size)
     modulus = _extension_modulus(size)
+    other = modulus - 2
     for code in distinct:  # the two bits of extension_bits
         presence[code % modulus] = 1
-        presence[code % (modulus - 2)] = 1
+        presence[code % other] = 1
     return _bits_of(presence)
 
 
