@@ -549,8 +549,8 @@ def pair_extension(value: str, prose: Prose | None = None) -> bytes:
     """The extension of ``value``'s pair signature: for a text of more than
     ``settings.PAIR_EXTENSION_MIN_PAIRS`` distinct pairs, a second Bloom filter of
     ``settings.PAIR_EXTENSION_BITS`` bits a pair (empty for a shorter text), whose two bits
-    for a pair are its :func:`extension_bits`. The fixed
-    signature fills up in a long article; this one grows with it."""
+    for a pair are its :func:`extension_bits`. The fixed signature fills up in a long
+    article; this one grows with it."""
     return pair_signatures(value, prose)[1]
 
 
@@ -604,6 +604,7 @@ def extension_bits(code: int, size: int) -> tuple[int, int]:
 
 
 def _extension_modulus(size: int) -> int:
+    """The larger of the two odd moduli of an extension of ``size`` bytes."""
     return 8 * size - 1
 
 

@@ -21,8 +21,8 @@ from whoosh.fields import ID, TEXT  # noqa: E402
 from whoosh.formats import Characters  # noqa: E402
 from whoosh.system import pack_uint  # noqa: E402
 
-__all__ = ["ExactText", "PairExtension", "PairSignature", "Recorded", "SpelledText", "analysis_version",
-           "build_schema", "storage"]
+__all__ = ["ExactText", "PairExtension", "PairSignature", "Recorded", "SpelledText",
+           "analysis_version", "build_schema", "storage"]
 
 
 class SpelledText(TEXT):
