@@ -61,7 +61,8 @@ from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
            "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
-           "bitmap_of", "block_infos", "block_spans", "dense_bitmap", "dense_tail",
+           "bitmap_of", "block_infos", "block_max_weights", "block_spans", "dense_bitmap",
+           "dense_tail",
            "encoded_block", "joined_values", "keyed_positions", "occurrence_positions",
            "stored_dictionary", "stored_fields",
            "value_bounds", "varying_positions", "weight_list"]
@@ -343,14 +344,31 @@ def block_spans(raw: bytes, position: int) -> Iterator[tuple[int, int]]:
 def block_infos(raw: bytes, position: int) -> list[tuple[int, int, int, int, int]] | None:
     """The posting count, last document number, compression, data start and end of each
     block after ``position`` (see :func:`block_spans`) if :class:`Codec` wrote their infos,
-    else None (whoosh3 pickled them). One writer writes all the blocks of a term, so the
-    first block's info tells."""
+    else None (whoosh3 pickled them)."""
+    spans = _fixed_info_spans(raw, position)
+    if spans is None:
+        return None
+    return [(*_BLOCK_NUMBERS.unpack_from(raw, start), start + _BLOCK_INFO.size, end)
+            for start, end in spans]
+
+
+def block_max_weights(raw: bytes, position: int) -> list[float] | None:
+    """The greatest weight of each block after ``position``, as :func:`block_infos` (None
+    where whoosh3 pickled the infos): bounds for pruning, read only for many matches."""
+    spans = _fixed_info_spans(raw, position)
+    if spans is None:
+        return None
+    return [_BLOCK_MAX_WEIGHT.unpack_from(raw, start)[0] for start, _ in spans]
+
+
+def _fixed_info_spans(raw: bytes, position: int) -> Iterator[tuple[int, int]] | None:
+    """The blocks' spans (see :func:`block_spans`) if :class:`Codec` wrote their infos,
+    else None. One writer writes all the blocks of a term, so the first block's info tells."""
     spans = block_spans(raw, position)
     start, end = first = next(spans)
     if end - start < _BLOCK_INFO.size or _info_codes(raw, start) != _INFO_CODES:
         return None
-    return [(*_BLOCK_NUMBERS.unpack_from(raw, start), start + _BLOCK_INFO.size, end)
-            for start, end in itertools.chain((first,), spans)]
+    return itertools.chain((first,), spans)
 
 
 def dense_tail(block_ids: list[Sequence[int]]) -> bytes:
@@ -406,7 +424,9 @@ _BLOCK_INFO = struct.Struct("<3s c i c i c 8s c i c i c i 2s".replace(" ", ""))
 _INFO_CODES = (b"\x80\x02(", b"J", b"J", b"G", b"J", b"J", b"J", b"t.")
 # The count, last document number and compression of _BLOCK_INFO, its other fields skipped.
 _BLOCK_NUMBERS = struct.Struct("<4x i x i x 8x x i 12x".replace(" ", ""))
-assert _BLOCK_NUMBERS.size == _BLOCK_INFO.size
+# The greatest weight of _BLOCK_INFO (a big-endian double), its other fields skipped.
+_BLOCK_MAX_WEIGHT = struct.Struct(">14x d 17x".replace(" ", ""))
+assert _BLOCK_NUMBERS.size == _BLOCK_MAX_WEIGHT.size == _BLOCK_INFO.size
 _BLOCK_SIZE = struct.Struct("!i")
 _BIG_ENDIAN_DOUBLE = struct.Struct(">d")
 
