@@ -74,7 +74,7 @@ def test_each_blocks_greatest_weight_is_read_from_its_info(tmp_path, monkeypatch
     _written_with(tmp_path, codec(), fields.TEXT(chars=True))  # (blocks of 100, 128)
     with FileStorage(str(tmp_path)).open_index().reader() as reader:
         postings = _Postings(reader, "body", b"trade")  # 0 to 6 times in an article
-        greatest = postings.block_max_weights()
+        greatest = postings.max_weights(range(len(postings._last_ids)))
         assert greatest == [max(postings._block(number)[1]) for number in range(len(greatest))]
         assert len(greatest) > 1 and max(greatest) == 6
 

@@ -61,8 +61,7 @@ from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
            "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
-           "bitmap_of", "block_infos", "block_max_weights", "block_spans", "dense_bitmap",
-           "dense_tail",
+           "bitmap_of", "block_infos", "block_max_weight", "block_spans", "dense_bitmap", "dense_tail",
            "encoded_block", "joined_values", "keyed_positions", "occurrence_positions",
            "stored_dictionary", "stored_fields",
            "value_bounds", "varying_positions", "weight_list"]
@@ -344,31 +343,21 @@ def block_spans(raw: bytes, position: int) -> Iterator[tuple[int, int]]:
 def block_infos(raw: bytes, position: int) -> list[tuple[int, int, int, int, int]] | None:
     """The posting count, last document number, compression, data start and end of each
     block after ``position`` (see :func:`block_spans`) if :class:`Codec` wrote their infos,
-    else None (whoosh3 pickled them)."""
-    spans = _fixed_info_spans(raw, position)
-    if spans is None:
-        return None
-    return [(*_BLOCK_NUMBERS.unpack_from(raw, start), start + _BLOCK_INFO.size, end)
-            for start, end in spans]
-
-
-def block_max_weights(raw: bytes, position: int) -> list[float] | None:
-    """The greatest weight of each block after ``position``, as :func:`block_infos` (None
-    where whoosh3 pickled the infos): bounds for pruning, read only for many matches."""
-    spans = _fixed_info_spans(raw, position)
-    if spans is None:
-        return None
-    return [_BLOCK_MAX_WEIGHT.unpack_from(raw, start)[0] for start, _ in spans]
-
-
-def _fixed_info_spans(raw: bytes, position: int) -> Iterator[tuple[int, int]] | None:
-    """The blocks' spans (see :func:`block_spans`) if :class:`Codec` wrote their infos,
-    else None. One writer writes all the blocks of a term, so the first block's info tells."""
+    else None (whoosh3 pickled them). One writer writes all the blocks of a term, so the
+    first block's info tells."""
     spans = block_spans(raw, position)
     start, end = first = next(spans)
     if end - start < _BLOCK_INFO.size or _info_codes(raw, start) != _INFO_CODES:
         return None
-    return itertools.chain((first,), spans)
+    return [(*_BLOCK_NUMBERS.unpack_from(raw, start), start + _BLOCK_INFO.size, end)
+            for start, end in itertools.chain((first,), spans)]
+
+
+def block_max_weight(raw: bytes, start: int) -> float:
+    """The greatest weight of the block whose data begins at ``start`` (see
+    :func:`block_infos`), read from the info :class:`Codec` wrote before it: a bound for
+    pruning, read only for queries with many matches."""
+    return _BLOCK_MAX_WEIGHT.unpack_from(raw, start - _BLOCK_INFO.size)[0]
 
 
 def dense_tail(block_ids: list[Sequence[int]]) -> bytes:

@@ -49,7 +49,7 @@ from ..budget import Budget
 from ..settings import TERM_INFO_CACHE
 from . import counters, whoosh_adapter
 from .codec import (Block, Occurrences, PerDocumentReader, PlacedValues, bitmap_of,
-                    block_in_place, block_infos, block_max_weights, block_spans, dense_bitmap,
+                    block_in_place, block_infos, block_max_weight, block_spans, dense_bitmap,
                     joined_values, keyed_positions, occurrence_positions, value_bounds,
                     varying_positions, weight_list)
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
@@ -311,6 +311,8 @@ class _Postings:
         self._fixed_size = reader.schema[field].format.fixed_value_size()
         self._last_ids: list[int] = []
         self._headers: list[_Header] = []  # (none for postings not read in blocks)
+        self._infos_pickled = False
+        self._max_weights: dict[int, float] = {}  # of the blocks read so far (see max_weights)
         self.bits: _Bits | None = None
         """The term's documents as bits, where the segment keeps their bitmap."""
         if not whoosh_adapter.is_whoosh3_term_info(terminfo):  # another codec's
@@ -323,20 +325,38 @@ class _Postings:
             self._read_whole(*terminfo.inlined_postings())
         else:
             counters["postings_blocks"] += 1
-            self._raw, self._headers = _extent(whoosh_adapter.postings_file(reader), terminfo)
+            self._raw, self._headers, self._infos_pickled = _extent(
+                whoosh_adapter.postings_file(reader), terminfo)
             self._last_ids = [header.last_id for header in self._headers]
             bitmap = dense_bitmap(self._raw, self._headers[-1].end)
             if bitmap is not None:
                 self.bits = _Bits(int.from_bytes(bitmap, "little"), bitmap)
             counters["postings_dense" if self.bits is not None else "postings_sparse"] += 1
 
-    def block_max_weights(self) -> list[float] | None:
-        """Each block's greatest weight, read from the blocks' infos; None where the
-        postings are not read in blocks."""
-        if not self._headers:
-            return None
-        start = _blocks_start()
-        return block_max_weights(self._raw, start) or _pickled_max_weights(self._raw, start)
+    @property
+    def in_blocks(self) -> bool:
+        """Whether the postings are read in blocks (with their infos), else as one."""
+        return bool(self._headers)
+
+    def max_weights(self, numbers: Sequence[int]) -> list[float]:
+        """The greatest weight of each of these blocks (0.0 past the last), each read from
+        its info once (postings read in blocks)."""
+        known = self._max_weights
+        for number in set(numbers).difference(known):
+            known[number] = self._max_weight(number)
+        return list(map(known.__getitem__, numbers))
+
+    def _max_weight(self, number: int) -> float:
+        if number == len(self._headers):
+            return 0.0
+        if self._infos_pickled:
+            return self._pickled_max_weights[number]
+        return block_max_weight(self._raw, self._headers[number].start)
+
+    @cached_property
+    def _pickled_max_weights(self) -> list[float]:
+        """Each block's greatest weight, from the infos whoosh3 pickled (read at once)."""
+        return [info[2] for info, _, _ in _unpickled_infos(self._raw, _blocks_start())]
 
     def all_ids(self) -> frozenset[int]:
         """Every document number of the term (deleted ones too)."""
@@ -547,8 +567,9 @@ class _Header(NamedTuple):
     compressed: bool
 
 
-def _extent(postfile, terminfo) -> tuple[bytes, list[_Header]]:
-    """A term's postings as one string of bytes, and the headers of its blocks."""
+def _extent(postfile, terminfo) -> tuple[bytes, list[_Header], bool]:
+    """A term's postings as one string of bytes, the headers of its blocks, and whether
+    whoosh3 pickled the blocks' infos."""
     offset, length = terminfo.extent()
     if isinstance(length, tuple):  # whoosh3 3.54 reads the length as a 1-tuple
         (length,) = length
@@ -556,9 +577,10 @@ def _extent(postfile, terminfo) -> tuple[bytes, list[_Header]]:
     position = _blocks_start()
     infos = block_infos(raw, position)
     counters["block_infos_fixed" if infos else "block_infos_pickled"] += 1
+    pickled = not infos
     infos = infos or _pickled_infos(raw, position)
     return raw, [_Header(count, last_id, start, end, bool(compression))
-                 for count, last_id, compression, start, end in infos]
+                 for count, last_id, compression, start, end in infos], pickled
 
 
 def _blocks_start() -> int:
@@ -574,12 +596,6 @@ def _pickled_infos(raw: bytes, position: int) -> list[tuple[int, int, int, int, 
     return [(count, last_id, compression, end_of_info, end)
             for (count, last_id, _, compression, _, _), end_of_info, end
             in _unpickled_infos(raw, position)]
-
-
-def _pickled_max_weights(raw: bytes, position: int) -> list[float]:
-    """What :func:`~searchidx.engine.codec.block_max_weights` reads, from blocks whose
-    infos whoosh3 pickled."""
-    return [info[2] for info, _, _ in _unpickled_infos(raw, position)]
 
 
 def _unpickled_infos(raw: bytes, position: int) -> Iterator[tuple[tuple, int, int]]:
@@ -1035,20 +1051,12 @@ class _TermNode(_Node):
         """The score each document would have with the greatest weight of the block of the
         postings that could hold it, in its own length (a score grows with the weight):
         found in C, but for the score's one call a document."""
-        weights = self._block_max_weights
-        if weights is None or self in parts:
+        if not self.postings.in_blocks or self in parts:
             return super().bounds_of(docs, parts)
-        weights = list(map(weights.__getitem__, self.postings.block_numbers(docs)))
+        weights = self.postings.max_weights(list(self.postings.block_numbers(docs)))
         if not self.scorable:
             return weights
         return self.segment.bm25(self.field, self.idf, self.avg_length, docs, weights)
-
-    @cached_property
-    def _block_max_weights(self) -> list[float] | None:
-        """The greatest weight in each block of the postings, then 0.0 (for documents
-        after the last); None where they are not read in blocks."""
-        weights = self.postings.block_max_weights()
-        return None if weights is None else weights + [0.0]
 
     def keyed_positions(self, docs: Sequence[int], offset: int) -> list[int]:
         """Each position of the term in those of ``docs`` that have it, less ``offset``,
