@@ -361,10 +361,11 @@ def copies_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def always_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pruning is tried from two matches a hit, and every group of 16 matches or more
-    reached once the places are filled is scored bounded in its blocks (not only where a
-    sample shows that bounding pays)."""
+    reached once the places are filled is scored bounded in its blocks (not only where the
+    floor and a sample show that bounding pays)."""
     monkeypatch.setattr(matching, "_PRUNE_ABOVE_MATCHES_PER_HIT", 2)
     monkeypatch.setattr(matching, "_BLOCK_BOUNDS_ABOVE_MATCHES", 16)
+    monkeypatch.setattr(matching, "_BOUNDED_FLOOR_SHARE", 0.0)
     monkeypatch.setattr(matching, "_BOUNDED_SAMPLE_BELOW", 0.0)
 
 
