@@ -338,3 +338,84 @@ def test_searches_rank_as_before_when_few_term_entries_are_remembered(news_index
         assert all(0 < len(matching._TERM_INFOS[leaf]) <= 2 for leaf in leaves)
     finally:
         snapshot.close()
+
+
+# --- block-max pruning: many matches, only those that can place scored -----------------------
+
+@pytest.fixture(scope="module")
+def copies_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """400 news articles, each indexed three times under other ids (so with equal scores),
+    in blocks of 64 postings."""
+    articles = with_bodies(NewsWriter(seed=11).articles(440))[:400]
+    copies = [dict(article, id=f"{article['id']}~{copy}")
+              for article in articles for copy in range(3)]
+    source = write_jsonl(tmp_path_factory.mktemp("copies") / "copies.jsonl", copies)
+    location = source.parent / "index"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "POSTINGS_PER_BLOCK", POSTINGS_PER_BLOCK)
+        with SearchIndex.open(location, create=True) as idx:
+            idx.index([source])
+    return location
+
+
+@pytest.fixture()
+def always_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pruning is tried from two matches a hit, and every group of 16 matches or more
+    reached once the places are filled is scored bounded in its blocks (not only where the
+    floor and a sample show that bounding pays)."""
+    monkeypatch.setattr(matching, "_PRUNE_ABOVE_MATCHES_PER_HIT", 2)
+    monkeypatch.setattr(matching, "_BLOCK_BOUNDS_ABOVE_MATCHES", 16)
+    monkeypatch.setattr(matching, "_BOUNDED_FLOOR_SHARE", 0.0)
+    monkeypatch.setattr(matching, "_BOUNDED_SAMPLE_BELOW", 0.0)
+
+
+def test_matches_bounded_in_their_blocks_where_a_sample_shows_it_pays_are_left_unscored(
+        copies_index, monkeypatch):
+    monkeypatch.setattr(matching, "_PRUNE_ABOVE_MATCHES_PER_HIT", 2)
+    monkeypatch.setattr(matching, "_BLOCK_BOUNDS_ABOVE_MATCHES", 16)
+    bounded, unscored = counters["matches_bounded"], counters["matches_unscored"]
+    _assert_same_ranking(copies_index, "TALKS government Monday", limit=3)
+    assert counters["matches_bounded"] > bounded and counters["matches_unscored"] > unscored
+
+
+@pytest.mark.parametrize("text", ["rose Foreign profit", "TALKS Saturday trade",
+                                  "Vu talks government", "TALKS Saturday trade -oil",
+                                  "Ha Noi talks", "(TALKS OR profit) Monday"])
+def test_matches_bounded_in_their_blocks_rank_as_whoosh_ties_to_the_lower_number(
+        copies_index, always_bounded, text):
+    """Limits that cut groups of equal scores (three copies each)."""
+    bounded = counters["matches_bounded"]
+    for limit in (1, 2, 10, 40):
+        _assert_same_ranking(copies_index, text, limit)
+    assert counters["matches_bounded"] > bounded
+
+
+def test_exact_spellings_rank_first_with_the_others_bounded_in_their_blocks(
+        copies_index, always_bounded):
+    bounded = counters["matches_bounded"]
+    for limit in (1, 3, 10, 40):
+        _assert_same_ranking(copies_index, "Sơn talks", limit)
+    assert counters["matches_bounded"] > bounded
+
+
+@pytest.mark.parametrize("text", ['"Korean Peninsula" talks', "(coffee OR cocoa) exports"])
+def test_matches_bounded_in_their_blocks_over_segments_and_deletions_rank_as_whoosh(
+        news_index, always_bounded, text):
+    bounded = counters["matches_bounded"]
+    for limit in (1, 3, 10):
+        _assert_same_ranking(news_index, text, limit)
+    assert counters["matches_bounded"] > bounded
+
+
+def test_a_blocks_greatest_weight_is_read_from_its_info(news_index):
+    index = IndexStore(news_index).open()
+    with index.reader() as reader:
+        blocks = 0
+        for leaf, _ in reader.leaf_readers():
+            for text in [b"said", b"pct", b"reuter"]:
+                postings = _Postings(leaf, "body", text)
+                numbers = range(len(postings._last_ids))
+                assert postings.max_weights(numbers) == \
+                    [max(postings._block(number)[1]) for number in numbers]
+                blocks = max(blocks, len(numbers))
+        assert blocks > 1

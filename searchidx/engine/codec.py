@@ -61,7 +61,8 @@ from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
            "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
-           "bitmap_of", "block_infos", "block_spans", "dense_bitmap", "dense_tail",
+           "bitmap_of", "block_infos", "block_max_weight", "block_spans", "dense_bitmap",
+           "dense_tail",
            "encoded_block", "joined_values", "keyed_positions", "occurrence_positions",
            "stored_dictionary", "stored_fields",
            "value_bounds", "varying_positions", "weight_list"]
@@ -361,6 +362,13 @@ def block_infos(raw: bytes, position: int) -> list[tuple[int, int, int, int, int
             for start, end in itertools.chain((first,), spans)]
 
 
+def block_max_weight(raw: bytes, start: int) -> float:
+    """The greatest weight of the block whose data begins at ``start`` (see
+    :func:`block_infos`), read from the info :class:`Codec` wrote before it: a bound for
+    pruning, read only for queries with many matches."""
+    return _BLOCK_MAX_WEIGHT.unpack_from(raw, start - _BLOCK_INFO.size)[0]
+
+
 def dense_tail(block_ids: list[Sequence[int]]) -> bytes:
     """What follows the last block of a term whose documents (those of each of its
     blocks) are dense (see ``settings.DENSE_DIVISOR``): ``_DENSE_TAG`` and their
@@ -414,7 +422,9 @@ _BLOCK_INFO = struct.Struct("<3s c i c i c 8s c i c i c i 2s".replace(" ", ""))
 _INFO_CODES = (b"\x80\x02(", b"J", b"J", b"G", b"J", b"J", b"J", b"t.")
 # The count, last document number and compression of _BLOCK_INFO, its other fields skipped.
 _BLOCK_NUMBERS = struct.Struct("<4x i x i x 8x x i 12x".replace(" ", ""))
-assert _BLOCK_NUMBERS.size == _BLOCK_INFO.size
+# The greatest weight of _BLOCK_INFO (a big-endian double), its other fields skipped.
+_BLOCK_MAX_WEIGHT = struct.Struct(">14x d 17x".replace(" ", ""))
+assert _BLOCK_NUMBERS.size == _BLOCK_MAX_WEIGHT.size == _BLOCK_INFO.size
 _BLOCK_SIZE = struct.Struct("!i")
 _BIG_ENDIAN_DOUBLE = struct.Struct(">d")
 
