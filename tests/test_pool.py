@@ -151,3 +151,16 @@ def test_a_field_given_no_postings_is_not_held(temp_storage):
     term_pool.add_field("body", 0, iter([(b"rice", 2, 2.0, b"v")]), 1.5)
     assert term_pool.fieldnames == {"body"}
     assert list(term_pool.iter_postings()) == [("body", b"rice", 0, 3.0, b"v")]
+
+
+def test_ranges_share_out_terms_as_well_as_postings(temp_storage):
+    """A range of many one-posting terms (the spelling words) costs more to write than
+    its postings alone say: the bounds count each term as a posting more."""
+    term_pool = TermPool(temp_storage, 64)
+    for number in range(90):  # 90 terms of one posting each: 180 to write
+        term_pool.add(("a", b"w%03d" % number, number, 1.0, b"v"))
+    for docnum in range(90):  # one term of 90 postings: 91 to write
+        term_pool.add(("b", b"common", docnum, 1.0, b"v"))
+    [(fieldname, text)] = term_pool.even_bounds(2)
+    assert (fieldname, text) < ("b", b"")
+    assert b"w060" < text < b"w080"
