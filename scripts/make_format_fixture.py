@@ -3,7 +3,8 @@
 
     python scripts/make_format_fixture.py tests/fixtures/index-v4
 
-120 generated news articles (``tests/newsgen.py``, seed 18, bodies cut to 25 words) are
+120 generated news articles (``tests/newsgen.py``, seed 18, bodies cut to 25 words but
+every tenth's, long enough for a pair-signature extension in format 5 and later) are
 indexed in two batches, then 10 of them changed (three segments, deleted documents), in
 blocks of 32 postings (``settings.POSTINGS_PER_BLOCK``: a common word spans several
 blocks). ``hits.json`` beside the index records what a few searches found (how many, and
@@ -27,14 +28,16 @@ import newsgen  # noqa: E402
 
 from searchidx import SearchIndex, settings  # noqa: E402
 
-ARTICLES, CHANGED, SEED, BODY_WORDS = 120, 10, 18, 25
-QUERIES = ["said", "the", '"said it"', "minister", "Nguyễn", "exports NOT rice"]
+ARTICLES, CHANGED, SEED, BODY_WORDS, WHOLE_BODY_EVERY = 120, 10, 18, 25, 10
+QUERIES = ["said", "the", '"said it"', "minister", "Nguyễn", "exports NOT rice",
+           '"billion dlrs"']
 
 
 def articles() -> list[dict]:
     records = newsgen.with_bodies(newsgen.NewsWriter(SEED).articles(ARTICLES))
-    return [{**record, "body": " ".join(record["body"].split()[:BODY_WORDS])}
-            for record in records]
+    return [record if number % WHOLE_BODY_EVERY == 0
+            else {**record, "body": " ".join(record["body"].split()[:BODY_WORDS])}
+            for number, record in enumerate(records)]
 
 
 def write_fixture(target: Path) -> None:

@@ -71,7 +71,7 @@ WORD_FORMS_MEMO = 500_000
 WORD_FORMS_MAX_CHARS = 64
 
 # A body of more than this many distinct pairs of consecutive terms gets an extension of its
-# 128-byte pair signature (which such a body fills: a third or more of its bits set), of
+# 128-byte pair signature (which such a body fills: a quarter or more of its bits set), of
 # this many bits a pair (two set a pair: an absent pair passes it about one time in twelve).
 PAIR_EXTENSION_MIN_PAIRS = 150
 PAIR_EXTENSION_BITS = 6

@@ -67,16 +67,19 @@ def test_the_codec_writes_postings_whoosh_reads_as_its_own(tmp_path, field):
     assert len(set(ours[2])) >= 7  # lengths that differ, read the same
 
 
+@pytest.mark.parametrize("boost", [1.0, 2.2], ids=["counts", "a boost rounded up in blocks"])
 @pytest.mark.parametrize("codec", [Codec, W3Codec], ids=["fixed infos", "pickled infos"])
-def test_each_blocks_greatest_weight_is_read_from_its_info(tmp_path, monkeypatch, codec):
-    """(Bounds for pruning: whoosh3 pickles a block's info, Codec writes it in one layout.)"""
+def test_each_blocks_greatest_weight_is_read_from_its_info(tmp_path, monkeypatch, codec, boost):
+    """(Bounds for pruning: whoosh3 pickles a block's info, Codec writes it in one layout;
+    the info holds the greatest weight unrounded, the block its weights in single precision.)"""
     monkeypatch.setattr(settings, "POSTINGS_PER_BLOCK", 100)
-    _written_with(tmp_path, codec(), fields.TEXT(chars=True))  # (blocks of 100, 128)
+    field = fields.TEXT(chars=True, field_boost=boost)
+    _written_with(tmp_path, codec(), field)  # (blocks of 100, 128)
     with FileStorage(str(tmp_path)).open_index().reader() as reader:
         postings = _Postings(reader, "body", b"trade")  # 0 to 6 times in an article
         greatest = postings.max_weights(range(len(postings._last_ids)))
         assert greatest == [max(postings._block(number)[1]) for number in range(len(greatest))]
-        assert len(greatest) > 1 and max(greatest) == 6
+        assert len(greatest) > 1 and max(greatest) == pytest.approx(6 * boost)
 
 
 def test_a_term_of_few_postings_is_kept_in_its_term_info_and_whoosh_reads_it(tmp_path):

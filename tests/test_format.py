@@ -128,11 +128,15 @@ def test_an_index_of_format_4_keeps_each_files_path_once_a_segment():
 
 
 def test_an_index_of_format_5_keeps_a_pair_signature_extension_column_in_every_segment():
-    """Its articles' bodies are short: each one's extension is empty, but the column is there."""
+    """Every tenth article's body is whole, long enough for an extension (its phrases in
+    ``hits.json`` are found through it); the others' are short, their extensions empty."""
     with open_dir(str(_live_generation(FIXTURES / "index-v5"))).reader() as reader:
         segments = [segment for segment, _ in reader.leaf_readers()]
         assert len(segments) == 3 and all(segment.has_column("body_pairs_long")
                                           for segment in segments)
+        sizes = [len(value) for segment in segments
+                 for value in segment.column_reader("body_pairs_long", translate=False)]
+        assert any(sizes) and not all(sizes)
 
 
 def test_an_update_of_an_index_of_format_3_writes_the_terms_file_searchidx_of_format_3_reads(

@@ -62,9 +62,8 @@ from .terms import little_endian_array, little_endian_bytes, narrowest_code
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
            "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
            "bitmap_of", "block_infos", "block_max_weight", "block_spans", "dense_bitmap",
-           "dense_tail",
-           "encoded_block", "joined_values", "keyed_positions", "occurrence_positions",
-           "stored_dictionary", "stored_fields",
+           "dense_tail", "encoded_block", "joined_values", "keyed_positions",
+           "occurrence_positions", "stored_dictionary", "stored_fields",
            "value_bounds", "varying_positions", "weight_list"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).

@@ -32,6 +32,7 @@ import pickle
 import re
 import weakref
 import zlib
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
@@ -109,7 +110,7 @@ def _best(docs: frozenset[int], node: _Node, first: _Node, limit: int, offset: i
     others_best = max((score for doc, score in zip(docs, scores) if doc not in preferred),
                       default=0.0) if preferred else 0.0
     if 0 < limit < len(docs):  # only a score up to the limit-th best, or a preferred one, places
-        floor = heapq.nlargest(limit, scores)[-1]
+        floor = _floor(scores, limit)
         kept = [at for at, score in enumerate(scores) if score >= floor]
         if preferred:
             kept = sorted({*kept, *(at for at, doc in enumerate(docs) if doc in preferred)})
@@ -353,11 +354,14 @@ class _Postings:
         return list(map(known.__getitem__, numbers))
 
     def _max_weight(self, number: int) -> float:
+        """The greatest weight in block ``number`` (0.0 past the last), in the single
+        precision its weights are kept in: the info holds it unrounded, and a weight that
+        rounds up (a title boost of 2.2) would score above a bound made from that."""
         if number == len(self._headers):
             return 0.0
         if self._infos_pickled:
-            return self._pickled_max_weights[number]
-        return block_max_weight(self._raw, self._headers[number].start)
+            return array("f", (self._pickled_max_weights[number],))[0]
+        return array("f", (block_max_weight(self._raw, self._headers[number].start),))[0]
 
     @cached_property
     def _pickled_max_weights(self) -> list[float]:
@@ -1017,7 +1021,8 @@ class _Sum(_Node):
 
     def bounds_of(self, docs: Sequence[int], parts: set[_Node]) -> list[float]:
         return list(reduce(partial(map, operator.add),
-                           (child.bounds_of(docs, parts) for child in self.summed)))
+                           (child.bounds_of(docs, parts) for child in self.summed),
+                           repeat(0.0, len(docs))))  # (an OR of words all absent here sums none)
 
 
 def _halves_summed(score_lists: list[list[float]]) -> list[float]:

@@ -133,6 +133,7 @@ class TermPool:
         """The bounds (see :meth:`split`) of ``count`` ranges that share the writing of
         the terms held about evenly, each term counted as its postings and
         ``_TERM_COST`` (none held: every range but the first is empty)."""
+        # (a term holds three entries a posting: its document, weight and value)
         sizes = [(fieldname, text, len(held) // 3 + _TERM_COST)
                  for fieldname in sorted(self._fields)
                  for text, held in sorted(self._fields[fieldname].items())]

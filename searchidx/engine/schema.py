@@ -127,11 +127,12 @@ class PairExtension(ID):
     """A prose text's pair signature extension (:func:`~searchidx.analysis.pair_extension`,
     empty but for a long text), kept in a column of values of any length whose offsets are
     written (found at once, without adding up the lengths). Index files name this class:
-    keep its name and module. ``prose`` as :class:`PairSignature`'s."""
+    keep its name and module. ``prose`` as :class:`PairSignature`'s (every index that has
+    this field has kept it)."""
 
     indexed = False
 
-    def __init__(self, prose: SpelledText | None = None) -> None:
+    def __init__(self, prose: SpelledText) -> None:
         super().__init__(sortable=whoosh_adapter.QuickVarBytesColumn(write_offsets_cutoff=0))
         self.prose = prose
 
