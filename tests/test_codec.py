@@ -22,7 +22,7 @@ from whoosh.formats import Characters
 from searchidx import SearchIndex, settings
 from searchidx.engine.codec import (Block, Codec, Occurrences, RepeatedBytesColumn, _arrays_head,
                                     _joined_values, block_in_place, encoded_block, joined_values,
-                                    keyed_positions, value_bounds, varying_positions)
+                                    keyed_positions, varying_positions)
 from searchidx.index import IndexStore, build_schema
 from searchidx.engine.format import write_format
 from searchidx.engine.matching import _Postings, _positions_decoder
@@ -189,18 +189,26 @@ def test_varying_positions_read_as_the_format_decodes_them():
 @pytest.mark.parametrize("layout", [*sorted(LAYOUTS), "whoosh"])
 @given(values=st.lists(st.one_of(occurrences(), any_occurrences()), min_size=1, max_size=40),
        data=st.data())
-def test_a_blocks_positions_read_in_place_are_those_the_format_decodes(layout, values, data):
+def test_a_terms_positions_read_in_place_are_those_the_format_decodes(layout, values, data):
+    """Read in two blocks, where they lie among other bytes (the fixed layout's escape
+    byte among them)."""
     field_format = LAYOUTS.get(layout) or Characters()
-    encoded = [field_format.encode(found) for found in values]
-    ends, joined = joined_values(encoded)
-    ids = [3 * at + 1 for at in range(len(values))]  # a block's document numbers
-    docs = sorted(data.draw(st.sets(st.sampled_from(range(ids[-1] + 1)), min_size=1)))
-    places: list[int] = []
-    assert keyed_positions((ids, value_bounds(ends), joined), docs, 2 ** 32, -1,
-                           _positions_decoder(field_format), places) \
+    ids = [3 * at + 1 for at in range(len(values))]  # the term's document numbers
+    split = data.draw(st.integers(1, len(values)))
+    blocks = []
+    for part in (slice(0, split), slice(split, None)):
+        ends, joined = joined_values([field_format.encode(found) for found in values[part]])
+        before, after = data.draw(st.binary(max_size=8)), data.draw(st.binary(max_size=8))
+        blocks.append((ids[part], [float(doc % 5) for doc in ids[part]], ends,
+                       before + joined + after, len(before)))
+    blocks = blocks[:1 if split == len(values) else 2]
+    docs = sorted(data.draw(st.sets(st.sampled_from(range(ids[-1] + 3)), min_size=1)))
+    weights_found: dict[int, float] = {}
+    assert keyed_positions(blocks.__getitem__, [block[0][-1] for block in blocks], docs,
+                           2 ** 32, -1, _positions_decoder(field_format), weights_found) \
         == [doc * 2 ** 32 - 1 + position for doc in docs if doc in ids
             for position, _, _ in values[ids.index(doc)]]
-    assert places == [ids.index(doc) for doc in docs if doc in ids]
+    assert weights_found == {doc: doc % 5 for doc in docs if doc in ids}
 
 
 @st.composite
@@ -277,9 +285,9 @@ def test_a_block_read_in_place_gives_what_unpickling_it_gives(head, padding, com
         return
     read_ids, read_weights, values_placed = placed
     assert (list(read_ids), list(read_weights)) == tuple(map(list, unpickled.ids_and_weights()))
-    ends, joined = values_placed.joined_values()
+    ends, base = values_placed.ends_at()
     expected_ends, expected = unpickled.joined_values()
-    assert (list(ends), joined) == (list(expected_ends), expected)
+    assert (list(ends), data[base:values_placed.end]) == (list(expected_ends), expected)
 
 
 def test_a_block_pickled_under_another_module_path_is_left_to_unpickling():

@@ -64,7 +64,7 @@ __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
            "bitmap_of", "block_infos", "block_max_weight", "block_spans", "dense_bitmap",
            "dense_tail", "encoded_block", "joined_values", "keyed_positions",
            "occurrence_positions", "stored_dictionary", "stored_fields",
-           "value_bounds", "varying_positions", "weight_list"]
+           "varying_positions", "weight_list"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
 _COMPRESSION_MIN_BYTES = 80
@@ -502,9 +502,11 @@ class PlacedValues(NamedTuple):
     start: int
     end: int
 
-    def joined_values(self) -> tuple[Sequence[int], bytes]:
-        """As :meth:`Block.joined_values`."""
-        return _joined_at(self.data, self.start, self.end)
+    def ends_at(self) -> tuple[Sequence[int], int]:
+        """Where each value ends and where the first begins in ``data``, the values not
+        copied: value ``i`` is ``data[base + ends[i - 1]:base + ends[i]]`` (from ``base``
+        for the first)."""
+        return _ends_at(self.data, self.start)
 
 
 def block_in_place(data: bytes, start: int, end: int
@@ -540,10 +542,17 @@ def _arrays_at(data: bytes, start: int, end: int) -> tuple[Sequence[int], Sequen
 def _joined_at(data: bytes, start: int, end: int) -> tuple[Sequence[int], bytes]:
     """:meth:`Block.joined_values` of uncompressed joined values in ``data[start:end]``
     (see :func:`_joined_values`)."""
+    ends, middle = _ends_at(data, start)
+    return ends, data[middle:end]
+
+
+def _ends_at(data: bytes, start: int) -> tuple[Sequence[int], int]:
+    """The ends of the uncompressed joined values at ``data[start:]`` and where their
+    values begin in ``data``."""
     code = data[start + 1]
     (count,) = _COUNT.unpack_from(data, start + 2)
     middle = start + 2 + _COUNT.size + count * _ITEM_SIZES[code]
-    return little_endian_array(code, data, start + 2 + _COUNT.size, middle), data[middle:end]
+    return little_endian_array(code, data, start + 2 + _COUNT.size, middle), middle
 
 
 def _after_frame(data: bytes, at: int) -> int:
@@ -599,14 +608,6 @@ def joined_values(values: Sequence[bytes]) -> tuple[list[int], bytes]:
     """``values`` one after another in one string, and where each ends in it (as
     :meth:`Block.joined_values` gives them)."""
     return list(itertools.accumulate(map(len, values))), b"".join(values)
-
-
-def value_bounds(ends: Sequence[int]) -> Sequence[int]:
-    """Where each value of joined values ending at ``ends`` starts, then where the last
-    ends: value ``i`` is ``joined[bounds[i]:bounds[i + 1]]``."""
-    if isinstance(ends, array.array):  # copied in C
-        return array.array(ends.typecode, (0,)) + ends
-    return [0, *ends]
 
 
 def _joined_values(values: Sequence[bytes]) -> bytes:
@@ -754,37 +755,48 @@ def varying_positions(valuestring: bytes) -> Sequence[int]:
     return itertools.accumulate(map(ord, codes[:len(codes) // 3]))
 
 
-def keyed_positions(values: tuple[Sequence[int], Sequence[int], bytes], docs: Iterable[int],
-                    span: int, shift: int, decode: Callable[[bytes], Iterable[int]],
-                    places: list[int]) -> list[int]:
-    """Each position in the value of each of ``docs`` that a block holds, keyed by its
-    document: ``doc * span + shift + position``. ``values`` is the block's document
-    numbers (rising), where its values start and end, and its values joined (the value of
-    ``ids[at]`` is ``joined[bounds[at]:bounds[at + 1]]``); ``docs`` rise and none exceeds
-    the block's last. Where each of ``docs`` found is in ``ids`` is added to ``places``.
-    ``decode`` reads a value's positions; :class:`Occurrences` values are read where they
-    are, each found by bisection from the last one's place and read in the same pass."""
-    ids, bounds, joined = values
+def keyed_positions(block: Callable[[int], tuple[Sequence[int], Sequence[float], Sequence[int],
+                                                  bytes, int]],
+                    last_ids: Sequence[int], docs: Iterable[int], span: int, shift: int,
+                    decode: Callable[[bytes], Iterable[int]], weights_found: dict) -> list[int]:
+    """Each position in the value of each of ``docs`` (rising) that a term's blocks hold,
+    keyed by its document: ``doc * span + shift + position``. ``last_ids`` are the blocks'
+    last document numbers; ``block(number)`` gives a block's document numbers (rising),
+    their weights, where its values end, the data holding them and where the first begins
+    there (the value of ``ids[at]`` is ``data[base + ends[at - 1]:base + ends[at]]``, from
+    ``base`` for the first; see :meth:`PlacedValues.ends_at`). Only the blocks holding one
+    of ``docs`` are read, in one pass over ``docs``. The weight of each of ``docs`` found is
+    put in ``weights_found``. ``decode`` reads a value's positions; :class:`Occurrences`
+    values are read where they are, each found by bisection from the last one's place."""
     found: list[int] = []
-    add, extend, mark = found.append, found.extend, places.append
-    inline = decode is varying_positions and _FIXED_ESCAPE not in joined  # (none in fixed layout)
-    read = None if inline else _positions_reader(decode)
-    at = 0
+    add, extend = found.append, found.extend
+    varying = decode is varying_positions
+    read = _positions_reader(decode)
+    number, last = -1, -1
     for doc in docs:
+        if doc > last:  # the next block that could hold it
+            number = bisect_left(last_ids, doc, number + 1)
+            if number == len(last_ids):
+                break
+            ids, weights, ends, data, base = block(number)
+            last, at = ids[-1], 0
+            # (no escape in the fixed layout)
+            inline = varying and data.find(_FIXED_ESCAPE, base, base + ends[-1]) < 0
         at = bisect_left(ids, doc, at)
         if ids[at] != doc:
             continue
-        mark(at)
+        weights_found[doc] = weights[at]
         key = doc * span + shift
+        start = base + ends[at - 1] if at else base
         if inline:
-            codes = joined[bounds[at]:bounds[at + 1]].decode("utf-8", "surrogatepass")
+            codes = data[start:base + ends[at]].decode("utf-8", "surrogatepass")
             if len(codes) == 3:  # one occurrence: most words in an article
                 add(key + ord(codes[0]))
             else:
                 extend(itertools.accumulate(map(ord, codes[1:len(codes) // 3]),
                                             initial=key + ord(codes[0])))
         else:
-            extend(map(key.__add__, read(joined, bounds[at], bounds[at + 1])))
+            extend(map(key.__add__, read(data, start, base + ends[at])))
     return found
 
 

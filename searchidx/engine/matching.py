@@ -52,7 +52,7 @@ from ..settings import TERM_INFO_CACHE
 from . import counters, whoosh_adapter
 from .codec import (Block, Occurrences, PerDocumentReader, PlacedValues, bitmap_of,
                     block_in_place, block_infos, block_max_weight, block_spans, dense_bitmap,
-                    joined_values, keyed_positions, occurrence_positions, value_bounds,
+                    joined_values, keyed_positions, occurrence_positions,
                     varying_positions, weight_list)
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
 from .scoring import bm25, length_norm, term_score
@@ -313,7 +313,8 @@ class _Postings:
         self.weights: dict[int, float] = {}
         """The weight of each document read so far."""
         self._blocks: dict[int, tuple[Sequence[int], Sequence[float], object]] = {}
-        self._joined: dict[int, tuple[Sequence[int], Sequence[int] | None, bytes]] = {}
+        self._joined: dict[int, tuple[Sequence[int], Sequence[float], Sequence[int] | None,
+                                      bytes, int]] = {}
         self._in_weights: set[int] = set()  # numbers of blocks all in ``weights``
         self._fixed_size = reader.schema[field].format.fixed_value_size()
         self._last_ids: list[int] = []
@@ -384,22 +385,10 @@ class _Postings:
                         decode: Callable[[bytes], Iterable[int]]) -> list[int]:
         """Each position of the term in those of ``docs`` (rising) that have it, less
         ``offset``, keyed by document: ``doc * _POSITION_SPAN + position - offset``; their
-        weights are kept in ``weights``. ``decode`` reads a value's positions. The blocks
-        are read in order, each given the run of ``docs`` up to its last document."""
-        found: list[int] = []
-        last_ids, start = self._last_ids, 0
-        while start < len(docs):
-            number = bisect_left(last_ids, docs[start])
-            if number == len(last_ids):
-                break
-            values = self._joined_values(number)
-            ids, weights, _ = self._block(number)
-            end = bisect_right(docs, ids[-1], start)
-            places: list[int] = []
-            found += keyed_positions(values, docs[start:end], _POSITION_SPAN, -offset, decode, places)
-            self.weights.update(zip(map(ids.__getitem__, places), map(weights.__getitem__, places)))
-            start = end
-        return found
+        weights are kept in ``weights``. ``decode`` reads a value's positions. Only the
+        blocks that could hold one of ``docs`` are read."""
+        return keyed_positions(self._joined_values, self._last_ids, docs, _POSITION_SPAN,
+                               -offset, decode, self.weights)
 
     def _blocks_around(self, docs: AbstractSet[int]) -> Iterable[int]:
         """The numbers of the blocks that could hold these documents."""
@@ -522,32 +511,36 @@ class _Postings:
         self._last_ids = list(ids[-1:])
 
     def _span(self, doc: int) -> tuple[bytes, int, int] | None:
-        """Where ``doc``'s value is: in ``joined[start:end]`` (None for a format without
+        """Where ``doc``'s value is: in ``data[start:end]`` (None for a format without
         values)."""
-        ids, bounds, joined = self._joined_values(bisect_left(self._last_ids, doc))
-        if bounds is None:
+        ids, _, ends, data, base = self._joined_values(bisect_left(self._last_ids, doc))
+        if ends is None:
             return None
         at = bisect_left(ids, doc)
-        return joined, bounds[at], bounds[at + 1]
+        return data, base + ends[at - 1] if at else base, base + ends[at]
 
-    def _joined_values(self, number: int) -> tuple[Sequence[int], Sequence[int] | None, bytes]:
-        """A block's ids, and its values joined with their bounds: value ``i`` is
-        ``joined[bounds[i]:bounds[i + 1]]`` (see :func:`~searchidx.engine.codec.value_bounds`)."""
+    def _joined_values(self, number: int
+                       ) -> tuple[Sequence[int], Sequence[float], Sequence[int] | None, bytes, int]:
+        """A block's ids, their weights, where its values end, the data holding them and
+        where the first begins there: value ``i`` is ``data[base + ends[i - 1]:base + ends[i]]``, from
+        ``base`` for the first (see :func:`~searchidx.engine.codec.keyed_positions`). The
+        values of a block read in place are not copied."""
         joined = self._joined.get(number)
         if joined is None:
-            ids, _, values = self._block(number)
-            size = self._fixed_size
-            if type(values) is PlacedValues or type(values) is Block:
+            ids, weights, values = self._block(number)
+            size, base = self._fixed_size, 0
+            if type(values) is PlacedValues:
+                ends, base = values.ends_at()
+                data = values.data
+            elif type(values) is Block:
                 ends, data = values.joined_values()
-                bounds = value_bounds(ends)
             elif size is None or size < 0:
                 ends, data = joined_values(values)
-                bounds = value_bounds(ends)
             elif size == 0:
-                bounds, data = None, b""
+                ends, data = None, b""
             else:  # Whoosh joins values of a fixed size itself
-                bounds, data = range(0, size * (len(ids) + 1), size), values
-            self._joined[number] = joined = (ids, bounds, data)
+                ends, data = range(size, size * (len(ids) + 1), size), values
+            self._joined[number] = joined = (ids, weights, ends, data, base)
         return joined
 
 
