@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import pytest
 
@@ -269,6 +270,44 @@ def test_a_worker_killed_before_the_commit_fails_the_build_in_one_line(tmp_path)
 
 def _commit_error(writer, errors: list[str]) -> None:
     try:
+        writer.commit(optimize=True)
+    except IndexUnusable as error:
+        errors.append(str(error))
+
+
+def test_a_worker_killed_while_articles_are_still_sent_fails_the_build_in_one_line(tmp_path):
+    """A worker killed while it waits for a job holds the job queue's lock: the other worker
+    takes none, and the parent, sending more, waited for room in the queue for ever."""
+    import signal
+
+    store, folder, fresh, writer = _parallel_writer(tmp_path / "index")
+    _add_articles(writer, settings.WRITER_SMALL_JOB_ARTICLES)  # the first worker's first job
+    _wait_until_no_job_is_left(writer)  # then it waits for the next one
+    first = writer.tasks[0]
+    os.kill(first.pid, signal.SIGKILL)
+    first.join(timeout=60)
+    errors: list[str] = []
+    adding = threading.Thread(target=_adding_error, args=(writer, errors), daemon=True)
+    adding.start()
+    adding.join(timeout=120)  # a guard: the parent waited for room for ever
+    assert errors == ["a worker process failed while indexing: killed by signal 9"]
+    writer.cancel()
+    assert not any(task.is_alive() for task in writer.tasks)
+
+
+def _wait_until_no_job_is_left(writer) -> None:
+    """Wait (60 s at most, a guard) until the workers have read every job sent: a worker
+    deletes a job's file once it has added its articles."""
+    storage = writer.temp_storage()
+    deadline = time.monotonic() + 60
+    while any(name.endswith(".doclist") for name in storage.list()):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def _adding_error(writer, errors: list[str]) -> None:
+    try:
+        _add_articles(writer, 20 * settings.WRITER_JOB_ARTICLES)  # more jobs than the queue holds
         writer.commit(optimize=True)
     except IndexUnusable as error:
         errors.append(str(error))

@@ -26,6 +26,10 @@ Whoosh's writer leaves four gaps, closed here:
 - Workers outlive a parent that was killed, blocked on their queue for ever, and a forked
   worker holds the parent's lock on the index: workers close the lock, watch their
   parent and exit with it.
+- A worker killed while the parent still sends jobs left the parent waiting for room in
+  the job queue for ever (a worker killed while waiting for a job holds the queue's lock,
+  so the others take none): the parent looks, while it waits, whether one died, and
+  raises if so.
 - ``cancel()`` left the workers running: here it stops them.
 """
 
@@ -39,8 +43,9 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
+from queue import Full
 
 from whoosh.fields import SpellField
 from whoosh.util import random_name
@@ -112,6 +117,23 @@ class _Jobs:
         job = self.queue.get()
         self.stopped = self.stopped or job is None
         return job
+
+
+class _JobsSent:
+    """The parent's end of the job queue: while a job waits for room, whether a worker
+    died is looked at every ``_ORPHAN_CHECK_SECONDS`` (``failure``: why, or None)."""
+
+    def __init__(self, queue, failure: Callable[[], str | None]) -> None:
+        self.queue, self._failure = queue, failure
+
+    def put(self, job) -> None:
+        while True:
+            try:
+                return self.queue.put(job, timeout=_ORPHAN_CHECK_SECONDS)
+            except Full:
+                if reason := self._failure():
+                    raise IndexUnusable(f"a worker process failed while indexing: {reason}") \
+                        from None
 
 
 class _Worker(WorkerTask):
@@ -318,6 +340,7 @@ class ParallelWriter(ProcessWriter):
         self._started_count = multiprocessing.Value("i", 0)
         self._aborted = multiprocessing.Event()
         self._failure_seen: str | None = None
+        self.jobqueue = _JobsSent(self.jobqueue, self._failure)
 
     def add_document(self, **fields) -> None:
         self._expected += 1
@@ -342,7 +365,7 @@ class ParallelWriter(ProcessWriter):
             self.send_job(min(held, WRITER_SMALL_JOB_ARTICLES))
 
     def start_worker(self) -> _Worker:
-        task = _Worker(self.storage, self.indexname, self.jobqueue, self.resultqueue,
+        task = _Worker(self.storage, self.indexname, self.jobqueue.queue, self.resultqueue,
                        self.subargs, self.multisegment)
         task.lock_fd = self._lock_fd
         task.failures = self._failures
