@@ -252,47 +252,62 @@ def test_a_parallel_build_holds_articles_back_to_share_out_in_small_jobs_at_the_
     assert _committed_articles(store, folder, fresh, writer) == 1000
 
 
-def test_a_worker_killed_before_the_commit_fails_the_build_in_one_line(tmp_path):
-    import signal
+KILLED = "a worker process failed while indexing: killed by signal 9"
 
+
+def test_a_worker_killed_before_the_commit_fails_the_build_in_one_line(tmp_path):
+    """(The second worker waited for the first for ever.)"""
     store, folder, fresh, writer = _parallel_writer(tmp_path / "index")
     _add_articles(writer, settings.WRITER_SMALL_JOB_ARTICLES + 5)  # the commit starts the second
-    first = writer.tasks[0]
-    os.kill(first.pid, signal.SIGKILL)
-    first.join(timeout=60)
-    errors: list[str] = []
-    committing = threading.Thread(target=_commit_error, args=(writer, errors), daemon=True)
-    committing.start()
-    committing.join(timeout=120)  # a guard: the second worker waited for the first for ever
-    assert errors == ["a worker process failed while indexing: killed by signal 9"]
+    _kill_first_worker(writer)
+    assert _error_within_a_guard(_commit, writer) == [KILLED]
     assert not any(task.is_alive() for task in writer.tasks)
-
-
-def _commit_error(writer, errors: list[str]) -> None:
-    try:
-        writer.commit(optimize=True)
-    except IndexUnusable as error:
-        errors.append(str(error))
 
 
 def test_a_worker_killed_while_articles_are_still_sent_fails_the_build_in_one_line(tmp_path):
     """A worker killed while it waits for a job holds the job queue's lock: the other worker
     takes none, and the parent, sending more, waited for room in the queue for ever."""
-    import signal
-
     store, folder, fresh, writer = _parallel_writer(tmp_path / "index")
     _add_articles(writer, settings.WRITER_SMALL_JOB_ARTICLES)  # the first worker's first job
     _wait_until_no_job_is_left(writer)  # then it waits for the next one
+    _kill_first_worker(writer)
+    assert _error_within_a_guard(_add_more_and_commit, writer) == [KILLED]
+    writer.cancel()
+    assert not any(task.is_alive() for task in writer.tasks)
+
+
+def _kill_first_worker(writer) -> None:
+    import signal
+
     first = writer.tasks[0]
     os.kill(first.pid, signal.SIGKILL)
     first.join(timeout=60)
+
+
+def _error_within_a_guard(action, writer) -> list[str]:
+    """What :class:`IndexUnusable` ``action(writer)`` raised, run in a thread given 120 s at
+    most (a guard: where it waits for ever, the list is empty)."""
     errors: list[str] = []
-    adding = threading.Thread(target=_adding_error, args=(writer, errors), daemon=True)
-    adding.start()
-    adding.join(timeout=120)  # a guard: the parent waited for room for ever
-    assert errors == ["a worker process failed while indexing: killed by signal 9"]
-    writer.cancel()
-    assert not any(task.is_alive() for task in writer.tasks)
+
+    def run() -> None:
+        try:
+            action(writer)
+        except IndexUnusable as error:
+            errors.append(str(error))
+
+    acting = threading.Thread(target=run, daemon=True)
+    acting.start()
+    acting.join(timeout=120)
+    return errors
+
+
+def _commit(writer) -> None:
+    writer.commit(optimize=True)
+
+
+def _add_more_and_commit(writer) -> None:
+    _add_articles(writer, 20 * settings.WRITER_JOB_ARTICLES)  # more jobs than the queue holds
+    writer.commit(optimize=True)
 
 
 def _wait_until_no_job_is_left(writer) -> None:
@@ -303,14 +318,6 @@ def _wait_until_no_job_is_left(writer) -> None:
     while any(name.endswith(".doclist") for name in storage.list()):
         assert time.monotonic() < deadline
         time.sleep(0.01)
-
-
-def _adding_error(writer, errors: list[str]) -> None:
-    try:
-        _add_articles(writer, 20 * settings.WRITER_JOB_ARTICLES)  # more jobs than the queue holds
-        writer.commit(optimize=True)
-    except IndexUnusable as error:
-        errors.append(str(error))
 
 
 def test_a_fresh_build_collects_garbage_less_often_then_restores_the_callers_setting(
