@@ -360,9 +360,9 @@ class _Postings:
         rounds up (a title boost of 2.2) would score above a bound made from that."""
         if number == len(self._headers):
             return 0.0
-        if self._infos_pickled:
-            return array("f", (self._pickled_max_weights[number],))[0]
-        return array("f", (block_max_weight(self._raw, self._headers[number].start),))[0]
+        weight = self._pickled_max_weights[number] if self._infos_pickled else \
+            block_max_weight(self._raw, self._headers[number].start)
+        return array("f", (weight,))[0]
 
     @cached_property
     def _pickled_max_weights(self) -> list[float]:
@@ -522,9 +522,10 @@ class _Postings:
     def _joined_values(self, number: int
                        ) -> tuple[Sequence[int], Sequence[float], Sequence[int] | None, bytes, int]:
         """A block's ids, their weights, where its values end, the data holding them and
-        where the first begins there: value ``i`` is ``data[base + ends[i - 1]:base + ends[i]]``, from
-        ``base`` for the first (see :func:`~searchidx.engine.codec.keyed_positions`). The
-        values of a block read in place are not copied."""
+        where the first begins there: value ``i`` is ``data[base + ends[i - 1]:base +
+        ends[i]]``, from ``base`` for the first (see
+        :func:`~searchidx.engine.codec.keyed_positions`). The values of a block read in
+        place are not copied."""
         joined = self._joined.get(number)
         if joined is None:
             ids, weights, values = self._block(number)
@@ -1061,10 +1062,7 @@ class _TermNode(_Node):
         return postings.find(candidates)
 
     def scores(self, docs: Sequence[int]) -> list[float]:
-        weights = self.postings.weights_of(docs)
-        if not self.scorable:
-            return weights
-        return self.segment.bm25(self.field, self.idf, self.avg_length, docs, weights)
+        return self._scores_of_weights(docs, self.postings.weights_of(docs))
 
     def bounds_of(self, docs: Sequence[int], parts: set[_Node]) -> list[float]:
         """The score each document would have with the greatest weight of the block of the
@@ -1072,7 +1070,12 @@ class _TermNode(_Node):
         found in C, but for the score's one call a document."""
         if not self.postings.in_blocks or self in parts:
             return super().bounds_of(docs, parts)
-        weights = self.postings.max_weights(list(self.postings.block_numbers(docs)))
+        greatest = self.postings.max_weights(list(self.postings.block_numbers(docs)))
+        return self._scores_of_weights(docs, greatest)
+
+    def _scores_of_weights(self, docs: Sequence[int], weights: list[float]) -> list[float]:
+        """The score of each of ``docs`` with these weights of the term (the weights
+        themselves in a field that is not scored)."""
         if not self.scorable:
             return weights
         return self.segment.bm25(self.field, self.idf, self.avg_length, docs, weights)
@@ -1302,7 +1305,7 @@ class _PhraseNode(_Node):
     def _signed(self, docs: Iterable[int]) -> list[int]:
         """The documents whose signature has all the phrase's pair bits."""
         signatures, size = self.signatures, PAIR_SIGNATURE_BYTES
-        places = [(bit >> 3, 1 << (bit & 7)) for bit in self.bits]
+        places = _byte_places(self.bits)
         # Two bits a pass: a signature read for the first is in the cache for the second.
         for (first, first_mask), (second, second_mask) in zip(places[::2], places[1::2] + places[-1:]):
             docs = [doc for doc in docs if signatures[(at := doc * size) + first] & first_mask
@@ -1338,9 +1341,15 @@ class _ExtensionPlaces(dict):
         self.codes = codes
 
     def __missing__(self, size: int) -> list[tuple[int, int]]:
-        places = self[size] = [(bit >> 3, 1 << (bit & 7)) for code in self.codes
-                               for bit in extension_bits(code, size)]
+        places = self[size] = _byte_places(bit for code in self.codes
+                                           for bit in extension_bits(code, size))
         return places
+
+
+def _byte_places(bits: Iterable[int]) -> list[tuple[int, int]]:
+    """Where each of these bit numbers is in a Bloom filter's bytes: ``(byte, mask)``, bit
+    ``i`` in byte ``i >> 3`` at ``i & 7``."""
+    return [(bit >> 3, 1 << (bit & 7)) for bit in bits]
 
 
 # A phrase's signatures are looked at before the next word's postings when that word is in
