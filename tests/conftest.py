@@ -143,12 +143,11 @@ def modules_a_search_loads(index: Path, *options: str) -> set[str]:
 
 def after_a_search(index: Path, expression: str, *options: str, setup: str = "") -> str:
     """``expression`` (Python, with ``sys`` imported) printed as a ``searchidx search``
-    (with ``options``) in a fresh process exits; ``setup`` runs once the command's module
-    is imported, before the command."""
+    (with ``options``) in a fresh process exits; ``setup`` runs first."""
     probe = ("import atexit, sys\n"
+             f"{setup}\n"
              f"atexit.register(lambda: print({expression}, file=sys.stderr))\n"
              "from searchidx.cli import main\n"
-             f"{setup}\n"
              f"sys.argv = ['searchidx', 'search', 'Vu', '--index', {str(index)!r}, "
              f"*{list(options)!r}]\n"
              "main()\n")
