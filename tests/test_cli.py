@@ -236,6 +236,11 @@ def test_the_search_command_does_not_load_the_indexer(cli_index):
     assert "searchidx.indexer" not in modules_a_search_loads(cli_index)
 
 
+def test_a_search_of_the_default_index_once_built_does_not_load_the_indexer():
+    assert run("search", "Vu").exit_code == 0  # (builds it from the bundled seeds)
+    assert "searchidx.indexer" not in modules_a_search_loads(None)
+
+
 def test_the_search_command_does_not_run_whoosh_english_variation_rules(cli_index):
     """whoosh.query imports them (4 ms of a cold search) for a query searchidx never makes."""
     rules_run = "'rules' in vars(sys.modules['whoosh.lang.morph_en'])"
