@@ -23,10 +23,10 @@ from .settings import (COMMAND_GC_THRESHOLD, DEFAULT_LIMIT, LOCK_WAIT_SECONDS, M
                        PROGRESS_MIN_FILES, PROGRESS_REDRAW_SECONDS, REPORT_MAX_LINES, WEB_HOST,
                        WEB_PORT)
 
-# Most objects a command makes live until it ends (modules, the index's tables): with
-# Python's default threshold (700) a cold search spent ~5 ms in 27 collections that freed
-# 10 objects, and with 20,000 set in main() ~3 ms in one that freed 11 and ~1 % of its
-# instructions in those of its imports. Set before click, the bulk of those imports.
+# Most objects a command makes live until it ends (modules, the index's tables), so the
+# garbage collector's passes free next to nothing: with Python's default threshold a cold
+# search spent ~5 ms in 27 of them (10 objects freed). Set before click is imported, the
+# bulk of a command's start.
 gc.set_threshold(COMMAND_GC_THRESHOLD)
 
 import click  # noqa: E402 (once the threshold is set)

@@ -109,8 +109,8 @@ WRITER_SMALL_JOB_ARTICLES = 10
 # container objects (Python's default is 700; docs/performance.md has the measurement).
 WRITER_GC_THRESHOLD = 500_000
 # A command passes the garbage collector after this many new container objects: above the
-# ~23,000 that a search, show or stats command makes once it starts (modules, the index's
-# tables), so that none of them stops to collect.
+# ~30,000 that a search, show or stats command makes from importing click to its end
+# (modules, the index's tables), so that none of them stops to collect.
 COMMAND_GC_THRESHOLD = 100_000
 # A writer makes the terms of a number field's value (an article's date) once, and keeps
 # those of at most this many values (then forgets them all).
