@@ -189,7 +189,7 @@ class SearchIndex:
         elif location is None:
             path, per_user_default = default_location()
             store = IndexStore(path)
-            if per_user_default:
+            if per_user_default and not store.exists():  # (the indexer is imported only then)
                 from .indexer import ensure_index
 
                 ensure_index(store, [bundled_seeds()])

@@ -108,6 +108,10 @@ WRITER_SMALL_JOB_ARTICLES = 10
 # While a fresh index is written, the garbage collector passes after this many new
 # container objects (Python's default is 700; docs/performance.md has the measurement).
 WRITER_GC_THRESHOLD = 500_000
+# A command passes the garbage collector after this many new container objects: above the
+# ~30,000 that a search, show or stats command makes from importing click to its end
+# (modules, the index's tables), so that none of them stops to collect.
+COMMAND_GC_THRESHOLD = 100_000
 # A writer makes the terms of a number field's value (an article's date) once, and keeps
 # those of at most this many values (then forgets them all).
 WRITER_NUMBER_TERMS_MEMO = 10_000

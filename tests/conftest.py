@@ -135,19 +135,22 @@ def searcher(corpus_index: Path):
         yield idx
 
 
-def modules_a_search_loads(index: Path, *options: str) -> set[str]:
+def modules_a_search_loads(index: Path | None, *options: str) -> set[str]:
     """The modules a ``searchidx search`` (with ``options``) in a fresh process has loaded
     when it exits."""
     return set(after_a_search(index, "' '.join(sys.modules)", *options).split())
 
 
-def after_a_search(index: Path, expression: str, *options: str) -> str:
+def after_a_search(index: Path | None, expression: str, *options: str, setup: str = "") -> str:
     """``expression`` (Python, with ``sys`` imported) printed as a ``searchidx search``
-    (with ``options``) in a fresh process exits."""
+    (with ``options``; of the default index if ``index`` is None) in a fresh process
+    exits; ``setup`` runs first."""
+    index_option = ["--index", str(index)] if index else []
     probe = ("import atexit, sys\n"
+             f"{setup}\n"
              f"atexit.register(lambda: print({expression}, file=sys.stderr))\n"
              "from searchidx.cli import main\n"
-             f"sys.argv = ['searchidx', 'search', 'Vu', '--index', {str(index)!r}, "
+             f"sys.argv = ['searchidx', 'search', 'Vu', *{index_option!r}, "
              f"*{list(options)!r}]\n"
              "main()\n")
     finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

@@ -236,6 +236,11 @@ def test_the_search_command_does_not_load_the_indexer(cli_index):
     assert "searchidx.indexer" not in modules_a_search_loads(cli_index)
 
 
+def test_a_search_of_the_default_index_once_built_does_not_load_the_indexer():
+    assert run("search", "Vu").exit_code == 0  # (builds it from the bundled seeds)
+    assert "searchidx.indexer" not in modules_a_search_loads(None)
+
+
 def test_the_search_command_does_not_run_whoosh_english_variation_rules(cli_index):
     """whoosh.query imports them (4 ms of a cold search) for a query searchidx never makes."""
     rules_run = "'rules' in vars(sys.modules['whoosh.lang.morph_en'])"
@@ -248,3 +253,30 @@ def test_whoosh_english_variations_still_answer_once_deferred():
 
     assert {"ships", "shipment"} <= set(variations("ship"))
     assert Variations("body", "ship").text == "ship"
+
+
+def test_the_search_command_does_not_load_whoosh_hash_tables_nor_openssl(cli_index):
+    """whoosh3 imports them (hashlib loads OpenSSL: ~3 % of a cold search) for the term
+    dictionary that searchidx's replaces."""
+    assert {"hashlib", "_hashlib"}.isdisjoint(modules_a_search_loads(cli_index))
+
+
+def test_whoosh_hash_tables_still_answer_once_deferred(tmp_path):
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.filedb.filetables import HashReader, HashWriter
+
+    storage = FileStorage(str(tmp_path))
+    writer = HashWriter(storage.create_file("table.hsh"))
+    writer.add(b"key", b"value")
+    writer.close()
+    assert HashReader.open(storage, "table.hsh")[b"key"] == b"value"
+
+
+def test_the_search_command_does_not_stop_to_collect_garbage_once_it_imports_click(cli_index):
+    """What it makes lives until it exits: collections (~5 ms) would free next to nothing."""
+    count_collections = ("import gc\ncollections = []\ngc.callbacks.append(lambda phase, info: "
+                         "collections.append(info) if phase == 'start' and 'click' in "
+                         "sys.modules else None)")
+    assert after_a_search(cli_index, "len(collections)", setup=count_collections) == "0"
+    assert after_a_search(cli_index, "len(collections)", "--format", "json",
+                          setup=count_collections) == "0"

@@ -91,13 +91,20 @@ class _DeferredModule(types.ModuleType):
         return getattr(self.__module(), attribute)
 
 
+# The Whoosh modules a search imports and never runs, with the functions importers take
+# from them at once: ``whoosh.query`` imports the English word-variation rules (``morph_en``:
+# ~4 ms of regular expressions, a twentieth of a cold search) for ``Variations``, a query
+# searchidx never makes; whoosh3 imports the hash tables of its own term dictionary
+# (``filetables``), which searchidx's replaces, and with them ``hashlib``, whose loading
+# of OpenSSL was ~3 % of a cold search.
+_UNUSED_MODULES = {"whoosh.lang.morph_en": ["variations"], "whoosh.filedb.filetables": []}
+
+
 def defer_unused_modules() -> None:
-    """``whoosh.query`` imports the English word-variation rules (``morph_en``: ~4 ms of
-    regular expressions, a twentieth of a cold search) for ``Variations``, a query
-    searchidx never makes: they are loaded only if something calls them."""
-    name = "whoosh.lang.morph_en"
-    if name not in sys.modules:
-        sys.modules[name] = _DeferredModule(name, called=["variations"])
+    """Load the modules of :data:`_UNUSED_MODULES` only if something uses them."""
+    for name, called in _UNUSED_MODULES.items():
+        if name not in sys.modules:
+            sys.modules[name] = _DeferredModule(name, called)
 
 
 defer_unused_modules()
