@@ -563,7 +563,8 @@ class FieldWriter(whoosh3.W3FieldWriter):
         field whose values have a fixed size, is kept inline, so its term info's bytes
         follow from that posting alone: they are made once a field for each posting. A
         segment's spelling words (four in ten of an update's terms) are all posted at its
-        first document, with weight 1 and one of a few values."""
+        first document, with weight 1 and one of a few values. A rare term in several
+        pieces (one a worker of a parallel build) is kept inline as one in one piece."""
         shared = None
         if self._shares_infos and len(pieces) == 1 and len(pieces[0][2]) == 1:
             _, _, (docnum,), (weight,), (value,) = pieces[0]
@@ -571,8 +572,8 @@ class FieldWriter(whoosh3.W3FieldWriter):
             if (info := shared_infos.get(shared)) is not None:
                 self._add_row(term, info)
                 return
-        if len(pieces) == 1 and self._postwriter.inlines(len(pieces[0][2])):
-            _, _, docnums, weights, values = pieces[0]
+        if self._postwriter.inlines(sum(len(piece[2]) for piece in pieces)):
+            docnums, weights, values = _joined_pieces(pieces)
             info = self._postwriter.inlined_term_bytes(self._format, docnums, weights, values,
                                                         length_codes)
             self._add_row(term, info)
@@ -662,6 +663,15 @@ class _HeldRows:
 
 
 _field_and_term = itemgetter(0, 1)
+
+
+def _joined_pieces(pieces: list[tuple]) -> tuple[Sequence[int], Sequence, Sequence]:
+    """A term's documents, weights and values from its pieces, ``(field, term, documents,
+    weights, values)`` one after another (a piece as it is when there is one)."""
+    if len(pieces) == 1:
+        return pieces[0][2:]
+    chained = itertools.chain.from_iterable
+    return tuple(list(chained(piece[part] for piece in pieces)) for part in (2, 3, 4))
 # One-posting term infos remembered a field (the spelling words all share a few; an id
 # field's, one a document, would otherwise all be held: 40 MB at ten times Reuters).
 _SHARED_INFOS_HELD = 4096
