@@ -85,6 +85,7 @@ _OFFSET_SPLIT = 1 << 20
 _FLOAT = struct.Struct("<f")
 _EXACT_FLOAT32 = 2**24  # whole numbers below this are kept exactly by a 32-bit float
 _FLOATS = struct.Struct("<ff")
+_DOUBLE = struct.Struct("<d")
 
 
 def encoded_term_info(info, whoosh3_bytes) -> bytes:
@@ -149,21 +150,32 @@ class CompactTermInfo(whoosh_adapter.InliningTermInfo):
     @staticmethod
     def one_posting_bytes(docnum: int, weight, value: bytes | None, length_code: int
                           ) -> bytes | None:
-        """The bytes of the inlined term info of one posting whose weight is a whole
-        number (``value`` as the block keeps it, None in a format without values;
-        ``length_code`` the document's length byte, 0 for none), made at once: a third of
-        the time of making the info and encoding it, and most terms of a small segment
-        are one posting. None where the term info's own way is needed."""
-        if not 0 <= weight < _EXACT_FLOAT32 or weight % 1 or value == b"":
+        """The bytes of the inlined term info of one posting (``value`` as the block keeps
+        it, None in a format without values; ``length_code`` the document's length byte,
+        0 for none), made at once: a third of the time of making the info and encoding
+        it, and most terms of a small segment are one posting. A weight that is not whole
+        (a title's, boosted) is kept as floats, as the info keeps it. None where the term
+        info's own way is needed."""
+        if value == b"":
             return None
         # the info's numbers (df, lengths, first id and span, weights) then the inlined
         # posting's (count, step, weight, value length or count of values)
-        weight = int(weight)
-        numbers = (1, length_code, length_code, docnum, 0, weight, weight, 1, 0, weight)
-        if value is None:
-            flags, tail, numbers = _INLINED | _NO_VALUES, b"", (*numbers, 1)
+        if 0 <= weight < _EXACT_FLOAT32 and not weight % 1:
+            weight = int(weight)
+            flags, tail = _INLINED, b""
+            numbers = (1, length_code, length_code, docnum, 0, weight, weight, 1, 0, weight)
+        elif 0 < weight < _EXACT_FLOAT32 and not (kept := _as_float32(weight)).is_integer():
+            # the term's weight as whoosh3 keeps it and its greatest weight, then the
+            # posting's weight (the kept one) as a double
+            flags = _INLINED | _FLOAT_WEIGHTS | _FLOAT_POSTING_WEIGHTS
+            tail = _FLOATS.pack(kept, weight) + _DOUBLE.pack(kept)
+            numbers = (1, length_code, length_code, docnum, 0, 1, 0)
         else:
-            flags, tail, numbers = _INLINED, value, (*numbers, len(value))
+            return None
+        if value is None:
+            flags, numbers = flags | _NO_VALUES, (*numbers, 1)
+        else:
+            tail, numbers = tail + value, (*numbers, len(value))
         if max(numbers) > _LARGEST_CODE:
             return None
         codes = "".join(map(chr, numbers)).encode("utf-8", "surrogatepass")
