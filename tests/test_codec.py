@@ -467,14 +467,16 @@ def inlined_postings(draw) -> tuple[list, list, list, dict | None]:
 @pytest.mark.parametrize("field", [build_schema()["body"], build_schema()["id"],
                                    fields.SpellField(build_schema()["body"].analyzer)],
                          ids=["values of any size", "no values", "values of a fixed size"])
-@given(postings=inlined_postings())
+@given(postings=inlined_postings(), split=st.integers(1, 8))
 def test_a_rare_terms_info_made_at_once_is_the_bytes_its_term_info_gives(
-        term_info_class, field, postings):
+        term_info_class, field, postings, split):
     writer = Codec().postings_writer(io.BytesIO())  # (a kept term writes nothing there)
     writer.term_info_class = term_info_class
     ids, weights, values, length_codes = postings
-    writer.start_postings(field.format, W3TermInfo())  # the path for a term of any size
-    writer.add_postings(ids, weights, values, length_codes)
+    writer.start_postings(field.format, W3TermInfo())  # the path for a term of any size,
+    for part in (slice(split), slice(split, None)):  # given in pieces (as from two workers)
+        if ids[part]:
+            writer.add_postings(ids[part], weights[part], values[part], length_codes)
     kept = writer.finish_postings().to_bytes()
     assert writer.inlined_term_bytes(field.format, ids, weights, values, length_codes) == kept
 

@@ -35,7 +35,7 @@ import pickle
 import struct
 import sys
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from . import whoosh_adapter
 from whoosh.codec.base import FieldCursor, TermsReader  # noqa: E402 (after the version check)
@@ -85,6 +85,7 @@ _OFFSET_SPLIT = 1 << 20
 _FLOAT = struct.Struct("<f")
 _EXACT_FLOAT32 = 2**24  # whole numbers below this are kept exactly by a 32-bit float
 _FLOATS = struct.Struct("<ff")
+_DOUBLE = struct.Struct("<d")
 
 
 def encoded_term_info(info, whoosh3_bytes) -> bytes:
@@ -117,6 +118,13 @@ def _compact_fields(fields: tuple) -> bytes | None:
             return None
         flags |= inlined_flags
         tail += inlined_tail
+    return _packed_info(flags, numbers, tail)
+
+
+def _packed_info(flags: int, numbers: list[int] | tuple[int, ...], tail: bytes) -> bytes | None:
+    """A compact term info's bytes: its flags, the length of its numbers' codes, the codes
+    (the UTF-8 of the characters of those values), then ``tail``; None where a number does
+    not fit a code or the codes do not fit 255 bytes."""
     if min(numbers) < 0 or max(numbers) > _LARGEST_CODE:
         return None
     codes = "".join(map(chr, numbers)).encode("utf-8", "surrogatepass")
@@ -137,6 +145,39 @@ def _whole_weights(weight: float, maxweight: float) -> tuple[int, int] | None:
     return None
 
 
+def _counted_postings_bytes(ids: Sequence[int], weights: Sequence[float],
+                            values: Sequence[bytes | None], codes: bytes) -> bytes | None:
+    """The compact bytes of the term info of inlined postings whose weights are counts
+    (whole, summing to less than 2**24: kept exactly as 32-bit floats), made straight from
+    them as :func:`_compact_fields` makes them from the term info's fields (in about half
+    the time); ``values`` as the term info keeps them (None each in a format without
+    values), ``codes`` the documents' length bytes (0 or none: no length). None for other
+    weights, or values not all kept."""
+    if not all(map(float.is_integer, map(float, weights))) or min(weights) < 0:
+        return None
+    counts = list(map(int, weights))
+    total = sum(counts)
+    if total >= _EXACT_FLOAT32 or len(values) != len(ids):
+        return None
+    codes = codes.translate(None, b"\0")
+    first = ids[0]
+    # the info's numbers (df, lengths, first id and span, weights), then the postings'
+    # (count, document steps, weights, value lengths or count of values)
+    numbers = [len(ids), min(codes, default=0), max(codes, default=0), first, ids[-1] - first,
+               total, max(counts), len(ids)]
+    numbers += map(operator.sub, ids, (first, *ids))
+    numbers += counts
+    if values.count(None) == len(values):
+        flags, tail = _INLINED | _NO_VALUES, b""
+        numbers.append(len(values))
+    elif _BYTES_ONLY.issuperset(map(type, values)):
+        flags, tail = _INLINED, b"".join(values)
+        numbers += map(len, values)
+    else:
+        return None
+    return _packed_info(flags, numbers, tail)
+
+
 class CompactTermInfo(whoosh_adapter.InliningTermInfo):
     """The term info a postings writer makes for a compact table: its bytes are
     :func:`encoded_term_info`'s. It is read back as whoosh3's ``W3TermInfo``."""
@@ -145,29 +186,38 @@ class CompactTermInfo(whoosh_adapter.InliningTermInfo):
         return encoded_term_info(self, super().to_bytes)
 
     fields_bytes = staticmethod(_compact_fields)
+    counted_postings_bytes = staticmethod(_counted_postings_bytes)
 
     @staticmethod
     def one_posting_bytes(docnum: int, weight, value: bytes | None, length_code: int
                           ) -> bytes | None:
-        """The bytes of the inlined term info of one posting whose weight is a whole
-        number (``value`` as the block keeps it, None in a format without values;
-        ``length_code`` the document's length byte, 0 for none), made at once: a third of
-        the time of making the info and encoding it, and most terms of a small segment
-        are one posting. None where the term info's own way is needed."""
-        if not 0 <= weight < _EXACT_FLOAT32 or weight % 1 or value == b"":
+        """The bytes of the inlined term info of one posting (``value`` as the block keeps
+        it, None in a format without values; ``length_code`` the document's length byte,
+        0 for none), made at once: a third of the time of making the info and encoding
+        it, and most terms of a small segment are one posting. A weight that is not whole
+        (a title's, boosted) is kept as floats, as the info keeps it. None where the term
+        info's own way is needed."""
+        if value == b"":
             return None
         # the info's numbers (df, lengths, first id and span, weights) then the inlined
         # posting's (count, step, weight, value length or count of values)
-        weight = int(weight)
-        numbers = (1, length_code, length_code, docnum, 0, weight, weight, 1, 0, weight)
-        if value is None:
-            flags, tail, numbers = _INLINED | _NO_VALUES, b"", (*numbers, 1)
+        if 0 <= weight < _EXACT_FLOAT32 and not weight % 1:
+            weight = int(weight)
+            flags, tail = _INLINED, b""
+            numbers = (1, length_code, length_code, docnum, 0, weight, weight, 1, 0, weight)
+        elif 0 < weight < _EXACT_FLOAT32 and not (kept := _as_float32(weight)).is_integer():
+            # the term's weight as whoosh3 keeps it and its greatest weight, then the
+            # posting's weight (the kept one) as a double
+            flags = _INLINED | _FLOAT_WEIGHTS | _FLOAT_POSTING_WEIGHTS
+            tail = _FLOATS.pack(kept, weight) + _DOUBLE.pack(kept)
+            numbers = (1, length_code, length_code, docnum, 0, 1, 0)
         else:
-            flags, tail, numbers = _INLINED, value, (*numbers, len(value))
-        if max(numbers) > _LARGEST_CODE:
             return None
-        codes = "".join(map(chr, numbers)).encode("utf-8", "surrogatepass")
-        return bytes((flags, len(codes))) + codes + tail
+        if value is None:
+            flags, numbers = flags | _NO_VALUES, (*numbers, 1)
+        else:
+            tail, numbers = tail + value, (*numbers, len(value))
+        return _packed_info(flags, numbers, tail)
 
 
 def _inlined_numbers(numbers: list[int], first: int, ids, weights, values

@@ -213,34 +213,46 @@ class PostingsWriter(whoosh3.W3PostingsWriter):
         """The fields (:func:`term_info_fields`) of the term info that ``start_postings``,
         ``add_postings`` and ``finish_postings`` make for a term of these postings, which
         it keeps (:meth:`inlines`), with no block filled and read back."""
-        self._fixed_value = _fixed_value(format_)
         kept_weights = array.array("f", weights)  # whoosh3 keeps weights as 32-bit floats
         minlength, maxlength = None, 0
         if length_codes is not None:
             codes = bytes(map(length_codes.__getitem__, ids)).translate(None, b"\0")
             if codes:  # codes rise with lengths; 0 is none
                 minlength, maxlength = byte_to_length(min(codes)), byte_to_length(max(codes))
-        kept_values = (None,) * len(ids) if format_.fixed_value_size() == 0 \
-            else list(self._fitted(values))
         # the inlined postings as set_inlined keeps them
-        inlined = (tuple(ids), counts_as_integers(tuple(kept_weights)), tuple(kept_values))
+        inlined = (tuple(ids), counts_as_integers(tuple(kept_weights)),
+                   tuple(self._kept_values(format_, values)))
         return (sum(kept_weights), len(ids), minlength, maxlength, max(0, max(weights)),
                 ids[0], ids[-1], None, None, inlined)
+
+    def _kept_values(self, format_, values: Sequence[bytes | None]) -> Sequence[bytes | None]:
+        """The values the inlined postings of ``format_`` keep: as ``_fitted`` keeps them,
+        or None each in a format without values."""
+        self._fixed_value = _fixed_value(format_)
+        if format_.fixed_value_size() == 0:
+            return (None,) * len(values)
+        return list(self._fitted(values))
 
     def inlined_term_bytes(self, format_, ids: Sequence[int], weights: Sequence[float],
                            values: Sequence[bytes | None], length_codes: bytes | None) -> bytes:
         """The bytes of the term info that ``start_postings``, ``add_postings`` and
         ``finish_postings`` make for a term of these postings, which it keeps
         (:meth:`inlines`), made at once (about 4 µs less a term, and nine terms in ten are
-        this rare): from its one posting where the kind of term info can
-        (``one_posting_bytes``), else from its fields (``fields_bytes``)."""
+        this rare): from its one posting or its counted postings where the kind of term
+        info can (``one_posting_bytes``, ``counted_postings_bytes``), else from its fields
+        (``fields_bytes``)."""
+        kind = self.term_info_class
         if len(ids) == 1:
-            info = self.term_info_class.one_posting_bytes(
+            info = kind.one_posting_bytes(
                 ids[0], weights[0], _kept_value(format_.fixed_value_size(), values[0]),
                 0 if length_codes is None else length_codes[ids[0]])
-            if info is not None:
-                return info
-        return _term_info_bytes(self.term_info_class,
+        else:
+            info = kind.counted_postings_bytes(
+                ids, weights, self._kept_values(format_, values),
+                b"" if length_codes is None else bytes(map(length_codes.__getitem__, ids)))
+        if info is not None:
+            return info
+        return _term_info_bytes(kind,
                                 self._inlined_fields(format_, ids, weights, values, length_codes))
 
     def add_posting(self, id_, weight, vbytes, length=None) -> None:
@@ -500,6 +512,14 @@ class InliningTermInfo(whoosh3.W3TermInfo):
         return None
 
     @staticmethod
+    def counted_postings_bytes(ids: Sequence[int], weights: Sequence[float],
+                               values: Sequence[bytes | None], codes: bytes) -> bytes | None:
+        """The bytes of the term info of these inlined postings (``values`` as it keeps
+        them, ``codes`` the documents' length bytes or nothing), made at once where their
+        weights are counts; None: made as a term info (this kind has no quicker way)."""
+        return None
+
+    @staticmethod
     def fields_bytes(fields: tuple) -> bytes | None:
         """The bytes of the term info of these fields (:func:`term_info_fields`), made at
         once; None: made as a term info (this kind has no quicker way)."""
@@ -570,7 +590,8 @@ class FieldWriter(whoosh3.W3FieldWriter):
         field whose values have a fixed size, is kept inline, so its term info's bytes
         follow from that posting alone: they are made once a field for each posting. A
         segment's spelling words (four in ten of an update's terms) are all posted at its
-        first document, with weight 1 and one of a few values."""
+        first document, with weight 1 and one of a few values. A rare term in several
+        pieces (one a worker of a parallel build) is kept inline as one in one piece."""
         shared = None
         if self._shares_infos and len(pieces) == 1 and len(pieces[0][2]) == 1:
             _, _, (docnum,), (weight,), (value,) = pieces[0]
@@ -578,8 +599,8 @@ class FieldWriter(whoosh3.W3FieldWriter):
             if (info := shared_infos.get(shared)) is not None:
                 self._add_row(term, info)
                 return
-        if len(pieces) == 1 and self._postwriter.inlines(len(pieces[0][2])):
-            _, _, docnums, weights, values = pieces[0]
+        if self._postwriter.inlines(sum(len(piece[2]) for piece in pieces)):
+            docnums, weights, values = _joined_pieces(pieces)
             info = self._postwriter.inlined_term_bytes(self._format, docnums, weights, values,
                                                         length_codes)
             self._add_row(term, info)
@@ -669,6 +690,15 @@ class _HeldRows:
 
 
 _field_and_term = itemgetter(0, 1)
+
+
+def _joined_pieces(pieces: list[tuple]) -> tuple[Sequence[int], Sequence, Sequence]:
+    """A term's documents, weights and values from its pieces, ``(field, term, documents,
+    weights, values)`` one after another (a piece as it is when there is one)."""
+    if len(pieces) == 1:
+        return pieces[0][2:]
+    chained = itertools.chain.from_iterable
+    return tuple(list(chained(piece[part] for piece in pieces)) for part in (2, 3, 4))
 # One-posting term infos remembered a field (the spelling words all share a few; an id
 # field's, one a document, would otherwise all be held: 40 MB at ten times Reuters).
 _SHARED_INFOS_HELD = 4096
