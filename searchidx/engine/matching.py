@@ -682,10 +682,14 @@ class _Segment:
         if field not in self._lengths:
             self._lengths[field] = _field_lengths(self.reader, self.leaf, field)
         lengths = self._lengths[field]
-        if isinstance(lengths, bytes):  # one byte a document: a normalizer for each code
-            norms = map(_length_norms(avg_length).__getitem__, map(lengths.__getitem__, docs))
-        else:
+        if not isinstance(lengths, bytes):
             norms = (length_norm(lengths(doc), avg_length) for doc in docs)
+            return list(map(bm25, repeat(idf), weights, norms))
+        # One byte a document: a normalizer for each code; many documents share a score.
+        if len(docs) >= _SCORES_SHARED_FROM:
+            scores = _Scores(idf, _length_norms(avg_length))
+            return list(map(scores.__getitem__, zip(weights, map(lengths.__getitem__, docs))))
+        norms = map(_length_norms(avg_length).__getitem__, map(lengths.__getitem__, docs))
         return list(map(bm25, repeat(idf), weights, norms))
 
     def node(self, query) -> _Node:
@@ -784,6 +788,26 @@ class _Segment:
                  for term in terms if term[0] == "body"}
         return Ranked(doc + self.offset, score, terms, chars)
 
+
+class _Scores(dict):
+    """The BM25F score (:func:`~searchidx.engine.scoring.bm25`) of a term of ``idf`` for each
+    ``(weight, length code)`` asked, computed once (a look-up in C costs about half a call
+    of the function)."""
+
+    def __init__(self, idf: float, norms: Sequence[float]) -> None:
+        """``norms``: the length normalizer of each code."""
+        super().__init__()
+        self.idf, self.norms = idf, norms
+
+    def __missing__(self, key: tuple[float, int]) -> float:
+        weight, code = key
+        score = self[key] = bm25(self.idf, weight, self.norms[code])
+        return score
+
+
+# Scores are shared through _Scores from this many documents: below, computing each
+# distinct pair's score costs about what sharing saves.
+_SCORES_SHARED_FROM = 1024
 
 _TERM_INFOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
