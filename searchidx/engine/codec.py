@@ -63,8 +63,8 @@ from .terms import little_endian_array, little_endian_bytes, narrowest_code
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
            "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
            "bitmap_of", "block_infos", "block_max_weight", "block_spans", "dense_bitmap",
-           "dense_tail", "encoded_block", "joined_values", "keyed_positions",
-           "occurrence_positions", "stored_dictionary", "stored_fields",
+           "dense_tail", "encoded_block", "head_in_place", "joined_values", "keyed_positions",
+           "occurrence_positions", "stored_dictionary", "stored_fields", "values_in_place",
            "varying_positions", "weight_list"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
@@ -515,23 +515,35 @@ def block_in_place(data: bytes, start: int, end: int
     """The document numbers, weights and values of the :class:`Block` pickled in
     ``data[start:end]`` as :func:`encoded_block` writes it now, read where they lie: not
     unpickled, the numbers not copied, its values not copied until asked for; None for a
-    block in another layout (unpickle it). (Its opcodes are matched by two regular
-    expressions: a third less than a call for each, the most frequent cost of reading a
-    few documents' weights in many blocks.)"""
+    block in another layout (unpickle it)."""
+    head = head_in_place(data, start)
+    values = None if head is None else values_in_place(data, head[2], end)
+    return None if values is None else (head[0], head[1], values)
+
+
+def head_in_place(data: bytes, start: int) -> tuple[Sequence[int], Sequence[float], int] | None:
+    """The document numbers and weights of the :class:`Block` pickled at ``data[start:]``
+    as :func:`encoded_block` writes it now (see :func:`block_in_place`), and where the rest
+    (its values, :func:`values_in_place`) begins; None for a block in another layout.
+    (Its opcodes are matched by regular expressions: a third less than a call for each,
+    the most frequent cost of reading a few documents' weights in many blocks.)"""
     head = _PLACED_HEAD.match(data, start)
     if head is None:
         return None
     head_start = head.start(2)
     head_end = head_start + int.from_bytes(head[1][1:], "little")
-    values = _PLACED_VALUES.match(data, head_end)
+    return (*_arrays_at(data, head_start, head_end, _numbers_in_place), head_end)
+
+
+def values_in_place(data: bytes, at: int, end: int) -> PlacedValues | None:
+    """The values of a :class:`Block` whose head ends at ``at`` (see :func:`head_in_place`)
+    and which ends at ``end``; None for values in another layout."""
+    values = _PLACED_VALUES.match(data, at)
     if values is None:
         return None
     values_start = values.start(2)
     values_end = values_start + int.from_bytes(values[1][1:], "little")
-    if values_end > end:
-        return None
-    return (*_arrays_at(data, head_start, head_end, _numbers_in_place),
-            PlacedValues(data, values_start, values_end))
+    return None if values_end > end else PlacedValues(data, values_start, values_end)
 
 
 def _arrays_at(data: bytes, start: int, end: int, numbers=little_endian_array

@@ -51,8 +51,8 @@ from ..budget import Budget
 from ..settings import TERM_INFO_CACHE
 from . import counters, whoosh_adapter
 from .codec import (Block, Occurrences, PerDocumentReader, PlacedValues, bitmap_of,
-                    block_in_place, block_infos, block_max_weight, block_spans, dense_bitmap,
-                    joined_values, keyed_positions, occurrence_positions,
+                    block_infos, block_max_weight, block_spans, dense_bitmap, head_in_place,
+                    joined_values, keyed_positions, occurrence_positions, values_in_place,
                     varying_positions, weight_list)
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
 from .scoring import bm25, length_norm, term_score
@@ -313,6 +313,7 @@ class _Postings:
         self.weights: dict[int, float] = {}
         """The weight of each document read so far."""
         self._blocks: dict[int, tuple[Sequence[int], Sequence[float], object]] = {}
+        self._heads: dict[int, tuple[Sequence[int], Sequence[float], int]] = {}  # (see _head)
         self._joined: dict[int, tuple[Sequence[int], Sequence[float], Sequence[int] | None,
                                       bytes, int]] = {}
         self._in_weights: set[int] = set()  # numbers of blocks all in ``weights``
@@ -458,7 +459,7 @@ class _Postings:
                 number = bisect_left(last_ids, doc, number)
                 if number == len(last_ids):
                     break
-                ids, weights, _ = self._block(number)
+                ids, weights, _ = self._head(number)
                 block_end, at = ids[-1], 0
             at = bisect_left(ids, doc, at)
             if ids[at] == doc:
@@ -481,15 +482,32 @@ class _Postings:
                 ids, weights, _ = self._block(number)
                 self.weights.update(zip(ids, weights))
 
+    def _head(self, number: int) -> tuple[Sequence[int], Sequence[float], object]:
+        """A block's document numbers and their weights (then something else), each
+        read once: where they lie (:func:`~searchidx.engine.codec.head_in_place`), not its
+        values, where it can be (a third of reading a block, for one weight), else with
+        them (:meth:`_block`)."""
+        known = self._blocks.get(number) or self._heads.get(number)
+        if known is not None:
+            return known
+        header = self._headers[number]
+        head = None if header.compressed else head_in_place(self._raw, header.start)
+        if head is None:
+            return self._block(number)
+        self._heads[number] = head
+        return head
+
     def _block(self, number: int) -> tuple[Sequence[int], Sequence[float], object]:
         """A block's document numbers, their weights and its values, decoded once."""
         if number in self._blocks:
             return self._blocks[number]
         header = self._headers[number]
-        placed = None if header.compressed else block_in_place(self._raw, header.start, header.end)
-        if placed is not None:  # (most blocks)
+        head = None if header.compressed else \
+            self._heads.pop(number, None) or head_in_place(self._raw, header.start)
+        values = None if head is None else values_in_place(self._raw, head[2], header.end)
+        if values is not None:  # (most blocks)
             counters["blocks_read_in_place"] += 1
-            self._blocks[number] = placed
+            self._blocks[number] = placed = (head[0], head[1], values)
             return placed
         data = self._raw[header.start:header.end]
         if header.compressed:
