@@ -21,8 +21,9 @@ from whoosh.formats import Characters
 
 from searchidx import SearchIndex, settings
 from searchidx.engine.codec import (Block, Codec, Occurrences, RepeatedBytesColumn, _arrays_head,
-                                    _joined_values, block_in_place, encoded_block, joined_values,
-                                    keyed_positions, varying_positions)
+                                    _joined_values, block_in_place, encoded_block, head_in_place,
+                                    joined_values, keyed_positions, values_in_place,
+                                    varying_positions)
 from searchidx.index import IndexStore, build_schema
 from searchidx.engine.format import write_format
 from searchidx.engine.matching import _Postings, _positions_decoder
@@ -288,6 +289,19 @@ def test_a_block_read_in_place_gives_what_unpickling_it_gives(head, padding, com
     ends, base = values_placed.ends_at()
     expected_ends, expected = unpickled.joined_values()
     assert (list(ends), data[base:values_placed.end]) == (list(expected_ends), expected)
+
+
+def test_a_blocks_head_reads_in_place_where_its_values_were_written_compressed():
+    """Blocks written before values were plain kept them compressed (``j``): a weight is
+    still read from the head where it lies; the values are left to unpickling."""
+    ids, values = list(range(3, 123, 3)), [b"v%d" % doc for doc in range(40)]
+    plain = _joined_values(values)  # b"J", the ends' code, then what was compressed
+    block = pickle.dumps(Block(_arrays_head(ids, [2.0] * 40), b"j" + plain[1:2] + zlib.compress(plain[2:])),
+                         pickle.HIGHEST_PROTOCOL)
+    read_ids, read_weights, rest = head_in_place(block, 0)
+    assert (list(read_ids), list(read_weights)) == (ids, [2.0] * 40)
+    assert values_in_place(block, rest, len(block)) is None
+    assert block_in_place(block, 0, len(block)) is None
 
 
 def test_a_block_pickled_under_another_module_path_is_left_to_unpickling():

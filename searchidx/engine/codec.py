@@ -43,6 +43,7 @@ import array
 import itertools
 import operator
 import pickle
+import re
 import sys
 import struct
 import zlib
@@ -62,8 +63,8 @@ from .terms import little_endian_array, little_endian_bytes, narrowest_code
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
            "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
            "bitmap_of", "block_infos", "block_max_weight", "block_spans", "dense_bitmap",
-           "dense_tail", "encoded_block", "joined_values", "keyed_positions",
-           "occurrence_positions", "stored_dictionary", "stored_fields",
+           "dense_tail", "encoded_block", "head_in_place", "joined_values", "keyed_positions",
+           "occurrence_positions", "stored_dictionary", "stored_fields", "values_in_place",
            "varying_positions", "weight_list"]
 
 # zlib enlarges blocks smaller than this (whoosh3's measured crossover).
@@ -506,37 +507,62 @@ class PlacedValues(NamedTuple):
         """Where each value ends and where the first begins in ``data``, the values not
         copied: value ``i`` is ``data[base + ends[i - 1]:base + ends[i]]`` (from ``base``
         for the first)."""
-        return _ends_at(self.data, self.start)
+        return _ends_at(self.data, self.start, _numbers_in_place)
 
 
 def block_in_place(data: bytes, start: int, end: int
                    ) -> tuple[Sequence[int], Sequence[float], PlacedValues] | None:
     """The document numbers, weights and values of the :class:`Block` pickled in
     ``data[start:end]`` as :func:`encoded_block` writes it now, read where they lie: not
-    unpickled, its values not copied until asked for; None for a block in another layout
-    (unpickle it)."""
-    if data[start:start + 2] != _PICKLE_PROTOCOL:
-        return None
-    at = _after_frame(data, start + 2)
-    if not data.startswith(_BLOCK_GLOBAL, at):
-        return None
-    head = _bytes_at(data, at + len(_BLOCK_GLOBAL))
-    if head is None or data[head[0]:head[0] + 1] != _ARRAYS or data[head[1]] != _MEMOIZE:
-        return None
-    values = _bytes_at(data, _after_frame(data, head[1] + 1))
-    if values is None or values[1] > end or data[values[0]:values[0] + 1] != _JOINED_PLAIN:
-        return None
-    return (*_arrays_at(data, *head), PlacedValues(data, *values))
+    unpickled, the numbers not copied, its values not copied until asked for; None for a
+    block in another layout (unpickle it)."""
+    head = head_in_place(data, start)
+    values = None if head is None else values_in_place(data, head[2], end)
+    return None if values is None else (head[0], head[1], values)
 
 
-def _arrays_at(data: bytes, start: int, end: int) -> tuple[Sequence[int], Sequence[float]]:
+def head_in_place(data: bytes, start: int) -> tuple[Sequence[int], Sequence[float], int] | None:
+    """The document numbers and weights of the :class:`Block` pickled at ``data[start:]``
+    as :func:`encoded_block` writes it now (see :func:`block_in_place`), and where the rest
+    (its values, :func:`values_in_place`) begins; None for a block in another layout.
+    (Its opcodes are matched by regular expressions: a third less than a call for each,
+    the most frequent cost of reading a few documents' weights in many blocks.)"""
+    head = _PLACED_HEAD.match(data, start)
+    if head is None:
+        return None
+    head_start = head.start(2)
+    head_end = head_start + int.from_bytes(head[1][1:], "little")
+    return (*_arrays_at(data, head_start, head_end, _numbers_in_place), head_end)
+
+
+def values_in_place(data: bytes, at: int, end: int) -> PlacedValues | None:
+    """The values of a :class:`Block` whose head ends at ``at`` (see :func:`head_in_place`)
+    and which ends at ``end``; None for values in another layout."""
+    values = _PLACED_VALUES.match(data, at)
+    if values is None:
+        return None
+    values_start = values.start(2)
+    values_end = values_start + int.from_bytes(values[1][1:], "little")
+    return None if values_end > end else PlacedValues(data, values_start, values_end)
+
+
+def _arrays_at(data: bytes, start: int, end: int, numbers=little_endian_array
+               ) -> tuple[Sequence[int], Sequence[float]]:
     """The document numbers and weights of a block's head in ``data[start:end]`` (see
-    :func:`_arrays_head`)."""
+    :func:`_arrays_head`), read by ``numbers`` (:func:`~.terms.little_endian_array`'s
+    arguments)."""
     id_code, weight_code = data[start + 1], data[start + 2]
     middle = start + 3 + (end - start - 3) // (_ITEM_SIZES[id_code] + _ITEM_SIZES[weight_code]) \
         * _ITEM_SIZES[id_code]
-    return (little_endian_array(id_code, data, start + 3, middle),
-            little_endian_array(weight_code, data, middle, end))
+    return numbers(id_code, data, start + 3, middle), numbers(weight_code, data, middle, end)
+
+
+def _numbers_in_place(code: int, data: bytes, start: int, end: int) -> Sequence[int | float]:
+    """:func:`~.terms.little_endian_array`, not copied where the machine is little-endian:
+    a view of ``data`` (searches read a block's numbers once, and many blocks)."""
+    if _LITTLE_ENDIAN:
+        return memoryview(data)[start:end].cast(_TYPE_CODES[code])
+    return little_endian_array(code, data, start, end)
 
 
 def _joined_at(data: bytes, start: int, end: int) -> tuple[Sequence[int], bytes]:
@@ -546,29 +572,13 @@ def _joined_at(data: bytes, start: int, end: int) -> tuple[Sequence[int], bytes]
     return ends, data[middle:end]
 
 
-def _ends_at(data: bytes, start: int) -> tuple[Sequence[int], int]:
-    """The ends of the uncompressed joined values at ``data[start:]`` and where their
-    values begin in ``data``."""
+def _ends_at(data: bytes, start: int, numbers=little_endian_array) -> tuple[Sequence[int], int]:
+    """The ends of the uncompressed joined values at ``data[start:]`` (read by ``numbers``,
+    see :func:`_arrays_at`) and where their values begin in ``data``."""
     code = data[start + 1]
     (count,) = _COUNT.unpack_from(data, start + 2)
     middle = start + 2 + _COUNT.size + count * _ITEM_SIZES[code]
-    return little_endian_array(code, data, start + 2 + _COUNT.size, middle), middle
-
-
-def _after_frame(data: bytes, at: int) -> int:
-    """Where the pickle in ``data`` goes on after the frame header at ``at``, if any."""
-    return at + _FRAME_HEADER_SIZE if data[at] == _FRAME else at
-
-
-def _bytes_at(data: bytes, at: int) -> tuple[int, int] | None:
-    """Where the bytes pickled at ``at`` lie (opcode, length, the bytes), or None if no
-    bytes are pickled there."""
-    size = _BYTES_LENGTHS.get(data[at])
-    if size is None:
-        return None
-    (length,) = size.unpack_from(data, at + 1)
-    start = at + 1 + size.size
-    return start, start + length
+    return numbers(code, data, start + 2 + _COUNT.size, middle), middle
 
 
 # What pickle.HIGHEST_PROTOCOL (5) writes for a Block: the protocol, maybe a frame header
@@ -576,10 +586,9 @@ def _bytes_at(data: bytes, at: int) -> tuple[int, int] | None:
 # then the head's and the values' bytes, each behind an opcode and a length of 1, 4 or 8
 # bytes (a frame header can come before a large value).
 _PICKLE_PROTOCOL = b"\x80\x05"
-_FRAME, _FRAME_HEADER_SIZE, _MEMOIZE = 0x95, 9, 0x94
+_FRAME_HEADER, _MEMOIZE = rb"\x95.{8}", b"\x94"
 _BLOCK_GLOBAL = (b"\x8c" + bytes([len(__name__)]) + __name__.encode() + b"\x94\x8c\x05Block\x94\x93\x94")
-_BYTES_LENGTHS = {ord("C"): struct.Struct("<B"), ord("B"): struct.Struct("<I"),
-                  0x8e: struct.Struct("<Q")}
+_BYTES_OPCODE = rb"(C.|B.{4}|\x8e.{8})"  # a length of 1, 4 or 8 bytes
 
 
 def _arrays_head(ids: Sequence[int], weights) -> bytes:
@@ -628,6 +637,17 @@ _JOINED_ZLIB, _JOINED_PLAIN = b"j", b"J"
 _JOINED = (_JOINED_ZLIB, _JOINED_PLAIN)
 _COUNT = struct.Struct("<I")
 _ITEM_SIZES = {ord("B"): 1, ord("H"): 2, ord("I"): 4, ord("Q"): 8, ord("d"): 8}
+_TYPE_CODES = {code: chr(code) for code in _ITEM_SIZES}
+_LITTLE_ENDIAN = sys.byteorder == "little"
+# A Block as block_in_place reads it: the protocol, maybe a frame header, the class, the
+# head's bytes' opcode and length (group 1), then the head (from group 2: its flag); after
+# the head, the memo opcode, maybe a frame header, the values' bytes' opcode and length
+# (group 1), then the values (from group 2: the flag of plain joined values).
+_PLACED_HEAD = re.compile(re.escape(_PICKLE_PROTOCOL) + b"(?:" + _FRAME_HEADER + b")?"
+                          + re.escape(_BLOCK_GLOBAL) + _BYTES_OPCODE + b"(" + re.escape(_ARRAYS) + b")",
+                          re.DOTALL)
+_PLACED_VALUES = re.compile(re.escape(_MEMOIZE) + b"(?:" + _FRAME_HEADER + b")?" + _BYTES_OPCODE
+                            + b"(" + re.escape(_JOINED_PLAIN) + b")", re.DOTALL)
 assert all(array.array(chr(code)).itemsize == size for code, size in _ITEM_SIZES.items())
 
 

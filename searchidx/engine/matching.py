@@ -51,8 +51,8 @@ from ..budget import Budget
 from ..settings import TERM_INFO_CACHE
 from . import counters, whoosh_adapter
 from .codec import (Block, Occurrences, PerDocumentReader, PlacedValues, bitmap_of,
-                    block_in_place, block_infos, block_max_weight, block_spans, dense_bitmap,
-                    joined_values, keyed_positions, occurrence_positions,
+                    block_infos, block_max_weight, block_spans, dense_bitmap, head_in_place,
+                    joined_values, keyed_positions, occurrence_positions, values_in_place,
                     varying_positions, weight_list)
 from .interface import Chars, MatchedTerm as Term, Ranked, Ranking
 from .scoring import bm25, length_norm, term_score
@@ -313,6 +313,7 @@ class _Postings:
         self.weights: dict[int, float] = {}
         """The weight of each document read so far."""
         self._blocks: dict[int, tuple[Sequence[int], Sequence[float], object]] = {}
+        self._heads: dict[int, tuple[Sequence[int], Sequence[float], int]] = {}  # (see _head)
         self._joined: dict[int, tuple[Sequence[int], Sequence[float], Sequence[int] | None,
                                       bytes, int]] = {}
         self._in_weights: set[int] = set()  # numbers of blocks all in ``weights``
@@ -431,7 +432,7 @@ class _Postings:
             return frozenset(self.bits.among(candidates))
         if len(candidates) * _FIND_POSTINGS_PER_CANDIDATE >= self.count:
             return candidates.intersection(self._ids_in(self._blocks_around(candidates)))
-        found = {doc: block[1][at] for _, block, doc, at in self._located(candidates)}
+        found = self._weights_found(candidates)
         self.weights.update(found)
         return frozenset(found)
 
@@ -444,25 +445,26 @@ class _Postings:
         if len(missing) * _LOOKUP_POSTINGS_PER_CANDIDATE >= self.count:
             self._fill(self._blocks_around(missing))
         elif missing:
-            weights.update((doc, block[1][at]) for _, block, doc, at in self._located(missing))
+            weights.update(self._weights_found(missing))
         return list(map(weights.__getitem__, docs))
 
-    def _located(self, docs: Iterable[int]) -> Iterator[tuple[int, tuple, int, int]]:
-        """For each of ``docs`` that has the term, in order: the number of its block, the
-        block (see :meth:`_block`), the document, and where it is in the block's ids. The
-        blocks are walked in order, each bisected from the last document's place."""
-        last_ids, block_end = self._last_ids, -1
+    def _weights_found(self, docs: Iterable[int]) -> dict[int, float]:
+        """The weight of each of ``docs`` that has the term. The blocks are walked in order,
+        each bisected from the last document's place (one loop: at ten times Reuters a
+        query looks up a thousand documents or more, each in a block of its own)."""
+        found: dict[int, float] = {}
+        last_ids, number, block_end = self._last_ids, 0, -1
         for doc in sorted(docs):
             if doc > block_end:
-                number = bisect_left(last_ids, doc)
+                number = bisect_left(last_ids, doc, number)
                 if number == len(last_ids):
-                    return
-                block = self._block(number)
-                ids = block[0]
+                    break
+                ids, weights, _ = self._head(number)
                 block_end, at = ids[-1], 0
             at = bisect_left(ids, doc, at)
             if ids[at] == doc:
-                yield number, block, doc, at
+                found[doc] = weights[at]
+        return found
 
     def block_numbers(self, docs: Iterable[int]) -> Iterator[int]:
         """The number of the block that could hold each document (past the last for a
@@ -480,15 +482,33 @@ class _Postings:
                 ids, weights, _ = self._block(number)
                 self.weights.update(zip(ids, weights))
 
+    def _head(self, number: int) -> tuple[Sequence[int], Sequence[float], object]:
+        """A block's document numbers and their weights, the first two of three items (the
+        third is not for the caller), read once: where they lie, without its values
+        (:func:`~searchidx.engine.codec.head_in_place`: a third less than the whole block,
+        for the one weight a block gives most word queries at ten times Reuters), else as
+        :meth:`_block` reads it."""
+        known = self._blocks.get(number) or self._heads.get(number)
+        if known is not None:
+            return known
+        header = self._headers[number]
+        head = None if header.compressed else head_in_place(self._raw, header.start)
+        if head is None:
+            return self._block(number)
+        self._heads[number] = head
+        return head
+
     def _block(self, number: int) -> tuple[Sequence[int], Sequence[float], object]:
         """A block's document numbers, their weights and its values, decoded once."""
         if number in self._blocks:
             return self._blocks[number]
         header = self._headers[number]
-        placed = None if header.compressed else block_in_place(self._raw, header.start, header.end)
-        if placed is not None:  # (most blocks)
+        head = None if header.compressed else \
+            self._heads.pop(number, None) or head_in_place(self._raw, header.start)
+        values = None if head is None else values_in_place(self._raw, head[2], header.end)
+        if values is not None:  # (most blocks)
             counters["blocks_read_in_place"] += 1
-            self._blocks[number] = placed
+            self._blocks[number] = placed = (head[0], head[1], values)
             return placed
         data = self._raw[header.start:header.end]
         if header.compressed:
@@ -681,10 +701,14 @@ class _Segment:
         if field not in self._lengths:
             self._lengths[field] = _field_lengths(self.reader, self.leaf, field)
         lengths = self._lengths[field]
-        if isinstance(lengths, bytes):  # one byte a document: a normalizer for each code
-            norms = map(_length_norms(avg_length).__getitem__, map(lengths.__getitem__, docs))
-        else:
+        if not isinstance(lengths, bytes):
             norms = (length_norm(lengths(doc), avg_length) for doc in docs)
+            return list(map(bm25, repeat(idf), weights, norms))
+        # One byte a document: a normalizer for each code; many documents share a score.
+        if len(docs) >= _SCORES_SHARED_FROM:
+            scores = _Scores(idf, _length_norms(avg_length))
+            return list(map(scores.__getitem__, zip(weights, map(lengths.__getitem__, docs))))
+        norms = map(_length_norms(avg_length).__getitem__, map(lengths.__getitem__, docs))
         return list(map(bm25, repeat(idf), weights, norms))
 
     def node(self, query) -> _Node:
@@ -783,6 +807,26 @@ class _Segment:
                  for term in terms if term[0] == "body"}
         return Ranked(doc + self.offset, score, terms, chars)
 
+
+class _Scores(dict):
+    """The BM25F score (:func:`~searchidx.engine.scoring.bm25`) of a term of ``idf`` for each
+    ``(weight, length code)`` asked, computed once (a look-up in C costs about half a call
+    of the function)."""
+
+    def __init__(self, idf: float, norms: Sequence[float]) -> None:
+        """``norms``: the length normalizer of each code."""
+        super().__init__()
+        self.idf, self.norms = idf, norms
+
+    def __missing__(self, key: tuple[float, int]) -> float:
+        weight, code = key
+        score = self[key] = bm25(self.idf, weight, self.norms[code])
+        return score
+
+
+# Scores are shared through _Scores from this many documents: below, computing each
+# distinct pair's score costs about what sharing saves.
+_SCORES_SHARED_FROM = 1024
 
 _TERM_INFOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -1303,13 +1347,14 @@ class _PhraseNode(_Node):
             yield word.term
 
     def _signed(self, docs: Iterable[int]) -> list[int]:
-        """The documents whose signature has all the phrase's pair bits."""
+        """The documents whose signature has all the phrase's pair bits: a bit a pass over
+        those left, the bytes holding it gathered (:func:`_gathered`) and tested by a
+        table."""
         signatures, size = self.signatures, PAIR_SIGNATURE_BYTES
-        places = _byte_places(self.bits)
-        # Two bits a pass: a signature read for the first is in the cache for the second.
-        for (first, first_mask), (second, second_mask) in zip(places[::2], places[1::2] + places[-1:]):
-            docs = [doc for doc in docs if signatures[(at := doc * size) + first] & first_mask
-                    and signatures[at + second] & second_mask]
+        docs = list(docs)
+        for byte, mask in _byte_places(self.bits):
+            held = _gathered(signatures, [doc * size + byte for doc in docs])
+            docs = list(compress(docs, bytes(held).translate(_has_bit(mask))))
         return docs
 
     def _extended(self, docs: list[int]) -> list[int]:
@@ -1318,9 +1363,8 @@ class _PhraseNode(_Node):
         data, offsets, lengths = self.extensions
         places = _ExtensionPlaces(self.codes)
         kept = []
-        for doc in docs:
-            if size := lengths[doc]:
-                at = offsets[doc]
+        for doc, size, at in zip(docs, _gathered(lengths, docs), _gathered(offsets, docs)):
+            if size:
                 for byte, mask in places[size]:
                     if not data[at + byte] & mask:
                         break
@@ -1344,6 +1388,21 @@ class _ExtensionPlaces(dict):
         places = self[size] = _byte_places(bit for code in self.codes
                                            for bit in extension_bits(code, size))
         return places
+
+
+def _gathered(values: Sequence[int], places: Sequence[int]) -> Sequence[int]:
+    """``values[place]`` for each of ``places``, read in one call, in C: the reads of a
+    large segment's columns (a cache miss each) overlap, where a loop in Python makes them
+    one at a time (at ten times Reuters, a phrase's pair signatures 30-40 % sooner)."""
+    # (a first place more: itemgetter gives a tuple only for two or more)
+    return itemgetter(0, *places)(values)[1:] if places else ()
+
+
+@lru_cache(maxsize=8)
+def _has_bit(mask: int) -> bytes:
+    """A table for ``bytes.translate``: each byte's value to 1 if it has the bit of ``mask``,
+    else to 0."""
+    return bytes(1 if value & mask else 0 for value in range(256))
 
 
 def _byte_places(bits: Iterable[int]) -> list[tuple[int, int]]:
