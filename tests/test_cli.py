@@ -272,6 +272,15 @@ def test_whoosh_hash_tables_still_answer_once_deferred(tmp_path):
     assert HashReader.open(storage, "table.hsh")[b"key"] == b"value"
 
 
+def test_deferred_whoosh_modules_are_reached_through_their_packages_as_imported_ones_are():
+    program = ("import searchidx.engine.whoosh_adapter, whoosh.filedb, whoosh.lang\n"
+               "print(whoosh.filedb.filetables.HashWriter.__name__, "
+               "bool(whoosh.lang.morph_en.variations('rendering')))")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          check=False)
+    assert (done.returncode, done.stdout.split()) == (0, ["HashWriter", "True"]), done.stderr
+
+
 def test_the_search_command_does_not_stop_to_collect_garbage_once_it_imports_click(cli_index):
     """What it makes lives until it exits: collections (~5 ms) would free next to nothing."""
     count_collections = ("import gc\ncollections = []\ngc.callbacks.append(lambda phase, info: "

@@ -168,6 +168,16 @@ def test_articles_matching_only_parts_of_low_bound_are_left_unscored_and_rank_as
     assert counters["match_groups_unscored"] > before
 
 
+def test_a_term_scored_for_many_articles_shares_each_weight_and_lengths_score_and_ranks_as_whoosh(
+        news_index, monkeypatch):
+    """A term scored for many articles computes BM25F once a (weight, length) pair it
+    meets and looks the rest up: the same floats as Whoosh's (here from the first article)."""
+    monkeypatch.setattr(matching, "_SCORES_SHARED_FROM", 1)
+    for text in ["said reuter", "pct said", "dlrs said year", "oil", "ministry said"]:
+        for limit in (1, 10):
+            _assert_same_ranking(news_index, text, limit)
+
+
 @pytest.mark.parametrize("field", ["title", "body"])
 def test_no_article_scores_above_a_terms_bound(news_index, field):
     index = IndexStore(news_index).open()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import gc
 import http.client
 import json
 import re
@@ -26,6 +27,7 @@ from click.testing import CliRunner
 from conftest import modules_a_search_loads
 from searchidx import SearchIndex, bundled_seeds
 from searchidx.cli import cli
+from searchidx.settings import COMMAND_GC_THRESHOLD
 from searchidx.web import SECURITY_HEADERS, create_app, marked_paragraphs
 
 SEED_000, SEED_001, SEED_004 = ("000_a552e453a3fa40fb", "001_e1d5feda7fea809b",
@@ -429,6 +431,19 @@ def test_serve_reports_a_busy_port_as_a_one_line_error(web_index):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"searchidx: error: cannot listen on 127.0.0.1:{port}: ")
     assert result.stderr.count("\n") == 1
+
+
+def test_the_server_collects_garbage_at_the_process_s_own_pace_not_a_command_s(web_index):
+    """A command passes the collector rarely (it ends soon, its objects live until then);
+    a server lives on, and its requests leave cycles behind."""
+    before = gc.get_threshold()
+    try:
+        with socket.create_server(("127.0.0.1", 0)) as taken:
+            port = taken.getsockname()[1]
+            CliRunner().invoke(cli, ["serve", "--index", str(web_index), "--port", str(port)])
+        assert gc.get_threshold()[0] < COMMAND_GC_THRESHOLD
+    finally:
+        gc.set_threshold(*before)
 
 
 def test_the_search_command_does_not_import_the_web_stack(web_index):

@@ -61,9 +61,9 @@ from . import terms, whoosh_adapter
 from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
-           "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "block_in_place",
-           "bitmap_of", "block_infos", "block_max_weight", "block_spans", "dense_bitmap",
-           "dense_tail", "encoded_block", "head_in_place", "joined_values", "keyed_positions",
+           "PerDocumentWriter", "PlacedValues", "RepeatedBytesColumn", "bitmap_of",
+           "block_infos", "block_max_weight", "block_spans", "dense_bitmap", "dense_tail",
+           "encoded_block", "head_in_place", "joined_values", "keyed_positions",
            "occurrence_positions", "stored_dictionary", "stored_fields", "values_in_place",
            "varying_positions", "weight_list"]
 
@@ -497,7 +497,7 @@ class Block:
 
 class PlacedValues(NamedTuple):
     """A :class:`Block`'s joined values where they lie, ``data[start:end]`` (see
-    :func:`block_in_place`)."""
+    :func:`values_in_place`)."""
 
     data: bytes
     start: int
@@ -510,21 +510,11 @@ class PlacedValues(NamedTuple):
         return _ends_at(self.data, self.start, _numbers_in_place)
 
 
-def block_in_place(data: bytes, start: int, end: int
-                   ) -> tuple[Sequence[int], Sequence[float], PlacedValues] | None:
-    """The document numbers, weights and values of the :class:`Block` pickled in
-    ``data[start:end]`` as :func:`encoded_block` writes it now, read where they lie: not
-    unpickled, the numbers not copied, its values not copied until asked for; None for a
-    block in another layout (unpickle it)."""
-    head = head_in_place(data, start)
-    values = None if head is None else values_in_place(data, head[2], end)
-    return None if values is None else (head[0], head[1], values)
-
-
 def head_in_place(data: bytes, start: int) -> tuple[Sequence[int], Sequence[float], int] | None:
     """The document numbers and weights of the :class:`Block` pickled at ``data[start:]``
-    as :func:`encoded_block` writes it now (see :func:`block_in_place`), and where the rest
-    (its values, :func:`values_in_place`) begins; None for a block in another layout.
+    as :func:`encoded_block` writes it now, read where they lie (not unpickled, not
+    copied), and where the rest (its values, :func:`values_in_place`) begins; None for a
+    block in another layout (unpickle it).
     (Its opcodes are matched by regular expressions: a third less than a call for each,
     the most frequent cost of reading a few documents' weights in many blocks.)"""
     head = _PLACED_HEAD.match(data, start)
@@ -639,7 +629,7 @@ _COUNT = struct.Struct("<I")
 _ITEM_SIZES = {ord("B"): 1, ord("H"): 2, ord("I"): 4, ord("Q"): 8, ord("d"): 8}
 _TYPE_CODES = {code: chr(code) for code in _ITEM_SIZES}
 _LITTLE_ENDIAN = sys.byteorder == "little"
-# A Block as block_in_place reads it: the protocol, maybe a frame header, the class, the
+# A Block as head_in_place and values_in_place read it: the protocol, maybe a frame header, the class, the
 # head's bytes' opcode and length (group 1), then the head (from group 2: its flag); after
 # the head, the memo opcode, maybe a frame header, the values' bytes' opcode and length
 # (group 1), then the values (from group 2: the flag of plain joined values).

@@ -20,6 +20,7 @@ import itertools
 import os
 import pickle
 import sys
+import threading
 import time
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -71,6 +72,7 @@ class _DeferredModule(types.ModuleType):
     def __init__(self, name: str, called: Sequence[str]) -> None:
         super().__init__(name)
         self.__loaded = None
+        self.__loading = threading.RLock()  # the web server's threads may use it at once
         for attribute in called:
             setattr(self, attribute, self.__calling(attribute))
 
@@ -78,11 +80,13 @@ class _DeferredModule(types.ModuleType):
         return lambda *args, **kwargs: getattr(self.__module(), attribute)(*args, **kwargs)
 
     def __module(self) -> types.ModuleType:
-        if self.__loaded is None:  # found on its package's path: sys.modules holds this
-            package = importlib.import_module(self.__name__.rpartition(".")[0])
-            spec = importlib.machinery.PathFinder.find_spec(self.__name__, package.__path__)
-            self.__loaded = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(self.__loaded)
+        with self.__loading:
+            if self.__loaded is None:  # found on its package's path: sys.modules holds this
+                package = importlib.import_module(self.__name__.rpartition(".")[0])
+                spec = importlib.machinery.PathFinder.find_spec(self.__name__, package.__path__)
+                loaded = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(loaded)
+                self.__loaded = loaded
         return self.__loaded
 
     def __getattr__(self, attribute: str):
@@ -103,8 +107,10 @@ _UNUSED_MODULES = {"whoosh.lang.morph_en": ["variations"], "whoosh.filedb.fileta
 def defer_unused_modules() -> None:
     """Load the modules of :data:`_UNUSED_MODULES` only if something uses them."""
     for name, called in _UNUSED_MODULES.items():
-        if name not in sys.modules:
-            sys.modules[name] = _DeferredModule(name, called)
+        if name not in sys.modules:  # (as an import would, in sys.modules and its package)
+            package, _, leaf = name.rpartition(".")
+            sys.modules[name] = deferred = _DeferredModule(name, called)
+            setattr(importlib.import_module(package), leaf, deferred)
 
 
 defer_unused_modules()
