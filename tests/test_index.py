@@ -386,13 +386,16 @@ def test_worker_processes_write_one_segment_that_searches_as_one_writer_s_index(
         tmp_path, monkeypatch):
     import json
 
+    # (a "pier" word is in two articles 300 apart, most often taken by different workers:
+    # a rare term in pieces)
     records = [{"id": f"a{i}", "title": f"Harbour talks {i}",
                 "body": " ".join(f"harbour{i % 50 + j} rice{(j * 13 + i) % 90}"
-                                 for j in range(30))}
+                                 for j in range(30)) + f" pier{i % 300}"}
                for i in range(600)]  # six jobs of a hundred: both workers take some
     jsonl = tmp_path / "feed.jsonl"
     jsonl.write_text("".join(json.dumps(record) + "\n" for record in records))
-    queries = ["harbour7 rice3", '"harbour12 rice5"', "talks", "harbur7", "rice89"]
+    queries = ["harbour7 rice3", '"harbour12 rice5"', "talks", "harbur7", "rice89",
+               *(f"pier{i}" for i in range(0, 300, 7))]
     found = {}
     for name, minimum in (("workers", 0), ("one writer", 10**12)):
         monkeypatch.setattr(settings, "PARALLEL_MIN_BYTES", minimum)

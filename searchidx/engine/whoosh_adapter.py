@@ -705,6 +705,8 @@ def _joined_pieces(pieces: list[tuple]) -> tuple[Sequence[int], Sequence, Sequen
         return pieces[0][2:]
     chained = itertools.chain.from_iterable
     return tuple(list(chained(piece[part] for piece in pieces)) for part in (2, 3, 4))
+
+
 # One-posting term infos remembered a field (the spelling words all share a few; an id
 # field's, one a document, would otherwise all be held: 40 MB at ten times Reuters).
 _SHARED_INFOS_HELD = 4096
