@@ -1,0 +1,28 @@
+"""The compiled speedups: C versions of a few of indexing's hottest loops.
+
+Each compiled module ``searchidx.engine._c_<name>`` (its source in
+``searchidx/engine/c/<name>.c``, listed in pyproject.toml) gives functions that return
+exactly what the Python functions they stand in for return; the Python ones stay, as the
+reference the tests compare them with and as the fallback. ``pip install .`` compiles
+them where a C compiler is found and goes on without them where none is. Setting
+``SEARCHIDX_PURE_PYTHON`` to anything but empty runs the Python ones (read at import).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+PURE_PYTHON_VARIABLE = "SEARCHIDX_PURE_PYTHON"
+
+
+def compiled(name: str) -> ModuleType | None:
+    """The compiled module ``searchidx.engine._c_<name>``, or None where it was not built
+    or the Python functions are asked for."""
+    if os.environ.get(PURE_PYTHON_VARIABLE):
+        return None
+    try:
+        return importlib.import_module(f"{__package__}._c_{name}")
+    except ImportError:
+        return None
