@@ -15,16 +15,22 @@ import heapq
 import marshal
 import struct
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
+from whoosh.system import pack_uint
 from whoosh.util import random_name
 
-from . import counters, whoosh_adapter
+from . import counters, speedups, whoosh_adapter
 
-__all__ = ["PooledPostings", "TermPool", "run_terms", "use_term_pool"]
+__all__ = ["CountedTerms", "OccurringTerms", "PooledPostings", "TermPool", "run_terms",
+           "use_term_pool"]
+
+# TermPool.add_field adds a field's CountedTerms or OccurringTerms through the compiled
+# loop where it was built (its Python loop is the reference, and takes every other input).
+_c = speedups.compiled("postings")
 
 # Bytes of memory counted for a term and for one of its postings (besides the term's and
 # the value's own bytes): a term's key, dict slot and lists; a posting's list slots and
@@ -44,6 +50,41 @@ _TERM_COST = 1
 # (field, term, documents, weights, values): one term's postings.
 _TermPostings = tuple[str, bytes, list[int], list[Any], list[Any]]
 _term_key = itemgetter(0, 1)
+
+
+class OccurringTerms:
+    """A document's terms in one field, each with its occurrences (a list of ``(position,
+    start, end)``), as a field's ``index`` gives them to :meth:`TermPool.add_field`:
+    iterating gives each posting as Whoosh's fields do, ``(term, frequency, weight,
+    value)``, the frequency the number of occurrences, the weight it times ``boost``, the
+    value ``encode`` of them: a varying :class:`~.codec.Occurrences`' encode, whose
+    layout the compiled loop writes (a field of another format gives a plain iterable)."""
+
+    counted = False
+
+    def __init__(self, terms: dict, boost: float, encode: Callable[[list], bytes]) -> None:
+        self.terms, self.boost, self.value_of = terms, boost, encode
+
+    def __iter__(self) -> Iterator[tuple[bytes, int, Any, bytes]]:
+        boost, encode = self.boost, self.value_of
+        for term, occurrences in self.terms.items():
+            frequency = len(occurrences)
+            yield term.encode("utf-8"), frequency, boost * frequency, encode(occurrences)
+
+
+class CountedTerms(OccurringTerms):
+    """A document's terms in one field, each with its frequency, as
+    :class:`OccurringTerms` (the value Whoosh's ``pack_uint`` of the frequency)."""
+
+    counted = True
+
+    def __init__(self, terms: dict[str, int], boost: float) -> None:
+        super().__init__(terms, boost, pack_uint)
+
+    def __iter__(self) -> Iterator[tuple[bytes, int, Any, bytes]]:
+        boost = self.boost
+        for term, frequency in self.terms.items():
+            yield term.encode("utf-8"), frequency, boost * frequency, pack_uint(frequency)
 
 
 class TermPool:
@@ -98,6 +139,26 @@ class TermPool:
         held_before = terms is not None
         if not held_before:
             terms = {}
+        added = None
+        if _c is not None and type(items) in (OccurringTerms, CountedTerms):
+            added = _c.add_terms(terms, self._unordered, fieldname, docnum, items.terms,
+                                 items.boost, items.value_of, items.counted, boost,
+                                 last_value, _TERM_BYTES, _POSTING_BYTES)
+        if added is None:
+            added = self._added(terms, fieldname, docnum, items, boost, last_value)
+        length, last_value, size = added
+        if terms and not held_before:
+            self._fields[fieldname] = terms
+            self.fieldnames.add(fieldname)
+        self._size += size
+        if self._size > self._limit:
+            self.save()
+        return length, last_value
+
+    def _added(self, terms: dict[bytes, list], fieldname: str, docnum: int,
+               items: Iterable[tuple], boost: float, last_value: Any) -> tuple[int, Any, int]:
+        """Add each of ``items`` to ``terms`` (a field's terms held, as :meth:`add_field`
+        says): the sum of the frequencies, the last value, the bytes counted."""
         length = size = 0
         for text, frequency, weight, last_value in items:
             weight *= boost
@@ -111,13 +172,7 @@ class TermPool:
                     self._unordered.add((fieldname, text))
                 held += (docnum, weight, last_value)
             size += _POSTING_BYTES + (len(last_value) if last_value else 0)
-        if terms and not held_before:
-            self._fields[fieldname] = terms
-            self.fieldnames.add(fieldname)
-        self._size += size
-        if self._size > self._limit:
-            self.save()
-        return length, last_value
+        return length, last_value, size
 
     def split(self, bounds: list[tuple[str, bytes]]) -> None:
         """From now on write each run as one run per range of terms: range r holds the

@@ -16,10 +16,10 @@ from ..analysis import (ANALYSIS_VERSION, PAIR_SIGNATURE_BYTES, Prose, WordForms
                         pair_extension, pair_signature, spelling_words)
 from ..settings import PLACE_BOOST, TITLE_BOOST
 from .codec import Occurrences, RepeatedBytesColumn
+from .pool import CountedTerms, OccurringTerms
 
 from whoosh.fields import ID, TEXT  # noqa: E402
 from whoosh.formats import Characters  # noqa: E402
-from whoosh.system import pack_uint  # noqa: E402
 
 __all__ = ["ExactText", "PairExtension", "PairSignature", "Recorded", "SpelledText",
            "analysis_version", "build_schema", "storage"]
@@ -50,14 +50,13 @@ class SpelledText(TEXT):
     def index(self, value, **kwargs):
         forms = self._word_forms()
         if kwargs or not isinstance(value, str) or forms is None:
-            yield from super().index(value, **kwargs)
-            return
+            return super().index(value, **kwargs)
         prose = forms.prose(value)
         self.__dict__["_last_prose"] = (value, prose)  # one tuple: read whole or not at all
-        encode = self.format.encode
-        boost = self.format.field_boost
-        for term, occurrences in prose.terms.items():
-            yield term.encode("utf-8"), len(occurrences), boost * len(occurrences), encode(occurrences)
+        postings = OccurringTerms(prose.terms, self.format.field_boost, self.format.encode)
+        # (a format of an index written before is another layout: its postings go as any
+        # field's, through the term pool's Python loop)
+        return postings if _varying(self.format) else iter(postings)
 
     def prose_of(self, value: str) -> Prose | None:
         """The prose this field made of ``value`` (the very object) last, if it did."""
@@ -88,16 +87,18 @@ class SpelledText(TEXT):
         return state
 
 
+def _varying(format_) -> bool:
+    """Whether a prose field's format writes the varying layout of Occurrences."""
+    return type(format_) is Occurrences and format_.varying
+
+
 class ExactText(TEXT):
     """The exact-forms field, indexed in one pass like :class:`SpelledText`."""
 
     def index(self, value, **kwargs):
         if kwargs or not isinstance(value, str):
-            yield from super().index(value, **kwargs)
-            return
-        boost = self.format.field_boost
-        for term, frequency in exact_terms(value).items():
-            yield term.encode("utf-8"), frequency, boost * frequency, pack_uint(frequency)
+            return super().index(value, **kwargs)
+        return CountedTerms(exact_terms(value), self.format.field_boost)
 
 
 class PairSignature(ID):
