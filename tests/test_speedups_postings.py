@@ -4,6 +4,7 @@ same bytes, numbers and types as the Python functions it stands in for, on every
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import sysconfig
 from contextlib import contextmanager
@@ -16,7 +17,16 @@ from searchidx.engine import pool, speedups
 from searchidx.engine.codec import Occurrences
 from searchidx.engine.pool import CountedTerms, OccurringTerms, TermPool
 
-_c = speedups.compiled("postings")
+def _built():
+    """The compiled module if it was built (whether or not ``SEARCHIDX_PURE_PYTHON`` asks
+    for the Python functions: these tests compare the two)."""
+    try:
+        return importlib.import_module(f"{speedups.__package__}._c_postings")
+    except ImportError:
+        return None
+
+
+_c = _built()
 needs_compiled = pytest.mark.skipif(_c is None, reason="the compiled postings were not built")
 
 _LARGEST_CODE = 0x10FFFF

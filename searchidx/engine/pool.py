@@ -60,16 +60,16 @@ class OccurringTerms:
     value ``encode`` of them: a varying :class:`~.codec.Occurrences`' encode, whose
     layout the compiled loop writes (a field of another format gives a plain iterable)."""
 
-    counted = False
+    counted = False  # each term's frequency given, not its occurrences
 
-    def __init__(self, terms: dict, boost: float, encode: Callable[[list], bytes]) -> None:
+    def __init__(self, terms: dict, boost: float, encode: Callable[[Any], bytes]) -> None:
         self.terms, self.boost, self.value_of = terms, boost, encode
 
     def __iter__(self) -> Iterator[tuple[bytes, int, Any, bytes]]:
-        boost, encode = self.boost, self.value_of
-        for term, occurrences in self.terms.items():
-            frequency = len(occurrences)
-            yield term.encode("utf-8"), frequency, boost * frequency, encode(occurrences)
+        boost, value_of, counted = self.boost, self.value_of, self.counted
+        for term, found in self.terms.items():
+            frequency = found if counted else len(found)
+            yield term.encode("utf-8"), frequency, boost * frequency, value_of(found)
 
 
 class CountedTerms(OccurringTerms):
@@ -80,11 +80,6 @@ class CountedTerms(OccurringTerms):
 
     def __init__(self, terms: dict[str, int], boost: float) -> None:
         super().__init__(terms, boost, pack_uint)
-
-    def __iter__(self) -> Iterator[tuple[bytes, int, Any, bytes]]:
-        boost = self.boost
-        for term, frequency in self.terms.items():
-            yield term.encode("utf-8"), frequency, boost * frequency, pack_uint(frequency)
 
 
 class TermPool:
