@@ -137,15 +137,15 @@ encode_varying(PyObject *module, PyObject *occurrences)
     return varying_bytes(occurrences);
 }
 
-/* Whether every term of `terms` is a str and (counted) every frequency an int that
- * pack_uint takes: else the Python adds them (before anything is added here). */
+/* Whether every term of `terms` is a str, with a list of occurrences or (counted) a
+ * frequency that pack_uint takes: else the Python adds them (nothing added here). */
 static int
 all_plain(PyObject *terms, int counted)
 {
     Py_ssize_t at = 0;
     PyObject *term, *value;
     while (PyDict_Next(terms, &at, &term, &value)) {
-        if (!PyUnicode_CheckExact(term))
+        if (!PyUnicode_CheckExact(term) || (!counted && !PyList_CheckExact(value)))
             return 0;
         if (counted) {
             int overflow;
@@ -261,7 +261,8 @@ PyDoc_STRVAR(add_terms_doc,
 "boost, value pack_uint of the frequency (`counted`) or the varying layout of the\n"
 "occurrences (`value_of` of them where the Python must make it). Returns (the sum of the\n"
 "frequencies, the last value or `last_value`, the bytes counted), or None, having added\n"
-"nothing, where a term is not a str or (counted) a frequency not an int pack_uint takes.");
+"nothing, where a term is not a str, its occurrences not a list or (counted) its\n"
+"frequency not an int pack_uint takes.");
 
 static PyObject *
 add_terms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -287,16 +288,20 @@ add_terms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (!all_plain(terms, counted))
         Py_RETURN_NONE;
     /* Each term and value is held while its posting is made (value_of is Python code);
-     * PyDict_Next checks its bounds, so even a dict changed meanwhile is read safely. */
+     * PyDict_Next checks its bounds, so even a dict changed meanwhile is read safely.
+     * The sums cannot overflow: a frequency is below 2**32 (counted) or the length of a
+     * list in memory, and a dict holds far fewer than 2**31 terms. */
     Py_ssize_t at = 0, length = 0, size = 0;
     PyObject *term, *value;
     Py_INCREF(last_value);
     while (PyDict_Next(terms, &at, &term, &value)) {
         Py_INCREF(term);
         Py_INCREF(value);
-        Py_ssize_t frequency = counted ? PyLong_AsSsize_t(value) : PyObject_Size(value);
-        PyObject *text = frequency < 0 ? NULL : PyUnicode_AsUTF8String(term);
-        PyObject *weight = text == NULL ? NULL : posting_weight(field_boost, frequency, boost);
+        /* (in the Python's order: the term encoded, then its frequency) */
+        PyObject *text = PyUnicode_AsUTF8String(term);
+        Py_ssize_t frequency = text == NULL ? -1
+            : counted ? PyLong_AsSsize_t(value) : PyObject_Size(value);
+        PyObject *weight = frequency < 0 ? NULL : posting_weight(field_boost, frequency, boost);
         PyObject *encoded = weight == NULL ? NULL
             : posting_value(value, counted, frequency, value_of);
         int added = encoded == NULL ? -1
