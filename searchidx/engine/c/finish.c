@@ -579,6 +579,57 @@ arrays_bytes(long long *ids, double *weights, Py_ssize_t count, int *handed)
     return head;
 }
 
+/* How many ids a block has: of a list, a tuple or an array of 32-bit unsigned numbers
+ * (whoosh3 keeps a block's ids in an array("I")); 0 where the Python must answer (none,
+ * or another kind), -1 on an error. */
+static Py_ssize_t
+id_count(PyObject *ids)
+{
+    Py_buffer view;
+    Py_ssize_t count = 0;
+
+    if (PyList_CheckExact(ids) || PyTuple_CheckExact(ids))
+        return PySequence_Fast_GET_SIZE(ids);
+    if (!PyObject_CheckBuffer(ids) || PyBytes_Check(ids) || PyByteArray_Check(ids))
+        return 0;
+    if (PyObject_GetBuffer(ids, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (view.ndim == 1 && view.itemsize == 4 && view.format != NULL
+            && strcmp(view.format, "I") == 0)
+        count = view.shape[0];
+    PyBuffer_Release(&view);
+    return count;
+}
+
+/* The ``count`` ids (see id_count) in ``numbers``: 1, 0 where the Python must answer
+ * (an id no exact int or beyond 64 bits), -1 on an error. */
+static int
+id_numbers(PyObject *ids, Py_ssize_t count, long long *numbers)
+{
+    Py_buffer view;
+    Py_ssize_t at;
+    unsigned int number;
+    int found = 1;
+
+    if (PyList_CheckExact(ids) || PyTuple_CheckExact(ids)) {
+        for (at = 0; at < count && found > 0; at++)
+            found = small_int(PySequence_Fast_ITEMS(ids)[at], &numbers[at]);
+        return found;
+    }
+    if (PyObject_GetBuffer(ids, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (view.len != count * 4) {  /* (changed since id_count) */
+        PyBuffer_Release(&view);
+        return 0;
+    }
+    for (at = 0; at < count; at++) {
+        memcpy(&number, (const char *)view.buf + 4 * at, 4);  /* (maybe not aligned) */
+        numbers[at] = number;
+    }
+    PyBuffer_Release(&view);
+    return 1;
+}
+
 static PyObject *
 arrays_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -591,18 +642,18 @@ arrays_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (!check_arguments("arrays_head", nargs, 2))
         return NULL;
     ids = args[0];
-    if (!(PyList_CheckExact(ids) || PyTuple_CheckExact(ids))
-            || PySequence_Fast_GET_SIZE(ids) == 0)
+    count = id_count(ids);
+    if (count < 0)
+        return NULL;
+    if (count == 0)
         return python_result("searchidx.engine.codec", "_arrays_head", args, nargs);
-    count = PySequence_Fast_GET_SIZE(ids);
     numbers = PyMem_New(long long, count);
     weights = PyMem_New(double, count);
     if (numbers == NULL || weights == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    for (at = 0; at < count && found > 0; at++)
-        found = small_int(PySequence_Fast_ITEMS(ids)[at], &numbers[at]);
+    found = id_numbers(ids, count, numbers);
     if (found > 0)
         found = weight_numbers(args[1], count, weights);
     if (found > 0)
