@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from searchidx.engine import codec, terms
+from searchidx.engine import codec, terms, whoosh_adapter
 
 
 def _compiled():
@@ -29,9 +29,11 @@ needs_compiled = pytest.mark.skipif(_c is None, reason="the C module was not bui
 
 
 def _outcome(function, *args):
-    """What a call gives: its result, or the type of exception it raises."""
+    """What a call gives: its result (its type and repr: 1 and 1.0 differ), or the type of
+    exception it raises."""
     try:
-        return "returns", function(*args)
+        result = function(*args)
+        return "returns", type(result), repr(result)
     except Exception as error:  # noqa: BLE001 (any exception must be the same one)
         return "raises", type(error)
 
@@ -172,6 +174,17 @@ def test_a_blocks_head_in_c_is_the_pythons(block):
 @example([])
 def test_a_blocks_joined_values_in_c_are_the_pythons(values):
     assert _outcome(_c.joined_values, values) == _outcome(codec._joined_values, values)
+
+
+@needs_compiled
+@given(st.lists(_WEIGHTS, max_size=20).map(tuple) | st.lists(_WHOLE_WEIGHTS, max_size=20))
+@example((1.0, 2.0, 3.0))
+@example((1, 2.5))
+@example((10**400, 1.0))
+@example((True, 2.0))
+def test_counts_as_integers_in_c_are_the_pythons(weights):
+    assert _outcome(_c.counts_as_integers, weights) == \
+        _outcome(whoosh_adapter.counts_as_integers, weights)
 
 
 @needs_compiled

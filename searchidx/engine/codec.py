@@ -327,7 +327,7 @@ def encoded_block(ids: Sequence[int], mini_ids, weights, values, compression: in
         compression = 0  # a Block is not compressed
     else:
         if isinstance(weights, tuple):
-            weights = whoosh_adapter.counts_as_integers(weights)
+            weights = _counts_as_integers(weights)
         data = pickle.dumps((mini_ids(), weights, values), pickle.HIGHEST_PROTOCOL)
         compression = compression if len(data) >= _COMPRESSION_MIN_BYTES else 0
         if compression:
@@ -622,10 +622,12 @@ def _joined_values(values: Sequence[bytes]) -> bytes:
         little_endian_bytes(code, ends) + joined
 
 
-# The compiled _arrays_head and _joined_values (speedups) where built, else the Python ones.
+# The compiled _arrays_head, _joined_values and counts_as_integers (speedups) where built,
+# else the Python ones.
 _c = speedups.compiled("finish")
 _block_head = _arrays_head if _c is None else _c.arrays_head
 _block_values = _joined_values if _c is None else _c.joined_values
+_counts_as_integers = whoosh_adapter.counts_as_integers if _c is None else _c.counts_as_integers
 
 _ARRAYS = b"a"
 _JOINED_ZLIB, _JOINED_PLAIN = b"j", b"J"

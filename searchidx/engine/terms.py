@@ -119,7 +119,7 @@ def _compact_fields(fields: tuple) -> bytes | None:
             return None
         flags |= inlined_flags
         tail += inlined_tail
-    return _packed_info(flags, numbers, tail)
+    return _packed(flags, numbers, tail)
 
 
 def _packed_info(flags: int, numbers: list[int] | tuple[int, ...], tail: bytes) -> bytes | None:
@@ -223,6 +223,9 @@ class CompactTermInfo(whoosh_adapter.InliningTermInfo):
                                           else _c.counted_postings_bytes)
     one_posting_bytes = staticmethod(_one_posting_bytes if _c is None
                                      else _c.one_posting_bytes)
+
+
+_packed = _packed_info if _c is None else _c.packed_info  # the compiled one where built
 
 
 def _inlined_numbers(numbers: list[int], first: int, ids, weights, values

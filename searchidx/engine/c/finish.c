@@ -711,6 +711,60 @@ joined_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return joined;
 }
 
+static PyObject *
+counts_as_integers(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *weights, **items, *counts, *count;
+    Py_ssize_t size, at;
+    long long ignored;
+    double number;
+    int whole;
+
+    if (!check_arguments("counts_as_integers", nargs, 1))
+        return NULL;
+    weights = args[0];
+    if (!(PyList_CheckExact(weights) || PyTuple_CheckExact(weights)))
+        return python_result("searchidx.engine.whoosh_adapter", "counts_as_integers", args,
+                             nargs);
+    size = PySequence_Fast_GET_SIZE(weights);
+    items = PySequence_Fast_ITEMS(weights);
+    for (at = 0; at < size; at++) {
+        if (PyFloat_CheckExact(items[at])) {
+            number = PyFloat_AS_DOUBLE(items[at]);
+            if (!isfinite(number) || floor(number) != number) {
+                Py_INCREF(weights);  /* not all whole: as they are */
+                return weights;
+            }
+        }
+        else {
+            whole = small_int(items[at], &ignored);
+            if (whole < 0)
+                return NULL;
+            if (!whole)  /* (float() of an int beyond a double raises) */
+                return python_result("searchidx.engine.whoosh_adapter",
+                                     "counts_as_integers", args, nargs);
+        }
+    }
+    counts = PyTuple_New(size);
+    if (counts == NULL)
+        return NULL;
+    for (at = 0; at < size; at++) {
+        if (PyLong_CheckExact(items[at])) {
+            count = items[at];
+            Py_INCREF(count);
+        }
+        else {
+            count = PyLong_FromDouble(PyFloat_AS_DOUBLE(items[at]));
+            if (count == NULL) {
+                Py_DECREF(counts);
+                return NULL;
+            }
+        }
+        PyTuple_SET_ITEM(counts, at, count);
+    }
+    return counts;
+}
+
 static PyMethodDef methods[] = {
     {"packed_info", (PyCFunction)(void (*)(void))packed_info, METH_FASTCALL,
      "terms._packed_info in C."},
@@ -722,6 +776,8 @@ static PyMethodDef methods[] = {
      "codec._arrays_head in C."},
     {"joined_values", (PyCFunction)(void (*)(void))joined_values, METH_FASTCALL,
      "codec._joined_values in C."},
+    {"counts_as_integers", (PyCFunction)(void (*)(void))counts_as_integers, METH_FASTCALL,
+     "whoosh_adapter.counts_as_integers in C."},
     {NULL, NULL, 0, NULL}
 };
 
