@@ -187,6 +187,32 @@ def test_counts_as_integers_in_c_are_the_pythons(weights):
         _outcome(whoosh_adapter.counts_as_integers, weights)
 
 
+_KEYS = st.lists(st.binary(max_size=6).map(lambda rest: b"\x00\x03pre" + rest)
+                 | st.binary(max_size=8), min_size=1, max_size=40, unique=True).map(sorted)
+
+
+@st.composite
+def _table_block(draw):
+    keys = draw(_KEYS | st.lists(st.binary(), min_size=0, max_size=3))  # (unsorted, empty)
+    infos = draw(st.lists(st.binary(max_size=30), min_size=len(keys), max_size=len(keys)))
+    return keys, infos
+
+
+@needs_compiled
+@given(_table_block())
+@example(([b"\x00\x01apple", b"\x00\x01apply", b"\x00\x01b"], [b"ab", b"c", b""]))
+@example(([b"\x00\x01a\xffx", b"\x00\x01b"], [b"1", b"2"]))  # not text: lengths kept
+@example(([b"k%03d" % number for number in range(128)], [b"x" * 2048] * 128))  # long codes
+@example(([b"k%03d" % number for number in range(255)], [b"x"] * 255))  # 255 bytes: long
+@example(([b"k%03d" % number for number in range(254)], [b"x"] * 254))
+@example(([b"p" * 300 + b"a", b"p" * 300 + b"b"], [b"", b""]))  # a prefix past 255 bytes
+@example(([b"a"] * 256, [b""] * 256))  # too many for a block: the Python raises
+@example(([b"a", b"b"], [b""]))
+@example(([b"a"], [bytearray(b"x")]))
+def test_a_terms_table_block_in_c_is_the_pythons(block):
+    assert _outcome(_c.block_bytes, *block) == _outcome(terms._block_bytes, *block)
+
+
 @needs_compiled
 def test_the_compiled_functions_check_their_count_of_arguments():
     with pytest.raises(TypeError):

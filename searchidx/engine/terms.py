@@ -350,22 +350,29 @@ class CompactTermsWriter:
         self._file.close()
 
     def _write_block(self) -> None:
-        keys, infos = self._keys, self._infos
-        shared = min(_shared_length(keys[0], keys[-1]), 255)
-        rests = [key[shared:] for key in keys]
-        lengths = list(map(len, infos))
-        if any(_SEPARATOR in rest for rest in rests):  # not UTF-8 text: a date's terms
-            flags, joined = 0, b"".join(rests)
-            lengths += map(len, rests)
-        else:
-            flags, joined = _SEPARATED, _SEPARATOR.join(rests)
-        codes = "".join(map(chr, lengths)).encode("utf-8", "surrogatepass")
-        head = _BLOCK_HEAD.pack(len(keys), flags, shared, len(joined), min(len(codes), _LONG_CODES))
-        self._file.write(head + _short_length(codes) + codes + keys[0][:shared] + joined
-                         + b"".join(infos))
-        self._first_keys.append(keys[0])
+        self._file.write(_table_block(self._keys, self._infos))
+        self._first_keys.append(self._keys[0])
         self._starts.append(self._file.tell())
         self._keys, self._infos = [], []
+
+
+def _block_bytes(keys: list[bytes], infos: list[bytes]) -> bytes:
+    """A block of the table: its head, its codes, its keys' shared prefix, their rests and
+    their term infos (see the module's description)."""
+    shared = min(_shared_length(keys[0], keys[-1]), 255)
+    rests = [key[shared:] for key in keys]
+    lengths = list(map(len, infos))
+    if any(_SEPARATOR in rest for rest in rests):  # not UTF-8 text: a date's terms
+        flags, joined = 0, b"".join(rests)
+        lengths += map(len, rests)
+    else:
+        flags, joined = _SEPARATED, _SEPARATOR.join(rests)
+    codes = "".join(map(chr, lengths)).encode("utf-8", "surrogatepass")
+    head = _BLOCK_HEAD.pack(len(keys), flags, shared, len(joined), min(len(codes), _LONG_CODES))
+    return head + _short_length(codes) + codes + keys[0][:shared] + joined + b"".join(infos)
+
+
+_table_block = _block_bytes if _c is None else _c.block_bytes  # the compiled one where built
 
 
 def _block_index(index_start: int, starts: list[int], first_keys: list[bytes],

@@ -32,41 +32,43 @@ typedef struct {
     int fits;
 } Codes;
 
+/* Write ``number`` (0 to LARGEST_CODE) as UTF-8 does the character of that code, as
+ * "surrogatepass" writes it (surrogates as any other three-byte code); its length. */
+static Py_ssize_t
+utf8_code(unsigned char *out, long long number)
+{
+    if (number < 0x80) {
+        out[0] = (unsigned char)number;
+        return 1;
+    }
+    if (number < 0x800) {
+        out[0] = (unsigned char)(0xC0 | (number >> 6));
+        out[1] = (unsigned char)(0x80 | (number & 0x3F));
+        return 2;
+    }
+    if (number < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | (number >> 12));
+        out[1] = (unsigned char)(0x80 | ((number >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (number & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | (number >> 18));
+    out[1] = (unsigned char)(0x80 | ((number >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((number >> 6) & 0x3F));
+    out[3] = (unsigned char)(0x80 | (number & 0x3F));
+    return 4;
+}
+
 static void
 add_code(Codes *codes, long long number)
 {
-    unsigned char *out;
-
     if (!codes->fits)
         return;
     if (number < 0 || number > LARGEST_CODE || codes->length > MAX_CODES) {
         codes->fits = 0;
         return;
     }
-    out = codes->bytes + codes->length;
-    /* UTF-8 as "surrogatepass" writes it: surrogates as any other three-byte code */
-    if (number < 0x80) {
-        out[0] = (unsigned char)number;
-        codes->length += 1;
-    }
-    else if (number < 0x800) {
-        out[0] = (unsigned char)(0xC0 | (number >> 6));
-        out[1] = (unsigned char)(0x80 | (number & 0x3F));
-        codes->length += 2;
-    }
-    else if (number < 0x10000) {
-        out[0] = (unsigned char)(0xE0 | (number >> 12));
-        out[1] = (unsigned char)(0x80 | ((number >> 6) & 0x3F));
-        out[2] = (unsigned char)(0x80 | (number & 0x3F));
-        codes->length += 3;
-    }
-    else {
-        out[0] = (unsigned char)(0xF0 | (number >> 18));
-        out[1] = (unsigned char)(0x80 | ((number >> 12) & 0x3F));
-        out[2] = (unsigned char)(0x80 | ((number >> 6) & 0x3F));
-        out[3] = (unsigned char)(0x80 | (number & 0x3F));
-        codes->length += 4;
-    }
+    codes->length += utf8_code(codes->bytes + codes->length, number);
 }
 
 /* A new term info of ``tail_size`` bytes after its codes: its flags, the codes' length,
@@ -634,7 +636,7 @@ static PyObject *
 arrays_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *ids, *head = NULL;
-    Py_ssize_t count, at;
+    Py_ssize_t count;
     long long *numbers = NULL;
     double *weights = NULL;
     int found = 1, handed = 1;
@@ -765,6 +767,124 @@ counts_as_integers(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return counts;
 }
 
+/* --- a block of the terms table (terms.py) ----------------------------------------- */
+
+#define MOST_BLOCK_KEYS 255  /* a block's count of keys is one byte */
+#define LONG_CODES 255       /* terms._LONG_CODES */
+#define SEPARATED 0x01       /* terms._SEPARATED: the keys' rests joined with 0xFF */
+
+/* Whether ``items`` is a list or tuple of 1 to MOST_BLOCK_KEYS exact bytes. */
+static int
+block_items(PyObject *items)
+{
+    Py_ssize_t at, count;
+
+    if (!(PyList_CheckExact(items) || PyTuple_CheckExact(items)))
+        return 0;
+    count = PySequence_Fast_GET_SIZE(items);
+    if (count == 0 || count > MOST_BLOCK_KEYS)
+        return 0;
+    for (at = 0; at < count; at++)
+        if (!PyBytes_CheckExact(PySequence_Fast_ITEMS(items)[at]))
+            return 0;
+    return 1;
+}
+
+/* How many leading bytes the keys share (terms._shared_length of the first and last), at
+ * most 255. */
+static Py_ssize_t
+shared_length(PyObject *first, PyObject *last)
+{
+    Py_ssize_t at, most = Py_MIN(PyBytes_GET_SIZE(first), PyBytes_GET_SIZE(last));
+    const char *one = PyBytes_AS_STRING(first), *other = PyBytes_AS_STRING(last);
+
+    most = Py_MIN(most, 255);
+    for (at = 0; at < most && one[at] == other[at]; at++)
+        ;
+    return at;
+}
+
+/* A key's rest after the ``shared`` bytes (as key[shared:]): its start and length. */
+static const char *
+key_rest(PyObject *key, Py_ssize_t shared, Py_ssize_t *length)
+{
+    Py_ssize_t start = Py_MIN(shared, PyBytes_GET_SIZE(key));
+
+    *length = PyBytes_GET_SIZE(key) - start;
+    return PyBytes_AS_STRING(key) + start;
+}
+
+static PyObject *
+block_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    /* two codes a key at most, of at most four bytes each */
+    unsigned char codes[2 * MOST_BLOCK_KEYS * 4];
+    PyObject **keys, **infos, *block;
+    Py_ssize_t count, at, shared, rest_size, rests_size = 0, infos_size = 0, joined_size;
+    Py_ssize_t codes_size = 0, size;
+    const char *rest;
+    char *out;
+    int flags = SEPARATED;
+
+    if (!check_arguments("block_bytes", nargs, 2))
+        return NULL;
+    if (!block_items(args[0]) || !block_items(args[1])
+            || PySequence_Fast_GET_SIZE(args[0]) != PySequence_Fast_GET_SIZE(args[1]))
+        return python_result("searchidx.engine.terms", "_block_bytes", args, nargs);
+    keys = PySequence_Fast_ITEMS(args[0]);
+    infos = PySequence_Fast_ITEMS(args[1]);
+    count = PySequence_Fast_GET_SIZE(args[0]);
+    shared = shared_length(keys[0], keys[count - 1]);
+    for (at = 0; at < count; at++) {
+        rest = key_rest(keys[at], shared, &rest_size);
+        if (memchr(rest, 0xFF, (size_t)rest_size) != NULL)
+            flags = 0;  /* not UTF-8 text (a date's terms): the rests' lengths are codes */
+        rests_size += rest_size;
+        infos_size += PyBytes_GET_SIZE(infos[at]);
+        if (PyBytes_GET_SIZE(infos[at]) > LARGEST_CODE || rest_size > LARGEST_CODE)
+            return python_result("searchidx.engine.terms", "_block_bytes", args, nargs);
+        codes_size += utf8_code(codes + codes_size, PyBytes_GET_SIZE(infos[at]));
+    }
+    for (at = 0; !flags && at < count; at++) {
+        key_rest(keys[at], shared, &rest_size);
+        codes_size += utf8_code(codes + codes_size, rest_size);
+    }
+    joined_size = rests_size + (flags ? count - 1 : 0);
+    if (joined_size > 0xFFFFFFFFLL)  /* four bytes in the head */
+        return python_result("searchidx.engine.terms", "_block_bytes", args, nargs);
+    /* the head (count, flags, shared, joined size, codes size or LONG_CODES and the size
+     * after it), the codes, the shared prefix, the rests, the term infos */
+    size = 8 + (codes_size >= LONG_CODES ? 4 : 0) + codes_size + shared + joined_size
+           + infos_size;
+    block = PyBytes_FromStringAndSize(NULL, size);
+    if (block == NULL)
+        return NULL;
+    out = PyBytes_AS_STRING(block);
+    out[0] = (char)count;
+    out[1] = (char)flags;
+    out[2] = (char)shared;
+    out = put_little_endian(out + 3, (unsigned long long)joined_size, 4);
+    *out++ = (char)Py_MIN(codes_size, LONG_CODES);
+    if (codes_size >= LONG_CODES)
+        out = put_little_endian(out, (unsigned long long)codes_size, 4);
+    memcpy(out, codes, (size_t)codes_size);
+    out += codes_size;
+    memcpy(out, PyBytes_AS_STRING(keys[0]), (size_t)shared);
+    out += shared;
+    for (at = 0; at < count; at++) {
+        if (flags && at)
+            *out++ = (char)0xFF;
+        rest = key_rest(keys[at], shared, &rest_size);
+        memcpy(out, rest, (size_t)rest_size);
+        out += rest_size;
+    }
+    for (at = 0; at < count; at++) {
+        memcpy(out, PyBytes_AS_STRING(infos[at]), (size_t)PyBytes_GET_SIZE(infos[at]));
+        out += PyBytes_GET_SIZE(infos[at]);
+    }
+    return block;
+}
+
 static PyMethodDef methods[] = {
     {"packed_info", (PyCFunction)(void (*)(void))packed_info, METH_FASTCALL,
      "terms._packed_info in C."},
@@ -778,6 +898,8 @@ static PyMethodDef methods[] = {
      "codec._joined_values in C."},
     {"counts_as_integers", (PyCFunction)(void (*)(void))counts_as_integers, METH_FASTCALL,
      "whoosh_adapter.counts_as_integers in C."},
+    {"block_bytes", (PyCFunction)(void (*)(void))block_bytes, METH_FASTCALL,
+     "terms._block_bytes in C."},
     {NULL, NULL, 0, NULL}
 };
 
