@@ -162,6 +162,7 @@ def _block(draw):
 @example((array.array("I", [1, 2, 70000]), None))
 @example((array.array("H", [1, 2]), (1, 2)))
 @example((array.array("I"), None))
+@example((memoryview(array.array("I", [1, 2, 3, 4]))[::2], None))  # not contiguous
 def test_a_blocks_head_in_c_is_the_pythons(block):
     assert _outcome(_c.arrays_head, *block) == _outcome(codec._arrays_head, *block)
 

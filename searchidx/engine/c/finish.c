@@ -1,10 +1,12 @@
-/* searchidx.engine._c_finish: the term info bytes a worker's finish makes for each term
- * kept inline (searchidx/engine/terms.py), in C.
+/* searchidx.engine._c_finish: the hottest loops of a worker's finish, in C: the term info
+ * bytes of terms kept inline and a block of the terms table (terms.py), a postings
+ * block's arrays and joined values (codec.py) and its weights as counts (whoosh_adapter).
  *
- * Each function returns exactly what the Python function of the same name in terms.py
- * returns (bytes, or None where the compact layout does not fit). Inputs of kinds the
- * finish never gives (types other than int, float, bytes, None, list and tuple; integers
- * beyond 64 bits) are handed to that Python function, which is the reference. */
+ * Each function returns exactly what the Python function it is named after returns (the
+ * same bytes, None or exception). Inputs of kinds the finish never gives (types other
+ * than int, float, bytes, None, list, tuple and array("I"); integers beyond 64 bits) are
+ * handed to that Python function, the reference. The GIL is held throughout; there is
+ * no state between calls. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -523,9 +525,9 @@ weight_numbers(PyObject *weights, Py_ssize_t count, double *numbers)
     return 1;
 }
 
-/* The head's bytes of these ids (ascending) and weights (as doubles); 0 where the
- * Python must answer (it raises: an id too large for the last one's type, or a whole
- * weight of 2**64 or more), -1 on an error. */
+/* The head's bytes of these ids (ascending) and weights (as doubles); NULL with
+ * ``*handed`` set where the Python must answer (it raises: an id too large for the last
+ * one's type, or a whole weight of 2**64 or more), NULL alone on an error. */
 static PyObject *
 arrays_bytes(long long *ids, double *weights, Py_ssize_t count, int *handed)
 {
@@ -581,9 +583,9 @@ arrays_bytes(long long *ids, double *weights, Py_ssize_t count, int *handed)
     return head;
 }
 
-/* How many ids a block has: of a list, a tuple or an array of 32-bit unsigned numbers
- * (whoosh3 keeps a block's ids in an array("I")); 0 where the Python must answer (none,
- * or another kind), -1 on an error. */
+/* How many ids a block has: of a list, a tuple or a contiguous array of 32-bit unsigned
+ * numbers (whoosh3 keeps a block's ids in an array("I")); 0 where the Python must answer
+ * (none, or another kind). */
 static Py_ssize_t
 id_count(PyObject *ids)
 {
@@ -594,8 +596,10 @@ id_count(PyObject *ids)
         return PySequence_Fast_GET_SIZE(ids);
     if (!PyObject_CheckBuffer(ids) || PyBytes_Check(ids) || PyByteArray_Check(ids))
         return 0;
-    if (PyObject_GetBuffer(ids, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
-        return -1;
+    if (PyObject_GetBuffer(ids, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyErr_Clear();  /* (not contiguous, say: the Python reads it) */
+        return 0;
+    }
     if (view.ndim == 1 && view.itemsize == 4 && view.format != NULL
             && strcmp(view.format, "I") == 0)
         count = view.shape[0];
@@ -604,7 +608,7 @@ id_count(PyObject *ids)
 }
 
 /* The ``count`` ids (see id_count) in ``numbers``: 1, 0 where the Python must answer
- * (an id no exact int or beyond 64 bits), -1 on an error. */
+ * (an id no exact int or beyond 64 bits, or the array changed), -1 on an error. */
 static int
 id_numbers(PyObject *ids, Py_ssize_t count, long long *numbers)
 {
@@ -618,8 +622,10 @@ id_numbers(PyObject *ids, Py_ssize_t count, long long *numbers)
             found = small_int(PySequence_Fast_ITEMS(ids)[at], &numbers[at]);
         return found;
     }
-    if (PyObject_GetBuffer(ids, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0)
-        return -1;
+    if (PyObject_GetBuffer(ids, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
+        PyErr_Clear();  /* (as in id_count) */
+        return 0;
+    }
     if (view.len != count * 4) {  /* (changed since id_count) */
         PyBuffer_Release(&view);
         return 0;
@@ -645,8 +651,6 @@ arrays_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     ids = args[0];
     count = id_count(ids);
-    if (count < 0)
-        return NULL;
     if (count == 0)
         return python_result("searchidx.engine.codec", "_arrays_head", args, nargs);
     numbers = PyMem_New(long long, count);
