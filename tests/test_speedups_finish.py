@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from searchidx.engine import codec, terms, whoosh_adapter
+from searchidx.engine import codec, speedups, terms, whoosh_adapter
 
 
 def _compiled():
@@ -227,3 +227,15 @@ def test_the_finish_is_compiled_where_a_c_compiler_is():
     if not compiler or shutil.which(compiler[0]) is None:
         pytest.skip("no C compiler here")
     assert _c is not None, "searchidx.engine._c_finish was not built (pip install -e .)"
+
+
+def test_the_finish_uses_the_compiled_functions_unless_the_python_ones_are_asked_for():
+    chosen = speedups.compiled("finish")  # None under SEARCHIDX_PURE_PYTHON
+    bindings = {terms.CompactTermInfo.one_posting_bytes: terms._one_posting_bytes,
+                terms.CompactTermInfo.counted_postings_bytes: terms._counted_postings_bytes,
+                terms._packed: terms._packed_info, terms._table_block: terms._block_bytes,
+                codec._block_head: codec._arrays_head, codec._block_values: codec._joined_values,
+                codec._counts_as_integers: whoosh_adapter.counts_as_integers}
+    for bound, python in bindings.items():
+        expected = python if chosen is None else getattr(chosen, bound.__name__)
+        assert bound is expected
