@@ -57,7 +57,7 @@ from whoosh.formats import Characters
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from .. import settings
-from . import terms, whoosh_adapter
+from . import speedups, terms, whoosh_adapter
 from .terms import little_endian_array, little_endian_bytes, narrowest_code
 
 __all__ = ["Block", "Codec", "FieldWriter", "Occurrences", "PerDocumentReader",
@@ -322,12 +322,12 @@ def encoded_block(ids: Sequence[int], mini_ids, weights, values, compression: in
     ``weights`` and ``values`` are whoosh3's (one weight or value for all, or a tuple);
     ``mini_ids()`` gives the document numbers as whoosh3 pickles them."""
     if isinstance(values, tuple) and len(values) >= _BLOCK_MIN_POSTINGS:
-        data = pickle.dumps(Block(_arrays_head(ids, weights), _joined_values(values)),
+        data = pickle.dumps(Block(_block_head(ids, weights), _block_values(values)),
                             pickle.HIGHEST_PROTOCOL)
         compression = 0  # a Block is not compressed
     else:
         if isinstance(weights, tuple):
-            weights = whoosh_adapter.counts_as_integers(weights)
+            weights = _counts_as_integers(weights)
         data = pickle.dumps((mini_ids(), weights, values), pickle.HIGHEST_PROTOCOL)
         compression = compression if len(data) >= _COMPRESSION_MIN_BYTES else 0
         if compression:
@@ -621,6 +621,13 @@ def _joined_values(values: Sequence[bytes]) -> bytes:
     return _JOINED_PLAIN + code.encode() + _COUNT.pack(len(ends)) + \
         little_endian_bytes(code, ends) + joined
 
+
+# The compiled _arrays_head, _joined_values and counts_as_integers (speedups) where built,
+# else the Python ones.
+_c = speedups.compiled("finish")
+_block_head = _arrays_head if _c is None else _c.arrays_head
+_block_values = _joined_values if _c is None else _c.joined_values
+_counts_as_integers = whoosh_adapter.counts_as_integers if _c is None else _c.counts_as_integers
 
 _ARRAYS = b"a"
 _JOINED_ZLIB, _JOINED_PLAIN = b"j", b"J"

@@ -37,7 +37,7 @@ import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 
-from . import whoosh_adapter
+from . import speedups, whoosh_adapter
 from whoosh.codec.base import FieldCursor, TermsReader  # noqa: E402 (after the version check)
 from whoosh.reading import TermNotFound
 from whoosh.system import pack_ushort
@@ -64,6 +64,7 @@ _TRAILER = struct.Struct("<IQQQ4s")  # blocks, index start, keys start, field ma
 _FIELD_NUMBER = 2  # bytes of the field number a key starts with
 _NO_FIELD = pack_ushort(65535)  # whoosh3's number for a field it does not know
 _LARGEST_CODE = sys.maxunicode
+_c = speedups.compiled("finish")  # C versions of the term info functions, or None
 
 
 def is_compact_terms_file(dbfile) -> bool:
@@ -118,7 +119,7 @@ def _compact_fields(fields: tuple) -> bytes | None:
             return None
         flags |= inlined_flags
         tail += inlined_tail
-    return _packed_info(flags, numbers, tail)
+    return _packed(flags, numbers, tail)
 
 
 def _packed_info(flags: int, numbers: list[int] | tuple[int, ...], tail: bytes) -> bytes | None:
@@ -178,6 +179,37 @@ def _counted_postings_bytes(ids: Sequence[int], weights: Sequence[float],
     return _packed_info(flags, numbers, tail)
 
 
+def _one_posting_bytes(docnum: int, weight, value: bytes | None, length_code: int
+                       ) -> bytes | None:
+    """The bytes of the inlined term info of one posting (``value`` as the block keeps
+    it, None in a format without values; ``length_code`` the document's length byte,
+    0 for none), made at once: a third of the time of making the info and encoding
+    it, and most terms of a small segment are one posting. A weight that is not whole
+    (a title's, boosted) is kept as floats, as the info keeps it. None where the term
+    info's own way is needed."""
+    if value == b"":
+        return None
+    # the info's numbers (df, lengths, first id and span, weights) then the inlined
+    # posting's (count, step, weight, value length or count of values)
+    if 0 <= weight < _EXACT_FLOAT32 and not weight % 1:
+        weight = int(weight)
+        flags, tail = _INLINED, b""
+        numbers = (1, length_code, length_code, docnum, 0, weight, weight, 1, 0, weight)
+    elif 0 < weight < _EXACT_FLOAT32 and not (kept := _as_float32(weight)).is_integer():
+        # the term's weight as whoosh3 keeps it and its greatest weight, then the
+        # posting's weight (the kept one) as a double
+        flags = _INLINED | _FLOAT_WEIGHTS | _FLOAT_POSTING_WEIGHTS
+        tail = _FLOATS.pack(kept, weight) + _DOUBLE.pack(kept)
+        numbers = (1, length_code, length_code, docnum, 0, 1, 0)
+    else:
+        return None
+    if value is None:
+        flags, numbers = flags | _NO_VALUES, (*numbers, 1)
+    else:
+        tail, numbers = tail + value, (*numbers, len(value))
+    return _packed_info(flags, numbers, tail)
+
+
 class CompactTermInfo(whoosh_adapter.InliningTermInfo):
     """The term info a postings writer makes for a compact table: its bytes are
     :func:`encoded_term_info`'s. It is read back as whoosh3's ``W3TermInfo``."""
@@ -186,38 +218,14 @@ class CompactTermInfo(whoosh_adapter.InliningTermInfo):
         return encoded_term_info(self, super().to_bytes)
 
     fields_bytes = staticmethod(_compact_fields)
-    counted_postings_bytes = staticmethod(_counted_postings_bytes)
+    # the compiled functions (speedups) where built, else the Python ones
+    counted_postings_bytes = staticmethod(_counted_postings_bytes if _c is None
+                                          else _c.counted_postings_bytes)
+    one_posting_bytes = staticmethod(_one_posting_bytes if _c is None
+                                     else _c.one_posting_bytes)
 
-    @staticmethod
-    def one_posting_bytes(docnum: int, weight, value: bytes | None, length_code: int
-                          ) -> bytes | None:
-        """The bytes of the inlined term info of one posting (``value`` as the block keeps
-        it, None in a format without values; ``length_code`` the document's length byte,
-        0 for none), made at once: a third of the time of making the info and encoding
-        it, and most terms of a small segment are one posting. A weight that is not whole
-        (a title's, boosted) is kept as floats, as the info keeps it. None where the term
-        info's own way is needed."""
-        if value == b"":
-            return None
-        # the info's numbers (df, lengths, first id and span, weights) then the inlined
-        # posting's (count, step, weight, value length or count of values)
-        if 0 <= weight < _EXACT_FLOAT32 and not weight % 1:
-            weight = int(weight)
-            flags, tail = _INLINED, b""
-            numbers = (1, length_code, length_code, docnum, 0, weight, weight, 1, 0, weight)
-        elif 0 < weight < _EXACT_FLOAT32 and not (kept := _as_float32(weight)).is_integer():
-            # the term's weight as whoosh3 keeps it and its greatest weight, then the
-            # posting's weight (the kept one) as a double
-            flags = _INLINED | _FLOAT_WEIGHTS | _FLOAT_POSTING_WEIGHTS
-            tail = _FLOATS.pack(kept, weight) + _DOUBLE.pack(kept)
-            numbers = (1, length_code, length_code, docnum, 0, 1, 0)
-        else:
-            return None
-        if value is None:
-            flags, numbers = flags | _NO_VALUES, (*numbers, 1)
-        else:
-            tail, numbers = tail + value, (*numbers, len(value))
-        return _packed_info(flags, numbers, tail)
+
+_packed = _packed_info if _c is None else _c.packed_info  # the compiled one where built
 
 
 def _inlined_numbers(numbers: list[int], first: int, ids, weights, values
@@ -342,22 +350,29 @@ class CompactTermsWriter:
         self._file.close()
 
     def _write_block(self) -> None:
-        keys, infos = self._keys, self._infos
-        shared = min(_shared_length(keys[0], keys[-1]), 255)
-        rests = [key[shared:] for key in keys]
-        lengths = list(map(len, infos))
-        if any(_SEPARATOR in rest for rest in rests):  # not UTF-8 text: a date's terms
-            flags, joined = 0, b"".join(rests)
-            lengths += map(len, rests)
-        else:
-            flags, joined = _SEPARATED, _SEPARATOR.join(rests)
-        codes = "".join(map(chr, lengths)).encode("utf-8", "surrogatepass")
-        head = _BLOCK_HEAD.pack(len(keys), flags, shared, len(joined), min(len(codes), _LONG_CODES))
-        self._file.write(head + _short_length(codes) + codes + keys[0][:shared] + joined
-                         + b"".join(infos))
-        self._first_keys.append(keys[0])
+        self._file.write(_table_block(self._keys, self._infos))
+        self._first_keys.append(self._keys[0])
         self._starts.append(self._file.tell())
         self._keys, self._infos = [], []
+
+
+def _block_bytes(keys: list[bytes], infos: list[bytes]) -> bytes:
+    """A block of the table: its head, its codes, its keys' shared prefix, their rests and
+    their term infos (see the module's description)."""
+    shared = min(_shared_length(keys[0], keys[-1]), 255)
+    rests = [key[shared:] for key in keys]
+    lengths = list(map(len, infos))
+    if any(_SEPARATOR in rest for rest in rests):  # not UTF-8 text: a date's terms
+        flags, joined = 0, b"".join(rests)
+        lengths += map(len, rests)
+    else:
+        flags, joined = _SEPARATED, _SEPARATOR.join(rests)
+    codes = "".join(map(chr, lengths)).encode("utf-8", "surrogatepass")
+    head = _BLOCK_HEAD.pack(len(keys), flags, shared, len(joined), min(len(codes), _LONG_CODES))
+    return head + _short_length(codes) + codes + keys[0][:shared] + joined + b"".join(infos)
+
+
+_table_block = _block_bytes if _c is None else _c.block_bytes  # the compiled one where built
 
 
 def _block_index(index_start: int, starts: list[int], first_keys: list[bytes],
