@@ -312,18 +312,30 @@ def _decode(data: bytes, path: Path, warnings: list[str]) -> str:
         raise UnreadableFile("binary file, not text")
     else:
         try:
-            text = data.decode("utf-8-sig")
+            text = data.decode("utf-8")  # (a codec call; "utf-8-sig" is a Python function)
         except UnicodeDecodeError:
             text = data.decode("cp1252", errors="replace")
             warnings.append(f"{path}: not valid UTF-8; read as Windows-1252")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    head = text[:8192]
-    if len(_BINARY_CHARS.findall(head)) > _BINARY_SHARE * len(head):
+        else:
+            text = text[1:] if text.startswith(_BYTE_ORDER_MARK) else text
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    cleaned = _CONTROL_CHARS.sub("", text)
+    # Binary characters are control characters: only a text that had some is looked at
+    # (one pass over a clean text, which most are).
+    if len(cleaned) != len(text) and _is_binary(text[:8192]):
         raise UnreadableFile("binary file, not text")
-    text = clean_text(text)
-    if not text.strip():
+    text = normalize(cleaned)
+    if not text or text.isspace():  # (as ``not text.strip()``, without a copy)
         raise UnreadableFile("empty file")
     return text
+
+
+_BYTE_ORDER_MARK = "\ufeff"
+
+
+def _is_binary(head: str) -> bool:
+    return len(_BINARY_CHARS.findall(head)) > _BINARY_SHARE * len(head)
 
 
 # --- plain news text -------------------------------------------------------------------
@@ -466,8 +478,13 @@ def _first_content_index(lines: list[str]) -> int | None:
 
 def _join_paragraphs(lines: Iterable[str]) -> str:
     """Trim lines and fold runs of blank lines into one paragraph break."""
-    text = "\n".join(line.strip() for line in lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    text = "\n".join([line.strip() for line in lines])
+    if "\n\n\n" in text:  # (a scan for the string is many times one for the pattern)
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
+
+
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def _dateline_place(body: str) -> str | None:
@@ -560,7 +577,7 @@ def _line_article(line: bytes | int, digest: str | None, path: Path, number: int
     did is parsed on every read, so that its notes are given again); None if blank."""
     if type(line) is int:
         raise UnreadableFile(f"too large (the limit is {settings.MAX_FILE_BYTES / 2**20:.0f} MiB)")
-    if not line.strip():
+    if not line or line.isspace():  # (as ``not line.strip()``, without a copy)
         return None
     notes = content.note_count()
     article = _article_from_line(line, path, number, content, digest)
