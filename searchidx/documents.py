@@ -606,7 +606,9 @@ def _line_chunks(handle: BinaryIO) -> Iterator[list[bytes | int]]:
     limit = settings.MAX_FILE_BYTES
     pieces: list[bytes] = []  # the start of a line that a read cut short
     dropped = 0  # the bytes of a line too large to hold, passed over so far
-    while data := handle.read(settings.JSONL_READ_BYTES):
+    size = settings.JSONL_FIRST_READ_BYTES
+    while data := handle.read(size):
+        size = settings.JSONL_READ_BYTES
         if b"\n" not in data:
             pieces.append(data)
             held = sum(map(len, pieces))
