@@ -128,14 +128,24 @@ class DateReader:
 
     order: str | None = None
     unreadable: list[str] = field(default_factory=list)
+    # The last text read as a date, and its date: an archive's articles come a day's at a
+    # time (Reuters': 12 dates for 5,000 articles), and reading one took ~2 µs.
+    _last_read: tuple[str | None, dt.date | None] = field(default=(None, None), repr=False,
+                                                           compare=False)
 
     def read(self, value: object, where: str) -> dt.date | None:
         """The date ``value`` writes, or None (noted, with ``where`` it was found)."""
+        last, date = self._last_read
+        if value == last and type(value) is str:
+            return date
         try:
-            return read_date(value, date_order=self.order)  # type: ignore[arg-type]
+            date = read_date(value, date_order=self.order)  # type: ignore[arg-type]
         except UnreadableDate as error:
             self.note(value, where, error)
             return None
+        if type(value) is str:
+            self._last_read = (value, date)
+        return date
 
     def note(self, value: object, where: str, error: UnreadableDate) -> None:
         shown = value if isinstance(value, str) else repr(value)
