@@ -30,7 +30,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from .analysis import ANALYSIS_VERSION
@@ -80,6 +80,10 @@ class IndexStats:
 
 # --- schema and location -----------------------------------------------------------------
 
+# The per-user default ends so everywhere (platformdirs' folder of the app, then the index).
+_DEFAULT_END = PurePath("searchidx", "index")
+
+
 def default_location() -> tuple[Path, bool]:
     """The index folder to use when none is given, and whether it is the per-user default.
 
@@ -90,7 +94,13 @@ def default_location() -> tuple[Path, bool]:
         return Path(configured).expanduser(), False
     import platformdirs
 
-    return Path(platformdirs.user_data_dir("searchidx", appauthor=False)) / "index", True
+    return Path(platformdirs.user_data_dir("searchidx", appauthor=False)) / _DEFAULT_END.name, True
+
+
+def may_be_default_location(location: object) -> bool:
+    """Whether ``location`` could be the per-user default (:func:`default_location`): a
+    look at its last two names, before importing platformdirs (2-7 ms) to be sure."""
+    return isinstance(location, PurePath) and PurePath(*location.parts[-2:]) == _DEFAULT_END
 
 
 # --- the folder of generations ------------------------------------------------------------------

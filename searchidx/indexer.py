@@ -196,10 +196,25 @@ def _unstored_fields(title: str, body: str) -> dict[str, str]:
     return {"exact": exact_text(title, body), "body_pairs": body, "body_pairs_long": body}
 
 
-def _in_schema(writer, document: dict[str, object]) -> dict[str, object]:
+class _SchemaNames(dict):
+    """Whether the writer's schema has a field of this name: asked once a name (Whoosh's
+    schema answers in Python; every article asks for each of its fields)."""
+
+    def __init__(self, schema) -> None:
+        super().__init__()
+        self.schema = schema
+
+    def __missing__(self, name: str) -> bool:
+        self[name] = found = name in self.schema
+        return found
+
+
+def _in_schema(names: _SchemaNames, document: dict[str, object]) -> dict[str, object]:
     """The fields of ``document`` that the index has (an index built by an earlier
     version lacks the newer ones, such as ``body_pairs``)."""
-    return {name: value for name, value in document.items() if name in writer.schema}
+    if all(map(names.__getitem__, document)):
+        return document
+    return {name: value for name, value in document.items() if names[name]}
 
 
 # --- indexing -----------------------------------------------------------------------------
@@ -227,6 +242,7 @@ class _Indexer:
 
     def __init__(self, writer, indexed: dict[str, IndexedFile], previous=None) -> None:
         self.writer = writer
+        self.schema_names = _SchemaNames(writer.schema)
         self.indexed = indexed
         self.previous = previous  # a snapshot of the old index, when building a fresh one
         self.fresh = previous is not None or not indexed
@@ -436,7 +452,7 @@ class _Indexer:
         else:
             self.report.updated += 1
         document = _document(article, _recorded_stamp(stamp, self.run_number))
-        document = _in_schema(self.writer, document)
+        document = _in_schema(self.schema_names, document)
         self.writes += 1
         if self.fresh or previous_hash is None:  # no live article has the id: none to replace
             self.writer.add_document(**document)
@@ -465,7 +481,7 @@ class _Indexer:
                                         f"from the damaged index it replaces")
             return False
         unstored = _unstored_fields(stored.get("title", ""), stored.get("body", ""))
-        self.writer.add_document(**_in_schema(self.writer, {**stored, **unstored}))
+        self.writer.add_document(**_in_schema(self.schema_names, {**stored, **unstored}))
         return True
 
     def _remove_gone(self, roots: Sequence[Path]) -> None:

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from .errors import IndexNotFound, SearchIdxError
-from .index import IndexStore, default_location
+from .index import IndexStore, default_location, may_be_default_location
 from .settings import DEFAULT_LIMIT, LOCK_WAIT_SECONDS, SEARCH_TIME_BUDGET_SECONDS
 
 # The modules for writing, searching (they load Whoosh's query parser), checking and
@@ -351,6 +351,8 @@ class SearchIndex:
     def _demo_seeds(self) -> Path | None:
         """The bundled seeds if this is the per-user default index, which starts as their
         demo; their articles leave it when the user first indexes their own files."""
+        if not may_be_default_location(self.location):
+            return None
         location, per_user_default = default_location()
         return bundled_seeds() if per_user_default and location == self.location else None
 

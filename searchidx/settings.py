@@ -82,8 +82,11 @@ TITLE_MAX_CHARS = 100
 # read of one, whatever its size says (a JSON-lines file itself may be larger); one article
 # contributes at most this many characters, so memory stays bounded on huge inputs.
 MAX_FILE_BYTES = 50 * 2**20
-# A JSON-lines file is read this much at a time, its lines split and digested together.
+# A JSON-lines file is read this much at a time, its lines split and digested together;
+# the first read is smaller, so that its first articles come without waiting for a whole
+# chunk's digests (a parallel build's first worker starts with them).
 JSONL_READ_BYTES = 2**20
+JSONL_FIRST_READ_BYTES = 2**16
 MAX_ARTICLE_CHARS = 2_000_000
 # Saved pages: trafilatura's time grows with a page's elements and with the square of an
 # element's children. A page with more elements, or more pairs of siblings (the sum of each

@@ -203,6 +203,7 @@ def small_reads(monkeypatch):
     from searchidx import settings
 
     monkeypatch.setattr(settings, "JSONL_READ_BYTES", 7)
+    monkeypatch.setattr(settings, "JSONL_FIRST_READ_BYTES", 7)
 
 
 def test_lines_that_span_reads_are_read_and_updated_as_whole_lines(thousand, small_reads):
