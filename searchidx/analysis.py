@@ -28,9 +28,10 @@ import unicodedata
 import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple
 
+from .engine import speedups
 from .engine.text import Filter, Token, Tokenizer, stem
 from .fold_table import LETTERS
 from . import settings
@@ -413,41 +414,8 @@ class WordForms:
         """``value``'s terms, spelling words, and terms in order (for its signature)."""
         text = normalize(value)
         parts = _WORD_SPLIT.split(text)  # gap, word, gap, word, ..., gap
-        texts = parts[1::2]
-        _keep_words(text, texts)
-        forms = list(map(self._forms.__getitem__, texts))
-        sequence = list(map(_TERM, forms))
-        ends = list(itertools.accumulate(map(len, parts)))
-        occurrences = list(zip(range(len(texts)), ends[::2], ends[1::2]))
-        # (a list only when names go in: zip's tuples are reused as the loop below unpacks them)
-        emitted: Iterable[tuple[str, Occurrence]] = zip(sequence, occurrences)
-        joined: list[tuple[int, str]] = []
-        if self.join:
-            names = _joined_names(text, parts, occurrences, list(map(_CAPITALIZED, forms)))
-            if names:
-                emitted, joined = self._with_names(list(emitted), names)
-        terms: dict[str, list[Occurrence]] = {}
-        for term, occurrence in emitted:
-            found = terms.get(term)
-            if found is None:
-                terms[term] = [occurrence]
-            else:
-                found.append(occurrence)
-        return Prose(terms, set(map(_PLAIN, forms)), sequence, joined)
-
-    def _with_names(self, emitted: list, names: list[tuple[int, str, Occurrence]],
-                    ) -> tuple[list, list[tuple[int, str]]]:
-        """The words' ``(term, occurrence)`` with each joined name's after the word it
-        ends at (where the tokenizer yields it), and the names' ``(position, term)``."""
-        merged, joined, done = [], [], 0
-        for last, text, occurrence in names:
-            term = self._forms[text][1]
-            merged += emitted[done:last + 1]
-            merged.append((term, occurrence))
-            joined.append((occurrence[0], term))
-            done = last + 1
-        merged += emitted[done:]
-        return merged, joined
+        _keep_words(text, parts[1::2])
+        return Prose(*_prose_of_parts(text, parts, self._forms, self.join))
 
     def _form(self, text: str) -> tuple[str, str, bool]:
         plain = term = text
@@ -459,6 +427,48 @@ class WordForms:
 
 
 _PLAIN, _TERM, _CAPITALIZED = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+
+
+def _prose_of_parts_python(text: str, parts: list[str], forms: Memo, join: bool,
+                           ) -> tuple[dict[str, list[Occurrence]], set[str], list[str],
+                                      list[tuple[int, str]]]:
+    """The fields of :class:`Prose` of NFC ``text`` split around its words (``parts``),
+    the words' forms from ``forms`` (a :class:`WordForms` memo), names joined if ``join``."""
+    texts = parts[1::2]
+    words_forms = list(map(forms.__getitem__, texts))
+    sequence = list(map(_TERM, words_forms))
+    ends = list(itertools.accumulate(map(len, parts)))
+    occurrences = list(zip(range(len(texts)), ends[::2], ends[1::2]))
+    # (a list only when names go in: zip's tuples are reused as the loop below unpacks them)
+    emitted: Iterable[tuple[str, Occurrence]] = zip(sequence, occurrences)
+    joined: list[tuple[int, str]] = []
+    if join:
+        names = _joined_names(text, parts, occurrences, list(map(_CAPITALIZED, words_forms)))
+        if names:
+            emitted, joined = _with_names(forms, list(emitted), names)
+    terms: dict[str, list[Occurrence]] = {}
+    for term, occurrence in emitted:
+        found = terms.get(term)
+        if found is None:
+            terms[term] = [occurrence]
+        else:
+            found.append(occurrence)
+    return terms, set(map(_PLAIN, words_forms)), sequence, joined
+
+
+def _with_names(forms: Memo, emitted: list, names: list[tuple[int, str, Occurrence]],
+                ) -> tuple[list, list[tuple[int, str]]]:
+    """The words' ``(term, occurrence)`` with each joined name's after the word it ends at
+    (where the tokenizer yields it), and the names' ``(position, term)``."""
+    merged, joined, done = [], [], 0
+    for last, text, occurrence in names:
+        term = forms[text][1]
+        merged += emitted[done:last + 1]
+        merged.append((term, occurrence))
+        joined.append((occurrence[0], term))
+        done = last + 1
+    merged += emitted[done:]
+    return merged, joined
 
 
 def _joined_names(text: str, parts: list[str], occurrences: list[Occurrence],
@@ -493,6 +503,15 @@ def _joined_names(text: str, parts: list[str], occurrences: list[Occurrence],
 
 
 _WORD_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
+
+# The compiled loops (searchidx.engine._c_analysis), where built: each compiled function
+# is given first (bound here with partial) the Python function, which it calls for an input
+# it leaves to it, and the rules and memos of the module it follows, then the Python
+# function's arguments. The Python function is the reference and the fallback.
+_c = speedups.compiled("analysis")
+_prose_of_parts = _prose_of_parts_python if _c is None else partial(
+    _c.prose_of_parts, _prose_of_parts_python, _headline_starts, FUNCTION_WORDS, _SPACES, _HYPHENS, NAME_SYLLABLE_MAX,
+    JOINED_MAX_WORDS)
 
 
 # The words of the last few texts analysed as prose, joined by spaces, by text: the exact
@@ -563,27 +582,36 @@ def pair_signatures(value: str, prose: Prose | None = None) -> tuple[bytes, byte
         return tuple(latest)
     if prose is None:
         prose = prose_forms().prose(value)
-    firsts, seconds = _pairs_with_names(prose.sequence, prose.joined)
-    codes = list(map(operator.xor,
-                     map(_AS_FIRST.__getitem__, prose.sequence[:-1] + firsts),
-                     map(_AS_SECOND.__getitem__, prose.sequence[1:] + seconds)))
-    presence = bytearray(_SIGNATURE_BITS)  # a byte for each bit
-    for code in codes:
-        presence[code & _SIGNATURE_MASK] = 1  # the two bits of pair_bits
-        presence[code >> 10] = 1
-    signatures = _bits_of(presence), _extension(codes)
+    signatures = _signatures(prose.sequence, prose.joined, settings.PAIR_EXTENSION_MIN_PAIRS,
+                             settings.PAIR_EXTENSION_BITS)
     _LATEST_SIGNATURES[:] = value, *signatures
     return signatures
 
 
-def _extension(codes: list[int]) -> bytes:
-    """The extension of a text whose pairs have these codes, or nothing for a short text."""
-    if len(codes) <= settings.PAIR_EXTENSION_MIN_PAIRS:
+def _signatures_python(sequence: list[str], joined: list[tuple[int, str]], min_pairs: int,
+                       bits_per_pair: int) -> tuple[bytes, bytes]:
+    """The signature and the extension of the terms at each position (``sequence``) and the
+    names joined at some (``joined``), the extension as :func:`_extension` makes it."""
+    firsts, seconds = _pairs_with_names(sequence, joined)
+    codes = list(map(operator.xor,
+                     map(_AS_FIRST.__getitem__, sequence[:-1] + firsts),
+                     map(_AS_SECOND.__getitem__, sequence[1:] + seconds)))
+    presence = bytearray(_SIGNATURE_BITS)  # a byte for each bit
+    for code in codes:
+        presence[code & _SIGNATURE_MASK] = 1  # the two bits of pair_bits
+        presence[code >> 10] = 1
+    return _bits_of(presence), _extension(codes, min_pairs, bits_per_pair)
+
+
+def _extension(codes: list[int], min_pairs: int, bits_per_pair: int) -> bytes:
+    """The extension of a text whose pairs have these codes, ``bits_per_pair`` bits for each
+    distinct one, or nothing for a text of ``min_pairs`` distinct pairs or fewer."""
+    if len(codes) <= min_pairs:
         return b""
     distinct = set(codes)
-    if len(distinct) <= settings.PAIR_EXTENSION_MIN_PAIRS:
+    if len(distinct) <= min_pairs:
         return b""
-    size = max(-(-len(distinct) * settings.PAIR_EXTENSION_BITS // 8),  # bytes, rounded up
+    size = max(-(-len(distinct) * bits_per_pair // 8),  # bytes, rounded up
                _EXTENSION_MIN_BYTES)
     presence = bytearray(8 * size)
     modulus = _extension_modulus(size)
@@ -666,6 +694,8 @@ def _term_codes(term: str) -> tuple[int, int, int]:
 # an lru_cache's took a fifth of the signature's time).
 _AS_FIRST = Memo(lambda term: (codes := _term_codes(term))[0] | codes[2] << 10)
 _AS_SECOND = Memo(lambda term: (codes := _term_codes(term))[1] | codes[0] << 10)
+_signatures = _signatures_python if _c is None else partial(
+    _c.pair_signatures, _signatures_python, _AS_FIRST, _AS_SECOND)
 
 _AS_DIGITS = bytes.maketrans(b"\0\1", b"01")
 

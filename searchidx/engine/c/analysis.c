@@ -1,0 +1,588 @@
+/* The compiled loops of a document's analysis (searchidx/analysis.py): the per-word work
+ * around the regular expressions, which stay Python's. Each function returns exactly what
+ * the Python function it stands in for returns (analysis.py names them, and binds these
+ * with the module state they need); the tests compare the two on generated texts.
+ * The GIL is held throughout; the module keeps no state of its own. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* A memo's value for key (a new reference): a plain dict look-up, or the memo's
+ * __getitem__ (which makes a missing value, and may clear the memo) when it misses. */
+static PyObject *
+memo_get(PyObject *memo, PyObject *key)
+{
+    PyObject *value = PyDict_GetItemWithError(memo, key);
+    if (value != NULL) {
+        Py_INCREF(value);
+        return value;
+    }
+    if (PyErr_Occurred())
+        return NULL;
+    return PyObject_GetItem(memo, key);
+}
+
+/* The tuple (position, start, end): an Occurrence. */
+static PyObject *
+occurrence_of(Py_ssize_t position, Py_ssize_t start, Py_ssize_t end)
+{
+    PyObject *tuple = PyTuple_New(3);
+    if (tuple == NULL)
+        return NULL;
+    Py_ssize_t numbers[3] = {position, start, end};
+    for (int i = 0; i < 3; i++) {
+        PyObject *number = PyLong_FromSsize_t(numbers[i]);
+        if (number == NULL) {
+            Py_DECREF(tuple);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(tuple, i, number);
+    }
+    return tuple;
+}
+
+/* Appends occurrence to the list of term in terms, or starts that list. */
+static int
+add_occurrence(PyObject *terms, PyObject *term, PyObject *occurrence)
+{
+    PyObject *found = PyDict_GetItemWithError(terms, term);
+    if (found != NULL)
+        return PyList_Append(found, occurrence);
+    if (PyErr_Occurred())
+        return -1;
+    PyObject *list = PyList_New(1);
+    if (list == NULL)
+        return -1;
+    Py_INCREF(occurrence);
+    PyList_SET_ITEM(list, 0, occurrence);
+    int failed = PyDict_SetItem(terms, term, list);
+    Py_DECREF(list);
+    return failed;
+}
+
+/* The rules of names written apart (analysis._joins and _joined_names), as given. */
+typedef struct {
+    PyObject *headline_starts; /* callable: text -> the starts of its headline words */
+    PyObject *function_words;  /* set or frozenset, as the next two */
+    PyObject *spaces;          /* the gaps between a name's words written apart */
+    PyObject *hyphens;
+    Py_ssize_t syllable_max;
+    Py_ssize_t joined_max;
+} NameRules;
+
+/* Whether word number w (w >= 1, its word before capitalized) forms one name with that
+ * word: analysis._joins, with "first[0].isupper()" known true. 1, 0, or -1 on error. */
+static int
+joins(const NameRules *rules, PyObject *first, PyObject *gap, PyObject *second,
+      int second_capitalized)
+{
+    int found = PySet_Contains(rules->spaces, gap);
+    if (found != 0)
+        return found < 0 ? -1 : (second_capitalized
+            && PyUnicode_GET_LENGTH(first) <= rules->syllable_max
+            && PyUnicode_GET_LENGTH(second) <= rules->syllable_max
+            ? -2 : 0);
+    return PySet_Contains(rules->hyphens, gap);
+}
+
+/* The same, with the function words' test (-2 from joins) done. */
+static int
+names_join(const NameRules *rules, PyObject *first, PyObject *gap, PyObject *second,
+           int second_capitalized)
+{
+    int result = joins(rules, first, gap, second, second_capitalized);
+    if (result != -2)
+        return result;
+    PyObject *lower = PyObject_CallMethod(first, "lower", NULL);
+    if (lower == NULL)
+        return -1;
+    int function_word = PySet_Contains(rules->function_words, lower);
+    Py_DECREF(lower);
+    return function_word < 0 ? -1 : !function_word;
+}
+
+/* Whether both starts are in the set headline: 1, 0, or -1 on error. */
+static int
+both_in(PyObject *headline, Py_ssize_t start, Py_ssize_t other)
+{
+    int found = 0;
+    PyObject *number = PyLong_FromSsize_t(start);
+    if (number == NULL)
+        return -1;
+    found = PySequence_Contains(headline, number);
+    Py_DECREF(number);
+    if (found != 1)
+        return found;
+    number = PyLong_FromSsize_t(other);
+    if (number == NULL)
+        return -1;
+    found = PySequence_Contains(headline, number);
+    Py_DECREF(number);
+    return found;
+}
+
+/* The state of one prose pass: its four results, and per word its start and whether it
+ * is capitalized, and how many words before it the name it ends joins (0: none);
+ * unusual: an input the C leaves to the Python function (a part not a str, a form not a
+ * tuple of three). */
+typedef struct {
+    int unusual;
+    PyObject *terms, *plain, *sequence, *joined;
+    PyObject *text, *parts, *forms;
+    PyObject *headline;  /* worked out when a pair first joins */
+    Py_ssize_t *starts;
+    Py_ssize_t *joins_before;
+    char *capitalized;
+} Pass;
+
+/* Words number first to last of parts (gap, word, gap, ...) joined without a gap. */
+static PyObject *
+joined_words(PyObject *parts, Py_ssize_t first, Py_ssize_t last)
+{
+    PyObject *words = PyTuple_New(last - first + 1);
+    if (words == NULL)
+        return NULL;
+    for (Py_ssize_t w = first; w <= last; w++) {
+        PyObject *word = PyTuple_GET_ITEM(parts, 2 * w + 1);
+        Py_INCREF(word);
+        PyTuple_SET_ITEM(words, w - first, word);
+    }
+    PyObject *empty = PyUnicode_FromStringAndSize(NULL, 0);
+    PyObject *name = empty == NULL ? NULL : PyUnicode_Join(empty, words);
+    Py_XDECREF(empty);
+    Py_DECREF(words);
+    return name;
+}
+
+/* The names that end at word w, after it (as _joined_names finds them and _with_names
+ * places them): 0, or -1 on error. */
+static int
+add_names(Pass *pass, const NameRules *rules, Py_ssize_t w, Py_ssize_t end)
+{
+    PyObject *first = PyTuple_GET_ITEM(pass->parts, 2 * w - 1);
+    PyObject *gap = PyTuple_GET_ITEM(pass->parts, 2 * w);
+    PyObject *second = PyTuple_GET_ITEM(pass->parts, 2 * w + 1);
+    int found = names_join(rules, first, gap, second, pass->capitalized[w]);
+    if (found <= 0)
+        return found;
+    if (pass->headline == NULL) {
+        pass->headline = PyObject_CallOneArg(rules->headline_starts, pass->text);
+        if (pass->headline == NULL)
+            return -1;
+    }
+    found = both_in(pass->headline, pass->starts[w], pass->starts[w - 1]);
+    if (found != 0)
+        return found < 0 ? -1 : 0;
+    Py_ssize_t before = 1 + pass->joins_before[w - 1];
+    if (before > rules->joined_max - 1)
+        before = rules->joined_max - 1;
+    pass->joins_before[w] = before;
+    for (Py_ssize_t count = 1; count <= before; count++) {
+        PyObject *name = joined_words(pass->parts, w - count, w);
+        if (name == NULL)
+            return -1;
+        PyObject *form = memo_get(pass->forms, name);
+        Py_DECREF(name);
+        if (form == NULL)
+            return -1;
+        if (!PyTuple_Check(form) || PyTuple_GET_SIZE(form) != 3) {
+            Py_DECREF(form);
+            pass->unusual = 1;
+            return -1;
+        }
+        PyObject *term = PyTuple_GET_ITEM(form, 1);
+        PyObject *occurrence = occurrence_of(w - count, pass->starts[w - count], end);
+        PyObject *name_at = Py_BuildValue("(nO)", w - count, term);
+        int failed = occurrence == NULL || name_at == NULL
+            || add_occurrence(pass->terms, term, occurrence) < 0
+            || PyList_Append(pass->joined, name_at) < 0;
+        Py_XDECREF(occurrence);
+        Py_XDECREF(name_at);
+        Py_DECREF(form);
+        if (failed)
+            return -1;
+    }
+    return 0;
+}
+
+/* One word of the pass: its form, its occurrence, the names it ends. 0, or -1. */
+static int
+add_word(Pass *pass, const NameRules *rules, int join, Py_ssize_t w, Py_ssize_t start)
+{
+    PyObject *word = PyTuple_GET_ITEM(pass->parts, 2 * w + 1);
+    if (!PyUnicode_Check(word)) {
+        pass->unusual = 1;
+        return -1;
+    }
+    Py_ssize_t end = start + PyUnicode_GET_LENGTH(word);
+    PyObject *form = memo_get(pass->forms, word);
+    if (form == NULL)
+        return -1;
+    if (!PyTuple_Check(form) || PyTuple_GET_SIZE(form) != 3) {
+        Py_DECREF(form);
+        pass->unusual = 1;
+        return -1;
+    }
+    PyObject *term = PyTuple_GET_ITEM(form, 1);
+    int capitalized = PyObject_IsTrue(PyTuple_GET_ITEM(form, 2));
+    PyObject *occurrence = occurrence_of(w, start, end);
+    int failed = capitalized < 0 || occurrence == NULL
+        || PySet_Add(pass->plain, PyTuple_GET_ITEM(form, 0)) < 0
+        || add_occurrence(pass->terms, term, occurrence) < 0;
+    if (!failed) {
+        Py_INCREF(term);
+        PyList_SET_ITEM(pass->sequence, w, term);
+    }
+    Py_XDECREF(occurrence);
+    Py_DECREF(form);
+    if (failed)
+        return -1;
+    pass->starts[w] = start;
+    pass->capitalized[w] = (char)capitalized;
+    pass->joins_before[w] = 0;
+    if (join && w >= 1 && pass->capitalized[w - 1])
+        return add_names(pass, rules, w, end);
+    return 0;
+}
+
+static PyObject *
+run_pass(Pass *pass, const NameRules *rules, int join)
+{
+    Py_ssize_t count = PyTuple_GET_SIZE(pass->parts) / 2;
+    pass->sequence = PyList_New(count);
+    pass->terms = PyDict_New();
+    pass->plain = PySet_New(NULL);
+    pass->joined = PyList_New(0);
+    pass->starts = PyMem_New(Py_ssize_t, count + 1);
+    pass->joins_before = PyMem_New(Py_ssize_t, count + 1);
+    pass->capitalized = PyMem_Malloc(count + 1);
+    if (pass->sequence == NULL || pass->terms == NULL || pass->plain == NULL
+            || pass->joined == NULL || pass->starts == NULL || pass->joins_before == NULL
+            || pass->capitalized == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
+        return NULL;
+    }
+    Py_ssize_t offset = 0;  /* where the next part starts in the text */
+    for (Py_ssize_t w = 0; w < count; w++) {
+        PyObject *gap = PyTuple_GET_ITEM(pass->parts, 2 * w);
+        if (!PyUnicode_Check(gap)) {
+            pass->unusual = 1;
+            return NULL;
+        }
+        Py_ssize_t start = offset + PyUnicode_GET_LENGTH(gap);
+        if (add_word(pass, rules, join, w, start) < 0)
+            return NULL;
+        offset = start + PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(pass->parts, 2 * w + 1));
+    }
+    return PyTuple_Pack(4, pass->terms, pass->plain, pass->sequence, pass->joined);
+}
+
+/* prose_of_parts(python, headline_starts, function_words, spaces, hyphens, syllable_max,
+ *                joined_max, text, parts, forms, join): analysis._prose_of_parts_python
+ * (given first, with the rules of names), which it calls for an unusual input. */
+static PyObject *
+prose_of_parts(PyObject *module, PyObject *args)
+{
+    NameRules rules;
+    Pass pass = {0};
+    PyObject *python, *parts, *join;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "OOOOOnnOOOO:prose_of_parts", &python, &rules.headline_starts,
+                          &rules.function_words, &rules.spaces, &rules.hyphens,
+                          &rules.syllable_max, &rules.joined_max, &pass.text, &parts,
+                          &pass.forms, &join))
+        return NULL;
+    if (!PyAnySet_Check(rules.function_words) || !PyAnySet_Check(rules.spaces)
+            || !PyAnySet_Check(rules.hyphens)) {
+        PyErr_SetString(PyExc_TypeError, "the rules of names are not sets");
+        return NULL;
+    }
+    int joins_names = PyObject_IsTrue(join);
+    if (joins_names < 0)
+        return NULL;
+    PyObject *result = NULL;
+    if (!PyUnicode_Check(pass.text) || !PyList_Check(parts) || !PyDict_Check(pass.forms)
+            || PyList_GET_SIZE(parts) % 2 != 1) {
+        pass.unusual = 1;
+    } else {
+        /* a tuple of the parts: the memo runs Python code, which could change the list */
+        pass.parts = PySequence_Tuple(parts);
+        if (pass.parts != NULL)
+            result = run_pass(&pass, &rules, joins_names);
+    }
+    Py_XDECREF(pass.parts);
+    Py_XDECREF(pass.terms);
+    Py_XDECREF(pass.plain);
+    Py_XDECREF(pass.sequence);
+    Py_XDECREF(pass.joined);
+    Py_XDECREF(pass.headline);
+    PyMem_Free(pass.starts);
+    PyMem_Free(pass.joins_before);
+    PyMem_Free(pass.capitalized);
+    if (pass.unusual && !PyErr_Occurred())
+        return PyObject_CallFunctionObjArgs(python, pass.text, parts, pass.forms, join, NULL);
+    return result;
+}
+
+/* --- pair signatures ------------------------------------------------------------------ */
+
+/* A pair's code is 20 bits: two signature bits of 10 (analysis.pair_code). */
+#define CODE_BITS 20
+#define SIGNATURE_BYTES 128
+
+/* The codes of a text's pairs, as they are found; unusual: an input the C leaves to the
+ * Python function (a term's number not of 20 bits, a name's position not a word's). */
+typedef struct {
+    uint32_t *codes;
+    Py_ssize_t count, size;
+    int unusual;
+} Codes;
+
+/* A term's number as the first or second of a pair, from its memo: -1 on error or for an
+ * unusual number. */
+static long
+term_number(Codes *codes, PyObject *memo, PyObject *term)
+{
+    PyObject *value = memo_get(memo, term);
+    if (value == NULL)
+        return -1;
+    int overflow = 0;
+    long number = PyLong_Check(value) ? PyLong_AsLongAndOverflow(value, &overflow) : -1;
+    Py_DECREF(value);
+    if (number < 0 || number >= (1L << CODE_BITS) || overflow) {
+        codes->unusual = 1;
+        return -1;
+    }
+    return number;
+}
+
+/* Adds the code of the pair (first, second): 0, or -1 on error or an unusual number. */
+static int
+add_pair(Codes *codes, PyObject *as_first, PyObject *as_second, PyObject *first,
+         PyObject *second)
+{
+    long one = term_number(codes, as_first, first);
+    long two = one < 0 ? -1 : term_number(codes, as_second, second);
+    if (two < 0)
+        return -1;
+    if (codes->count == codes->size) {
+        if (codes->size > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(uint32_t) - 16) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        Py_ssize_t size = codes->size * 2 + 16;
+        uint32_t *grown = PyMem_Resize(codes->codes, uint32_t, size);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        codes->codes = grown;
+        codes->size = size;
+    }
+    codes->codes[codes->count++] = (uint32_t)(one ^ two);
+    return 0;
+}
+
+/* A joined name: its position (a word's: 0 <= position < words) and its term. */
+typedef struct {
+    Py_ssize_t position;
+    PyObject *term;  /* borrowed from the list of names */
+} Name;
+
+/* The names of joined, checked: 0, or -1 on error or an unusual name. */
+static int
+names_of(Codes *codes, PyObject *joined, Py_ssize_t words, Name *names)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(joined); i++) {
+        PyObject *item = PyList_GET_ITEM(joined, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2
+                || !PyLong_Check(PyTuple_GET_ITEM(item, 0))) {
+            codes->unusual = 1;
+            return -1;
+        }
+        int overflow = 0;
+        long long position = PyLong_AsLongLongAndOverflow(PyTuple_GET_ITEM(item, 0), &overflow);
+        if (overflow || position < 0 || position >= words) {
+            codes->unusual = 1;
+            return -1;
+        }
+        names[i].position = (Py_ssize_t)position;
+        names[i].term = PyTuple_GET_ITEM(item, 1);
+    }
+    return 0;
+}
+
+static int
+by_position(const void *a, const void *b)
+{
+    const Name *one = a, *two = b;
+    return (one->position > two->position) - (one->position < two->position);
+}
+
+/* The pairs each joined name makes with the term before it, the term after it and the
+ * names at the next position (analysis._pairs_with_names): 0, or -1. names: as given;
+ * placed: the same, sorted by position here, so that a name's next are found in log time
+ * (a pair's order among them makes no bit). */
+static int
+add_name_pairs(Codes *codes, PyObject *as_first, PyObject *as_second, PyObject *sequence,
+               const Name *names, Name *placed, Py_ssize_t count)
+{
+    Py_ssize_t words = PyList_GET_SIZE(sequence);
+    if (count > 0)
+        memcpy(placed, names, (size_t)count * sizeof(Name));
+    qsort(placed, (size_t)count, sizeof(Name), by_position);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t position = names[i].position;
+        PyObject *term = names[i].term;
+        if (position >= 1 && add_pair(codes, as_first, as_second,
+                                      PyList_GET_ITEM(sequence, position - 1), term) < 0)
+            return -1;
+        if (position + 1 < words && add_pair(codes, as_first, as_second, term,
+                                             PyList_GET_ITEM(sequence, position + 1)) < 0)
+            return -1;
+        Py_ssize_t low = 0, high = count;  /* the first placed at position + 1 or after */
+        while (low < high) {
+            Py_ssize_t middle = low + (high - low) / 2;
+            if (placed[middle].position <= position)
+                low = middle + 1;
+            else
+                high = middle;
+        }
+        for (; low < count && placed[low].position == position + 1; low++)
+            if (add_pair(codes, as_first, as_second, term, placed[low].term) < 0)
+                return -1;
+    }
+    return 0;
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+    uint32_t one = *(const uint32_t *)a, two = *(const uint32_t *)b;
+    return (one > two) - (one < two);
+}
+
+/* The extension of these codes (analysis._extension); sorts them. */
+static PyObject *
+extension(Codes *codes, Py_ssize_t min_pairs, Py_ssize_t bits_per_pair)
+{
+    if (codes->count <= min_pairs)
+        return PyBytes_FromStringAndSize(NULL, 0);
+    qsort(codes->codes, (size_t)codes->count, sizeof(uint32_t), by_value);
+    Py_ssize_t distinct = 0;
+    for (Py_ssize_t i = 0; i < codes->count; i++)
+        if (i == 0 || codes->codes[i] != codes->codes[i - 1])
+            codes->codes[distinct++] = codes->codes[i];
+    if (distinct <= min_pairs)
+        return PyBytes_FromStringAndSize(NULL, 0);
+    Py_ssize_t size = 129;  /* analysis._EXTENSION_MIN_BYTES */
+    if (bits_per_pair > 0) {
+        if (bits_per_pair > PY_SSIZE_T_MAX / 8 / distinct)
+            return PyErr_NoMemory();
+        Py_ssize_t wanted = (distinct * bits_per_pair + 7) / 8;
+        if (wanted > size)
+            size = wanted;
+    }
+    if (size > PY_SSIZE_T_MAX / 8)
+        return PyErr_NoMemory();
+    PyObject *bytes = PyBytes_FromStringAndSize(NULL, size);
+    if (bytes == NULL)
+        return NULL;
+    unsigned char *bits = (unsigned char *)PyBytes_AS_STRING(bytes);
+    memset(bits, 0, (size_t)size);
+    /* the two odd moduli below the extension's number of bits */
+    uint64_t modulus = 8 * (uint64_t)size - 1, other = modulus - 2;
+    for (Py_ssize_t i = 0; i < distinct; i++) {
+        uint64_t code = codes->codes[i], one = code % modulus, two = code % other;
+        bits[one >> 3] |= (unsigned char)(1u << (one & 7));
+        bits[two >> 3] |= (unsigned char)(1u << (two & 7));
+    }
+    return bytes;
+}
+
+/* The fixed signature of these codes: their two 10-bit halves' bits. */
+static PyObject *
+signature(const Codes *codes)
+{
+    unsigned char bits[SIGNATURE_BYTES] = {0};
+    for (Py_ssize_t i = 0; i < codes->count; i++) {
+        uint32_t low = codes->codes[i] & 1023u, high = codes->codes[i] >> 10;
+        bits[low >> 3] |= (unsigned char)(1u << (low & 7));
+        bits[high >> 3] |= (unsigned char)(1u << (high & 7));
+    }
+    return PyBytes_FromStringAndSize((const char *)bits, SIGNATURE_BYTES);
+}
+
+/* The pairs' codes of sequence and joined: 0, or -1 on error or an unusual input. */
+static int
+add_codes(Codes *codes, PyObject *as_first, PyObject *as_second, PyObject *sequence,
+          PyObject *joined)
+{
+    for (Py_ssize_t i = 0; i + 1 < PyList_GET_SIZE(sequence); i++)
+        if (add_pair(codes, as_first, as_second, PyList_GET_ITEM(sequence, i),
+                     PyList_GET_ITEM(sequence, i + 1)) < 0)
+            return -1;
+    Py_ssize_t count = PyList_GET_SIZE(joined);
+    Name *names = PyMem_New(Name, 2 * count + 1);  /* as given, then placed */
+    if (names == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int failed = names_of(codes, joined, PyList_GET_SIZE(sequence), names) < 0
+        || add_name_pairs(codes, as_first, as_second, sequence, names, names + count,
+                          count) < 0;
+    PyMem_Free(names);
+    return failed ? -1 : 0;
+}
+
+/* pair_signatures(python, as_first, as_second, sequence, joined, min_pairs, bits_per_pair):
+ * analysis._signatures_python (given first, with the two memos of terms' numbers), which
+ * it calls for an unusual input. */
+static PyObject *
+pair_signatures(PyObject *module, PyObject *args)
+{
+    PyObject *python, *as_first, *as_second, *sequence, *joined;
+    Py_ssize_t min_pairs, bits_per_pair;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!nn:pair_signatures", &python, &PyDict_Type,
+                          &as_first, &PyDict_Type, &as_second, &PyList_Type, &sequence,
+                          &PyList_Type, &joined, &min_pairs, &bits_per_pair))
+        return NULL;
+    Codes codes = {NULL, 0, 0, 0};
+    PyObject *result = NULL;
+    if (add_codes(&codes, as_first, as_second, sequence, joined) == 0) {
+        PyObject *fixed = signature(&codes);
+        PyObject *extended = fixed == NULL ? NULL : extension(&codes, min_pairs, bits_per_pair);
+        result = extended == NULL ? NULL : PyTuple_Pack(2, fixed, extended);
+        Py_XDECREF(fixed);
+        Py_XDECREF(extended);
+    }
+    PyMem_Free(codes.codes);
+    if (codes.unusual && !PyErr_Occurred())
+        return PyObject_CallFunction(python, "OOnn", sequence, joined, min_pairs,
+                                     bits_per_pair);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"prose_of_parts", prose_of_parts, METH_VARARGS,
+     "analysis._prose_of_parts_python, given it and the rules of names first."},
+    {"pair_signatures", pair_signatures, METH_VARARGS,
+     "analysis._signatures_python, given it and the memos of terms' pair numbers first."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_c_analysis",
+    "The compiled loops of a document's analysis (see searchidx/analysis.py).", 0, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__c_analysis(void)
+{
+    return PyModuleDef_Init(&module);
+}
