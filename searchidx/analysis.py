@@ -408,32 +408,35 @@ class WordForms:
             raise TypeError(f"not a chain of word filters: {analyzer!r}")
         self.join = tokenizer.join
         self._filters = filters
-        self._forms = Memo(self._form)  # word as written -> (plain, term, capitalized)
+        # word as written -> (plain, term, capitalized, its exact_term as a WORD)
+        self._forms = Memo(self._form)
 
     def prose(self, value: str) -> Prose:
         """``value``'s terms, spelling words, and terms in order (for its signature)."""
         text = normalize(value)
         parts = _WORD_SPLIT.split(text)  # gap, word, gap, word, ..., gap
-        _keep_words(text, parts[1::2])
-        return Prose(*_prose_of_parts(text, parts, self._forms, self.join))
+        *prose, exact = _prose_of_parts(text, parts, self._forms, self.join)
+        _keep_exact_terms(text, exact)
+        return Prose(*prose)
 
-    def _form(self, text: str) -> tuple[str, str, bool]:
+    def _form(self, text: str) -> tuple[str, str, bool, str | None]:
         plain = term = text
         for part in self._filters:
             term = part.word(term)
             if not part.is_morph:
                 plain = term
-        return plain, term, text[0].isupper()
+        return plain, term, text[0].isupper(), exact_term(text, WORD)
 
 
-_PLAIN, _TERM, _CAPITALIZED = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+_PLAIN, _TERM, _CAPITALIZED, _EXACT = map(operator.itemgetter, range(4))
 
 
 def _prose_of_parts_python(text: str, parts: list[str], forms: Memo, join: bool,
                            ) -> tuple[dict[str, list[Occurrence]], set[str], list[str],
-                                      list[tuple[int, str]]]:
+                                      list[tuple[int, str]], dict[str, int]]:
     """The fields of :class:`Prose` of NFC ``text`` split around its words (``parts``),
-    the words' forms from ``forms`` (a :class:`WordForms` memo), names joined if ``join``."""
+    the words' forms from ``forms`` (a :class:`WordForms` memo), names joined if ``join``;
+    then the exact field's terms of ``text`` (:func:`_exact_counts`)."""
     texts = parts[1::2]
     words_forms = list(map(forms.__getitem__, texts))
     sequence = list(map(_TERM, words_forms))
@@ -453,7 +456,8 @@ def _prose_of_parts_python(text: str, parts: list[str], forms: Memo, join: bool,
             terms[term] = [occurrence]
         else:
             found.append(occurrence)
-    return terms, set(map(_PLAIN, words_forms)), sequence, joined
+    exact = _exact_counts(text, texts, ends[::2], list(map(_EXACT, words_forms)))
+    return terms, set(map(_PLAIN, words_forms)), sequence, joined, exact
 
 
 def _with_names(forms: Memo, emitted: list, names: list[tuple[int, str, Occurrence]],
@@ -514,25 +518,17 @@ _prose_of_parts = _prose_of_parts_python if _c is None else partial(
     JOINED_MAX_WORDS)
 
 
-# The words of the last few texts analysed as prose, joined by spaces, by text: the exact
-# field finds those its article's title and body fields found (strings, so that a program's
-# frozen objects stay as many: a container forgotten would leave the frozen generation).
-_RECENT_WORDS: OrderedDict[str, str] = OrderedDict()
+# The exact field's terms of the last few texts analysed as prose, by text: the exact
+# field finds those its article's title and body fields found (dicts of strings and numbers,
+# which the garbage collector does not track: a program's frozen objects stay as many).
+_RECENT_EXACT_TERMS: OrderedDict[str, dict[str, int]] = OrderedDict()
 _RECENT_TEXTS = 4
 
 
-def _keep_words(text: str, words: list[str]) -> None:
-    if len(_RECENT_WORDS) >= _RECENT_TEXTS:
-        _RECENT_WORDS.popitem(last=False)
-    _RECENT_WORDS[text] = " ".join(words)  # no word holds a space
-
-
-def _words(text: str) -> list[str]:
-    """The words of ``text``, as the prose fields found them if they analysed it lately."""
-    joined = _RECENT_WORDS.get(text)
-    if joined is None:
-        return TOKEN_PATTERN.findall(text)
-    return joined.split(" ") if joined else []
+def _keep_exact_terms(text: str, counts: dict[str, int]) -> None:
+    if len(_RECENT_EXACT_TERMS) >= _RECENT_TEXTS:
+        _RECENT_EXACT_TERMS.popitem(last=False)
+    _RECENT_EXACT_TERMS[text] = counts
 
 
 @lru_cache(maxsize=1)
@@ -726,44 +722,42 @@ def exact_text(title: str, body: str) -> str:
 def exact_terms(value: str) -> dict[str, int]:
     """What ``exact_analyzer()`` indexes for ``value``, each term with its frequency (in the
     order first met): the analyzer's words (never joined) through :func:`exact_term`,
-    without Token objects, each distinct word's term worked out once; where headlines are
-    is worked out only if an acronym could be in one."""
-    value = normalize(value)
-    texts = _line_words(value)
-    terms = list(map(_EXACT_WORDS.__getitem__, texts))
+    without Token objects, line by line (no word or headline spans a line break): for
+    :func:`exact_text`, its title's and its body's, which the prose fields of the same
+    article may have found."""
+    first, newline, rest = normalize(value).partition("\n")
+    counts = dict(_line_exact_terms(first))
+    for term, count in (_line_exact_terms(rest).items() if newline else ()):
+        counts[term] = counts.get(term, 0) + count
+    return counts
+
+
+def _line_exact_terms(text: str) -> dict[str, int]:
+    """:func:`_exact_counts` of ``text`` (never to be changed: a prose field's may be)."""
+    counts = _RECENT_EXACT_TERMS.get(text)
+    if counts is None:
+        matches = list(TOKEN_PATTERN.finditer(text))
+        texts = [match.group() for match in matches]
+        counts = _exact_counts(text, texts, [match.start() for match in matches],
+                               list(map(_EXACT_WORDS.__getitem__, texts)))
+    return counts
+
+
+def _exact_counts(text: str, texts: list[str], starts: list[int], terms: list[str | None],
+                  ) -> dict[str, int]:
+    """The exact field's terms of NFC ``text``, whose words ``texts`` start at ``starts``
+    and have these :func:`exact_term` s as ``WORD`` s, each with its frequency, in the order
+    first met; where headlines are is worked out only if an acronym could be in one."""
     counts = Counter(filter(None, terms))
     # a word of a headline is not an acronym: one kept as one here may have to go
-    if any(map(is_acronym, counts)) and (headline := _lines_headline_starts(value)):
-        # the words up to the last headline's: most often a title's few
-        words_up_to_it = TOKEN_PATTERN.finditer(value, 0, max(headline) + 1)
-        for number, match in enumerate(words_up_to_it):
-            if match.start() in headline and is_acronym(texts[number]):
-                terms[number] = None
-        counts = Counter(filter(None, terms))
+    if any(map(is_acronym, counts)) and (headline := _headline_starts(text)):
+        kept = [None if start in headline and is_acronym(word) else term
+                for word, start, term in zip(texts, starts, terms)]
+        counts = Counter(filter(None, kept))
     return dict(counts)
 
 
 _EXACT_WORDS = Memo(lambda word: exact_term(word, WORD))
-
-
-def _line_words(value: str) -> list[str]:
-    """The words of ``value`` from those of its first line and the rest (no word spans a
-    line break): for :func:`exact_text`, its title's and its body's, which the prose fields
-    of the same article may have found."""
-    first, newline, rest = value.partition("\n")
-    return _words(first) + _words(rest) if newline else _words(first)
-
-
-def _lines_headline_starts(value: str) -> set[int] | frozenset[int]:
-    """:func:`_headline_starts` of ``value`` from those of its first line and the rest (a
-    headline run never crosses a line break): for :func:`exact_text`, its title's and
-    its body's, which the prose fields of the same article may have worked out."""
-    first, newline, rest = value.partition("\n")
-    starts = _headline_starts(first)
-    if not newline:
-        return starts
-    offset = len(first) + 1
-    return starts | {start + offset for start in _headline_starts(rest)}
 
 
 def name_analyzer():

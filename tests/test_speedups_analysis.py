@@ -52,9 +52,10 @@ def _both_passes(value: str, join: bool = True) -> tuple[tuple, tuple]:
 
 
 def _as_compared(prose: tuple) -> tuple:
-    """A pass's results with the order of its terms (the order the index writes them in)."""
-    terms, plain, sequence, joined = prose
-    return list(terms.items()), plain, sequence, joined
+    """A pass's results with the order of its terms and its exact terms (the order the index
+    is given them in)."""
+    terms, plain, sequence, joined, exact = prose
+    return list(terms.items()), plain, sequence, joined, list(exact.items())
 
 
 def test_the_analysis_module_is_compiled_where_a_c_compiler_is():
@@ -71,9 +72,11 @@ def test_the_analysis_module_is_compiled_where_a_c_compiler_is():
 @example("Buôn Ma Thuột Buôn Ma Thuột Hà Nội", True)
 @example("BAHIA COCOA REVIEW Hà Nội", True)
 @example("HÀ NỘI HÀ NỘI Kim Jong-un", True)
+@example("UN DPRK BAHIA COCOA REVIEW UN thủy DPRK", False)
 @example("The Bank of Deutsche Bundesbank Kim Jong\u2011un", True)
 @example(unicodedata.normalize("NFD", "Nguyễn Tấn Dũng thuỷ"), True)
-def test_a_compiled_prose_pass_makes_the_python_one_s_terms_words_and_names(value, join):
+def test_a_compiled_prose_pass_makes_the_python_one_s_terms_words_names_and_exact_terms(
+        value, join):
     made, reference = _both_passes(value, join)
     assert _as_compared(made) == _as_compared(reference)
 
@@ -88,7 +91,7 @@ def test_a_compiled_prose_pass_keeps_each_occurrence_as_a_tuple_of_ints():
 
 @compiled
 def test_a_compiled_prose_pass_hands_a_memo_of_other_forms_to_the_python_one():
-    memo = Memo(lambda word: word.upper())  # forms not (plain, term, capitalized)
+    memo = Memo(lambda word: word.upper())  # forms not (plain, term, capitalized, exact)
     text = "Ha Noi"
     parts = analysis._WORD_SPLIT.split(text)
     with pytest.raises(Exception) as python_error:

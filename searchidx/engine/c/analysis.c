@@ -103,39 +103,57 @@ names_join(const NameRules *rules, PyObject *first, PyObject *gap, PyObject *sec
     return function_word < 0 ? -1 : !function_word;
 }
 
-/* Whether both starts are in the set headline: 1, 0, or -1 on error. */
+/* Whether the number is in the set: 1, 0, or -1 on error. */
 static int
-both_in(PyObject *headline, Py_ssize_t start, Py_ssize_t other)
+contains_number(PyObject *set, Py_ssize_t number)
 {
-    int found = 0;
-    PyObject *number = PyLong_FromSsize_t(start);
-    if (number == NULL)
+    PyObject *key = PyLong_FromSsize_t(number);
+    if (key == NULL)
         return -1;
-    found = PySequence_Contains(headline, number);
-    Py_DECREF(number);
-    if (found != 1)
-        return found;
-    number = PyLong_FromSsize_t(other);
-    if (number == NULL)
-        return -1;
-    found = PySequence_Contains(headline, number);
-    Py_DECREF(number);
+    int found = PySequence_Contains(set, key);
+    Py_DECREF(key);
     return found;
 }
 
-/* The state of one prose pass: its four results, and per word its start and whether it
- * is capitalized, and how many words before it the name it ends joins (0: none);
- * unusual: an input the C leaves to the Python function (a part not a str, a form not a
- * tuple of three). */
+/* The state of one prose pass: its results, and per word its start and whether it is
+ * capitalized, and how many words before it the name it ends joins (0: none); the words
+ * that have an exact term, and those terms; unusual: an input the C leaves to the Python
+ * function (a part not a str, a form not a tuple of four, an exact term not a str). */
 typedef struct {
     int unusual;
     PyObject *terms, *plain, *sequence, *joined;
     PyObject *text, *parts, *forms;
-    PyObject *headline;  /* worked out when a pair first joins */
+    PyObject *headline;  /* worked out when a pair first joins or an acronym is met */
     Py_ssize_t *starts;
     Py_ssize_t *joins_before;
     char *capitalized;
+    PyObject *exact_terms;  /* list */
+    Py_ssize_t *exact_words;
+    int acronym_met;
 } Pass;
+
+/* analysis.is_acronym: two or more letters, all ASCII capitals. */
+static int
+is_acronym(PyObject *word)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(word);
+    if (!PyUnicode_IS_ASCII(word) || length < 2)
+        return 0;
+    const Py_UCS1 *letters = PyUnicode_1BYTE_DATA(word);
+    for (Py_ssize_t i = 0; i < length; i++)
+        if (letters[i] < 'A' || letters[i] > 'Z')
+            return 0;
+    return 1;
+}
+
+/* The starts of text's headline words (analysis._headline_starts), worked out once. */
+static PyObject *
+headline_of(Pass *pass, const NameRules *rules)
+{
+    if (pass->headline == NULL)
+        pass->headline = PyObject_CallOneArg(rules->headline_starts, pass->text);
+    return pass->headline;
+}
 
 /* Words number first to last of parts (gap, word, gap, ...) joined without a gap. */
 static PyObject *
@@ -167,12 +185,11 @@ add_names(Pass *pass, const NameRules *rules, Py_ssize_t w, Py_ssize_t end)
     int found = names_join(rules, first, gap, second, pass->capitalized[w]);
     if (found <= 0)
         return found;
-    if (pass->headline == NULL) {
-        pass->headline = PyObject_CallOneArg(rules->headline_starts, pass->text);
-        if (pass->headline == NULL)
-            return -1;
-    }
-    found = both_in(pass->headline, pass->starts[w], pass->starts[w - 1]);
+    if (headline_of(pass, rules) == NULL)
+        return -1;
+    found = contains_number(pass->headline, pass->starts[w]);
+    if (found == 1)
+        found = contains_number(pass->headline, pass->starts[w - 1]);
     if (found != 0)
         return found < 0 ? -1 : 0;
     Py_ssize_t before = 1 + pass->joins_before[w - 1];
@@ -187,7 +204,7 @@ add_names(Pass *pass, const NameRules *rules, Py_ssize_t w, Py_ssize_t end)
         Py_DECREF(name);
         if (form == NULL)
             return -1;
-        if (!PyTuple_Check(form) || PyTuple_GET_SIZE(form) != 3) {
+        if (!PyTuple_Check(form) || PyTuple_GET_SIZE(form) != 4) {
             Py_DECREF(form);
             pass->unusual = 1;
             return -1;
@@ -207,6 +224,71 @@ add_names(Pass *pass, const NameRules *rules, Py_ssize_t w, Py_ssize_t end)
     return 0;
 }
 
+/* Notes word w's exact term (None: it has none): 0, or -1 on error or if unusual. */
+static int
+add_exact(Pass *pass, Py_ssize_t w, PyObject *term)
+{
+    if (term == Py_None)
+        return 0;
+    if (!PyUnicode_Check(term))
+        return -1;
+    if (PyUnicode_GET_LENGTH(term) == 0)  /* as filter(None, ...) */
+        return 0;
+    pass->exact_words[PyList_GET_SIZE(pass->exact_terms)] = w;
+    pass->acronym_met |= is_acronym(term);
+    return PyList_Append(pass->exact_terms, term);
+}
+
+/* Adds one to term's count in counts (a dict of this module's own numbers): 0, or -1. */
+static int
+count_one(PyObject *counts, PyObject *term)
+{
+    PyObject *count = PyDict_GetItemWithError(counts, term);
+    if (count == NULL && PyErr_Occurred())
+        return -1;
+    PyObject *more = PyLong_FromSsize_t(count == NULL ? 1 : PyLong_AsSsize_t(count) + 1);
+    if (more == NULL)
+        return -1;
+    int failed = PyDict_SetItem(counts, term, more);
+    Py_DECREF(more);
+    return failed;
+}
+
+/* The exact field's terms of the text and their counts (analysis._exact_counts): an
+ * acronym in a headline is no acronym, and has none. */
+static PyObject *
+exact_counts(Pass *pass, const NameRules *rules)
+{
+    int in_headlines = 0;
+    if (pass->acronym_met) {
+        if (headline_of(pass, rules) == NULL)
+            return NULL;
+        in_headlines = PyObject_IsTrue(pass->headline);
+        if (in_headlines < 0)
+            return NULL;
+    }
+    PyObject *counts = PyDict_New();
+    if (counts == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(pass->exact_terms); i++) {
+        Py_ssize_t w = pass->exact_words[i];
+        if (in_headlines && is_acronym(PyTuple_GET_ITEM(pass->parts, 2 * w + 1))) {
+            int found = contains_number(pass->headline, pass->starts[w]);
+            if (found > 0)
+                continue;
+            if (found < 0) {
+                Py_DECREF(counts);
+                return NULL;
+            }
+        }
+        if (count_one(counts, PyList_GET_ITEM(pass->exact_terms, i)) < 0) {
+            Py_DECREF(counts);
+            return NULL;
+        }
+    }
+    return counts;
+}
+
 /* One word of the pass: its form, its occurrence, the names it ends. 0, or -1. */
 static int
 add_word(Pass *pass, const NameRules *rules, int join, Py_ssize_t w, Py_ssize_t start)
@@ -220,9 +302,10 @@ add_word(Pass *pass, const NameRules *rules, int join, Py_ssize_t w, Py_ssize_t 
     PyObject *form = memo_get(pass->forms, word);
     if (form == NULL)
         return -1;
-    if (!PyTuple_Check(form) || PyTuple_GET_SIZE(form) != 3) {
+    if (!PyTuple_Check(form) || PyTuple_GET_SIZE(form) != 4
+            || add_exact(pass, w, PyTuple_GET_ITEM(form, 3)) < 0) {
         Py_DECREF(form);
-        pass->unusual = 1;
+        pass->unusual |= !PyErr_Occurred();
         return -1;
     }
     PyObject *term = PyTuple_GET_ITEM(form, 1);
@@ -258,9 +341,12 @@ run_pass(Pass *pass, const NameRules *rules, int join)
     pass->starts = PyMem_New(Py_ssize_t, count + 1);
     pass->joins_before = PyMem_New(Py_ssize_t, count + 1);
     pass->capitalized = PyMem_Malloc(count + 1);
+    pass->exact_terms = PyList_New(0);
+    pass->exact_words = PyMem_New(Py_ssize_t, count + 1);
     if (pass->sequence == NULL || pass->terms == NULL || pass->plain == NULL
             || pass->joined == NULL || pass->starts == NULL || pass->joins_before == NULL
-            || pass->capitalized == NULL) {
+            || pass->capitalized == NULL || pass->exact_terms == NULL
+            || pass->exact_words == NULL) {
         if (!PyErr_Occurred())
             PyErr_NoMemory();
         return NULL;
@@ -277,7 +363,11 @@ run_pass(Pass *pass, const NameRules *rules, int join)
             return NULL;
         offset = start + PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(pass->parts, 2 * w + 1));
     }
-    return PyTuple_Pack(4, pass->terms, pass->plain, pass->sequence, pass->joined);
+    PyObject *exact = exact_counts(pass, rules);
+    PyObject *result = exact == NULL ? NULL : PyTuple_Pack(5, pass->terms, pass->plain,
+                                                            pass->sequence, pass->joined, exact);
+    Py_XDECREF(exact);
+    return result;
 }
 
 /* prose_of_parts(python, headline_starts, function_words, spaces, hyphens, syllable_max,
@@ -322,6 +412,8 @@ prose_of_parts(PyObject *module, PyObject *args)
     PyMem_Free(pass.starts);
     PyMem_Free(pass.joins_before);
     PyMem_Free(pass.capitalized);
+    Py_XDECREF(pass.exact_terms);
+    PyMem_Free(pass.exact_words);
     if (pass.unusual && !PyErr_Occurred())
         return PyObject_CallFunctionObjArgs(python, pass.text, parts, pass.forms, join, NULL);
     return result;
