@@ -690,8 +690,7 @@ def _term_codes(term: str) -> tuple[int, int, int]:
 # an lru_cache's took a fifth of the signature's time).
 _AS_FIRST = Memo(lambda term: (codes := _term_codes(term))[0] | codes[2] << 10)
 _AS_SECOND = Memo(lambda term: (codes := _term_codes(term))[1] | codes[0] << 10)
-_signatures = _signatures_python if _c is None else partial(
-    _c.pair_signatures, _signatures_python, _AS_FIRST, _AS_SECOND)
+_signatures = _signatures_python if _c is None else partial(_c.pair_signatures, _signatures_python)
 
 _AS_DIGITS = bytes.maketrans(b"\0\1", b"01")
 

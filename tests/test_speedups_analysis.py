@@ -128,15 +128,36 @@ def test_a_long_text_s_compiled_extension_is_the_python_one():
         prose.sequence, prose.joined, 150, 6)
 
 
+def _assert_alike(compiled_call, python_call) -> None:
+    """The compiled call returns what the Python call returns, or raises its error."""
+    try:
+        expected = python_call()
+    except Exception as error:
+        with pytest.raises(type(error)):
+            compiled_call()
+    else:
+        assert compiled_call() == expected
+
+
 @compiled
 @pytest.mark.parametrize("joined", [[(-1, "hanoi")], [(2, "hanoi")], [(10**30, "hanoi")],
                                     [("0", "hanoi")], [(0, "hanoi", 1)], [(0, "hanoi"), (-3, "x")]])
 def test_compiled_signatures_hand_names_at_no_word_s_position_to_the_python_ones(joined):
     sequence = ["ha", "noi"]
-    try:
-        expected = analysis._signatures_python(sequence, joined, 150, 6)
-    except Exception as error:  # the Python function's own error, which the compiled one gives
-        with pytest.raises(type(error)):
-            analysis._signatures(sequence, joined, 150, 6)
-    else:
-        assert analysis._signatures(sequence, joined, 150, 6) == expected
+    _assert_alike(lambda: analysis._signatures(sequence, joined, 150, 6),
+                  lambda: analysis._signatures_python(sequence, joined, 150, 6))
+
+
+@compiled
+@pytest.mark.parametrize("sequence", [["ha", 5], [b"ha", "noi"], ["\ud800", "noi"],
+                                      ["ha", "n\udfffoi"], ["ǽ", "Nguyễn", "𝔘𝔑"]])
+def test_compiled_signatures_of_terms_of_any_kind_are_the_python_ones(sequence):
+    _assert_alike(lambda: analysis._signatures(sequence, [], 0, 6),
+                  lambda: analysis._signatures_python(sequence, [], 0, 6))
+
+
+@compiled
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1), max_size=200))
+def test_compiled_signatures_number_every_term_as_the_python_ones(sequence):
+    assert (analysis._signatures(sequence, [], 10, 6)
+            == analysis._signatures_python(sequence, [], 10, 6))

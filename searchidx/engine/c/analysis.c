@@ -426,40 +426,47 @@ prose_of_parts(PyObject *module, PyObject *args)
 #define SIGNATURE_BYTES 128
 
 /* The codes of a text's pairs, as they are found; unusual: an input the C leaves to the
- * Python function (a term's number not of 20 bits, a name's position not a word's). */
+ * Python function (a term not a str, a name's position not a word's). */
 typedef struct {
     uint32_t *codes;
     Py_ssize_t count, size;
     int unusual;
 } Codes;
 
-/* A term's number as the first or second of a pair, from its memo: -1 on error or for an
- * unusual number. */
-static long
-term_number(Codes *codes, PyObject *memo, PyObject *term)
+/* The CRC-32 of zlib (and of analysis._term_codes), half a byte at a time. */
+static const uint32_t CRC_OF_HALF_BYTE[16] = {
+    0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u,
+    0x4db26158u, 0x5005713cu, 0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu,
+    0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu,
+};
+
+/* The CRC-32 of term's UTF-8 (in *crc): 0, or -1 on error (a surrogate) or if unusual. */
+static int
+term_crc(Codes *codes, PyObject *term, uint32_t *crc)
 {
-    PyObject *value = memo_get(memo, term);
-    if (value == NULL)
-        return -1;
-    int overflow = 0;
-    long number = PyLong_Check(value) ? PyLong_AsLongAndOverflow(value, &overflow) : -1;
-    Py_DECREF(value);
-    if (number < 0 || number >= (1L << CODE_BITS) || overflow) {
+    Py_ssize_t length;
+    if (!PyUnicode_Check(term)) {
         codes->unusual = 1;
         return -1;
     }
-    return number;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(term, &length);
+    if (utf8 == NULL)
+        return -1;
+    uint32_t value = 0xffffffffu;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        uint32_t byte = (unsigned char)utf8[i];
+        value = CRC_OF_HALF_BYTE[(value ^ byte) & 15u] ^ (value >> 4);
+        value = CRC_OF_HALF_BYTE[(value ^ (byte >> 4)) & 15u] ^ (value >> 4);
+    }
+    *crc = value ^ 0xffffffffu;
+    return 0;
 }
 
-/* Adds the code of the pair (first, second): 0, or -1 on error or an unusual number. */
+/* Adds the code of a pair whose terms' CRCs are these: analysis.pair_code, the first's
+ * first and third ten bits against the second's second and first (_AS_FIRST, _AS_SECOND). */
 static int
-add_pair(Codes *codes, PyObject *as_first, PyObject *as_second, PyObject *first,
-         PyObject *second)
+add_code(Codes *codes, uint32_t first, uint32_t second)
 {
-    long one = term_number(codes, as_first, first);
-    long two = one < 0 ? -1 : term_number(codes, as_second, second);
-    if (two < 0)
-        return -1;
     if (codes->count == codes->size) {
         if (codes->size > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(uint32_t) - 16) {
             PyErr_NoMemory();
@@ -474,8 +481,20 @@ add_pair(Codes *codes, PyObject *as_first, PyObject *as_second, PyObject *first,
         codes->codes = grown;
         codes->size = size;
     }
-    codes->codes[codes->count++] = (uint32_t)(one ^ two);
+    uint32_t as_first = (first & 1023u) | ((first >> 20) & 1023u) << 10;
+    uint32_t as_second = ((second >> 10) & 1023u) | (second & 1023u) << 10;
+    codes->codes[codes->count++] = as_first ^ as_second;
     return 0;
+}
+
+/* Adds the code of the pair (first, second): 0, or -1 on error or if unusual. */
+static int
+add_pair(Codes *codes, PyObject *first, PyObject *second)
+{
+    uint32_t one, two;
+    if (term_crc(codes, first, &one) < 0 || term_crc(codes, second, &two) < 0)
+        return -1;
+    return add_code(codes, one, two);
 }
 
 /* A joined name: its position (a word's: 0 <= position < words) and its term. */
@@ -519,7 +538,7 @@ by_position(const void *a, const void *b)
  * placed: the same, sorted by position here, so that a name's next are found in log time
  * (a pair's order among them makes no bit). */
 static int
-add_name_pairs(Codes *codes, PyObject *as_first, PyObject *as_second, PyObject *sequence,
+add_name_pairs(Codes *codes, PyObject *sequence,
                const Name *names, Name *placed, Py_ssize_t count)
 {
     Py_ssize_t words = PyList_GET_SIZE(sequence);
@@ -529,10 +548,10 @@ add_name_pairs(Codes *codes, PyObject *as_first, PyObject *as_second, PyObject *
     for (Py_ssize_t i = 0; i < count; i++) {
         Py_ssize_t position = names[i].position;
         PyObject *term = names[i].term;
-        if (position >= 1 && add_pair(codes, as_first, as_second,
-                                      PyList_GET_ITEM(sequence, position - 1), term) < 0)
+        if (position >= 1
+                && add_pair(codes, PyList_GET_ITEM(sequence, position - 1), term) < 0)
             return -1;
-        if (position + 1 < words && add_pair(codes, as_first, as_second, term,
+        if (position + 1 < words && add_pair(codes, term,
                                              PyList_GET_ITEM(sequence, position + 1)) < 0)
             return -1;
         Py_ssize_t low = 0, high = count;  /* the first placed at position + 1 or after */
@@ -544,7 +563,7 @@ add_name_pairs(Codes *codes, PyObject *as_first, PyObject *as_second, PyObject *
                 high = middle;
         }
         for (; low < count && placed[low].position == position + 1; low++)
-            if (add_pair(codes, as_first, as_second, term, placed[low].term) < 0)
+            if (add_pair(codes, term, placed[low].term) < 0)
                 return -1;
     }
     return 0;
@@ -610,13 +629,15 @@ signature(const Codes *codes)
 
 /* The pairs' codes of sequence and joined: 0, or -1 on error or an unusual input. */
 static int
-add_codes(Codes *codes, PyObject *as_first, PyObject *as_second, PyObject *sequence,
-          PyObject *joined)
+add_codes(Codes *codes, PyObject *sequence, PyObject *joined)
 {
-    for (Py_ssize_t i = 0; i + 1 < PyList_GET_SIZE(sequence); i++)
-        if (add_pair(codes, as_first, as_second, PyList_GET_ITEM(sequence, i),
-                     PyList_GET_ITEM(sequence, i + 1)) < 0)
+    uint32_t before = 0, crc;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(sequence); i++) {  /* each term's CRC once */
+        if (term_crc(codes, PyList_GET_ITEM(sequence, i), &crc) < 0
+                || (i > 0 && add_code(codes, before, crc) < 0))
             return -1;
+        before = crc;
+    }
     Py_ssize_t count = PyList_GET_SIZE(joined);
     Name *names = PyMem_New(Name, 2 * count + 1);  /* as given, then placed */
     if (names == NULL) {
@@ -624,28 +645,26 @@ add_codes(Codes *codes, PyObject *as_first, PyObject *as_second, PyObject *seque
         return -1;
     }
     int failed = names_of(codes, joined, PyList_GET_SIZE(sequence), names) < 0
-        || add_name_pairs(codes, as_first, as_second, sequence, names, names + count,
-                          count) < 0;
+        || add_name_pairs(codes, sequence, names, names + count, count) < 0;
     PyMem_Free(names);
     return failed ? -1 : 0;
 }
 
-/* pair_signatures(python, as_first, as_second, sequence, joined, min_pairs, bits_per_pair):
- * analysis._signatures_python (given first, with the two memos of terms' numbers), which
- * it calls for an unusual input. */
+/* pair_signatures(python, sequence, joined, min_pairs, bits_per_pair):
+ * analysis._signatures_python (given first), which it calls for an unusual input. The
+ * terms' numbers are worked out here, as analysis._term_codes does. */
 static PyObject *
 pair_signatures(PyObject *module, PyObject *args)
 {
-    PyObject *python, *as_first, *as_second, *sequence, *joined;
+    PyObject *python, *sequence, *joined;
     Py_ssize_t min_pairs, bits_per_pair;
     (void)module;
-    if (!PyArg_ParseTuple(args, "OO!O!O!O!nn:pair_signatures", &python, &PyDict_Type,
-                          &as_first, &PyDict_Type, &as_second, &PyList_Type, &sequence,
+    if (!PyArg_ParseTuple(args, "OO!O!nn:pair_signatures", &python, &PyList_Type, &sequence,
                           &PyList_Type, &joined, &min_pairs, &bits_per_pair))
         return NULL;
     Codes codes = {NULL, 0, 0, 0};
     PyObject *result = NULL;
-    if (add_codes(&codes, as_first, as_second, sequence, joined) == 0) {
+    if (add_codes(&codes, sequence, joined) == 0) {
         PyObject *fixed = signature(&codes);
         PyObject *extended = fixed == NULL ? NULL : extension(&codes, min_pairs, bits_per_pair);
         result = extended == NULL ? NULL : PyTuple_Pack(2, fixed, extended);
@@ -663,7 +682,7 @@ static PyMethodDef methods[] = {
     {"prose_of_parts", prose_of_parts, METH_VARARGS,
      "analysis._prose_of_parts_python, given it and the rules of names first."},
     {"pair_signatures", pair_signatures, METH_VARARGS,
-     "analysis._signatures_python, given it and the memos of terms' pair numbers first."},
+     "analysis._signatures_python, given it first."},
     {NULL, NULL, 0, NULL},
 };
 
