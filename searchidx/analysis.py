@@ -352,7 +352,7 @@ class EnglishStemFilter(WordFilter):
 @lru_cache(maxsize=100_000)
 def _stem(word: str) -> str:
     """Porter's stem of a folded word longer than STEM_MIN_LENGTH; shorter words as they are."""
-    return stem(word) if len(word) > STEM_MIN_LENGTH else word
+    return _porter_stem(word) if len(word) > STEM_MIN_LENGTH else word
 
 
 # --- indexing in one pass --------------------------------------------------------------------
@@ -513,6 +513,7 @@ _WORD_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
 # it leaves to it, and the rules and memos of the module it follows, then the Python
 # function's arguments. The Python function is the reference and the fallback.
 _c = speedups.compiled("analysis")
+_porter_stem = stem if _c is None else partial(_c.porter_stem, stem)
 _prose_of_parts = _prose_of_parts_python if _c is None else partial(
     _c.prose_of_parts, _prose_of_parts_python, _headline_starts, FUNCTION_WORDS, _SPACES, _HYPHENS, NAME_SYLLABLE_MAX,
     JOINED_MAX_WORDS)

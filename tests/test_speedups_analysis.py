@@ -1,6 +1,7 @@
 """The compiled analysis loops (searchidx.engine._c_analysis) give what the Python
 functions they stand in for give, on every text: the compiled function is each module
-binding (``_prose_of_parts``, ``_signatures``), the reference its ``*_python``."""
+binding (``_prose_of_parts``, ``_signatures``, ``_porter_stem``), the reference its
+``*_python`` (Whoosh's ``stem`` for the stem)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from searchidx import analysis
 from searchidx.analysis import Memo, WordForms, normalize, prose_analyzer
+from searchidx.engine.text import stem
 
 compiled = pytest.mark.skipif(analysis._c is None, reason="the Python functions were asked for "
                               "(SEARCHIDX_PURE_PYTHON) or the module was not built")
@@ -161,3 +163,37 @@ def test_compiled_signatures_of_terms_of_any_kind_are_the_python_ones(sequence):
 def test_compiled_signatures_number_every_term_as_the_python_ones(sequence):
     assert (analysis._signatures(sequence, [], 10, 6)
             == analysis._signatures_python(sequence, [], 10, 6))
+
+
+# Porter's suffixes and the endings its steps test, so that generated words reach every step.
+SUFFIXES = ["ational", "tional", "enci", "anci", "izer", "bli", "alli", "entli", "eli", "ousli",
+            "ization", "ation", "ator", "alism", "iveness", "fulness", "ousness", "aliti", "iviti",
+            "biliti", "logi", "icate", "ative", "alize", "iciti", "ical", "ful", "ness", "al",
+            "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ou", "ism",
+            "ate", "iti", "ous", "ive", "ize", "sion", "tion", "e", "ll", "s", "sses", "ies", "eed",
+            "ed", "ing", "y", "at", "bl", "iz"]
+english_words = st.builds(lambda stem, endings: stem + "".join(endings),
+                          st.text("abcdefghijklmnopqrstuvwxyz", max_size=8),
+                          st.lists(st.sampled_from(SUFFIXES), max_size=3))
+
+
+@compiled
+@hypothesis_settings(max_examples=2000)
+@given(english_words)
+@example("")
+@example("yes")
+@example("yyyyyying")
+@example("hopping")
+@example("bled")
+@example("izing")
+@example("relational")
+@example("generalizations")
+def test_a_compiled_porter_stem_is_whoosh_s(word):
+    assert analysis._porter_stem(word) == stem(word)
+
+
+@compiled
+@pytest.mark.parametrize("word", ["Running", "naïve", "café's", "o'neill", "1987s", "x" * 65 + "ing",
+                                  "ﬁshing", "\ud800ing", "YESes"])
+def test_a_compiled_porter_stem_hands_other_words_to_whoosh_s(word):
+    assert analysis._porter_stem(word) == stem(word)

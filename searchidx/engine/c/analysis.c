@@ -678,9 +678,238 @@ pair_signatures(PyObject *module, PyObject *args)
     return result;
 }
 
+/* --- Porter's stemmer, as Whoosh writes it ------------------------------------------ */
+
+/* whoosh.lang.porter.stem, step for step, for a word of ASCII small letters (any other it
+ * hands to that function). Its regular expressions are read here as what they match:
+ * they are anchored at the start (re.match), and since their classes of consonants
+ * ([^aeiouy]) and vowels ([aeiou]) are disjoint, each matches in one greedy pass. "y" is
+ * in neither class ("Y", a first "y" written so, is a consonant); [aeiouy] is a vowel in
+ * _s_v and _c_v. */
+
+#define STEM_MAX 64  /* longer words (few) are the Python function's */
+
+static int
+is_consonant(char c)
+{
+    return strchr("aeiouy", c) == NULL || c == '\0';
+}
+
+static int
+is_vowel(char c)
+{
+    return c != '\0' && strchr("aeiou", c) != NULL;
+}
+
+/* Whether w[0:n] starts with count runs of vowels then consonants, after any consonants
+ * (^([^aeiouy]+)?([aeiou]+[^aeiouy]+){count}); *end: where the last run ends. */
+static int
+measure_at_least(const char *w, int n, int count, int *end)
+{
+    int i = 0;
+    while (i < n && is_consonant(w[i]))
+        i++;
+    for (int run = 0; run < count; run++) {
+        if (i >= n || !is_vowel(w[i]))
+            return 0;
+        while (i < n && is_vowel(w[i]))
+            i++;
+        if (i >= n || !is_consonant(w[i]))
+            return 0;
+        while (i < n && is_consonant(w[i]))
+            i++;
+    }
+    *end = i;
+    return 1;
+}
+
+static int
+m_above_0(const char *w, int n)  /* _mgr0 */
+{
+    int end;
+    return measure_at_least(w, n, 1, &end);
+}
+
+static int
+m_above_1(const char *w, int n)  /* _mgr1 */
+{
+    int end;
+    return measure_at_least(w, n, 2, &end);
+}
+
+static int
+m_is_1(const char *w, int n)  /* _meq1: ^([^aeiouy]+)?[aeiou]+[^aeiouy]+([aeiou]+)?$ */
+{
+    int end;
+    if (!measure_at_least(w, n, 1, &end))
+        return 0;
+    while (end < n && is_vowel(w[end]))
+        end++;
+    return end == n;
+}
+
+static int
+has_vowel(const char *w, int n)  /* _s_v: ^([^aeiouy]+)?[aeiouy] */
+{
+    for (int i = 0; i < n; i++)
+        if (!is_consonant(w[i]))
+            return 1;
+    return 0;
+}
+
+static int
+cvc(const char *w, int n)  /* _c_v: ^[^aeiouy]+[aeiouy][^aeiouwxy]$ */
+{
+    if (n < 3 || is_consonant(w[n - 2]) || strchr("aeiouwxy", w[n - 1]) != NULL)
+        return 0;
+    for (int i = 0; i < n - 2; i++)
+        if (!is_consonant(w[i]))
+            return 0;
+    return 1;
+}
+
+static int
+ends_with(const char *w, int n, const char *suffix)
+{
+    int length = (int)strlen(suffix);
+    return n >= length && memcmp(w + n - length, suffix, (size_t)length) == 0;
+}
+
+/* The longest of the suffixes (pairs: suffix, replacement; NULL ends them) that w[0:n]
+ * ends with after at least one letter (^(.+?)(a|b|...)$), or -1. */
+static int
+longest_suffix(const char *w, int n, const char *const *suffixes)
+{
+    int found = -1, longest = 0;
+    for (int i = 0; suffixes[i] != NULL; i += 2) {
+        int length = (int)strlen(suffixes[i]);
+        if (length > longest && length < n && ends_with(w, n, suffixes[i])) {
+            found = i;
+            longest = length;
+        }
+    }
+    return found;
+}
+
+static const char *const STEP2[] = {
+    "ational", "ate", "tional", "tion", "enci", "ence", "anci", "ance", "izer", "ize",
+    "bli", "ble", "alli", "al", "entli", "ent", "eli", "e", "ousli", "ous", "ization", "ize",
+    "ation", "ate", "ator", "ate", "alism", "al", "iveness", "ive", "fulness", "ful",
+    "ousness", "ous", "aliti", "al", "iviti", "ive", "biliti", "ble", "logi", "log", NULL,
+};
+static const char *const STEP3[] = {
+    "icate", "ic", "ative", "", "alize", "al", "iciti", "ic", "ical", "ic", "ful", "",
+    "ness", "", NULL,
+};
+static const char *const STEP4[] = {
+    "al", "", "ance", "", "ence", "", "er", "", "ic", "", "able", "", "ible", "", "ant", "",
+    "ement", "", "ment", "", "ent", "", "ou", "", "ism", "", "ate", "", "iti", "", "ous", "",
+    "ive", "", "ize", "", NULL,
+};
+
+/* Replaces the suffix of w[0:*n] found by longest_suffix if the rest's measure is above
+ * 0 (steps 2 and 3); 1 if a suffix was found. */
+static void
+replace_suffix(char *w, int *n, const char *const *suffixes)
+{
+    int found = longest_suffix(w, *n, suffixes);
+    if (found < 0)
+        return;
+    int stem = *n - (int)strlen(suffixes[found]);
+    if (m_above_0(w, stem)) {
+        size_t length = strlen(suffixes[found + 1]);
+        memcpy(w + stem, suffixes[found + 1], length);
+        *n = stem + (int)length;
+    }
+}
+
+/* Porter's stem of w[0:n], in place (w has room for one more letter); the new length. */
+static int
+porter(char *w, int n)
+{
+    if (n < 3)
+        return n;
+    int first_is_y = w[0] == 'y';
+    if (first_is_y)
+        w[0] = 'Y';
+    /* step 1a */
+    if (ends_with(w, n, "s")) {
+        if (ends_with(w, n, "sses") || ends_with(w, n, "ies"))
+            n -= 2;
+        else if (w[n - 2] != 's')
+            n -= 1;
+    }
+    /* step 1b (_at_bl_iz and _step1b are anchored at the start: whole words of two) */
+    if (ends_with(w, n, "eed")) {
+        if (m_above_0(w, n - 3))
+            n -= 1;
+    } else if (ends_with(w, n, "ed") || ends_with(w, n, "ing")) {
+        int stem = n - (ends_with(w, n, "ed") ? 2 : 3);
+        if (has_vowel(w, stem)) {
+            n = stem;
+            if (n == 2 && (memcmp(w, "at", 2) == 0 || memcmp(w, "bl", 2) == 0
+                           || memcmp(w, "iz", 2) == 0))
+                w[n++] = 'e';
+            else if (n == 2 && w[0] == w[1] && strchr("aeiouylsz", w[0]) == NULL)
+                n -= 1;
+            else if (cvc(w, n))
+                w[n++] = 'e';
+        }
+    }
+    /* step 1c */
+    if (ends_with(w, n, "y") && has_vowel(w, n - 1))
+        w[n - 1] = 'i';
+    replace_suffix(w, &n, STEP2);
+    replace_suffix(w, &n, STEP3);
+    /* step 4 */
+    int found = longest_suffix(w, n, STEP4);
+    if (found >= 0) {
+        int stem = n - (int)strlen(STEP4[found]);
+        if (m_above_1(w, stem))
+            n = stem;
+    } else if (n >= 5 && (ends_with(w, n, "sion") || ends_with(w, n, "tion"))) {
+        if (m_above_1(w, n - 3))
+            n -= 3;
+    }
+    /* step 5 */
+    if (n >= 2 && w[n - 1] == 'e') {
+        int stem = n - 1;
+        if (m_above_1(w, stem) || (m_is_1(w, stem) && !cvc(w, stem)))
+            n = stem;
+    }
+    if (ends_with(w, n, "ll") && m_above_1(w, n))
+        n -= 1;
+    if (first_is_y)
+        w[0] = 'y';
+    return n;
+}
+
+/* porter_stem(python, word): whoosh.lang.porter.stem (given first), which it calls for
+ * a word of other letters than ASCII small ones, or a long one. */
+static PyObject *
+porter_stem(PyObject *module, PyObject *args)
+{
+    PyObject *python, *word;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "OO:porter_stem", &python, &word))
+        return NULL;
+    Py_ssize_t length = PyUnicode_Check(word) ? PyUnicode_GET_LENGTH(word) : -1;
+    if (length < 0 || length > STEM_MAX || !PyUnicode_IS_ASCII(word))
+        return PyObject_CallOneArg(python, word);
+    char w[STEM_MAX + 2];
+    memcpy(w, PyUnicode_1BYTE_DATA(word), (size_t)length);
+    for (Py_ssize_t i = 0; i < length; i++)
+        if (w[i] < 'a' || w[i] > 'z')
+            return PyObject_CallOneArg(python, word);
+    int n = porter(w, (int)length);
+    return PyUnicode_FromStringAndSize(w, n);
+}
+
 static PyMethodDef methods[] = {
     {"prose_of_parts", prose_of_parts, METH_VARARGS,
      "analysis._prose_of_parts_python, given it and the rules of names first."},
+    {"porter_stem", porter_stem, METH_VARARGS,
+     "whoosh.lang.porter.stem, given it first."},
     {"pair_signatures", pair_signatures, METH_VARARGS,
      "analysis._signatures_python, given it first."},
     {NULL, NULL, 0, NULL},
