@@ -72,29 +72,18 @@ typedef struct {
     Py_ssize_t joined_max;
 } NameRules;
 
-/* Whether word number w (w >= 1, its word before capitalized) forms one name with that
- * word: analysis._joins, with "first[0].isupper()" known true. 1, 0, or -1 on error. */
+/* Whether the word second, after the capitalized word first across gap, forms one name
+ * with it: analysis._joins, "first[0].isupper()" known true. 1, 0, or -1 on error. */
 static int
 joins(const NameRules *rules, PyObject *first, PyObject *gap, PyObject *second,
       int second_capitalized)
 {
-    int found = PySet_Contains(rules->spaces, gap);
-    if (found != 0)
-        return found < 0 ? -1 : (second_capitalized
-            && PyUnicode_GET_LENGTH(first) <= rules->syllable_max
-            && PyUnicode_GET_LENGTH(second) <= rules->syllable_max
-            ? -2 : 0);
-    return PySet_Contains(rules->hyphens, gap);
-}
-
-/* The same, with the function words' test (-2 from joins) done. */
-static int
-names_join(const NameRules *rules, PyObject *first, PyObject *gap, PyObject *second,
-           int second_capitalized)
-{
-    int result = joins(rules, first, gap, second, second_capitalized);
-    if (result != -2)
-        return result;
+    int spaced = PySet_Contains(rules->spaces, gap);
+    if (spaced <= 0)
+        return spaced < 0 ? -1 : PySet_Contains(rules->hyphens, gap);
+    if (!second_capitalized || PyUnicode_GET_LENGTH(first) > rules->syllable_max
+            || PyUnicode_GET_LENGTH(second) > rules->syllable_max)
+        return 0;
     PyObject *lower = PyObject_CallMethod(first, "lower", NULL);
     if (lower == NULL)
         return -1;
@@ -182,7 +171,7 @@ add_names(Pass *pass, const NameRules *rules, Py_ssize_t w, Py_ssize_t end)
     PyObject *first = PyTuple_GET_ITEM(pass->parts, 2 * w - 1);
     PyObject *gap = PyTuple_GET_ITEM(pass->parts, 2 * w);
     PyObject *second = PyTuple_GET_ITEM(pass->parts, 2 * w + 1);
-    int found = names_join(rules, first, gap, second, pass->capitalized[w]);
+    int found = joins(rules, first, gap, second, pass->capitalized[w]);
     if (found <= 0)
         return found;
     if (headline_of(pass, rules) == NULL)
