@@ -515,8 +515,8 @@ _WORD_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
 _c = speedups.compiled("analysis")
 _porter_stem = stem if _c is None else partial(_c.porter_stem, stem)
 _prose_of_parts = _prose_of_parts_python if _c is None else partial(
-    _c.prose_of_parts, _prose_of_parts_python, _headline_starts, FUNCTION_WORDS, _SPACES, _HYPHENS, NAME_SYLLABLE_MAX,
-    JOINED_MAX_WORDS)
+    _c.prose_of_parts, _prose_of_parts_python, _headline_starts, FUNCTION_WORDS, _SPACES,
+    _HYPHENS, NAME_SYLLABLE_MAX, JOINED_MAX_WORDS)
 
 
 # The exact field's terms of the last few texts analysed as prose, by text: the exact
@@ -733,7 +733,7 @@ def exact_terms(value: str) -> dict[str, int]:
 
 
 def _line_exact_terms(text: str) -> dict[str, int]:
-    """:func:`_exact_counts` of ``text`` (never to be changed: a prose field's may be)."""
+    """:func:`_exact_counts` of ``text``, not to be changed (it may be a prose pass's kept)."""
     counts = _RECENT_EXACT_TERMS.get(text)
     if counts is None:
         matches = list(TOKEN_PATTERN.finditer(text))
