@@ -78,6 +78,7 @@ def test_the_analysis_module_is_compiled_where_a_c_compiler_is():
 @example("UN DPRK BAHIA COCOA REVIEW UN thủy DPRK", False)
 @example("The Bank of Deutsche Bundesbank Kim Jong\u2011un", True)
 @example(unicodedata.normalize("NFD", "Nguyễn Tấn Dũng thuỷ"), True)
+@example("Hà\ud800 Nội UN \udfff", True)
 def test_a_compiled_prose_pass_makes_the_python_one_s_terms_words_names_and_exact_terms(
         value, join):
     made, reference = _both_passes(value, join)
@@ -112,6 +113,8 @@ long_texts = st.lists(st.sampled_from(WORDS + [f"word{n}" for n in range(300)]),
 @hypothesis_settings(max_examples=60)
 @given(st.one_of(any_texts, long_texts), st.integers(-2, 400), st.integers(-3, 40))
 @example("", 150, 6)
+@example("", -1, 6)
+@example("Hà", -2, 40)
 @example("Hà Nội", 0, 6)
 @example(" ".join(f"word{n} Kim Jong-un" for n in range(200)), 150, 6)
 def test_compiled_signatures_are_the_python_ones(value, min_pairs, bits_per_pair):

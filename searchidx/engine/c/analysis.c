@@ -579,7 +579,7 @@ extension(Codes *codes, Py_ssize_t min_pairs, Py_ssize_t bits_per_pair)
     if (distinct <= min_pairs)
         return PyBytes_FromStringAndSize(NULL, 0);
     Py_ssize_t size = 129;  /* analysis._EXTENSION_MIN_BYTES */
-    if (bits_per_pair > 0) {
+    if (bits_per_pair > 0 && distinct > 0) {  /* (none where min_pairs is negative) */
         if (bits_per_pair > PY_SSIZE_T_MAX / 8 / distinct)
             return PyErr_NoMemory();
         Py_ssize_t wanted = (distinct * bits_per_pair + 7) / 8;
