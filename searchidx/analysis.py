@@ -28,9 +28,10 @@ import unicodedata
 import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple
 
+from .engine import speedups
 from .engine.text import Filter, Token, Tokenizer, stem
 from .fold_table import LETTERS
 from . import settings
@@ -351,7 +352,7 @@ class EnglishStemFilter(WordFilter):
 @lru_cache(maxsize=100_000)
 def _stem(word: str) -> str:
     """Porter's stem of a folded word longer than STEM_MIN_LENGTH; shorter words as they are."""
-    return stem(word) if len(word) > STEM_MIN_LENGTH else word
+    return _porter_stem(word) if len(word) > STEM_MIN_LENGTH else word
 
 
 # --- indexing in one pass --------------------------------------------------------------------
@@ -407,58 +408,71 @@ class WordForms:
             raise TypeError(f"not a chain of word filters: {analyzer!r}")
         self.join = tokenizer.join
         self._filters = filters
-        self._forms = Memo(self._form)  # word as written -> (plain, term, capitalized)
+        # word as written -> (plain, term, capitalized, its exact_term as a WORD)
+        self._forms = Memo(self._form)
 
     def prose(self, value: str) -> Prose:
         """``value``'s terms, spelling words, and terms in order (for its signature)."""
         text = normalize(value)
         parts = _WORD_SPLIT.split(text)  # gap, word, gap, word, ..., gap
-        texts = parts[1::2]
-        _keep_words(text, texts)
-        forms = list(map(self._forms.__getitem__, texts))
-        sequence = list(map(_TERM, forms))
-        ends = list(itertools.accumulate(map(len, parts)))
-        occurrences = list(zip(range(len(texts)), ends[::2], ends[1::2]))
-        # (a list only when names go in: zip's tuples are reused as the loop below unpacks them)
-        emitted: Iterable[tuple[str, Occurrence]] = zip(sequence, occurrences)
-        joined: list[tuple[int, str]] = []
-        if self.join:
-            names = _joined_names(text, parts, occurrences, list(map(_CAPITALIZED, forms)))
-            if names:
-                emitted, joined = self._with_names(list(emitted), names)
-        terms: dict[str, list[Occurrence]] = {}
-        for term, occurrence in emitted:
-            found = terms.get(term)
-            if found is None:
-                terms[term] = [occurrence]
-            else:
-                found.append(occurrence)
-        return Prose(terms, set(map(_PLAIN, forms)), sequence, joined)
+        *prose, exact = _prose_of_parts(text, parts, self._forms, self.join)
+        _keep_exact_terms(text, exact)
+        return Prose(*prose)
 
-    def _with_names(self, emitted: list, names: list[tuple[int, str, Occurrence]],
-                    ) -> tuple[list, list[tuple[int, str]]]:
-        """The words' ``(term, occurrence)`` with each joined name's after the word it
-        ends at (where the tokenizer yields it), and the names' ``(position, term)``."""
-        merged, joined, done = [], [], 0
-        for last, text, occurrence in names:
-            term = self._forms[text][1]
-            merged += emitted[done:last + 1]
-            merged.append((term, occurrence))
-            joined.append((occurrence[0], term))
-            done = last + 1
-        merged += emitted[done:]
-        return merged, joined
-
-    def _form(self, text: str) -> tuple[str, str, bool]:
+    def _form(self, text: str) -> tuple[str, str, bool, str | None]:
         plain = term = text
         for part in self._filters:
             term = part.word(term)
             if not part.is_morph:
                 plain = term
-        return plain, term, text[0].isupper()
+        return plain, term, text[0].isupper(), exact_term(text, WORD)
 
 
-_PLAIN, _TERM, _CAPITALIZED = operator.itemgetter(0), operator.itemgetter(1), operator.itemgetter(2)
+_PLAIN, _TERM, _CAPITALIZED, _EXACT = map(operator.itemgetter, range(4))
+
+
+def _prose_of_parts_python(text: str, parts: list[str], forms: Memo, join: bool,
+                           ) -> tuple[dict[str, list[Occurrence]], set[str], list[str],
+                                      list[tuple[int, str]], dict[str, int]]:
+    """The fields of :class:`Prose` of NFC ``text`` split around its words (``parts``),
+    the words' forms from ``forms`` (a :class:`WordForms` memo), names joined if ``join``;
+    then the exact field's terms of ``text`` (:func:`_exact_counts`)."""
+    texts = parts[1::2]
+    words_forms = list(map(forms.__getitem__, texts))
+    sequence = list(map(_TERM, words_forms))
+    ends = list(itertools.accumulate(map(len, parts)))
+    occurrences = list(zip(range(len(texts)), ends[::2], ends[1::2]))
+    # (a list only when names go in: zip's tuples are reused as the loop below unpacks them)
+    emitted: Iterable[tuple[str, Occurrence]] = zip(sequence, occurrences)
+    joined: list[tuple[int, str]] = []
+    if join:
+        names = _joined_names(text, parts, occurrences, list(map(_CAPITALIZED, words_forms)))
+        if names:
+            emitted, joined = _with_names(forms, list(emitted), names)
+    terms: dict[str, list[Occurrence]] = {}
+    for term, occurrence in emitted:
+        found = terms.get(term)
+        if found is None:
+            terms[term] = [occurrence]
+        else:
+            found.append(occurrence)
+    exact = _exact_counts(text, texts, ends[::2], list(map(_EXACT, words_forms)))
+    return terms, set(map(_PLAIN, words_forms)), sequence, joined, exact
+
+
+def _with_names(forms: Memo, emitted: list, names: list[tuple[int, str, Occurrence]],
+                ) -> tuple[list, list[tuple[int, str]]]:
+    """The words' ``(term, occurrence)`` with each joined name's after the word it ends at
+    (where the tokenizer yields it), and the names' ``(position, term)``."""
+    merged, joined, done = [], [], 0
+    for last, text, occurrence in names:
+        term = forms[text][1]
+        merged += emitted[done:last + 1]
+        merged.append((term, occurrence))
+        joined.append((occurrence[0], term))
+        done = last + 1
+    merged += emitted[done:]
+    return merged, joined
 
 
 def _joined_names(text: str, parts: list[str], occurrences: list[Occurrence],
@@ -494,26 +508,28 @@ def _joined_names(text: str, parts: list[str], occurrences: list[Occurrence],
 
 _WORD_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
 
+# The compiled loops (searchidx.engine._c_analysis), where built: each compiled function
+# is given first (bound here with partial) the Python function, which it calls for an input
+# it leaves to it, and the rules and memos of the module it follows, then the Python
+# function's arguments. The Python function is the reference and the fallback.
+_c = speedups.compiled("analysis")
+_porter_stem = stem if _c is None else partial(_c.porter_stem, stem)
+_prose_of_parts = _prose_of_parts_python if _c is None else partial(
+    _c.prose_of_parts, _prose_of_parts_python, _headline_starts, FUNCTION_WORDS, _SPACES,
+    _HYPHENS, NAME_SYLLABLE_MAX, JOINED_MAX_WORDS)
 
-# The words of the last few texts analysed as prose, joined by spaces, by text: the exact
-# field finds those its article's title and body fields found (strings, so that a program's
-# frozen objects stay as many: a container forgotten would leave the frozen generation).
-_RECENT_WORDS: OrderedDict[str, str] = OrderedDict()
+
+# The exact field's terms of the last few texts analysed as prose, by text: the exact
+# field finds those its article's title and body fields found (dicts of strings and numbers,
+# which the garbage collector does not track: a program's frozen objects stay as many).
+_RECENT_EXACT_TERMS: OrderedDict[str, dict[str, int]] = OrderedDict()
 _RECENT_TEXTS = 4
 
 
-def _keep_words(text: str, words: list[str]) -> None:
-    if len(_RECENT_WORDS) >= _RECENT_TEXTS:
-        _RECENT_WORDS.popitem(last=False)
-    _RECENT_WORDS[text] = " ".join(words)  # no word holds a space
-
-
-def _words(text: str) -> list[str]:
-    """The words of ``text``, as the prose fields found them if they analysed it lately."""
-    joined = _RECENT_WORDS.get(text)
-    if joined is None:
-        return TOKEN_PATTERN.findall(text)
-    return joined.split(" ") if joined else []
+def _keep_exact_terms(text: str, counts: dict[str, int]) -> None:
+    if len(_RECENT_EXACT_TERMS) >= _RECENT_TEXTS:
+        _RECENT_EXACT_TERMS.popitem(last=False)
+    _RECENT_EXACT_TERMS[text] = counts
 
 
 @lru_cache(maxsize=1)
@@ -563,27 +579,36 @@ def pair_signatures(value: str, prose: Prose | None = None) -> tuple[bytes, byte
         return tuple(latest)
     if prose is None:
         prose = prose_forms().prose(value)
-    firsts, seconds = _pairs_with_names(prose.sequence, prose.joined)
-    codes = list(map(operator.xor,
-                     map(_AS_FIRST.__getitem__, prose.sequence[:-1] + firsts),
-                     map(_AS_SECOND.__getitem__, prose.sequence[1:] + seconds)))
-    presence = bytearray(_SIGNATURE_BITS)  # a byte for each bit
-    for code in codes:
-        presence[code & _SIGNATURE_MASK] = 1  # the two bits of pair_bits
-        presence[code >> 10] = 1
-    signatures = _bits_of(presence), _extension(codes)
+    signatures = _signatures(prose.sequence, prose.joined, settings.PAIR_EXTENSION_MIN_PAIRS,
+                             settings.PAIR_EXTENSION_BITS)
     _LATEST_SIGNATURES[:] = value, *signatures
     return signatures
 
 
-def _extension(codes: list[int]) -> bytes:
-    """The extension of a text whose pairs have these codes, or nothing for a short text."""
-    if len(codes) <= settings.PAIR_EXTENSION_MIN_PAIRS:
+def _signatures_python(sequence: list[str], joined: list[tuple[int, str]], min_pairs: int,
+                       bits_per_pair: int) -> tuple[bytes, bytes]:
+    """The signature and the extension of the terms at each position (``sequence``) and the
+    names joined at some (``joined``), the extension as :func:`_extension` makes it."""
+    firsts, seconds = _pairs_with_names(sequence, joined)
+    codes = list(map(operator.xor,
+                     map(_AS_FIRST.__getitem__, sequence[:-1] + firsts),
+                     map(_AS_SECOND.__getitem__, sequence[1:] + seconds)))
+    presence = bytearray(_SIGNATURE_BITS)  # a byte for each bit
+    for code in codes:
+        presence[code & _SIGNATURE_MASK] = 1  # the two bits of pair_bits
+        presence[code >> 10] = 1
+    return _bits_of(presence), _extension(codes, min_pairs, bits_per_pair)
+
+
+def _extension(codes: list[int], min_pairs: int, bits_per_pair: int) -> bytes:
+    """The extension of a text whose pairs have these codes, ``bits_per_pair`` bits for each
+    distinct one, or nothing for a text of ``min_pairs`` distinct pairs or fewer."""
+    if len(codes) <= min_pairs:
         return b""
     distinct = set(codes)
-    if len(distinct) <= settings.PAIR_EXTENSION_MIN_PAIRS:
+    if len(distinct) <= min_pairs:
         return b""
-    size = max(-(-len(distinct) * settings.PAIR_EXTENSION_BITS // 8),  # bytes, rounded up
+    size = max(-(-len(distinct) * bits_per_pair // 8),  # bytes, rounded up
                _EXTENSION_MIN_BYTES)
     presence = bytearray(8 * size)
     modulus = _extension_modulus(size)
@@ -666,6 +691,7 @@ def _term_codes(term: str) -> tuple[int, int, int]:
 # an lru_cache's took a fifth of the signature's time).
 _AS_FIRST = Memo(lambda term: (codes := _term_codes(term))[0] | codes[2] << 10)
 _AS_SECOND = Memo(lambda term: (codes := _term_codes(term))[1] | codes[0] << 10)
+_signatures = _signatures_python if _c is None else partial(_c.pair_signatures, _signatures_python)
 
 _AS_DIGITS = bytes.maketrans(b"\0\1", b"01")
 
@@ -696,44 +722,42 @@ def exact_text(title: str, body: str) -> str:
 def exact_terms(value: str) -> dict[str, int]:
     """What ``exact_analyzer()`` indexes for ``value``, each term with its frequency (in the
     order first met): the analyzer's words (never joined) through :func:`exact_term`,
-    without Token objects, each distinct word's term worked out once; where headlines are
-    is worked out only if an acronym could be in one."""
-    value = normalize(value)
-    texts = _line_words(value)
-    terms = list(map(_EXACT_WORDS.__getitem__, texts))
+    without Token objects, line by line (no word or headline spans a line break): for
+    :func:`exact_text`, its title's and its body's, which the prose fields of the same
+    article may have found."""
+    first, newline, rest = normalize(value).partition("\n")
+    counts = dict(_line_exact_terms(first))
+    for term, count in (_line_exact_terms(rest).items() if newline else ()):
+        counts[term] = counts.get(term, 0) + count
+    return counts
+
+
+def _line_exact_terms(text: str) -> dict[str, int]:
+    """:func:`_exact_counts` of ``text``, not to be changed (it may be a prose pass's kept)."""
+    counts = _RECENT_EXACT_TERMS.get(text)
+    if counts is None:
+        matches = list(TOKEN_PATTERN.finditer(text))
+        texts = [match.group() for match in matches]
+        counts = _exact_counts(text, texts, [match.start() for match in matches],
+                               list(map(_EXACT_WORDS.__getitem__, texts)))
+    return counts
+
+
+def _exact_counts(text: str, texts: list[str], starts: list[int], terms: list[str | None],
+                  ) -> dict[str, int]:
+    """The exact field's terms of NFC ``text``, whose words ``texts`` start at ``starts``
+    and have these :func:`exact_term` s as ``WORD`` s, each with its frequency, in the order
+    first met; where headlines are is worked out only if an acronym could be in one."""
     counts = Counter(filter(None, terms))
     # a word of a headline is not an acronym: one kept as one here may have to go
-    if any(map(is_acronym, counts)) and (headline := _lines_headline_starts(value)):
-        # the words up to the last headline's: most often a title's few
-        words_up_to_it = TOKEN_PATTERN.finditer(value, 0, max(headline) + 1)
-        for number, match in enumerate(words_up_to_it):
-            if match.start() in headline and is_acronym(texts[number]):
-                terms[number] = None
-        counts = Counter(filter(None, terms))
+    if any(map(is_acronym, counts)) and (headline := _headline_starts(text)):
+        kept = [None if start in headline and is_acronym(word) else term
+                for word, start, term in zip(texts, starts, terms)]
+        counts = Counter(filter(None, kept))
     return dict(counts)
 
 
 _EXACT_WORDS = Memo(lambda word: exact_term(word, WORD))
-
-
-def _line_words(value: str) -> list[str]:
-    """The words of ``value`` from those of its first line and the rest (no word spans a
-    line break): for :func:`exact_text`, its title's and its body's, which the prose fields
-    of the same article may have found."""
-    first, newline, rest = value.partition("\n")
-    return _words(first) + _words(rest) if newline else _words(first)
-
-
-def _lines_headline_starts(value: str) -> set[int] | frozenset[int]:
-    """:func:`_headline_starts` of ``value`` from those of its first line and the rest (a
-    headline run never crosses a line break): for :func:`exact_text`, its title's and
-    its body's, which the prose fields of the same article may have worked out."""
-    first, newline, rest = value.partition("\n")
-    starts = _headline_starts(first)
-    if not newline:
-        return starts
-    offset = len(first) + 1
-    return starts | {start + offset for start in _headline_starts(rest)}
 
 
 def name_analyzer():

@@ -1,0 +1,200 @@
+"""The compiled analysis loops (searchidx.engine._c_analysis) give what the Python
+functions they stand in for give, on every text: the compiled function is each module
+binding (``_prose_of_parts``, ``_signatures``, ``_porter_stem``), the reference its
+``*_python`` (Whoosh's ``stem`` for the stem)."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import sysconfig
+import unicodedata
+
+import pytest
+from hypothesis import example, given, settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from searchidx import analysis
+from searchidx.analysis import Memo, WordForms, normalize, prose_analyzer
+from searchidx.engine.text import stem
+
+compiled = pytest.mark.skipif(analysis._c is None, reason="the Python functions were asked for "
+                              "(SEARCHIDX_PURE_PYTHON) or the module was not built")
+
+# Words of every kind the analysis treats apart: Vietnamese with and without marks, names
+# of one syllable and longer, Korean given names, acronyms, function words, headlines.
+WORDS = ["Nguyễn", "Tấn", "Dũng", "Hà", "Nội", "Buôn", "Ma", "Thuột", "Đà", "Nẵng", "thủy",
+         "hoà", "khỏe", "Nguyen", "Ha", "Noi", "Viet", "Nam", "Kim", "Jong", "un", "Un", "Moon",
+         "Jae", "in", "UN", "DPRK", "US", "RoK", "The", "the", "of", "Bank", "Deutsche",
+         "Bundesbank", "BAHIA", "COCOA", "REVIEW", "HÀ", "NỘI", "said", "ministers", "relations",
+         "1987", "5.93", "A", "x\u0301y", "Σίσυφος", "ΣΊΣΥΦΟΣ", "naïve", "Ørsted", "İstanbul"]
+GAPS = [" ", " ", " ", "\u00a0", "-", "\u2010", "\u2011", ", ", ".\n", "\n", "  ", " - ", "'",
+        "’", " (", ") "]
+
+
+def _text(pieces: list[tuple[str, str]], form: str) -> str:
+    text = "".join(word + gap for word, gap in pieces)
+    return unicodedata.normalize(form, text) if form else text
+
+
+news_texts = st.builds(_text, st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(GAPS)),
+                                       max_size=60),
+                       st.sampled_from(["", "NFC", "NFD"]))
+any_texts = st.one_of(news_texts, st.text(max_size=80))
+
+
+def _both_passes(value: str, join: bool = True) -> tuple[tuple, tuple]:
+    """The compiled and the Python pass over ``value`` as WordForms.prose makes them, each
+    with a memo of its own (the compiled one starts empty: every word is a miss once)."""
+    text = normalize(value)
+    parts = analysis._WORD_SPLIT.split(text)
+    compiled_memo = WordForms(prose_analyzer())._forms
+    python_memo = WordForms(prose_analyzer())._forms
+    return (analysis._prose_of_parts(text, parts, compiled_memo, join),
+            analysis._prose_of_parts_python(text, parts, python_memo, join))
+
+
+def _as_compared(prose: tuple) -> tuple:
+    """A pass's results with the order of its terms and its exact terms (the order the index
+    is given them in)."""
+    terms, plain, sequence, joined, exact = prose
+    return list(terms.items()), plain, sequence, joined, list(exact.items())
+
+
+def test_the_analysis_module_is_compiled_where_a_c_compiler_is():
+    compiler = (sysconfig.get_config_var("CC") or "").split()
+    if not compiler or shutil.which(compiler[0]) is None:
+        pytest.skip("no C compiler here")
+    # imported directly: SEARCHIDX_PURE_PYTHON only stops the analysis from using it
+    assert importlib.import_module("searchidx.engine._c_analysis") is not None
+
+
+@compiled
+@given(any_texts, st.booleans())
+@example("", True)
+@example("Buôn Ma Thuột Buôn Ma Thuột Hà Nội", True)
+@example("BAHIA COCOA REVIEW Hà Nội", True)
+@example("HÀ NỘI HÀ NỘI Kim Jong-un", True)
+@example("UN DPRK BAHIA COCOA REVIEW UN thủy DPRK", False)
+@example("The Bank of Deutsche Bundesbank Kim Jong\u2011un", True)
+@example(unicodedata.normalize("NFD", "Nguyễn Tấn Dũng thuỷ"), True)
+@example("Hà\ud800 Nội UN \udfff", True)
+def test_a_compiled_prose_pass_makes_the_python_one_s_terms_words_names_and_exact_terms(
+        value, join):
+    made, reference = _both_passes(value, join)
+    assert _as_compared(made) == _as_compared(reference)
+
+
+@compiled
+def test_a_compiled_prose_pass_keeps_each_occurrence_as_a_tuple_of_ints():
+    (terms, *_), _ = _both_passes("Hà Nội, Hà Nội")
+    assert terms["hanoi"] == [(0, 0, 6), (2, 8, 14)]
+    assert all(type(number) is int for occurrences in terms.values()
+               for occurrence in occurrences for number in occurrence)
+
+
+@compiled
+def test_a_compiled_prose_pass_hands_a_memo_of_other_forms_to_the_python_one():
+    memo = Memo(lambda word: word.upper())  # forms not (plain, term, capitalized, exact)
+    text = "Ha Noi"
+    parts = analysis._WORD_SPLIT.split(text)
+    with pytest.raises(Exception) as python_error:
+        analysis._prose_of_parts_python(text, parts, memo, True)
+    with pytest.raises(type(python_error.value)):
+        analysis._prose_of_parts(text, parts, memo, True)
+
+
+# Texts of more distinct pairs than an extension needs (settings.PAIR_EXTENSION_MIN_PAIRS).
+long_texts = st.lists(st.sampled_from(WORDS + [f"word{n}" for n in range(300)]),
+                      min_size=150, max_size=900).map(" ".join)
+
+
+@compiled
+@hypothesis_settings(max_examples=60)
+@given(st.one_of(any_texts, long_texts), st.integers(-2, 400), st.integers(-3, 40))
+@example("", 150, 6)
+@example("", -1, 6)
+@example("Hà", -2, 40)
+@example("Hà Nội", 0, 6)
+@example(" ".join(f"word{n} Kim Jong-un" for n in range(200)), 150, 6)
+def test_compiled_signatures_are_the_python_ones(value, min_pairs, bits_per_pair):
+    prose = WordForms(prose_analyzer()).prose(value)
+    assert (analysis._signatures(prose.sequence, prose.joined, min_pairs, bits_per_pair)
+            == analysis._signatures_python(prose.sequence, prose.joined, min_pairs, bits_per_pair))
+
+
+@compiled
+def test_a_long_text_s_compiled_extension_is_the_python_one():
+    prose = WordForms(prose_analyzer()).prose(" ".join(f"Word{n} Hà Nội" for n in range(400)))
+    signatures = analysis._signatures(prose.sequence, prose.joined, 150, 6)
+    assert signatures[1] and signatures == analysis._signatures_python(
+        prose.sequence, prose.joined, 150, 6)
+
+
+def _assert_alike(compiled_call, python_call) -> None:
+    """The compiled call returns what the Python call returns, or raises its error."""
+    try:
+        expected = python_call()
+    except Exception as error:
+        with pytest.raises(type(error)):
+            compiled_call()
+    else:
+        assert compiled_call() == expected
+
+
+@compiled
+@pytest.mark.parametrize("joined", [[(-1, "hanoi")], [(2, "hanoi")], [(10**30, "hanoi")],
+                                    [("0", "hanoi")], [(0, "hanoi", 1)], [(0, "hanoi"), (-3, "x")]])
+def test_compiled_signatures_hand_names_at_no_word_s_position_to_the_python_ones(joined):
+    sequence = ["ha", "noi"]
+    _assert_alike(lambda: analysis._signatures(sequence, joined, 150, 6),
+                  lambda: analysis._signatures_python(sequence, joined, 150, 6))
+
+
+@compiled
+@pytest.mark.parametrize("sequence", [["ha", 5], [b"ha", "noi"], ["\ud800", "noi"],
+                                      ["ha", "n\udfffoi"], ["ǽ", "Nguyễn", "𝔘𝔑"]])
+def test_compiled_signatures_of_terms_of_any_kind_are_the_python_ones(sequence):
+    _assert_alike(lambda: analysis._signatures(sequence, [], 0, 6),
+                  lambda: analysis._signatures_python(sequence, [], 0, 6))
+
+
+@compiled
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1), max_size=200))
+def test_compiled_signatures_number_every_term_as_the_python_ones(sequence):
+    assert (analysis._signatures(sequence, [], 10, 6)
+            == analysis._signatures_python(sequence, [], 10, 6))
+
+
+# Porter's suffixes and the endings its steps test, so that generated words reach every step.
+SUFFIXES = ["ational", "tional", "enci", "anci", "izer", "bli", "alli", "entli", "eli", "ousli",
+            "ization", "ation", "ator", "alism", "iveness", "fulness", "ousness", "aliti", "iviti",
+            "biliti", "logi", "icate", "ative", "alize", "iciti", "ical", "ful", "ness", "al",
+            "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ou", "ism",
+            "ate", "iti", "ous", "ive", "ize", "sion", "tion", "e", "ll", "s", "sses", "ies", "eed",
+            "ed", "ing", "y", "at", "bl", "iz"]
+english_words = st.builds(lambda stem, endings: stem + "".join(endings),
+                          st.text("abcdefghijklmnopqrstuvwxyz", max_size=8),
+                          st.lists(st.sampled_from(SUFFIXES), max_size=3))
+
+
+@compiled
+@hypothesis_settings(max_examples=2000)
+@given(english_words)
+@example("")
+@example("yes")
+@example("yyyyyying")
+@example("hopping")
+@example("bled")
+@example("izing")
+@example("relational")
+@example("generalizations")
+def test_a_compiled_porter_stem_is_whoosh_s(word):
+    assert analysis._porter_stem(word) == stem(word)
+
+
+@compiled
+@pytest.mark.parametrize("word", ["Running", "naïve", "café's", "o'neill", "1987s",
+                                  "x" * 65 + "ing", "ﬁshing", "\ud800ing", "YESes"])
+def test_a_compiled_porter_stem_hands_other_words_to_whoosh_s(word):
+    assert analysis._porter_stem(word) == stem(word)
