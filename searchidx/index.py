@@ -306,12 +306,16 @@ class IndexStore:
         shutil.rmtree(generation, ignore_errors=True)
 
     def _discard_unpublished(self) -> None:
-        """Remove generations newer than the live one: a rebuild that was killed left them."""
+        """Remove every generation but the live one and the newest before it (the one
+        :meth:`publish` keeps for readers still open): a killed rebuild left newer ones,
+        a publish killed while it removed the older ones left those."""
         live = self._live_or_none()
         if live is None:
             return
+        older = [folder for folder in self._generations() if folder.name < live.name]
+        keep = {live, max(older, key=lambda folder: folder.name, default=None)}
         for folder in self._generations():
-            if folder.name > live.name:
+            if folder not in keep:
                 self.discard(folder)
 
     def _tidy_live(self, manifest: bool) -> None:

@@ -7,10 +7,12 @@ import threading
 import time
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import SEED_IDS, ids
 from searchidx import IndexLocked, IndexNotFound, SearchIndex
 from searchidx import settings
+from searchidx.cli import cli
 from searchidx.errors import IndexUnusable
 from searchidx.index import IndexStore, _storage, build_schema
 
@@ -139,6 +141,18 @@ def test_rebuild_swaps_generations_and_keeps_only_the_previous_one(seeded, seed_
     generations = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
     assert len(generations) == 2
     assert (index_dir / "CURRENT").read_text().strip() == generations[-1]
+
+
+def test_a_writer_removes_older_generations_a_killed_publish_left_and_keeps_the_previous(
+        seeded, seed_dir, index_dir):
+    seeded.rebuild([seed_dir])  # the live generation and the previous one
+    kept = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
+    leftover = index_dir / "gen-000000"  # half removed when a publish was killed
+    leftover.mkdir()
+    (leftover / "MAIN_1.toc").write_bytes(b"")
+    result = CliRunner().invoke(cli, ["index", str(seed_dir), "--index", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-")) == kept
 
 
 def test_searches_during_rebuilds_never_fail_or_come_back_empty(seeded, seed_dir, index_dir):
