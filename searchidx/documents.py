@@ -658,7 +658,28 @@ def _article_from_line(raw: bytes, path: Path, number: int, content: FileContent
     import json
 
     record = json.loads(_decode(raw, path, content.warnings))
+    if _SURROGATE_ESCAPE.search(raw):  # (a C pass; such a line is rare)
+        record = _lone_surrogates_replaced(record, f"{path} line {number}", content.warnings)
     return _article_from_json(record, path, number, content, line_hash)
+
+
+# A JSON escape of a surrogate: a pair of them is one character, one alone is none (no
+# UTF-8 holds it), which JSON allows and the index cannot store.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogates_replaced(record: object, where: str, warnings: list[str]) -> object:
+    """``record`` with each lone surrogate replaced by U+FFFD and a warning, as undecodable
+    bytes are (see :func:`_decode`): the article is kept, its broken text marked."""
+    import json
+
+    text = json.dumps(record, ensure_ascii=False)  # (a pair is one character in it)
+    if not _LONE_SURROGATE.search(text):
+        return record
+    warnings.append(f"{where}: a \\u escape that is no character (a lone surrogate); "
+                    f"replaced with U+FFFD")
+    return json.loads(_LONE_SURROGATE.sub("\ufffd", text))
 
 
 def _json_problem(error: Exception) -> str:
