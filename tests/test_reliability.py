@@ -282,6 +282,25 @@ def test_bad_json_lines_are_skipped_by_number_and_good_lines_indexed(tmp_path, i
     assert articles == 2
 
 
+def test_a_json_line_with_a_lone_surrogate_is_indexed_with_u_fffd_and_a_warning(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join([
+        json.dumps({"id": "a", "body": "Seoul talks resumed."}),
+        '{"id": "x", "title": "T9\\ud800", "body": "Harbour \\udc00 talks \\ud83d\\ude00."}',
+        json.dumps({"id": "c", "body": "Hanoi port expands."}),
+    ]), encoding="utf-8")
+    index_dir = tmp_path / "index"
+    run = searchidx("index", feed, "--index", index_dir)
+    assert run.wait() == 0
+    assert run.stderr.read().splitlines() == [
+        f"searchidx: warning: {feed} line 2: a \\u escape that is no character (a lone "
+        f"surrogate); replaced with U+FFFD"]
+    with SearchIndex.open(index_dir) as idx:
+        article = idx.article("x")
+        assert (article.title, article.body) == ("T9\ufffd", "Harbour \ufffd talks \U0001f600.")
+        assert idx.stats().articles == 3
+
+
 def test_html_that_is_not_well_formed_is_still_indexed(tmp_path, index_dir):
     page = tmp_path / "broken.html"
     page.write_text("<html><body><h1>Port talks<p>Officials met <b>in <i>Haiphong</div>",
@@ -295,7 +314,8 @@ def test_html_that_is_not_well_formed_is_still_indexed(tmp_path, index_dir):
 HOSTILE_QUERIES = ['"unclosed', "(((", ")", "AND", "OR OR", "NOT", "title:", "nosuch:field",
                    "*", "a*", "?", "*:*", "x~9", "x~2/9", "date:[x TO y]", "date:..", "\x00",
                    "\x1b[2J", "\u0301", "😀", "مرحبا بالعالم", "Vũ" * 5000, "word " * 2000,
-                   "[", "{", "^", "~", "-", "+", "\\", "'", "''", "date:2024-13-45"]
+                   "[", "{", "^", "~", "-", "+", "\\", "'", "''", "date:2024-13-45",
+                   "\ud800", "harbour \udc80 talks", "title:\udfff"]
 
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
@@ -330,6 +350,17 @@ def test_generated_queries_give_the_cli_exit_0_1_or_2_and_well_formed_json(corpu
     assert result.exit_code in (0, 1, 2), result.output
     if result.exit_code != 2:
         assert set(json.loads(result.stdout)) >= {"query", "total", "hits"}
+
+
+UNDECODABLE = "\udced\udca0\udc80"  # a command line's bytes b"\xed\xa0\x80", as Python gives them
+
+
+@pytest.mark.parametrize("command", ["show", "similar"])
+def test_an_article_id_no_utf8_holds_is_not_found_in_one_line(corpus_index, command):
+    result = CliRunner().invoke(cli, [command, UNDECODABLE, "--index", str(corpus_index)])
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("searchidx: no article with id '\\udced\\udca0\\udc80'")
 
 
 # --- hostile content ---------------------------------------------------------------------------

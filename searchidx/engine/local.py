@@ -106,9 +106,13 @@ class LocalSnapshot:
         return {name: value for name, value in stored.items() if name in schema}
 
     def document_number(self, article_id: str) -> int | None:
+        if not _storable(article_id):
+            return None
         return self.searcher.document_number(id=article_id)
 
     def document(self, article_id: str) -> dict[str, object] | None:
+        if not _storable(article_id):
+            return None
         return self.searcher.document(id=article_id)
 
     # --- searching -------------------------------------------------------------------------
@@ -322,3 +326,13 @@ def _relevance_scores(top) -> dict[int, float]:
     part is the negated score (see :func:`_ordering`)."""
     return {hit.docnum: -hit.score[-1] if isinstance(hit.score, tuple) else float(hit.score or 0)
             for hit in top}
+
+
+def _storable(article_id: str) -> bool:
+    """Whether ``article_id`` can be an indexed article's: ids are stored in UTF-8, which
+    holds no lone surrogate (a command line's undecodable bytes arrive as such)."""
+    try:
+        article_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
