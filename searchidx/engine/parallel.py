@@ -388,8 +388,7 @@ class ParallelWriter(ProcessWriter):
         self._send_held()  # may start a worker, which the watcher must see
         threading.Thread(target=self._abort_if_one_dies, daemon=True).start()
         super().commit(**kwargs)
-        if failure := self._failure():
-            raise IndexUnusable(f"a worker process failed while indexing: {failure}")
+        self._raise_if_one_failed()
         written = self._index.doc_count_all()
         if written != self._expected:
             raise IndexUnusable(f"a worker process failed while indexing: {written} of "
@@ -399,7 +398,8 @@ class ParallelWriter(ProcessWriter):
         """Whoosh's commit of the workers' segments (``MpWriter._commit``), each taken as
         soon as its worker gives it: Whoosh waited for every worker to exit first, and a
         worker's exit (freeing its memory) took 6-10 ms of the end of a build. The workers
-        are joined after the commit."""
+        exit while the parent joins their parts, and are joined before the TOC is written
+        (see :meth:`_commit_toc`)."""
         # How many workers there are, for them to see before they finish (all are started)
         _Rendezvous(self.temp_storage(), self._prefix, self._aborted).publish(
             _STARTED, 0, len(self.tasks))
@@ -415,8 +415,7 @@ class ParallelWriter(ProcessWriter):
             self._commit_toc(segments)
             self._finish()
         finally:
-            for task in self.tasks:
-                task.join()
+            self._join_workers()
 
     def _results(self) -> list:
         """What each worker puts on the result queue when it ends, taken while any worker
@@ -445,13 +444,17 @@ class ParallelWriter(ProcessWriter):
             time.sleep(_ORPHAN_CHECK_SECONDS / 10)
 
     def _failure(self) -> str | None:
-        """Why a worker failed, if one did: the signal that killed it, or its own line."""
+        """Why a worker failed, if one did: the signal that killed it, its own line, or
+        the status it exited with."""
         if self._failure_seen is None:
-            killed = [-task.exitcode for task in self.tasks if (task.exitcode or 0) < 0]
+            exits = [task.exitcode for task in self.tasks if task.exitcode]
+            killed = [-code for code in exits if code < 0]
             if killed:
                 self._failure_seen = f"killed by signal {killed[0]}"
             elif not self._failures.empty():
                 self._failure_seen = self._failures.get()
+            elif exits:
+                self._failure_seen = f"exited with status {exits[0]}"
         return self._failure_seen
 
     def _commit_toc(self, segments) -> None:
@@ -467,7 +470,19 @@ class ParallelWriter(ProcessWriter):
             segments = [segment for segment in segments if segment not in parts]
             segments.append(joined_segment(self.codec, self.storage, self.indexname, parts,
                                            terms_table.write_joined_tables))
+        # A worker that fails after giving its part (exits non-zero) fails the build before
+        # anything is committed, as when the workers were joined first.
+        self._join_workers()
+        self._raise_if_one_failed()
         super()._commit_toc(segments)
+
+    def _join_workers(self) -> None:
+        for task in self.tasks:
+            task.join()
+
+    def _raise_if_one_failed(self) -> None:
+        if failure := self._failure():
+            raise IndexUnusable(f"a worker process failed while indexing: {failure}")
 
     def cancel(self) -> None:
         for task in self.tasks:
