@@ -152,13 +152,16 @@ class _Worker(WorkerTask):
     token = ""
     aborted = None
     processes = 1
+    # The parent's pid, taken before the fork: one killed before its worker asked would
+    # leave the worker watching its new parent (init), and running for ever.
+    parent = 0
     dictionary: bytes | None = None  # the stored fields' (see codec.PerDocumentWriter)
 
     def run(self) -> None:
         if self.lock_fd is not None:  # a forked copy of the parent's descriptor
             with contextlib.suppress(OSError):
                 os.close(self.lock_fd)
-        threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+        threading.Thread(target=_exit_when_orphaned, args=(self.parent,), daemon=True).start()
         self.jobqueue = _Jobs(self.jobqueue)
         try:
             super().run()
@@ -373,6 +376,7 @@ class ParallelWriter(ProcessWriter):
         task.failures = self._failures
         task.position, task.processes = len(self.tasks), self.procs
         task.token, task.aborted = self._prefix, self._aborted
+        task.parent = os.getpid()
         if not self.tasks:  # the first batch of articles is waiting: one dictionary for all
             self._stored_dictionary = stored_dictionary(
                 pickle.dumps(stored_fields(self.schema, fields), pickle.HIGHEST_PROTOCOL)
