@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -51,45 +52,59 @@ def article_count(index_dir: Path) -> int:
 
 # --- crash safety ---------------------------------------------------------------------------
 
-def kill_after(delay: float, *args: object) -> None:
-    process = searchidx(*args)
-    time.sleep(delay)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-
-
 def index_to_the_end(articles: Path, index_dir: Path) -> None:
     finished = searchidx("index", articles, "--index", index_dir)
     assert finished.wait() == 0, finished.stderr.read()
 
 
-KILL_DELAYS = sorted(random.Random(2024).uniform(0.3, 4.0) for _ in range(3))
+# Where a fresh build (a rebuild, or a first index) is killed, each seen in the files of
+# the generation it writes: a worker's job waiting (building); the parent's word that the
+# workers finish their parts of the segment (committing); the new TOC, unpublished
+# (committed); CURRENT naming the new generation while the older ones are removed
+# (publishing).
+KILL_POINTS = {
+    "building": lambda new: any(new.glob("*.tmp/*.doclist")),
+    "committing": lambda new: any(new.glob("*.tmp/*.started.0")),
+    "committed": lambda new: (new / "_MAIN_1.toc").exists(),
+    "publishing": lambda new: (new.parent / "CURRENT").read_text().strip() == new.name,
+}
+# A run that finishes before its kill lands tests nothing: it is run again, so many times
+# at most (the last steps, committed and publishing, take milliseconds).
+KILL_ATTEMPTS = 10
+GUARD_SECONDS = 60  # a failure guard only: every wait below ends on an event
 
 
-def test_sigkill_while_indexing_leaves_an_index_that_opens_and_the_next_run_completes(tmp_path):
-    articles = generate_articles(tmp_path / "articles", 2000)
-    for attempt, delay in enumerate(KILL_DELAYS):
-        index_dir = tmp_path / f"index-{attempt}"
-        SearchIndex.open(index_dir, create=True).close()
-        kill_after(delay, "index", articles, "--index", index_dir)
-        assert article_count(index_dir) in range(0, 2001)
-        index_to_the_end(articles, index_dir)
-        assert article_count(index_dir) == 2000
+def next_generation(index_dir: Path) -> Path:
+    numbers = [int(p.name[4:]) for p in index_dir.glob("gen-*")]
+    return index_dir / f"gen-{max(numbers, default=0) + 1:06d}"
 
 
-def test_sigkill_while_rebuilding_leaves_the_whole_old_index(tmp_path):
-    articles = generate_articles(tmp_path / "articles", 2000)
-    index_dir = tmp_path / "index"
-    SearchIndex.open(index_dir, create=True).close()
-    index_to_the_end(articles, index_dir)
-    for delay in KILL_DELAYS:
-        kill_after(delay, "rebuild", articles, "--index", index_dir)
-        assert article_count(index_dir) == 2000
-    index_to_the_end(articles, index_dir)
-    assert article_count(index_dir) == 2000
-    generations = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
-    live = (index_dir / "CURRENT").read_text().strip()
-    assert generations[-1] == live and len(generations) <= 2  # the live one and the one before
+def killed_at(point: str, index_dir: Path, *args: object) -> bool:
+    """Run ``searchidx args`` (a fresh build into ``index_dir``) and SIGKILL it once its new
+    generation shows ``point``; whether the kill landed (the run was still going)."""
+    seen, new = KILL_POINTS[point], next_generation(index_dir)
+    # (niced: the polling test gets a core first, and kills soon after the event)
+    process = searchidx(*args, preexec_fn=lambda: os.nice(5))
+    deadline = time.monotonic() + GUARD_SECONDS
+    while not seen(new) and process.poll() is None:
+        assert time.monotonic() < deadline, f"never reached {point}"
+        time.sleep(0.001)
+    process.send_signal(signal.SIGKILL)
+    code = process.wait()
+    assert code in (0, -signal.SIGKILL), process.stderr.read()
+    # Its orphaned workers exit (within ORPHAN_CHECK_SECONDS): the next run is alone.
+    assert until_no_process_names(index_dir)
+    return code == -signal.SIGKILL
+
+
+def kill_at(point: str, index_dir: Callable[[], Path], command: str, articles: Path) -> Path:
+    """Kill ``searchidx command articles`` (a fresh build into the index ``index_dir()``
+    gives) at ``point``, again while the run finished first; the index it was killed in."""
+    for _ in range(KILL_ATTEMPTS):
+        location = index_dir()
+        if killed_at(point, location, command, articles, "--index", location):
+            return location
+    pytest.fail(f"every run finished before it was killed at {point}")
 
 
 def processes_naming(path: Path) -> list[int]:
@@ -104,14 +119,63 @@ def processes_naming(path: Path) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to list processes")
+def until_no_process_names(path: Path) -> bool:
+    """Wait until no process names ``path`` (False after the guard's time)."""
+    deadline = time.monotonic() + GUARD_SECONDS
+    while processes_naming(path):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def assert_tidy(index_dir: Path) -> None:
+    """Only the live generation and the one before it (kept for readers still open)."""
+    generations = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
+    live = (index_dir / "CURRENT").read_text().strip()
+    assert generations[-1] == live and len(generations) <= 2, generations
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to list processes")
+
+
+@needs_proc
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_sigkill_while_indexing_leaves_all_or_nothing_and_the_next_run_completes(tmp_path, point):
+    articles = generate_articles(tmp_path / "articles", 2000)
+    attempts = iter(range(KILL_ATTEMPTS))
+
+    def empty_index() -> Path:
+        index_dir = tmp_path / f"index-{next(attempts)}"
+        SearchIndex.open(index_dir, create=True).close()
+        return index_dir
+
+    index_dir = kill_at(point, empty_index, "index", articles)
+    assert article_count(index_dir) in (0, 2000)  # unpublished, or published whole
+    index_to_the_end(articles, index_dir)
+    assert article_count(index_dir) == 2000
+    assert_tidy(index_dir)
+
+
+@needs_proc
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_sigkill_while_rebuilding_leaves_the_whole_old_index(tmp_path, point):
+    articles = generate_articles(tmp_path / "articles", 2000)
+    index_dir = tmp_path / "index"
+    index_to_the_end(articles, index_dir)
+    kill_at(point, lambda: index_dir, "rebuild", articles)
+    assert article_count(index_dir) == 2000  # the old index, or the new one once published
+    index_to_the_end(articles, index_dir)
+    assert article_count(index_dir) == 2000
+    assert_tidy(index_dir)
+
+
+@needs_proc
 def test_sigkill_during_a_parallel_rebuild_leaves_no_worker_and_frees_the_lock(tmp_path):
     articles = generate_articles(tmp_path / "articles", 2600)  # over PARALLEL_MIN_BYTES
     index_dir = tmp_path / "index"
     index_to_the_end(articles, index_dir)
-    kill_after(1.5, "rebuild", articles, "--index", index_dir)
-    time.sleep(2.0)  # workers notice within ORPHAN_CHECK_SECONDS
-    assert processes_naming(index_dir) == []
+    kill_at("building", lambda: index_dir, "rebuild", articles)  # (its workers exit with it)
     again = searchidx("rebuild", articles, "--index", index_dir, "--wait", "0")
     assert again.wait() == 0, again.stderr.read()
     assert article_count(index_dir) == 2600
