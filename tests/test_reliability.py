@@ -75,8 +75,10 @@ GUARD_SECONDS = 60  # a failure guard only: every wait below ends on an event
 
 
 def next_generation(index_dir: Path) -> Path:
-    numbers = [int(p.name[4:]) for p in index_dir.glob("gen-*")]
-    return index_dir / f"gen-{max(numbers, default=0) + 1:06d}"
+    """The generation a fresh build writes: the one after the live one (a writer first
+    removes those a killed run left after it)."""
+    live = (index_dir / "CURRENT").read_text().strip()
+    return index_dir / f"gen-{int(live[len('gen-'):]) + 1:06d}"
 
 
 def killed_at(point: str, index_dir: Path, *args: object) -> bool:
