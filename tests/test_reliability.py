@@ -358,9 +358,9 @@ def test_a_json_line_with_a_lone_surrogate_is_indexed_with_u_fffd_and_a_warning(
     index_dir = tmp_path / "index"
     run = searchidx("index", feed, "--index", index_dir)
     assert run.wait() == 0
-    assert run.stderr.read().splitlines() == [
-        f"searchidx: warning: {feed} line 2: a \\u escape that is no character (a lone "
-        f"surrogate); replaced with U+FFFD"]
+    warning = (f"searchidx: warning: {feed} line 2: a \\u escape that is no character "
+               f"(a lone surrogate); replaced with U+FFFD")
+    assert run.stderr.read().splitlines() == [warning]
     with SearchIndex.open(index_dir) as idx:
         article = idx.article("x")
         assert (article.title, article.body) == ("T9\ufffd", "Harbour \ufffd talks \U0001f600.")
