@@ -411,6 +411,18 @@ def test_raw_dot_segments_sent_to_the_server_are_not_found(server, path):
     assert b"root:" not in response.read()
 
 
+# UTF-8 of a lone surrogate (no character): a URL can carry it, percent-encoded.
+@pytest.mark.parametrize(("path", "status"), [("/?q=%ED%A0%80", 200),
+                                              ("/api/search?q=V%C5%A9%ED%A0%80", 200),
+                                              ("/articles/%ED%A0%80", 404),
+                                              ("/api/articles/%ED%B0%80", 404)])
+def test_a_lone_surrogate_in_a_query_or_an_id_is_answered_not_an_error(server, path, status):
+    host, port = urlsplit(server[0]).hostname, urlsplit(server[0]).port
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    connection.request("GET", path)
+    assert connection.getresponse().status == status
+
+
 def test_serve_listens_on_this_machine_only_by_default(server):
     address, stderr = server
     assert address.startswith("http://127.0.0.1:")
