@@ -120,9 +120,8 @@ pack_float(double number, char *out, int size)
 static PyObject *
 packed_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *python;
     Codes codes = {.length = 0, .fits = 1};
-    PyObject *numbers, *tail, **items;
+    PyObject *python, *numbers, *tail, **items;
     Py_ssize_t count, at;
     long long flags, number;
     int small;
@@ -153,9 +152,8 @@ packed_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 one_posting_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *python;
     Codes codes = {.length = 0, .fits = 1};
-    PyObject *weight, *value;
+    PyObject *python, *weight, *value;
     long long docnum, length_code, whole = 0;
     double number = 0;
     float kept = 0;
@@ -307,9 +305,8 @@ values_kind(PyObject **values, Py_ssize_t count, Py_ssize_t *lengths, Py_ssize_t
 static PyObject *
 counted_postings_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *python;
     Codes codes = {.length = 0, .fits = 1};
-    PyObject *ids, *weights, *values, *length_codes, *info;
+    PyObject *python, *ids, *weights, *values, *length_codes, *info;
     PyObject **id_items, **value_items;
     long long docs[MOST_COUNTED], counts[MOST_COUNTED], total, largest;
     Py_ssize_t lengths[MOST_COUNTED], count, at, size;
@@ -580,8 +577,7 @@ id_numbers(PyObject *ids, Py_ssize_t count, long long *numbers)
 static PyObject *
 arrays_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *python;
-    PyObject *ids, *head = NULL;
+    PyObject *python, *ids, *head = NULL;
     Py_ssize_t count;
     long long *numbers = NULL;
     double *weights = NULL;
@@ -613,8 +609,7 @@ done:
 static PyObject *
 joined_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *python;
-    PyObject *values, **items, *joined;
+    PyObject *python, *values, **items, *joined;
     Py_ssize_t count, at, size = 0;
     int end_size;
     char code, *out;
@@ -658,8 +653,7 @@ joined_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 counts_as_integers(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *python;
-    PyObject *weights, **items, *counts, *count;
+    PyObject *python, *weights, **items, *counts, *count;
     Py_ssize_t size, at;
     long long ignored;
     double number;
@@ -753,10 +747,9 @@ key_rest(PyObject *key, Py_ssize_t shared, Py_ssize_t *length)
 static PyObject *
 block_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *python;
     /* two codes a key at most, of at most four bytes each */
     unsigned char codes[2 * MOST_BLOCK_KEYS * 4];
-    PyObject **keys, **infos, *block;
+    PyObject *python, **keys, **infos, *block;
     Py_ssize_t count, at, shared, rest_size, rests_size = 0, infos_size = 0, joined_size;
     Py_ssize_t codes_size = 0, size;
     const char *rest;
