@@ -513,10 +513,11 @@ _WORD_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
 # it leaves to it, and the rules and memos of the module it follows, then the Python
 # function's arguments. The Python function is the reference and the fallback.
 _c = speedups.compiled("analysis")
+_PROSE_GIVEN = (_prose_of_parts_python, _headline_starts, FUNCTION_WORDS, _SPACES, _HYPHENS,
+                NAME_SYLLABLE_MAX, JOINED_MAX_WORDS)  # what the compiled prose pass is given
 _porter_stem = stem if _c is None else partial(_c.porter_stem, stem)
-_prose_of_parts = _prose_of_parts_python if _c is None else partial(
-    _c.prose_of_parts, _prose_of_parts_python, _headline_starts, FUNCTION_WORDS, _SPACES,
-    _HYPHENS, NAME_SYLLABLE_MAX, JOINED_MAX_WORDS)
+_prose_of_parts = _prose_of_parts_python if _c is None else partial(_c.prose_of_parts,
+                                                                     *_PROSE_GIVEN)
 
 
 # The exact field's terms of the last few texts analysed as prose, by text: the exact

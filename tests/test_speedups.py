@@ -4,9 +4,13 @@ the same index, read through the engine."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import shlex
+import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -14,7 +18,24 @@ import pytest
 from searchidx.engine import speedups
 from searchidx.index import IndexStore
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest's own reader of TOML there
+    import tomli as tomllib
+
 SAMPLE = Path(__file__).resolve().parent / "articles"  # text, Markdown, HTML and JSONL
+PROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+def _declared_modules() -> list[str]:
+    """The compiled modules' short names ("postings" of searchidx.engine._c_postings), as
+    pyproject.toml declares them."""
+    with PROJECT.open("rb") as project:
+        tables = tomllib.load(project)["tool"]["setuptools"]["ext-modules"]
+    prefix = f"{speedups.__package__}._c_"
+    names = [table["name"] for table in tables]
+    assert names and all(name.startswith(prefix) for name in names)
+    return [name[len(prefix):] for name in names]
 
 
 def _built(location: Path, pure_python: bool) -> Path:
@@ -59,6 +80,15 @@ def test_a_build_with_the_compiled_speedups_holds_what_the_python_build_holds(bo
     assert compiled["stored"] == python["stored"]
 
 
+def test_every_declared_module_is_compiled_where_a_c_compiler_is():
+    compiler = shlex.split(sysconfig.get_config_var("CC") or "")
+    if not compiler or shutil.which(compiler[0]) is None:
+        pytest.skip("no C compiler here")
+    for name in _declared_modules():  # imported directly: whatever SEARCHIDX_PURE_PYTHON says
+        assert importlib.import_module(f"{speedups.__package__}._c_{name}") is not None, name
+
+
 def test_pure_python_makes_every_compiled_module_unfound(monkeypatch):
     monkeypatch.setenv(speedups.PURE_PYTHON_VARIABLE, "1")
-    assert speedups.compiled("postings") is None
+    assert {name: speedups.compiled(name) for name in _declared_modules()} == dict.fromkeys(
+        _declared_modules())

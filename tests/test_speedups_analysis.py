@@ -1,14 +1,15 @@
 """The compiled analysis loops (searchidx.engine._c_analysis) give what the Python
-functions they stand in for give, on every text: the compiled function is each module
-binding (``_prose_of_parts``, ``_signatures``, ``_porter_stem``), the reference its
-``*_python`` (Whoosh's ``stem`` for the stem)."""
+functions they stand in for give, on every text: each compiled function is called as the
+module binds it (``_prose_of_parts``, ``_signatures``, ``_porter_stem``: given first the
+Python function and the module's rules), the reference its ``*_python`` (Whoosh's ``stem``
+for the stem). The module is imported directly, so that these tests run whether or not
+``SEARCHIDX_PURE_PYTHON`` asks the analysis for the Python functions."""
 
 from __future__ import annotations
 
 import importlib
-import shutil
-import sysconfig
 import unicodedata
+from functools import partial
 
 import pytest
 from hypothesis import example, given, settings as hypothesis_settings
@@ -16,10 +17,25 @@ from hypothesis import strategies as st
 
 from searchidx import analysis
 from searchidx.analysis import Memo, WordForms, normalize, prose_analyzer
+from searchidx.engine import speedups
 from searchidx.engine.text import stem
 
-compiled = pytest.mark.skipif(analysis._c is None, reason="the Python functions were asked for "
-                              "(SEARCHIDX_PURE_PYTHON) or the module was not built")
+
+def _built():
+    """The compiled module if it was built, whatever SEARCHIDX_PURE_PYTHON says."""
+    try:
+        return importlib.import_module(f"{speedups.__package__}._c_analysis")
+    except ImportError:
+        return None
+
+
+_c = _built()
+compiled = pytest.mark.skipif(_c is None, reason="the compiled analysis was not built")
+# The compiled functions, given what the module's bindings give them.
+if _c is not None:
+    prose_of_parts = partial(_c.prose_of_parts, *analysis._PROSE_GIVEN)
+    signatures = partial(_c.pair_signatures, analysis._signatures_python)
+    porter_stem = partial(_c.porter_stem, stem)
 
 # Words of every kind the analysis treats apart: Vietnamese with and without marks, names
 # of one syllable and longer, Korean given names, acronyms, function words, headlines.
@@ -50,7 +66,7 @@ def _both_passes(value: str, join: bool = True) -> tuple[tuple, tuple]:
     parts = analysis._WORD_SPLIT.split(text)
     compiled_memo = WordForms(prose_analyzer())._forms
     python_memo = WordForms(prose_analyzer())._forms
-    return (analysis._prose_of_parts(text, parts, compiled_memo, join),
+    return (prose_of_parts(text, parts, compiled_memo, join),
             analysis._prose_of_parts_python(text, parts, python_memo, join))
 
 
@@ -61,12 +77,17 @@ def _as_compared(prose: tuple) -> tuple:
     return list(terms.items()), plain, sequence, joined, list(exact.items())
 
 
-def test_the_analysis_module_is_compiled_where_a_c_compiler_is():
-    compiler = (sysconfig.get_config_var("CC") or "").split()
-    if not compiler or shutil.which(compiler[0]) is None:
-        pytest.skip("no C compiler here")
-    # imported directly: SEARCHIDX_PURE_PYTHON only stops the analysis from using it
-    assert importlib.import_module("searchidx.engine._c_analysis") is not None
+def test_the_analysis_uses_the_compiled_functions_unless_the_python_ones_are_asked_for():
+    chosen = speedups.compiled("analysis")  # None under SEARCHIDX_PURE_PYTHON
+    if chosen is None:
+        assert (analysis._prose_of_parts, analysis._signatures, analysis._porter_stem) == (
+            analysis._prose_of_parts_python, analysis._signatures_python, stem)
+        return
+    for bound, function, given in [
+            (analysis._prose_of_parts, chosen.prose_of_parts, analysis._PROSE_GIVEN),
+            (analysis._signatures, chosen.pair_signatures, (analysis._signatures_python,)),
+            (analysis._porter_stem, chosen.porter_stem, (stem,))]:
+        assert (bound.func, bound.args, bound.keywords) == (function, given, {})
 
 
 @compiled
@@ -101,34 +122,12 @@ def test_a_compiled_prose_pass_hands_a_memo_of_other_forms_to_the_python_one():
     with pytest.raises(Exception) as python_error:
         analysis._prose_of_parts_python(text, parts, memo, True)
     with pytest.raises(type(python_error.value)):
-        analysis._prose_of_parts(text, parts, memo, True)
+        prose_of_parts(text, parts, memo, True)
 
 
 # Texts of more distinct pairs than an extension needs (settings.PAIR_EXTENSION_MIN_PAIRS).
 long_texts = st.lists(st.sampled_from(WORDS + [f"word{n}" for n in range(300)]),
                       min_size=150, max_size=900).map(" ".join)
-
-
-@compiled
-@hypothesis_settings(max_examples=60)
-@given(st.one_of(any_texts, long_texts), st.integers(-2, 400), st.integers(-3, 40))
-@example("", 150, 6)
-@example("", -1, 6)
-@example("Hà", -2, 40)
-@example("Hà Nội", 0, 6)
-@example(" ".join(f"word{n} Kim Jong-un" for n in range(200)), 150, 6)
-def test_compiled_signatures_are_the_python_ones(value, min_pairs, bits_per_pair):
-    prose = WordForms(prose_analyzer()).prose(value)
-    assert (analysis._signatures(prose.sequence, prose.joined, min_pairs, bits_per_pair)
-            == analysis._signatures_python(prose.sequence, prose.joined, min_pairs, bits_per_pair))
-
-
-@compiled
-def test_a_long_text_s_compiled_extension_is_the_python_one():
-    prose = WordForms(prose_analyzer()).prose(" ".join(f"Word{n} Hà Nội" for n in range(400)))
-    signatures = analysis._signatures(prose.sequence, prose.joined, 150, 6)
-    assert signatures[1] and signatures == analysis._signatures_python(
-        prose.sequence, prose.joined, 150, 6)
 
 
 def _assert_alike(compiled_call, python_call) -> None:
@@ -143,11 +142,48 @@ def _assert_alike(compiled_call, python_call) -> None:
 
 
 @compiled
+@hypothesis_settings(max_examples=60)
+@given(st.one_of(any_texts, long_texts), st.integers(-2, 400), st.integers(-3, 40),
+       st.sampled_from([list, tuple]))
+@example("", 150, 6, list)
+@example("", -1, 6, list)
+@example("Hà", -2, 40, list)
+@example("Hà Nội", 0, 6, list)
+@example("Hà Nội", 0, 6, tuple)
+@example(" ".join(f"word{n} Kim Jong-un" for n in range(200)), 150, 6, list)
+def test_compiled_signatures_are_the_python_ones(value, min_pairs, bits_per_pair, joined_as):
+    prose = WordForms(prose_analyzer()).prose(value)
+    joined = joined_as(prose.joined)  # (the Python takes any sequence of names)
+    _assert_alike(lambda: signatures(prose.sequence, joined, min_pairs, bits_per_pair),
+                  lambda: analysis._signatures_python(prose.sequence, joined, min_pairs,
+                                                      bits_per_pair))
+
+
+@compiled
+def test_a_long_text_s_compiled_extension_is_the_python_one():
+    prose = WordForms(prose_analyzer()).prose(" ".join(f"Word{n} Hà Nội" for n in range(400)))
+    made = signatures(prose.sequence, prose.joined, 150, 6)
+    assert made[1] and made == analysis._signatures_python(prose.sequence, prose.joined, 150, 6)
+
+
+@compiled
+@pytest.mark.parametrize("sequence, joined, min_pairs, bits_per_pair", [
+    (["ha", "noi", "x"], ((0, "hanoi"),), 0, 6), (("ha", "noi"), [], 0, 6),
+    (("ha", "noi"), (), -1, 6), (["ha", "noi"], [(0, "hanoi")], 0.5, 6),
+    (["ha", "noi"], [], 0, 6.0), (["ha", "noi"], [], -(10**30), 6),
+    (["ha", "noi"], [], 10**30, 6), (["ha", "noi"], [], 0, 10**30), (["ha", "noi"], [], True, 6)])
+def test_compiled_signatures_hand_other_kinds_of_input_to_the_python_ones(
+        sequence, joined, min_pairs, bits_per_pair):
+    _assert_alike(lambda: signatures(sequence, joined, min_pairs, bits_per_pair),
+                  lambda: analysis._signatures_python(sequence, joined, min_pairs, bits_per_pair))
+
+
+@compiled
 @pytest.mark.parametrize("joined", [[(-1, "hanoi")], [(2, "hanoi")], [(10**30, "hanoi")],
                                     [("0", "hanoi")], [(0, "hanoi", 1)], [(0, "hanoi"), (-3, "x")]])
 def test_compiled_signatures_hand_names_at_no_word_s_position_to_the_python_ones(joined):
     sequence = ["ha", "noi"]
-    _assert_alike(lambda: analysis._signatures(sequence, joined, 150, 6),
+    _assert_alike(lambda: signatures(sequence, joined, 150, 6),
                   lambda: analysis._signatures_python(sequence, joined, 150, 6))
 
 
@@ -155,14 +191,14 @@ def test_compiled_signatures_hand_names_at_no_word_s_position_to_the_python_ones
 @pytest.mark.parametrize("sequence", [["ha", 5], [b"ha", "noi"], ["\ud800", "noi"],
                                       ["ha", "n\udfffoi"], ["ǽ", "Nguyễn", "𝔘𝔑"]])
 def test_compiled_signatures_of_terms_of_any_kind_are_the_python_ones(sequence):
-    _assert_alike(lambda: analysis._signatures(sequence, [], 0, 6),
+    _assert_alike(lambda: signatures(sequence, [], 0, 6),
                   lambda: analysis._signatures_python(sequence, [], 0, 6))
 
 
 @compiled
 @given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1), max_size=200))
 def test_compiled_signatures_number_every_term_as_the_python_ones(sequence):
-    assert (analysis._signatures(sequence, [], 10, 6)
+    assert (signatures(sequence, [], 10, 6)
             == analysis._signatures_python(sequence, [], 10, 6))
 
 
@@ -190,11 +226,11 @@ english_words = st.builds(lambda stem, endings: stem + "".join(endings),
 @example("relational")
 @example("generalizations")
 def test_a_compiled_porter_stem_is_whoosh_s(word):
-    assert analysis._porter_stem(word) == stem(word)
+    assert porter_stem(word) == stem(word)
 
 
 @compiled
 @pytest.mark.parametrize("word", ["Running", "naïve", "café's", "o'neill", "1987s",
                                   "x" * 65 + "ing", "ﬁshing", "\ud800ing", "YESes"])
 def test_a_compiled_porter_stem_hands_other_words_to_whoosh_s(word):
-    assert analysis._porter_stem(word) == stem(word)
+    assert porter_stem(word) == stem(word)

@@ -623,11 +623,13 @@ def _joined_values(values: Sequence[bytes]) -> bytes:
 
 
 # The compiled _arrays_head, _joined_values and counts_as_integers (speedups) where built,
-# else the Python ones.
+# each given first the Python function, which it calls for an input it hands over; else
+# the Python ones.
 _c = speedups.compiled("finish")
-_block_head = _arrays_head if _c is None else _c.arrays_head
-_block_values = _joined_values if _c is None else _c.joined_values
-_counts_as_integers = whoosh_adapter.counts_as_integers if _c is None else _c.counts_as_integers
+_block_head = _arrays_head if _c is None else partial(_c.arrays_head, _arrays_head)
+_block_values = _joined_values if _c is None else partial(_c.joined_values, _joined_values)
+_counts_as_integers = whoosh_adapter.counts_as_integers if _c is None else partial(
+    _c.counts_as_integers, whoosh_adapter.counts_as_integers)
 
 _ARRAYS = b"a"
 _JOINED_ZLIB, _JOINED_PLAIN = b"j", b"J"

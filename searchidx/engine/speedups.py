@@ -6,6 +6,14 @@ exactly what the Python functions they stand in for return; the Python ones stay
 reference the tests compare them with and as the fallback. ``pip install .`` compiles
 them where a C compiler is found and goes on without them where none is. Setting
 ``SEARCHIDX_PURE_PYTHON`` to anything but empty runs the Python ones (read at import).
+
+An input a compiled function leaves to the Python (an unusual type, a number beyond its
+range) is handed over in one of two ways. A function that stands in for a Python function
+is given that function first, bound with ``functools.partial`` where it is chosen, and
+calls it: the analysis' and the finish's functions, so no C names a Python function. The
+postings' ``add_terms``, which stands in for a loop of a method over the pool's state
+rather than a function, returns None having added nothing, and its caller
+(``TermPool.add_field``) then runs the Python loop.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ import struct
 import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
+from functools import partial
 
 from . import speedups, whoosh_adapter
 from whoosh.codec.base import FieldCursor, TermsReader  # noqa: E402 (after the version check)
@@ -64,7 +65,10 @@ _TRAILER = struct.Struct("<IQQQ4s")  # blocks, index start, keys start, field ma
 _FIELD_NUMBER = 2  # bytes of the field number a key starts with
 _NO_FIELD = pack_ushort(65535)  # whoosh3's number for a field it does not know
 _LARGEST_CODE = sys.maxunicode
-_c = speedups.compiled("finish")  # C versions of the term info functions, or None
+# C versions of the term info functions, or None. Each compiled function is given first
+# (bound with partial) the Python function it stands in for, which it calls for an input
+# it hands over: the reference and the fallback.
+_c = speedups.compiled("finish")
 
 
 def is_compact_terms_file(dbfile) -> bool:
@@ -219,13 +223,14 @@ class CompactTermInfo(whoosh_adapter.InliningTermInfo):
 
     fields_bytes = staticmethod(_compact_fields)
     # the compiled functions (speedups) where built, else the Python ones
-    counted_postings_bytes = staticmethod(_counted_postings_bytes if _c is None
-                                          else _c.counted_postings_bytes)
+    counted_postings_bytes = staticmethod(
+        _counted_postings_bytes if _c is None
+        else partial(_c.counted_postings_bytes, _counted_postings_bytes))
     one_posting_bytes = staticmethod(_one_posting_bytes if _c is None
-                                     else _c.one_posting_bytes)
+                                     else partial(_c.one_posting_bytes, _one_posting_bytes))
 
 
-_packed = _packed_info if _c is None else _c.packed_info  # the compiled one where built
+_packed = _packed_info if _c is None else partial(_c.packed_info, _packed_info)  # (see _c)
 
 
 def _inlined_numbers(numbers: list[int], first: int, ids, weights, values
@@ -372,7 +377,7 @@ def _block_bytes(keys: list[bytes], infos: list[bytes]) -> bytes:
     return head + _short_length(codes) + codes + keys[0][:shared] + joined + b"".join(infos)
 
 
-_table_block = _block_bytes if _c is None else _c.block_bytes  # the compiled one where built
+_table_block = _block_bytes if _c is None else partial(_c.block_bytes, _block_bytes)  # (see _c)
 
 
 def _block_index(index_start: int, starts: list[int], first_keys: list[bytes],

@@ -571,7 +571,8 @@ extension(Codes *codes, Py_ssize_t min_pairs, Py_ssize_t bits_per_pair)
 {
     if (codes->count <= min_pairs)
         return PyBytes_FromStringAndSize(NULL, 0);
-    qsort(codes->codes, (size_t)codes->count, sizeof(uint32_t), by_value);
+    if (codes->count > 0)  /* (no codes, none allocated: qsort is not given NULL) */
+        qsort(codes->codes, (size_t)codes->count, sizeof(uint32_t), by_value);
     Py_ssize_t distinct = 0;
     for (Py_ssize_t i = 0; i < codes->count; i++)
         if (i == 0 || codes->codes[i] != codes->codes[i - 1])
@@ -639,18 +640,37 @@ add_codes(Codes *codes, PyObject *sequence, PyObject *joined)
     return failed ? -1 : 0;
 }
 
+/* A Py_ssize_t of an exact int in *number: 1, or 0 (no error set) for anything else. */
+static int
+exact_size(PyObject *object, Py_ssize_t *number)
+{
+    if (!PyLong_CheckExact(object))
+        return 0;
+    *number = PyLong_AsSsize_t(object);
+    if (*number == -1 && PyErr_Occurred()) {
+        PyErr_Clear();  /* (an overflow: the Python decides what a huge number means) */
+        return 0;
+    }
+    return 1;
+}
+
 /* pair_signatures(python, sequence, joined, min_pairs, bits_per_pair):
- * analysis._signatures_python (given first), which it calls for an unusual input. The
- * terms' numbers are worked out here, as analysis._term_codes does. */
+ * analysis._signatures_python (given first), which it calls for an unusual input (other
+ * than two lists and two ints of a Py_ssize_t). The terms' numbers are worked out here,
+ * as analysis._term_codes does. */
 static PyObject *
 pair_signatures(PyObject *module, PyObject *args)
 {
-    PyObject *python, *sequence, *joined;
+    PyObject *python, *sequence, *joined, *min_object, *bits_object;
     Py_ssize_t min_pairs, bits_per_pair;
     (void)module;
-    if (!PyArg_ParseTuple(args, "OO!O!nn:pair_signatures", &python, &PyList_Type, &sequence,
-                          &PyList_Type, &joined, &min_pairs, &bits_per_pair))
+    if (!PyArg_ParseTuple(args, "OOOOO:pair_signatures", &python, &sequence, &joined,
+                          &min_object, &bits_object))
         return NULL;
+    if (!PyList_CheckExact(sequence) || !PyList_CheckExact(joined)
+            || !exact_size(min_object, &min_pairs) || !exact_size(bits_object, &bits_per_pair))
+        return PyObject_CallFunctionObjArgs(python, sequence, joined, min_object, bits_object,
+                                            NULL);
     Codes codes = {NULL, 0, 0, 0};
     PyObject *result = NULL;
     if (add_codes(&codes, sequence, joined) == 0) {
@@ -662,8 +682,8 @@ pair_signatures(PyObject *module, PyObject *args)
     }
     PyMem_Free(codes.codes);
     if (codes.unusual && !PyErr_Occurred())
-        return PyObject_CallFunction(python, "OOnn", sequence, joined, min_pairs,
-                                     bits_per_pair);
+        return PyObject_CallFunctionObjArgs(python, sequence, joined, min_object, bits_object,
+                                            NULL);
     return result;
 }
 

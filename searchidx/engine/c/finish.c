@@ -5,15 +5,13 @@
  * Each function returns exactly what the Python function it is named after returns (the
  * same bytes, None or exception). Inputs of kinds the finish never gives (types other
  * than int, float, bytes, None, list, tuple and array("I"); integers beyond 64 bits) are
- * handed to that Python function, the reference. The GIL is held throughout; there is
- * no state between calls. */
+ * handed to that Python function, the reference, which the binding gives each function
+ * first. The GIL is held throughout; there is no state between calls. */
 
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "common.h"
 #include <math.h>
 #include <string.h>
 
-#define LARGEST_CODE 0x10FFFF      /* sys.maxunicode: the largest number a code holds */
 #define MAX_CODES 255              /* a term info's codes' length is one byte */
 #define EXACT_FLOAT32 16777216.0   /* 2**24: whole numbers below are exact 32-bit floats */
 #define LARGEST_ID (1LL << 40)     /* ids beyond go to Python (no overflow in steps) */
@@ -34,33 +32,6 @@ typedef struct {
     int fits;
 } Codes;
 
-/* Write ``number`` (0 to LARGEST_CODE) as UTF-8 does the character of that code, as
- * "surrogatepass" writes it (surrogates as any other three-byte code); its length. */
-static Py_ssize_t
-utf8_code(unsigned char *out, long long number)
-{
-    if (number < 0x80) {
-        out[0] = (unsigned char)number;
-        return 1;
-    }
-    if (number < 0x800) {
-        out[0] = (unsigned char)(0xC0 | (number >> 6));
-        out[1] = (unsigned char)(0x80 | (number & 0x3F));
-        return 2;
-    }
-    if (number < 0x10000) {
-        out[0] = (unsigned char)(0xE0 | (number >> 12));
-        out[1] = (unsigned char)(0x80 | ((number >> 6) & 0x3F));
-        out[2] = (unsigned char)(0x80 | (number & 0x3F));
-        return 3;
-    }
-    out[0] = (unsigned char)(0xF0 | (number >> 18));
-    out[1] = (unsigned char)(0x80 | ((number >> 12) & 0x3F));
-    out[2] = (unsigned char)(0x80 | ((number >> 6) & 0x3F));
-    out[3] = (unsigned char)(0x80 | (number & 0x3F));
-    return 4;
-}
-
 static void
 add_code(Codes *codes, long long number)
 {
@@ -70,7 +41,7 @@ add_code(Codes *codes, long long number)
         codes->fits = 0;
         return;
     }
-    codes->length += utf8_code(codes->bytes + codes->length, number);
+    codes->length += utf8_code(codes->bytes + codes->length, (uint32_t)number);
 }
 
 /* A new term info of ``tail_size`` bytes after its codes: its flags, the codes' length,
@@ -108,49 +79,30 @@ info_bytes(int flags, const Codes *codes, const char *tail, Py_ssize_t size)
     return info;
 }
 
-/* What the Python function ``name`` of module ``module_name`` (the reference)
- * returns for these arguments. */
-static PyObject *
-python_result(const char *module_name, const char *name, PyObject *const *args,
-              Py_ssize_t nargs)
-{
-    PyObject *module, *function, *result;
-
-    module = PyImport_ImportModule(module_name);
-    if (module == NULL)
-        return NULL;
-    function = PyObject_GetAttrString(module, name);
-    Py_DECREF(module);
-    if (function == NULL)
-        return NULL;
-    result = PyObject_Vectorcall(function, args, (size_t)nargs, NULL);
-    Py_DECREF(function);
-    return result;
-}
-
-/* An exact int's value in ``*number``: 1, or 0 where it is no exact int or beyond 64
- * bits, -1 on an error. */
+/* Each function is given first (bound by its binding with partial) the Python function
+ * it stands in for, the reference, which it calls for an input it hands over, then that
+ * function's arguments: the reference in ``*python``, ``*args`` and ``*nargs`` moved past
+ * it. 0 with a TypeError where they are not ``expected`` arguments after it. */
 static int
-small_int(PyObject *object, long long *number)
+split_arguments(const char *name, PyObject *const **args, Py_ssize_t *nargs,
+                Py_ssize_t expected, PyObject **python)
 {
-    int overflow;
-
-    if (!PyLong_CheckExact(object))
+    if (*nargs != expected + 1) {
+        PyErr_Format(PyExc_TypeError, "%s() takes the Python function and exactly %zd "
+                     "arguments (%zd given in all)", name, expected, *nargs);
         return 0;
-    *number = PyLong_AsLongLongAndOverflow(object, &overflow);
-    if (*number == -1 && PyErr_Occurred())
-        return -1;
-    return !overflow;
+    }
+    *python = (*args)[0];
+    *args += 1;
+    *nargs -= 1;
+    return 1;
 }
 
-static int
-check_arguments(const char *name, Py_ssize_t nargs, Py_ssize_t expected)
+/* What the Python function (the reference) returns for these arguments. */
+static PyObject *
+python_result(PyObject *python, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs == expected)
-        return 1;
-    PyErr_Format(PyExc_TypeError, "%s() takes exactly %zd arguments (%zd given)", name,
-                 expected, nargs);
-    return 0;
+    return PyObject_Vectorcall(python, args, (size_t)nargs, NULL);
 }
 
 /* little-endian 32-bit and 64-bit floats, as struct's "<f" and "<d" */
@@ -169,32 +121,29 @@ static PyObject *
 packed_info(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Codes codes = {.length = 0, .fits = 1};
-    PyObject *numbers, *tail, **items;
+    PyObject *python, *numbers, *tail, **items;
     Py_ssize_t count, at;
     long long flags, number;
     int small;
 
-    if (!check_arguments("packed_info", nargs, 3))
+    (void)module;
+    if (!split_arguments("packed_info", &args, &nargs, 3, &python))
         return NULL;
     numbers = args[1];
     tail = args[2];
     if (!PyLong_CheckExact(args[0]) || !PyBytes_CheckExact(tail)
             || !(PyList_CheckExact(numbers) || PyTuple_CheckExact(numbers))
             || PySequence_Fast_GET_SIZE(numbers) == 0)
-        return python_result("searchidx.engine.terms", "_packed_info", args, nargs);
-    small = small_int(args[0], &flags);
-    if (small < 0)
-        return NULL;
+        return python_result(python, args, nargs);
+    small = exact_int(args[0], &flags);
     if (!small || flags < 0 || flags > 255)
-        return python_result("searchidx.engine.terms", "_packed_info", args, nargs);
+        return python_result(python, args, nargs);
     count = PySequence_Fast_GET_SIZE(numbers);
     items = PySequence_Fast_ITEMS(numbers);
     for (at = 0; at < count; at++) {
-        small = small_int(items[at], &number);
-        if (small < 0)
-            return NULL;
+        small = exact_int(items[at], &number);
         if (!small)  /* (any number out of range makes None: the Python checks all) */
-            return python_result("searchidx.engine.terms", "_packed_info", args, nargs);
+            return python_result(python, args, nargs);
         add_code(&codes, number);
     }
     return info_bytes((int)flags, &codes, PyBytes_AS_STRING(tail), PyBytes_GET_SIZE(tail));
@@ -204,7 +153,7 @@ static PyObject *
 one_posting_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Codes codes = {.length = 0, .fits = 1};
-    PyObject *weight, *value;
+    PyObject *python, *weight, *value;
     long long docnum, length_code, whole = 0;
     double number = 0;
     float kept = 0;
@@ -213,25 +162,22 @@ one_posting_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t floats_size;
     PyObject *info;
 
-    if (!check_arguments("one_posting_bytes", nargs, 4))
+    (void)module;
+    if (!split_arguments("one_posting_bytes", &args, &nargs, 4, &python))
         return NULL;
     weight = args[1];
     value = args[2];
     if (value != Py_None && !PyBytes_CheckExact(value))
-        return python_result("searchidx.engine.terms", "_one_posting_bytes", args, nargs);
+        return python_result(python, args, nargs);
     if (value != Py_None && PyBytes_GET_SIZE(value) == 0)
         Py_RETURN_NONE;
-    small = small_int(args[0], &docnum);
+    small = exact_int(args[0], &docnum);
     if (small > 0)
-        small = small_int(args[3], &length_code);
-    if (small < 0)
-        return NULL;
+        small = exact_int(args[3], &length_code);
     if (!small)
-        return python_result("searchidx.engine.terms", "_one_posting_bytes", args, nargs);
+        return python_result(python, args, nargs);
     if (PyLong_CheckExact(weight)) {
-        small = small_int(weight, &whole);
-        if (small < 0)
-            return NULL;
+        small = exact_int(weight, &whole);
         if (!small || whole < 0 || whole >= (long long)EXACT_FLOAT32)
             Py_RETURN_NONE;  /* (an int beyond 64 bits is out of range as well) */
         by_floats = 0;
@@ -250,7 +196,7 @@ one_posting_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_RETURN_NONE;
     }
     else
-        return python_result("searchidx.engine.terms", "_one_posting_bytes", args, nargs);
+        return python_result(python, args, nargs);
     /* the info's numbers (df, lengths, first id and span, weights) then the inlined
      * posting's (count, step, weight, value length or count of values) */
     add_code(&codes, 1);
@@ -295,14 +241,14 @@ one_posting_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 /* Each weight of ``items`` as a count in ``counts``: 1; 0 where one is not a whole
  * number of zero or more, or they sum to 2**24 or more (the Python returns None); -2
  * where the Python must answer (a weight neither int nor float, or an int beyond 64
- * bits); -1 on an error. */
+ * bits). */
 static int
 counted_weights(PyObject **items, Py_ssize_t count, long long *counts, long long *total,
                 long long *largest)
 {
     Py_ssize_t at;
     double number = 0;
-    int small, counted = 1;
+    int counted = 1;
 
     *total = *largest = 0;
     for (at = 0; at < count; at++) {
@@ -316,9 +262,8 @@ counted_weights(PyObject **items, Py_ssize_t count, long long *counts, long long
                 counts[at] = (long long)number;
         }
         else {
-            small = small_int(items[at], &counts[at]);
-            if (small <= 0)
-                return small == 0 ? -2 : -1;
+            if (!exact_int(items[at], &counts[at]))
+                return -2;
             if (counts[at] < 0 || counts[at] >= (long long)EXACT_FLOAT32)
                 counted = 0;
         }
@@ -361,7 +306,7 @@ static PyObject *
 counted_postings_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Codes codes = {.length = 0, .fits = 1};
-    PyObject *ids, *weights, *values, *length_codes, *info;
+    PyObject *python, *ids, *weights, *values, *length_codes, *info;
     PyObject **id_items, **value_items;
     long long docs[MOST_COUNTED], counts[MOST_COUNTED], total, largest;
     Py_ssize_t lengths[MOST_COUNTED], count, at, size;
@@ -369,7 +314,8 @@ counted_postings_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     char *out;
     int smallest_code = 256, longest_code = 0, kind, small;
 
-    if (!check_arguments("counted_postings_bytes", nargs, 4))
+    (void)module;
+    if (!split_arguments("counted_postings_bytes", &args, &nargs, 4, &python))
         return NULL;
     ids = args[0];
     weights = args[1];
@@ -379,29 +325,25 @@ counted_postings_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs
             || !(PyList_CheckExact(weights) || PyTuple_CheckExact(weights))
             || !(PyList_CheckExact(values) || PyTuple_CheckExact(values))
             || !PyBytes_CheckExact(length_codes))
-        return python_result("searchidx.engine.terms", "_counted_postings_bytes", args, nargs);
+        return python_result(python, args, nargs);
     count = PySequence_Fast_GET_SIZE(ids);
     if (count == 0 || count > MOST_COUNTED || PySequence_Fast_GET_SIZE(weights) != count)
-        return python_result("searchidx.engine.terms", "_counted_postings_bytes", args, nargs);
+        return python_result(python, args, nargs);
     kind = counted_weights(PySequence_Fast_ITEMS(weights), count, counts, &total, &largest);
-    if (kind == -1)
-        return NULL;
     if (kind == -2)
-        return python_result("searchidx.engine.terms", "_counted_postings_bytes", args, nargs);
+        return python_result(python, args, nargs);
     if (kind == 0 || PySequence_Fast_GET_SIZE(values) != count)
         Py_RETURN_NONE;
     id_items = PySequence_Fast_ITEMS(ids);
     for (at = 0; at < count; at++) {
-        small = small_int(id_items[at], &docs[at]);
-        if (small < 0)
-            return NULL;
+        small = exact_int(id_items[at], &docs[at]);
         if (!small || docs[at] > LARGEST_ID || docs[at] < -LARGEST_ID)
-            return python_result("searchidx.engine.terms", "_counted_postings_bytes", args, nargs);
+            return python_result(python, args, nargs);
     }
     value_items = PySequence_Fast_ITEMS(values);
     kind = values_kind(value_items, count, lengths, &size);
     if (kind == -2)
-        return python_result("searchidx.engine.terms", "_counted_postings_bytes", args, nargs);
+        return python_result(python, args, nargs);
     if (kind == -1)
         Py_RETURN_NONE;
     code_bytes = (const unsigned char *)PyBytes_AS_STRING(length_codes);
@@ -477,35 +419,31 @@ put_little_endian(char *out, unsigned long long number, int size)
 }
 
 /* A weight as a double in ``*number``: 1, or 0 where the Python must answer (no float
- * or int, or an int a double does not hold exactly), -1 on an error. */
+ * or int, or an int a double does not hold exactly). */
 static int
 weight_value(PyObject *weight, double *number)
 {
     long long whole;
-    int small;
 
     if (PyFloat_CheckExact(weight)) {
         *number = PyFloat_AS_DOUBLE(weight);
         return 1;
     }
-    small = small_int(weight, &whole);
-    if (small <= 0)
-        return small;
-    if (whole > LARGEST_EXACT_DOUBLE || whole < -LARGEST_EXACT_DOUBLE)
+    if (!exact_int(weight, &whole)
+            || whole > LARGEST_EXACT_DOUBLE || whole < -LARGEST_EXACT_DOUBLE)
         return 0;
     *number = (double)whole;
     return 1;
 }
 
 /* codec._arrays_head's weights: as doubles in ``numbers`` (one ``count`` times where
- * whoosh3 gives one weight for all, None for 1.0); 1, 0 where the Python must answer,
- * -1 on an error. */
+ * whoosh3 gives one weight for all, None for 1.0); 1, or 0 where the Python must
+ * answer. */
 static int
 weight_numbers(PyObject *weights, Py_ssize_t count, double *numbers)
 {
     Py_ssize_t at;
     double one = 1.0;
-    int found;
 
     if (weights == Py_None || PyFloat_CheckExact(weights)) {
         if (weights != Py_None)
@@ -517,11 +455,9 @@ weight_numbers(PyObject *weights, Py_ssize_t count, double *numbers)
     if (!(PyList_CheckExact(weights) || PyTuple_CheckExact(weights))
             || PySequence_Fast_GET_SIZE(weights) != count)
         return 0;
-    for (at = 0; at < count; at++) {
-        found = weight_value(PySequence_Fast_ITEMS(weights)[at], &numbers[at]);
-        if (found <= 0)
-            return found;
-    }
+    for (at = 0; at < count; at++)
+        if (!weight_value(PySequence_Fast_ITEMS(weights)[at], &numbers[at]))
+            return 0;
     return 1;
 }
 
@@ -608,19 +544,19 @@ id_count(PyObject *ids)
 }
 
 /* The ``count`` ids (see id_count) in ``numbers``: 1, 0 where the Python must answer
- * (an id no exact int or beyond 64 bits, or the array changed), -1 on an error. */
+ * (an id no exact int or beyond 64 bits, or the array changed). */
 static int
 id_numbers(PyObject *ids, Py_ssize_t count, long long *numbers)
 {
     Py_buffer view;
     Py_ssize_t at;
     unsigned int number;
-    int found = 1;
 
     if (PyList_CheckExact(ids) || PyTuple_CheckExact(ids)) {
-        for (at = 0; at < count && found > 0; at++)
-            found = small_int(PySequence_Fast_ITEMS(ids)[at], &numbers[at]);
-        return found;
+        for (at = 0; at < count; at++)
+            if (!exact_int(PySequence_Fast_ITEMS(ids)[at], &numbers[at]))
+                return 0;
+        return 1;
     }
     if (PyObject_GetBuffer(ids, &view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS) < 0) {
         PyErr_Clear();  /* (as in id_count) */
@@ -641,59 +577,56 @@ id_numbers(PyObject *ids, Py_ssize_t count, long long *numbers)
 static PyObject *
 arrays_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *ids, *head = NULL;
+    PyObject *python, *ids, *head = NULL;
     Py_ssize_t count;
     long long *numbers = NULL;
     double *weights = NULL;
-    int found = 1, handed = 1;
+    int handed = 1;  /* (where the ids or weights are not read here) */
 
-    if (!check_arguments("arrays_head", nargs, 2))
+    (void)module;
+    if (!split_arguments("arrays_head", &args, &nargs, 2, &python))
         return NULL;
     ids = args[0];
     count = id_count(ids);
     if (count == 0)
-        return python_result("searchidx.engine.codec", "_arrays_head", args, nargs);
+        return python_result(python, args, nargs);
     numbers = PyMem_New(long long, count);
     weights = PyMem_New(double, count);
     if (numbers == NULL || weights == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    found = id_numbers(ids, count, numbers);
-    if (found > 0)
-        found = weight_numbers(args[1], count, weights);
-    if (found > 0)
+    if (id_numbers(ids, count, numbers) && weight_numbers(args[1], count, weights))
         head = arrays_bytes(numbers, weights, count, &handed);
-    else
-        handed = found == 0;
 done:
     PyMem_Free(numbers);
     PyMem_Free(weights);
     if (head == NULL && handed && !PyErr_Occurred())
-        return python_result("searchidx.engine.codec", "_arrays_head", args, nargs);
+        return python_result(python, args, nargs);
     return head;
 }
 
 static PyObject *
 joined_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *values, **items, *joined;
+    PyObject *python, *values, **items, *joined;
     Py_ssize_t count, at, size = 0;
     int end_size;
     char code, *out;
 
-    if (!check_arguments("joined_values", nargs, 1))
+    (void)module;
+    if (!split_arguments("joined_values", &args, &nargs, 1, &python))
         return NULL;
     values = args[0];
     if (!(PyList_CheckExact(values) || PyTuple_CheckExact(values))
             || PySequence_Fast_GET_SIZE(values) == 0
             || PySequence_Fast_GET_SIZE(values) > 0xFFFFFFFFLL)
-        return python_result("searchidx.engine.codec", "_joined_values", args, nargs);
+        return python_result(python, args, nargs);
     count = PySequence_Fast_GET_SIZE(values);
     items = PySequence_Fast_ITEMS(values);
     for (at = 0; at < count; at++) {
         if (!PyBytes_CheckExact(items[at]))
-            return python_result("searchidx.engine.codec", "_joined_values", args, nargs);
+            return python_result(python, args, nargs);
         size += PyBytes_GET_SIZE(items[at]);
     }
     /* a flag, the type code of the ends, the count (four bytes), the ends, the values */
@@ -720,18 +653,17 @@ joined_values(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 counts_as_integers(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *weights, **items, *counts, *count;
+    PyObject *python, *weights, **items, *counts, *count;
     Py_ssize_t size, at;
     long long ignored;
     double number;
-    int whole;
 
-    if (!check_arguments("counts_as_integers", nargs, 1))
+    (void)module;
+    if (!split_arguments("counts_as_integers", &args, &nargs, 1, &python))
         return NULL;
     weights = args[0];
     if (!(PyList_CheckExact(weights) || PyTuple_CheckExact(weights)))
-        return python_result("searchidx.engine.whoosh_adapter", "counts_as_integers", args,
-                             nargs);
+        return python_result(python, args, nargs);
     size = PySequence_Fast_GET_SIZE(weights);
     items = PySequence_Fast_ITEMS(weights);
     for (at = 0; at < size; at++) {
@@ -742,14 +674,8 @@ counts_as_integers(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 return weights;
             }
         }
-        else {
-            whole = small_int(items[at], &ignored);
-            if (whole < 0)
-                return NULL;
-            if (!whole)  /* (float() of an int beyond a double raises) */
-                return python_result("searchidx.engine.whoosh_adapter",
-                                     "counts_as_integers", args, nargs);
-        }
+        else if (!exact_int(items[at], &ignored))  /* (float() of one beyond a double raises) */
+            return python_result(python, args, nargs);
     }
     counts = PyTuple_New(size);
     if (counts == NULL)
@@ -823,18 +749,19 @@ block_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     /* two codes a key at most, of at most four bytes each */
     unsigned char codes[2 * MOST_BLOCK_KEYS * 4];
-    PyObject **keys, **infos, *block;
+    PyObject *python, **keys, **infos, *block;
     Py_ssize_t count, at, shared, rest_size, rests_size = 0, infos_size = 0, joined_size;
     Py_ssize_t codes_size = 0, size;
     const char *rest;
     char *out;
     int flags = SEPARATED;
 
-    if (!check_arguments("block_bytes", nargs, 2))
+    (void)module;
+    if (!split_arguments("block_bytes", &args, &nargs, 2, &python))
         return NULL;
     if (!block_items(args[0]) || !block_items(args[1])
             || PySequence_Fast_GET_SIZE(args[0]) != PySequence_Fast_GET_SIZE(args[1]))
-        return python_result("searchidx.engine.terms", "_block_bytes", args, nargs);
+        return python_result(python, args, nargs);
     keys = PySequence_Fast_ITEMS(args[0]);
     infos = PySequence_Fast_ITEMS(args[1]);
     count = PySequence_Fast_GET_SIZE(args[0]);
@@ -846,7 +773,7 @@ block_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         rests_size += rest_size;
         infos_size += PyBytes_GET_SIZE(infos[at]);
         if (PyBytes_GET_SIZE(infos[at]) > LARGEST_CODE || rest_size > LARGEST_CODE)
-            return python_result("searchidx.engine.terms", "_block_bytes", args, nargs);
+            return python_result(python, args, nargs);
         codes_size += utf8_code(codes + codes_size, PyBytes_GET_SIZE(infos[at]));
     }
     for (at = 0; !flags && at < count; at++) {
@@ -855,7 +782,7 @@ block_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     joined_size = rests_size + (flags ? count - 1 : 0);
     if (joined_size > 0xFFFFFFFFLL)  /* four bytes in the head */
-        return python_result("searchidx.engine.terms", "_block_bytes", args, nargs);
+        return python_result(python, args, nargs);
     /* the head (count, flags, shared, joined size, codes size or LONG_CODES and the size
      * after it), the codes, the shared prefix, the rests, the term infos */
     size = 8 + (codes_size >= LONG_CODES ? 4 : 0) + codes_size + shared + joined_size
@@ -891,25 +818,26 @@ block_bytes(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef methods[] = {
     {"packed_info", (PyCFunction)(void (*)(void))packed_info, METH_FASTCALL,
-     "terms._packed_info in C."},
+     "terms._packed_info in C, given it first."},
     {"one_posting_bytes", (PyCFunction)(void (*)(void))one_posting_bytes, METH_FASTCALL,
-     "terms._one_posting_bytes in C."},
+     "terms._one_posting_bytes in C, given it first."},
     {"counted_postings_bytes", (PyCFunction)(void (*)(void))counted_postings_bytes,
-     METH_FASTCALL, "terms._counted_postings_bytes in C."},
+     METH_FASTCALL, "terms._counted_postings_bytes in C, given it first."},
     {"arrays_head", (PyCFunction)(void (*)(void))arrays_head, METH_FASTCALL,
-     "codec._arrays_head in C."},
+     "codec._arrays_head in C, given it first."},
     {"joined_values", (PyCFunction)(void (*)(void))joined_values, METH_FASTCALL,
-     "codec._joined_values in C."},
+     "codec._joined_values in C, given it first."},
     {"counts_as_integers", (PyCFunction)(void (*)(void))counts_as_integers, METH_FASTCALL,
-     "whoosh_adapter.counts_as_integers in C."},
+     "whoosh_adapter.counts_as_integers in C, given it first."},
     {"block_bytes", (PyCFunction)(void (*)(void))block_bytes, METH_FASTCALL,
-     "terms._block_bytes in C."},
+     "terms._block_bytes in C, given it first."},
     {NULL, NULL, 0, NULL}
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_c_finish",
-    "C versions of the term info bytes of a worker's finish (see terms.py).", 0, methods
+    "C versions of the term info bytes of a worker's finish (see terms.py).", 0, methods,
+    NULL, NULL, NULL, NULL
 };
 
 PyMODINIT_FUNC

@@ -6,13 +6,9 @@
  * layout, values of other types) is handed over to the Python functions, whose results
  * are then the results: each function here returns exactly what they return.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
+#include "common.h"
 #include <string.h>
 
-/* The largest character code: UTF-8 writes no larger number (codec._LARGEST_CODE). */
-#define LARGEST_CODE 0x10FFFF
 /* Raw numbers beyond this go to the Python: below it, no difference of two overflows. */
 #define LARGEST_RAW ((long long)1 << 62)
 /* Occurrences of a term in a document held on the stack (more: on the heap). */
@@ -23,12 +19,7 @@
 static int
 read_raw(PyObject *item, long long *number)
 {
-    int overflow;
-    if (!PyLong_CheckExact(item))
-        return 0;
-    *number = PyLong_AsLongLongAndOverflow(item, &overflow);
-    /* (no error is set for an exact int: an overflow is only flagged) */
-    return !overflow && *number >= 0 && *number <= LARGEST_RAW;
+    return exact_int(item, number) && *number >= 0 && *number <= LARGEST_RAW;
 }
 
 /* Each occurrence's position step, start step and length (codec._steps), every position
@@ -58,12 +49,6 @@ read_steps(PyObject *occurrences, Py_ssize_t count, uint32_t *numbers)
     return 1;
 }
 
-static Py_ssize_t
-utf8_size(uint32_t code)
-{
-    return code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-}
-
 /* The UTF-8 bytes of the character of each code, as Python's "surrogatepass" writes
  * them (a surrogate's three bytes as any other code below 0x10000). */
 static PyObject *
@@ -76,28 +61,8 @@ utf8_bytes(const uint32_t *codes, Py_ssize_t count)
     if (result == NULL)
         return NULL;
     unsigned char *out = (unsigned char *)PyBytes_AS_STRING(result);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        uint32_t code = codes[i];
-        switch (utf8_size(code)) {
-        case 1:
-            *out++ = (unsigned char)code;
-            break;
-        case 2:
-            *out++ = (unsigned char)(0xC0 | (code >> 6));
-            *out++ = (unsigned char)(0x80 | (code & 0x3F));
-            break;
-        case 3:
-            *out++ = (unsigned char)(0xE0 | (code >> 12));
-            *out++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F));
-            *out++ = (unsigned char)(0x80 | (code & 0x3F));
-            break;
-        default:
-            *out++ = (unsigned char)(0xF0 | (code >> 18));
-            *out++ = (unsigned char)(0x80 | ((code >> 12) & 0x3F));
-            *out++ = (unsigned char)(0x80 | ((code >> 6) & 0x3F));
-            *out++ = (unsigned char)(0x80 | (code & 0x3F));
-        }
-    }
+    for (Py_ssize_t i = 0; i < count; i++)
+        out += utf8_code(out, codes[i]);
     return result;
 }
 
@@ -147,14 +112,10 @@ all_plain(PyObject *terms, int counted)
     while (PyDict_Next(terms, &at, &term, &value)) {
         if (!PyUnicode_CheckExact(term) || (!counted && !PyList_CheckExact(value)))
             return 0;
-        if (counted) {
-            int overflow;
-            if (!PyLong_CheckExact(value))
-                return 0;
-            long long frequency = PyLong_AsLongLongAndOverflow(value, &overflow);
-            if (overflow || frequency < 0 || frequency > 0xFFFFFFFFLL)
-                return 0;
-        }
+        long long frequency;
+        if (counted && !(exact_int(value, &frequency) && frequency >= 0
+                         && frequency <= 0xFFFFFFFFLL))
+            return 0;
     }
     return 1;
 }
