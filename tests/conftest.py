@@ -21,6 +21,7 @@ from searchidx import SearchIndex, bundled_seeds  # noqa: E402
 # What the suite clears from the environment it was started in, and what it sets.
 CLEARED_ENVIRONMENT = ("NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "SEARCHIDX_INDEX",
                        "SEARCHIDX_ALIASES", "SEARCHIDX_DEBUG", "XDG_DATA_HOME", "LANGUAGE")
+# SEARCHIDX_PURE_PYTHON is kept on purpose: set, the suite runs on the Python functions.
 SET_ENVIRONMENT = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "COLUMNS": "100"}
 SEED_IDS = {
     "000": "000_a552e453a3fa40fb",
