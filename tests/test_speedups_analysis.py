@@ -7,7 +7,6 @@ for the stem). The module is imported directly, so that these tests run whether 
 
 from __future__ import annotations
 
-import importlib
 import unicodedata
 from functools import partial
 
@@ -21,15 +20,7 @@ from searchidx.engine import speedups
 from searchidx.engine.text import stem
 
 
-def _built():
-    """The compiled module if it was built, whatever SEARCHIDX_PURE_PYTHON says."""
-    try:
-        return importlib.import_module(f"{speedups.__package__}._c_analysis")
-    except ImportError:
-        return None
-
-
-_c = _built()
+_c = speedups.built("analysis")
 compiled = pytest.mark.skipif(_c is None, reason="the compiled analysis was not built")
 # The compiled functions, given what the module's bindings give them.
 if _c is not None:
@@ -83,11 +74,11 @@ def test_the_analysis_uses_the_compiled_functions_unless_the_python_ones_are_ask
         assert (analysis._prose_of_parts, analysis._signatures, analysis._porter_stem) == (
             analysis._prose_of_parts_python, analysis._signatures_python, stem)
         return
-    for bound, function, given in [
+    for bound, function, arguments in [
             (analysis._prose_of_parts, chosen.prose_of_parts, analysis._PROSE_GIVEN),
             (analysis._signatures, chosen.pair_signatures, (analysis._signatures_python,)),
             (analysis._porter_stem, chosen.porter_stem, (stem,))]:
-        assert (bound.func, bound.args, bound.keywords) == (function, given, {})
+        assert (bound.func, bound.args, bound.keywords) == (function, arguments, {})
 
 
 @compiled

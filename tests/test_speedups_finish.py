@@ -4,7 +4,6 @@ it stands in for give: the same bytes, None, or exception, for every input."""
 from __future__ import annotations
 
 import array
-import importlib
 from functools import partial
 
 import pytest
@@ -14,15 +13,7 @@ from hypothesis import strategies as st
 from searchidx.engine import codec, speedups, terms, whoosh_adapter
 
 
-def _compiled():
-    """The compiled module, imported whatever SEARCHIDX_PURE_PYTHON says (None if not built)."""
-    try:
-        return importlib.import_module("searchidx.engine._c_finish")
-    except ImportError:
-        return None
-
-
-_c = _compiled()
+_c = speedups.built("finish")
 needs_compiled = pytest.mark.skipif(_c is None, reason="the C module was not built")
 
 

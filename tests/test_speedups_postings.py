@@ -4,7 +4,6 @@ same bytes, numbers and types as the Python functions it stands in for, on every
 
 from __future__ import annotations
 
-import importlib
 from contextlib import contextmanager
 
 import pytest
@@ -15,16 +14,7 @@ from searchidx.engine import pool, speedups
 from searchidx.engine.codec import Occurrences
 from searchidx.engine.pool import CountedTerms, OccurringTerms, TermPool
 
-def _built():
-    """The compiled module if it was built (whether or not ``SEARCHIDX_PURE_PYTHON`` asks
-    for the Python functions: these tests compare the two)."""
-    try:
-        return importlib.import_module(f"{speedups.__package__}._c_postings")
-    except ImportError:
-        return None
-
-
-_c = _built()
+_c = speedups.built("postings")
 needs_compiled = pytest.mark.skipif(_c is None, reason="the compiled postings were not built")
 
 _LARGEST_CODE = 0x10FFFF

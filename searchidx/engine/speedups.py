@@ -30,6 +30,12 @@ def compiled(name: str) -> ModuleType | None:
     or the Python functions are asked for."""
     if os.environ.get(PURE_PYTHON_VARIABLE):
         return None
+    return built(name)
+
+
+def built(name: str) -> ModuleType | None:
+    """The compiled module ``searchidx.engine._c_<name>`` if it was built, whatever
+    ``SEARCHIDX_PURE_PYTHON`` says (the tests compare it with the Python functions)."""
     try:
         return importlib.import_module(f"{__package__}._c_{name}")
     except ImportError:
