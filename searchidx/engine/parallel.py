@@ -391,6 +391,9 @@ class ParallelWriter(ProcessWriter):
         """Commit, then check that no worker failed and every article added is in the index."""
         self._send_held()  # may start a worker, which the watcher must see
         threading.Thread(target=self._abort_if_one_dies, daemon=True).start()
+        # How many workers there are, for them to see before they finish (all are started)
+        _Rendezvous(self.temp_storage(), self._prefix, self._aborted).publish(
+            _STARTED, 0, len(self.tasks))
         super().commit(**kwargs)
         self._raise_if_one_failed()
         written = self._index.doc_count_all()
@@ -398,33 +401,12 @@ class ParallelWriter(ProcessWriter):
             raise IndexUnusable(f"a worker process failed while indexing: {written} of "
                                 f"{self._expected} articles were written")
 
-    def _commit(self, mergetype, optimize, merge) -> None:
-        """Whoosh's commit of the workers' segments (``MpWriter._commit``), each taken as
-        soon as its worker gives it: Whoosh waited for every worker to exit first, and a
-        worker's exit (freeing its memory) took 6-10 ms of the end of a build. The workers
-        exit while the parent joins their parts, and are joined before the TOC is written
-        (see :meth:`_commit_toc`)."""
-        # How many workers there are, for them to see before they finish (all are started)
-        _Rendezvous(self.temp_storage(), self._prefix, self._aborted).publish(
-            _STARTED, 0, len(self.tasks))
-        for _ in self.tasks:
-            self.jobqueue.put(None)
-        segments = self._merge_segments(mergetype, optimize, merge)
-        try:
-            segments += [segment for _, _, segment in self._results()]
-            if self._added:
-                segments.append(self._finalize_segment())
-            else:
-                self._close_segment()
-            self._commit_toc(segments)
-            self._finish()
-        finally:
-            self._join_workers()
-
-    def _results(self) -> list:
+    def worker_results(self) -> list:
         """What each worker puts on the result queue when it ends, taken while any worker
-        runs; then, as Whoosh does, after every worker has exited (one that failed gives
-        none: its part is missing, which :meth:`_commit_toc` reports)."""
+        runs (a worker's exit, freeing its memory, took 6-10 ms of the end of a build); then,
+        as Whoosh does, after every worker has exited (one that failed gives none: its part
+        is missing, which :meth:`_commit_toc` reports). The workers exit while the parent
+        joins their parts, and are joined before the TOC is written."""
         results = []
         while len(results) < len(self.tasks) and any(task.is_alive() for task in self.tasks):
             with contextlib.suppress(Empty):
@@ -476,11 +458,11 @@ class ParallelWriter(ProcessWriter):
                                            terms_table.write_joined_tables))
         # A worker that fails after giving its part (exits non-zero) fails the build before
         # anything is committed, as when the workers were joined first.
-        self._join_workers()
+        self.join_workers()
         self._raise_if_one_failed()
         super()._commit_toc(segments)
 
-    def _join_workers(self) -> None:
+    def join_workers(self) -> None:
         for task in self.tasks:
             task.join()
 

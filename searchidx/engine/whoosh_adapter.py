@@ -1217,6 +1217,33 @@ def _process_writer_classes() -> dict[str, type]:
         def _enqueue(self) -> None:
             self.job_due()
 
+        def _commit(self, mergetype, optimize, merge) -> None:
+            # MpWriter._commit of a multisegment writer whose documents were all sent
+            # (commit sends the held ones first), except that the workers' segments are
+            # taken as worker_results gives them and the workers joined by join_workers
+            # once the TOC is written or the commit failed: Whoosh joined them first.
+            for _ in self.tasks:
+                self.jobqueue.put(None)
+            segments = self._merge_segments(mergetype, optimize, merge)
+            try:
+                segments += [segment for _, _, segment in self.worker_results()]
+                if self._added:
+                    segments.append(self._finalize_segment())
+                else:
+                    self._close_segment()
+                self._commit_toc(segments)
+                self._finish()
+            finally:
+                self.join_workers()
+
+        def worker_results(self) -> list:
+            """Each worker's ``(run name, field names, segment)``, taken from the result
+            queue (none for a worker that failed)."""
+            raise NotImplementedError
+
+        def join_workers(self) -> None:
+            raise NotImplementedError
+
         def job_due(self) -> None:
             raise NotImplementedError
 
