@@ -28,7 +28,7 @@ import unicodedata
 import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import NamedTuple
 
 from .engine import speedups
@@ -515,9 +515,8 @@ _WORD_SPLIT = re.compile(f"({TOKEN_PATTERN.pattern})")
 _c = speedups.compiled("analysis")
 _PROSE_GIVEN = (_prose_of_parts_python, _headline_starts, FUNCTION_WORDS, _SPACES, _HYPHENS,
                 NAME_SYLLABLE_MAX, JOINED_MAX_WORDS)  # what the compiled prose pass is given
-_porter_stem = stem if _c is None else partial(_c.porter_stem, stem)
-_prose_of_parts = _prose_of_parts_python if _c is None else partial(_c.prose_of_parts,
-                                                                     *_PROSE_GIVEN)
+_porter_stem = speedups.standing_in(_c, "porter_stem", stem)
+_prose_of_parts = speedups.standing_in(_c, "prose_of_parts", *_PROSE_GIVEN)
 
 
 # The exact field's terms of the last few texts analysed as prose, by text: the exact
@@ -692,7 +691,7 @@ def _term_codes(term: str) -> tuple[int, int, int]:
 # an lru_cache's took a fifth of the signature's time).
 _AS_FIRST = Memo(lambda term: (codes := _term_codes(term))[0] | codes[2] << 10)
 _AS_SECOND = Memo(lambda term: (codes := _term_codes(term))[1] | codes[0] << 10)
-_signatures = _signatures_python if _c is None else partial(_c.pair_signatures, _signatures_python)
+_signatures = speedups.standing_in(_c, "pair_signatures", _signatures_python)
 
 _AS_DIGITS = bytes.maketrans(b"\0\1", b"01")
 

@@ -626,10 +626,10 @@ def _joined_values(values: Sequence[bytes]) -> bytes:
 # each given first the Python function, which it calls for an input it hands over; else
 # the Python ones.
 _c = speedups.compiled("finish")
-_block_head = _arrays_head if _c is None else partial(_c.arrays_head, _arrays_head)
-_block_values = _joined_values if _c is None else partial(_c.joined_values, _joined_values)
-_counts_as_integers = whoosh_adapter.counts_as_integers if _c is None else partial(
-    _c.counts_as_integers, whoosh_adapter.counts_as_integers)
+_block_head = speedups.standing_in(_c, "arrays_head", _arrays_head)
+_block_values = speedups.standing_in(_c, "joined_values", _joined_values)
+_counts_as_integers = speedups.standing_in(_c, "counts_as_integers",
+                                           whoosh_adapter.counts_as_integers)
 
 _ARRAYS = b"a"
 _JOINED_ZLIB, _JOINED_PLAIN = b"j", b"J"

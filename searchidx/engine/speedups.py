@@ -9,7 +9,7 @@ them where a C compiler is found and goes on without them where none is. Setting
 
 An input a compiled function leaves to the Python (an unusual type, a number beyond its
 range) is handed over in one of two ways. A function that stands in for a Python function
-is given that function first, bound with ``functools.partial`` where it is chosen, and
+is given that function first (:func:`standing_in` binds it where it is chosen), and
 calls it: the analysis' and the finish's functions, so no C names a Python function. The
 postings' ``add_terms``, which stands in for a loop of a method over the pool's state
 rather than a function, returns None having added nothing, and its caller
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
+from functools import partial
 from types import ModuleType
 
 PURE_PYTHON_VARIABLE = "SEARCHIDX_PURE_PYTHON"
@@ -40,3 +42,10 @@ def built(name: str) -> ModuleType | None:
         return importlib.import_module(f"{__package__}._c_{name}")
     except ImportError:
         return None
+
+
+def standing_in(module: ModuleType | None, name: str, python: Callable, *given) -> Callable:
+    """``module``'s function ``name``, given first the Python function ``python`` it stands
+    in for and then ``given`` (bound with ``functools.partial``); ``python`` itself where
+    ``module`` is None (see :func:`compiled`)."""
+    return python if module is None else partial(getattr(module, name), python, *given)

@@ -36,7 +36,6 @@ import struct
 import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
-from functools import partial
 
 from . import speedups, whoosh_adapter
 from whoosh.codec.base import FieldCursor, TermsReader  # noqa: E402 (after the version check)
@@ -224,13 +223,12 @@ class CompactTermInfo(whoosh_adapter.InliningTermInfo):
     fields_bytes = staticmethod(_compact_fields)
     # the compiled functions (speedups) where built, else the Python ones
     counted_postings_bytes = staticmethod(
-        _counted_postings_bytes if _c is None
-        else partial(_c.counted_postings_bytes, _counted_postings_bytes))
-    one_posting_bytes = staticmethod(_one_posting_bytes if _c is None
-                                     else partial(_c.one_posting_bytes, _one_posting_bytes))
+        speedups.standing_in(_c, "counted_postings_bytes", _counted_postings_bytes))
+    one_posting_bytes = staticmethod(
+        speedups.standing_in(_c, "one_posting_bytes", _one_posting_bytes))
 
 
-_packed = _packed_info if _c is None else partial(_c.packed_info, _packed_info)  # (see _c)
+_packed = speedups.standing_in(_c, "packed_info", _packed_info)  # (see _c)
 
 
 def _inlined_numbers(numbers: list[int], first: int, ids, weights, values
@@ -377,7 +375,7 @@ def _block_bytes(keys: list[bytes], infos: list[bytes]) -> bytes:
     return head + _short_length(codes) + codes + keys[0][:shared] + joined + b"".join(infos)
 
 
-_table_block = _block_bytes if _c is None else partial(_c.block_bytes, _block_bytes)  # (see _c)
+_table_block = speedups.standing_in(_c, "block_bytes", _block_bytes)  # (see _c)
 
 
 def _block_index(index_start: int, starts: list[int], first_keys: list[bytes],
