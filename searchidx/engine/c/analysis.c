@@ -4,9 +4,7 @@
  * with the module state they need); the tests compare the two on generated texts.
  * The GIL is held throughout; the module keeps no state of its own. */
 
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
+#include "common.h"
 #include <string.h>
 
 /* A memo's value for key (a new reference): a plain dict look-up, or the memo's
@@ -640,17 +638,15 @@ add_codes(Codes *codes, PyObject *sequence, PyObject *joined)
     return failed ? -1 : 0;
 }
 
-/* A Py_ssize_t of an exact int in *number: 1, or 0 (no error set) for anything else. */
+/* A Py_ssize_t of an exact int in *number: 1, or 0 (no error set) for anything else (a
+ * number beyond it: the Python decides what a huge number means). */
 static int
 exact_size(PyObject *object, Py_ssize_t *number)
 {
-    if (!PyLong_CheckExact(object))
+    long long value;
+    if (!exact_int(object, &value) || value < PY_SSIZE_T_MIN || value > PY_SSIZE_T_MAX)
         return 0;
-    *number = PyLong_AsSsize_t(object);
-    if (*number == -1 && PyErr_Occurred()) {
-        PyErr_Clear();  /* (an overflow: the Python decides what a huge number means) */
-        return 0;
-    }
+    *number = (Py_ssize_t)value;
     return 1;
 }
 
